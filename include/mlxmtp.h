@@ -1,0 +1,280 @@
+/*
+ * mlxmtp.h -- the public C API of libmlxmtp.  This header is the spec:
+ * anything not declared here is private and may change at any time.
+ *
+ * libmlxmtp quantizes and runs Qwen3.5 / Qwen3.6-family models on any Vulkan
+ * GPU, with native multi-token-prediction (MTP) speculative decoding.
+ *
+ * Usage example (error handling shortened):
+ *
+ *     #include <mlxmtp.h>
+ *     #include <stdio.h>
+ *
+ *     int main(void) {
+ *         mlxmtp_instance *inst = NULL;
+ *         if (mlxmtp_instance_create(NULL, &inst) != MLXMTP_OK) {
+ *             fprintf(stderr, "%s\n", mlxmtp_last_error());
+ *             return 1;
+ *         }
+ *         uint32_t n = mlxmtp_instance_device_count(inst);
+ *         for (uint32_t i = 0; i < n; ++i) {
+ *             mlxmtp_device_info info;
+ *             mlxmtp_device_info_init(&info);
+ *             mlxmtp_instance_device_info(inst, i, &info);
+ *             printf("%u: %s\n", i, info.name);
+ *         }
+ *         mlxmtp_instance_destroy(inst);
+ *         return 0;
+ *     }
+ *
+ * Conventions (see docs/api.md):
+ *  - Fallible functions return mlxmtp_status: MLXMTP_OK (0) or a negative code.
+ *  - Objects come back through a `T **out` last parameter and belong to the
+ *    caller; every object has a destroy function that accepts NULL.
+ *  - Params and info structs start with `struct_size`; call the matching
+ *    `_init()` before filling them.  The library reads / writes only
+ *    `struct_size` bytes, so older callers keep working.
+ *  - Callbacks may run on any thread, must be thread-safe and must not call
+ *    back into the library unless their documentation says so.
+ *  - Enums are open: new values may appear in later versions.
+ */
+#ifndef MLXMTP_H
+#define MLXMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Export and deprecation macros                                             */
+/* ------------------------------------------------------------------------ */
+
+#if defined(_WIN32) && defined(MLXMTP_SHARED_BUILD)
+#  define MLXMTP_API __declspec(dllexport)
+#elif defined(_WIN32) && defined(MLXMTP_SHARED)
+#  define MLXMTP_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#  define MLXMTP_API __attribute__((visibility("default")))
+#else
+#  define MLXMTP_API
+#endif
+
+/** Marks a declaration deprecated since version `since`.  Define
+ *  MLXMTP_NO_DEPRECATION_WARNINGS to silence the warnings. */
+#if defined(MLXMTP_NO_DEPRECATION_WARNINGS)
+#  define MLXMTP_DEPRECATED(since, msg)
+#elif defined(__GNUC__)
+#  define MLXMTP_DEPRECATED(since, msg) __attribute__((deprecated("since " #since ": " msg)))
+#else
+#  define MLXMTP_DEPRECATED(since, msg)
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Versions                                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define MLXMTP_VERSION_MAJOR 0
+#define MLXMTP_VERSION_MINOR 1
+#define MLXMTP_VERSION_PATCH 0
+/** MAJOR*10000 + MINOR*100 + PATCH. */
+#define MLXMTP_VERSION_NUMBER \
+    (MLXMTP_VERSION_MAJOR * 10000 + MLXMTP_VERSION_MINOR * 100 + MLXMTP_VERSION_PATCH)
+#define MLXMTP_VERSION_STRING "0.1.0"
+/** The SOVERSION: bumped on any ABI break, never on additions. */
+#define MLXMTP_ABI_VERSION 0
+/** True when the header is at least version x.y.z. */
+#define MLXMTP_AT_LEAST_VERSION(x, y, z) \
+    (MLXMTP_VERSION_NUMBER >= ((x) * 10000 + (y) * 100 + (z)))
+
+/** Run-time library version as MAJOR*10000+MINOR*100+PATCH.  Compare it with
+ *  MLXMTP_VERSION_NUMBER to check header and library agree.
+ *  Thread-safe.  Since: 0.1. */
+MLXMTP_API uint32_t mlxmtp_version_number(void);
+/** Run-time library version string ("0.1.0"); static storage.  Since: 0.1. */
+MLXMTP_API const char *mlxmtp_version_string(void);
+/** Run-time ABI version (the SOVERSION).  Since: 0.1. */
+MLXMTP_API uint32_t mlxmtp_abi_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes (values are pinned and never renumbered)                      */
+/* ------------------------------------------------------------------------ */
+
+/** Result of every fallible call.  0 is success, errors are negative.
+ *  Values from 0 to -100 are stable; values below -100 are unstable. */
+typedef int32_t mlxmtp_status;
+
+#define MLXMTP_OK                     0
+#define MLXMTP_ERR_INVALID_ARG       -1  /**< a NULL or out-of-range argument, unknown flag bits */
+#define MLXMTP_ERR_OUT_OF_MEMORY     -2  /**< host memory exhausted */
+#define MLXMTP_ERR_DEVICE_OUT_OF_MEMORY -3 /**< device memory exhausted or over a device limit */
+#define MLXMTP_ERR_DEVICE_LOST       -4  /**< the GPU was lost; the object only accepts destroy */
+#define MLXMTP_ERR_NO_DEVICE         -5  /**< no usable Vulkan device (or index out of range) */
+#define MLXMTP_ERR_VULKAN            -6  /**< any other Vulkan failure */
+#define MLXMTP_ERR_IO                -7  /**< a file could not be read or written */
+#define MLXMTP_ERR_FORMAT            -8  /**< a file is malformed (safetensors, JSON, tokenizer, image) */
+#define MLXMTP_ERR_CONFIG            -9  /**< a model configuration is missing fields or out of range */
+#define MLXMTP_ERR_UNSUPPORTED      -10  /**< valid, but not supported by this build or device */
+#define MLXMTP_ERR_NOT_FOUND        -11  /**< a named file, tensor or entry does not exist */
+#define MLXMTP_ERR_EXISTS           -12  /**< the output exists and overwriting was not allowed */
+#define MLXMTP_ERR_BUSY             -13  /**< the object still has live children */
+#define MLXMTP_ERR_ABORTED          -14  /**< stopped by the caller's abort or progress callback */
+#define MLXMTP_ERR_CONTEXT_FULL     -15  /**< the session's context limit is reached */
+#define MLXMTP_ERR_SHADER           -16  /**< a kernel failed to compile or build a pipeline */
+#define MLXMTP_ERR_TEMPLATE         -17  /**< a chat template failed to parse or render */
+#define MLXMTP_ERR_NO_SPACE         -18  /**< not enough free disk space */
+#define MLXMTP_ERR_BAD_STATE        -19  /**< the call is not valid in the object's current state */
+#define MLXMTP_ERR_BUFFER_TOO_SMALL -20  /**< a caller buffer is too small; the needed size is reported */
+#define MLXMTP_ERR_INTERNAL         -99  /**< a bug in the library; please report it */
+
+/** Static, never-NULL English text for a status code (unknown codes give
+ *  "unknown status").  Thread-safe.  Since: 0.1. */
+MLXMTP_API const char *mlxmtp_status_string(mlxmtp_status status);
+
+/** The message of the last failure on the calling thread, for failures that
+ *  happen before an object exists (and, as a copy, for every other failure).
+ *  Never NULL ("" when there was none).  Valid until the next library call on
+ *  this thread.  Since: 0.1. */
+MLXMTP_API const char *mlxmtp_last_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/** Log levels (open enum). */
+#define MLXMTP_LOG_ERROR 0
+#define MLXMTP_LOG_WARN  1
+#define MLXMTP_LOG_INFO  2
+#define MLXMTP_LOG_DEBUG 3
+
+/** Log callback: `level` is an MLXMTP_LOG_* value, `message` is one line
+ *  without a trailing newline, valid only during the call.  May run on any
+ *  thread; must be thread-safe and must not call into the library. */
+typedef void (*mlxmtp_log_fn)(int32_t level, const char *message, void *user_data);
+
+/** Sets the process-wide callback used only for messages emitted before an
+ *  instance exists (and by instances created without their own callback).
+ *  NULL restores the default (WARN and ERROR to stderr).  Call it before
+ *  creating instances; it is not synchronised with concurrent logging.
+ *  Since: 0.1. */
+MLXMTP_API void mlxmtp_set_log_callback(mlxmtp_log_fn fn, void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Instance and devices                                                       */
+/* ------------------------------------------------------------------------ */
+
+/** Owns a Vulkan instance, the device list and a log callback.  Thread-safe
+ *  for all calls except destroy. */
+typedef struct mlxmtp_instance mlxmtp_instance;
+
+/** Instance creation flags. */
+#define MLXMTP_INSTANCE_VALIDATION 0x1u /**< enable the Khronos validation layer (error if absent) */
+
+/** Parameters of mlxmtp_instance_create. */
+typedef struct mlxmtp_instance_params {
+    uint32_t struct_size;     /**< = sizeof(mlxmtp_instance_params); set by _init() */
+    uint32_t flags;           /**< MLXMTP_INSTANCE_* bits; unknown bits -> MLXMTP_ERR_INVALID_ARG */
+    mlxmtp_log_fn log_cb;     /**< per-instance log callback; NULL = default (WARN/ERROR to stderr) */
+    void *log_user_data;      /**< passed to log_cb */
+    int32_t log_level;        /**< most verbose level delivered; default MLXMTP_LOG_WARN */
+    uint32_t reserved0;       /**< must be 0 */
+    const char *cache_dir;    /**< kernel cache directory; NULL = $XDG_CACHE_HOME/mlxmtp or ~/.cache/mlxmtp; "" disables the disk cache */
+    uint64_t max_allocation_size; /**< testing knob: cap on one device allocation in bytes, 0 = device limit */
+    uint64_t max_device_memory;   /**< testing knob: cap on total device memory this instance allocates per device, 0 = none */
+} mlxmtp_instance_params;
+
+/** Fills `p` with defaults and sets struct_size.  Since: 0.1. */
+MLXMTP_API void mlxmtp_instance_params_init(mlxmtp_instance_params *p);
+
+/** Creates an instance.  `params` may be NULL (defaults).
+ *  @return MLXMTP_OK, MLXMTP_ERR_NO_DEVICE (no Vulkan loader / driver),
+ *          MLXMTP_ERR_INVALID_ARG, MLXMTP_ERR_UNSUPPORTED (validation asked, layer absent).
+ *  On failure *out is NULL and mlxmtp_last_error() explains.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_instance_create(const mlxmtp_instance_params *params,
+                                                mlxmtp_instance **out);
+
+/** Destroys an instance; NULL is a no-op.  All models created on it must be
+ *  destroyed first (otherwise undefined behaviour).  Since: 0.1. */
+MLXMTP_API void mlxmtp_instance_destroy(mlxmtp_instance *inst);
+
+/** The message of the last failure of a call on this instance; never NULL.
+ *  Valid until the next call on the instance.  Since: 0.1. */
+MLXMTP_API const char *mlxmtp_instance_last_error(const mlxmtp_instance *inst);
+
+/** Number of Vulkan devices that can run compute.  Since: 0.1. */
+MLXMTP_API uint32_t mlxmtp_instance_device_count(const mlxmtp_instance *inst);
+
+/** Device types (open enum; the values equal VkPhysicalDeviceType's). */
+#define MLXMTP_DEVICE_OTHER      0
+#define MLXMTP_DEVICE_INTEGRATED 1
+#define MLXMTP_DEVICE_DISCRETE   2
+#define MLXMTP_DEVICE_VIRTUAL    3
+#define MLXMTP_DEVICE_CPU        4
+
+/** Device feature bits in mlxmtp_device_info.features. */
+#define MLXMTP_FEATURE_FP16               0x01u /**< shaderFloat16 arithmetic */
+#define MLXMTP_FEATURE_INT8               0x02u /**< shaderInt8 arithmetic */
+#define MLXMTP_FEATURE_STORAGE16          0x04u /**< 16-bit storage buffers */
+#define MLXMTP_FEATURE_STORAGE8           0x08u /**< 8-bit storage buffers */
+#define MLXMTP_FEATURE_SUBGROUP_ARITH     0x10u /**< subgroup arithmetic operations in compute */
+#define MLXMTP_FEATURE_COOPMAT_KHR        0x20u /**< VK_KHR_cooperative_matrix */
+#define MLXMTP_FEATURE_COOPMAT_NV         0x40u /**< VK_NV_cooperative_matrix */
+#define MLXMTP_FEATURE_BFLOAT16           0x80u /**< VK_KHR_shader_bfloat16 */
+#define MLXMTP_FEATURE_PUSH_DESCRIPTOR   0x100u /**< VK_KHR_push_descriptor */
+#define MLXMTP_FEATURE_INT64             0x200u /**< shaderInt64 */
+
+/** What a device is and can do.  Filled by mlxmtp_instance_device_info. */
+typedef struct mlxmtp_device_info {
+    uint32_t struct_size;        /**< set by _init(); the library writes only this many bytes */
+    uint32_t index;              /**< device index */
+    char name[256];              /**< NUL-terminated device name */
+    char driver[256];            /**< NUL-terminated driver name and version */
+    uint32_t type;               /**< MLXMTP_DEVICE_* */
+    uint32_t vendor_id;
+    uint32_t device_id;
+    uint32_t api_version;        /**< Vulkan version, VK_MAKE_API_VERSION encoding */
+    uint64_t device_local_bytes; /**< size of the largest device-local heap */
+    uint64_t max_allocation_size;      /**< maxMemoryAllocationSize */
+    uint64_t max_storage_buffer_range; /**< maxStorageBufferRange */
+    uint32_t max_allocation_count;     /**< maxMemoryAllocationCount */
+    uint32_t subgroup_size;      /**< default subgroup size */
+    uint32_t features;           /**< MLXMTP_FEATURE_* bits */
+    uint32_t max_shared_memory;  /**< maxComputeSharedMemorySize in bytes */
+} mlxmtp_device_info;
+
+/** Sets struct_size and zeroes the rest.  Since: 0.1. */
+MLXMTP_API void mlxmtp_device_info_init(mlxmtp_device_info *info);
+
+/** Describes device `index`.
+ *  @return MLXMTP_OK, MLXMTP_ERR_NO_DEVICE (index out of range), MLXMTP_ERR_INVALID_ARG.
+ *  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_instance_device_info(const mlxmtp_instance *inst, uint32_t index,
+                                                     mlxmtp_device_info *info);
+
+/** Finds the first device whose name contains `name_substring` (case-insensitive).
+ *  @return MLXMTP_OK with *index set, MLXMTP_ERR_NOT_FOUND.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_instance_find_device(const mlxmtp_instance *inst,
+                                                     const char *name_substring, uint32_t *index);
+
+/** Compiles and runs the built-in kernel self-test on device `index`: every
+ *  registered self-test kernel is checked against its scalar reference.
+ *  `report` (may be NULL) receives a human-readable summary, valid until the
+ *  next call on the instance.
+ *  @return MLXMTP_OK when all passed, MLXMTP_ERR_INTERNAL when a kernel
+ *          disagreed, or the device error.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_instance_selftest(mlxmtp_instance *inst, uint32_t index,
+                                                  const char **report);
+
+/* @@SECTION quantize@@ (checkpoint I/O and quantizer) */
+
+/* @@SECTION tokenizer@@ (tokenizer, chat templates, output parsing) */
+
+/* @@SECTION model@@ (models, sessions, generation) */
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* MLXMTP_H */
