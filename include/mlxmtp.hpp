@@ -96,19 +96,22 @@ public:
 #if !defined(MLXMTP_HPP_NO_EXCEPTIONS)
     static Instance create(const mlxmtp_instance_params *params = nullptr) {
         mlxmtp_instance *raw = nullptr;
-        detail::check(mlxmtp_instance_create(params, &raw), mlxmtp_last_error());
+        mlxmtp_status st = mlxmtp_instance_create(params, &raw);
+        detail::check(st, mlxmtp_last_error());
         return Instance(raw);
     }
     DeviceInfo device_info(uint32_t index) const {
         DeviceInfo d;
         mlxmtp_device_info_init(&d.raw);
-        detail::check(mlxmtp_instance_device_info(get(), index, &d.raw), mlxmtp_instance_last_error(get()));
+        mlxmtp_status st = mlxmtp_instance_device_info(get(), index, &d.raw);
+        detail::check(st, mlxmtp_instance_last_error(get()));
         return d;
     }
     /** Runs the kernel self-test on a device and returns its report. */
     std::string selftest(uint32_t index) {
         const char *rep = "";
-        detail::check(mlxmtp_instance_selftest(get(), index, &rep), mlxmtp_instance_last_error(get()));
+        mlxmtp_status st = mlxmtp_instance_selftest(get(), index, &rep);
+        detail::check(st, mlxmtp_instance_last_error(get()));
         return rep;
     }
 #else

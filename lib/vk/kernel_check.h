@@ -30,7 +30,7 @@ const std::vector<kernel_check> &kernel_checks();
 // Helpers for writing checks.
 class check_buffers {
 public:
-    explicit check_buffers(vk_device &dev) : dev_(dev), arena_(dev, false, 0, "kernel check") {}
+    explicit check_buffers(vk_device &dev) : dev_(dev), arena_(dev, false, 1u << 20, "kernel check") {}
     buffer_span upload(const void *data, uint64_t bytes);
     template <class T>
     buffer_span upload(const std::vector<T> &v) { return upload(v.data(), v.size() * sizeof(T)); }
