@@ -348,3 +348,79 @@ std::vector<int32_t> mtp_teacher_forced(const ref_model &m, const std::vector<in
 }
 
 }  // namespace mlxmtp::detail::ref
+
+namespace mlxmtp::detail::ref {
+
+std::vector<int32_t> mtp_draft_greedy(const ref_model &m, const ref_cache &cache, const float *h,
+                                      int32_t next_token, int64_t k) {
+    const int64_t H = m.hidden_size(), V = m.vocab_size();
+    if (cache.mtp_kv.len != cache.pos - 1)
+        fail(MLXMTP_ERR_BAD_STATE, "ref: MTP cache has %lld rows, expected %lld",
+             static_cast<long long>(cache.mtp_kv.len), static_cast<long long>(cache.pos - 1));
+    ref_cache c = cache;
+    std::vector<float> hid(h, h + H);
+    int32_t tok = next_token;
+    std::vector<int32_t> d;
+    for (int64_t j = 0; j < k; ++j) {
+        mtp_result r = m.mtp_forward(c, hid.data(), &tok, 1);
+        tok = argmax(r.logits.data(), V);
+        d.push_back(tok);
+        hid = std::move(r.hidden);
+    }
+    return d;
+}
+
+double spec_stats::tokens_per_round() const {
+    return rounds ? double(accepted + rounds) / rounds : 0.0;
+}
+
+std::vector<int32_t> speculative_greedy(const ref_model &m, const std::vector<int32_t> &prompt,
+                                        int64_t n, int64_t k, spec_stats *stats) {
+    const int64_t H = m.hidden_size(), V = m.vocab_size(), P = static_cast<int64_t>(prompt.size());
+    spec_stats st;
+    st.reached.assign(k, 0);
+    st.accepted_at.assign(k, 0);
+    ref_cache c = m.new_cache();
+    forward_result r = m.forward(c, prompt.data(), P);
+    // MTP rows 0..P-2 (token t+1 known inside the prompt).
+    if (P > 1) m.mtp_forward(c, r.hidden.data(), prompt.data() + 1, P - 1, false);
+    std::vector<float> h(r.hidden.end() - H, r.hidden.end());  // h[p], p = P-1
+    int32_t next = argmax(r.logits.data() + (P - 1) * V, V);   // x[p+1]
+    std::vector<int32_t> out{next};
+    while (static_cast<int64_t>(out.size()) < n) {
+        std::vector<int32_t> d = mtp_draft_greedy(m, c, h.data(), next, k);
+        std::vector<int32_t> batch{next};
+        batch.insert(batch.end(), d.begin(), d.end());
+        ref_cache snap = c;
+        forward_result v = m.forward(c, batch.data(), k + 1);
+        int64_t a = 0;
+        while (a < k) {
+            ++st.reached[a];
+            if (d[a] != argmax(v.logits.data() + a * V, V)) break;
+            ++st.accepted_at[a];
+            ++a;
+        }
+        ++st.rounds;
+        st.drafted += k;
+        st.accepted += a;
+        if (a < k) {  // roll back: recompute the accepted prefix from the snapshot
+            c = snap;
+            forward_options o;
+            o.logits = false;
+            m.forward(c, batch.data(), a + 1, o);
+        }
+        // MTP rows for positions p .. p+a: (h[p], next), (H_0, d_1), ..., (H_{a-1}, d_a).
+        std::vector<float> rows(h);
+        rows.insert(rows.end(), v.hidden.begin(), v.hidden.begin() + a * H);
+        m.mtp_forward(c, rows.data(), batch.data(), a + 1, false);
+        for (int64_t i = 0; i < a; ++i) out.push_back(d[i]);
+        h.assign(v.hidden.begin() + a * H, v.hidden.begin() + (a + 1) * H);
+        next = argmax(v.logits.data() + a * V, V);
+        out.push_back(next);
+    }
+    out.resize(n);
+    if (stats) *stats = st;
+    return out;
+}
+
+}  // namespace mlxmtp::detail::ref

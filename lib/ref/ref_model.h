@@ -133,4 +133,27 @@ std::vector<int32_t> greedy_generate(const ref_model &m, const std::vector<int32
 std::vector<int32_t> mtp_teacher_forced(const ref_model &m, const std::vector<int32_t> &seq,
                                         std::vector<float> *logits = nullptr);
 
+// Greedy MTP drafting: k tokens after the backbone's last position p = cache.pos - 1, given
+// h = the backbone's post-norm hidden at p and next_token = x[p+1] (argmax of p's logits).
+// Requires cache.mtp_kv.len == p (MTP rows 0..p-1 filled).  Row p is mtp(h, x[p+1]); row
+// p+j reuses the head on its own post-mtp.norm output of row p+j-1 and the draft of that
+// row.  Works on a copy: `cache` is unchanged.
+std::vector<int32_t> mtp_draft_greedy(const ref_model &m, const ref_cache &cache, const float *h,
+                                      int32_t next_token, int64_t k);
+
+struct spec_stats {
+    int64_t rounds = 0, drafted = 0, accepted = 0;
+    std::vector<int64_t> reached, accepted_at;  // per draft position i: rounds that reached it, accepted there
+    double acceptance() const { return drafted ? double(accepted) / drafted : 0.0; }
+    double tokens_per_round() const;            // (accepted + rounds) / rounds
+};
+
+// Speculative greedy decoding with the MTP head drafting k tokens per round and one backbone
+// pass verifying k+1 (accept while draft == argmax, then the backbone's token).  Produces
+// exactly greedy_generate's tokens.  The MTP cache holds one row per backbone position,
+// computed from the verified hidden states (rows of rejected drafts are dropped); rollback
+// here is by snapshot + recompute (the reference is not meant to be fast).
+std::vector<int32_t> speculative_greedy(const ref_model &m, const std::vector<int32_t> &prompt,
+                                        int64_t n, int64_t k, spec_stats *stats = nullptr);
+
 }  // namespace mlxmtp::detail::ref

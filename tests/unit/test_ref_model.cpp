@@ -242,7 +242,7 @@ TEST(RefModelTrained, GreedyContinuations) {
 TEST(RefModelTrained, TeacherForcedMtpHits) {
     auto cases = load_cases();
     const size_t n = case_count(cases.size());
-    size_t agree = 0, total = 0, hits = 0;
+    size_t agree = 0, total = 0, hits = 0, replay_acc = 0, replay_n = 0;
     for (size_t i = 0; i < n; ++i) {
         std::vector<int32_t> seq = cases[i].prompt;
         seq.insert(seq.end(), cases[i].greedy.begin(), cases[i].greedy.end());
@@ -256,8 +256,47 @@ TEST(RefModelTrained, TeacherForcedMtpHits) {
             agree += hit == cases[i].hits[j];
             ++total;
         }
+        // One-draft rounds: advance 2 after a hit, 1 after a miss (fixtures README).
+        for (size_t j = 0; j < cases[i].hits.size();) {
+            bool hit = draft[t0 + j] == seq[t0 + j + 2];
+            ++replay_n;
+            replay_acc += hit;
+            j += hit ? 2 : 1;
+        }
     }
+    std::printf("  replay of our hits as one-draft rounds: %zu / %zu = %.4f\n", replay_acc, replay_n,
+                replay_n ? double(replay_acc) / replay_n : 0.0);
     std::printf("  MTP teacher-forced: hits agree with the reference at %zu / %zu = %.4f; acceptance %.4f\n",
                 agree, total, double(agree) / total, double(hits) / total);
     EXPECT_GE(double(agree) / total, 0.98);
+}
+
+// Speculative greedy with MTP drafts (k = 1..4) produces the plain greedy tokens; reports
+// acceptance (k = 1 should be close to the fixtures README's replay figure, 0.889).
+TEST(RefModelTrained, SpeculativeGreedyEqualsGreedy) {
+    auto cases = load_cases();
+    const size_t n = case_count(cases.size()) == cases.size() ? cases.size() : 3;
+    for (int64_t k = 1; k <= 4; ++k) {
+        spec_stats total;
+        total.reached.assign(k, 0);
+        total.accepted_at.assign(k, 0);
+        for (size_t i = 0; i < n; ++i) {
+            spec_stats s;
+            std::vector<int32_t> got = speculative_greedy(trained(), cases[i].prompt, cases[i].greedy.size(), k, &s);
+            EXPECT_EQ(got, cases[i].greedy) << "case " << i << " k " << k;
+            total.rounds += s.rounds;
+            total.drafted += s.drafted;
+            total.accepted += s.accepted;
+            for (int64_t j = 0; j < k; ++j) {
+                total.reached[j] += s.reached[j];
+                total.accepted_at[j] += s.accepted_at[j];
+            }
+        }
+        std::printf("  k=%lld: acceptance %.4f (%lld/%lld), tokens/round %.3f, per position:",
+                    static_cast<long long>(k), total.acceptance(), static_cast<long long>(total.accepted),
+                    static_cast<long long>(total.drafted), total.tokens_per_round());
+        for (int64_t j = 0; j < k; ++j)
+            std::printf(" %.3f", total.reached[j] ? double(total.accepted_at[j]) / total.reached[j] : 0.0);
+        std::printf("\n");
+    }
 }
