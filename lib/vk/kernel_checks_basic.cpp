@@ -82,13 +82,21 @@ kernel_check_result check_matvec_bf16(vk_device &dev, uint64_t seed) {
 
 }  // namespace
 
-const std::vector<kernel_check> &kernel_checks() {
-    static const std::vector<kernel_check> checks = {
+std::vector<kernel_check> basic_kernel_checks() {
+    return {
         {"scale_add_f32", check_scale_add},
         {"rms_norm_f32", check_rms_norm},
         {"matvec_f32", check_matvec_f32},
         {"matvec_bf16", check_matvec_bf16},
     };
+}
+
+const std::vector<kernel_check> &kernel_checks() {
+    static const std::vector<kernel_check> checks = [] {
+        std::vector<kernel_check> all = basic_kernel_checks();
+        for (const kernel_check &c : layer_kernel_checks()) all.push_back(c);
+        return all;
+    }();
     return checks;
 }
 
