@@ -65,10 +65,13 @@ void attn_prepare(command_stream &cs, const attn_dims &d, const buffer_span &qg,
     if (d.T == 0) return;
     struct {
         uint32_t T, Hq, Hkv, hd, rot, sec_h, sec_w;
-        float theta_log2, eps;
+        float base_hi, base_lo, eps;
         uint32_t cache_pos, max_ctx;
-    } pc{d.T, d.Hq, d.Hkv, d.hd, d.rot, d.sec_h, d.sec_w, float(std::log2(double(d.theta))), d.eps,
-         d.cache_pos, d.max_ctx};
+    } pc{d.T, d.Hq, d.Hkv, d.hd, d.rot, d.sec_h, d.sec_w, 0.f, 0.f, d.eps, d.cache_pos, d.max_ctx};
+    // inv_freq[i] = theta^(-2i/rot) = base^i; the kernel raises a double-float base.
+    const double base = d.rot ? std::pow(double(d.theta), -2.0 / d.rot) : 1.0;
+    pc.base_hi = float(base);
+    pc.base_lo = float(base - double(pc.base_hi));
     const pipeline &p = cs.device().kernels().get("attn_prepare_f32");
     cs.dispatch(p, {qg, k, v, q_norm, k_norm, positions, q_out, k_cache, v_cache}, pc, d.Hq + d.Hkv, d.T);
 }

@@ -223,7 +223,7 @@ kernel_check_result check_attn_prepare(vk_device &dev, uint64_t seed) {
         auto qn = random_floats(rng, hd, -0.5f, 0.5f), kn = random_floats(rng, hd, -0.5f, 0.5f);
         std::vector<int32_t> pos(3 * size_t(T));
         std::vector<int64_t> pos64(pos.size());
-        for (size_t i = 0; i < pos.size(); ++i) pos64[i] = pos[i] = int32_t(rnd(rng, 0, 1500));  // distinct rows
+        for (size_t i = 0; i < pos.size(); ++i) pos64[i] = pos[i] = int32_t(rnd(rng, 0, k == 2 ? 200000 : 1500));  // distinct rows, long context
         const size_t csz = size_t(Hkv) * d.max_ctx * hd;
         auto kc = random_floats(rng, csz, -9, 9), vc = random_floats(rng, csz, -9, 9);  // others stay untouched
         // Reference.
@@ -258,7 +258,7 @@ kernel_check_result check_attn_prepare(vk_device &dev, uint64_t seed) {
         append(ref, rkc);
         append(got, bufs.read<float>(dvc, csz));
         append(ref, rvc);
-        w.add(make_result("attn_prepare_f32", got, ref, 2e-5));
+        w.add(make_result("attn_prepare_f32", got, ref, 1e-5));
     }
     return w.r;
 }
