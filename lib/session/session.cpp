@@ -101,15 +101,13 @@ void engine_session::eval(const int32_t *ids, uint32_t n, logits_rows rows) {
     const int64_t V = m_.text().vocab_size;
     for (uint32_t i = 0; i < n; ++i)
         if (ids[i] < 0 || ids[i] >= V) fail(MLXMTP_ERR_INVALID_ARG, "token id %d is outside the vocabulary (%lld)", ids[i], static_cast<long long>(V));
-    if (rows == logits_rows::all && n > max_batch_)
-        fail(MLXMTP_ERR_INVALID_ARG, "all-row logits need at most %u tokens per call", max_batch_);
     logits_.clear();
     logits_rows_ = 0;
     for (uint32_t off = 0; off < n; off += max_batch_) {
         check_abort();
         uint32_t T = std::min(max_batch_, n - off);
         bool last = off + T == n;
-        forward_chunk(ids + off, T, last ? rows : logits_rows::none, last);
+        forward_chunk(ids + off, T, (last || rows == logits_rows::all) ? rows : logits_rows::none, last);
     }
 }
 
@@ -166,10 +164,11 @@ void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows r
         std::vector<int32_t> am(nrows);
         std::memcpy(am.data(), argmax_io_.mapped, 4 * nrows);
         last_argmax_ = am.back();
-        if (rows != logits_rows::argmax) {
-            logits_.resize(size_t(nrows) * V);
-            std::memcpy(logits_.data(), logits_io_.mapped, logits_.size() * 4);
-            logits_rows_ = nrows;
+        if (rows != logits_rows::argmax) {  // `all` accumulates over chunks
+            size_t old = logits_.size();
+            logits_.resize(old + size_t(nrows) * V);
+            std::memcpy(logits_.data() + old, logits_io_.mapped, size_t(nrows) * V * 4);
+            logits_rows_ += nrows;
         }
     }
 }
