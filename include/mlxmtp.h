@@ -273,6 +273,204 @@ MLXMTP_API mlxmtp_status mlxmtp_instance_selftest(mlxmtp_instance *inst, uint32_
 
 /* @@SECTION model@@ (models, sessions, generation) */
 
+/* ------------------------------------------------------------------------ */
+/* Models                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/** Immutable weights on one Vulkan device, plus config.  Thread-safe: any
+ *  number of sessions on any threads may share one model. */
+typedef struct mlxmtp_model mlxmtp_model;
+
+/** Progress callback for long operations: `fraction` in [0, 1], `stage` a short
+ *  description.  Return 0 to continue, non-zero to abort (the operation then
+ *  fails with MLXMTP_ERR_ABORTED).  Runs on the calling thread. */
+typedef int32_t (*mlxmtp_progress_fn)(double fraction, const char *stage, void *user_data);
+
+/** Model flags. */
+#define MLXMTP_MODEL_SYNTHETIC 0x1u /**< `path` is a config.json: random weights of its shapes, made on the device */
+
+/** Weight formats (open enum). */
+#define MLXMTP_FORMAT_BF16  0
+#define MLXMTP_FORMAT_MXFP4 1
+#define MLXMTP_FORMAT_MXFP8 2
+#define MLXMTP_FORMAT_F32   3
+
+/** Parameters of mlxmtp_model_open. */
+typedef struct mlxmtp_model_params {
+    uint32_t struct_size;        /**< = sizeof(mlxmtp_model_params); set by _init() */
+    uint32_t flags;              /**< MLXMTP_MODEL_* bits */
+    mlxmtp_instance *instance;   /**< instance to use; NULL = the model makes and owns a private one */
+    uint32_t device_index;       /**< device on that instance */
+    uint32_t synthetic_format;   /**< MLXMTP_FORMAT_* of the projection matrices (synthetic mode) */
+    uint64_t synthetic_seed;     /**< seed of the synthetic weights */
+    mlxmtp_progress_fn progress_cb; /**< optional loading progress */
+    void *progress_user_data;
+} mlxmtp_model_params;
+
+/** Fills `p` with defaults and sets struct_size.  Since: 0.1. */
+MLXMTP_API void mlxmtp_model_params_init(mlxmtp_model_params *p);
+
+/** Opens a model: reads `path`/config.json and the safetensors weights (bf16,
+ *  or the MXFP4 / MXFP8 output of mlxmtp_quantize_file), checks every expected
+ *  tensor's name and shape, and uploads them to the device.  With
+ *  MLXMTP_MODEL_SYNTHETIC, `path` is a config.json file and the weights are
+ *  random (for benchmarks).  `params` may be NULL.  When params->instance is
+ *  set it must outlive the model.
+ *  @return MLXMTP_OK, MLXMTP_ERR_NOT_FOUND (missing file or tensor),
+ *          MLXMTP_ERR_FORMAT / MLXMTP_ERR_CONFIG (malformed checkpoint),
+ *          MLXMTP_ERR_DEVICE_OUT_OF_MEMORY.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_model_open(const char *path, const mlxmtp_model_params *params,
+                                           mlxmtp_model **out);
+
+/** Destroys a model; NULL is a no-op.  Its sessions must be destroyed first.
+ *  Since: 0.1. */
+MLXMTP_API void mlxmtp_model_destroy(mlxmtp_model *model);
+
+/** Message of the last failed call on this model; never NULL.  Since: 0.1. */
+MLXMTP_API const char *mlxmtp_model_last_error(const mlxmtp_model *model);
+
+/** What a model is.  Filled by mlxmtp_model_get_info. */
+typedef struct mlxmtp_model_info {
+    uint32_t struct_size;          /**< set by _init(); the library writes only this many bytes */
+    uint32_t vocab_size;           /**< logit rows (may include padding rows) */
+    uint32_t usable_vocab;         /**< ids below this can be produced */
+    uint32_t hidden_size;
+    uint32_t num_layers;
+    uint32_t num_linear_layers;    /**< Gated DeltaNet layers */
+    uint32_t max_context;          /**< max_position_embeddings */
+    uint32_t has_mtp;              /**< 1 when the checkpoint has an MTP head */
+    uint32_t weight_format;        /**< MLXMTP_FORMAT_* of the projection matrices */
+    uint32_t num_eos;              /**< entries used in eos_ids */
+    int32_t eos_ids[8];            /**< end-of-sequence ids (config.json and generation_config.json) */
+    uint64_t device_bytes;         /**< device memory holding the weights */
+    uint64_t decode_weight_bytes;  /**< weight bytes one decoded token reads */
+    char device_name[256];
+} mlxmtp_model_info;
+
+/** Sets struct_size and zeroes the rest.  Since: 0.1. */
+MLXMTP_API void mlxmtp_model_info_init(mlxmtp_model_info *info);
+/** Describes a model.  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_model_get_info(const mlxmtp_model *model, mlxmtp_model_info *info);
+
+/* ------------------------------------------------------------------------ */
+/* Sessions and generation                                                    */
+/* ------------------------------------------------------------------------ */
+
+/** One conversation: KV cache, recurrent state, rollback snapshots, sampler.
+ *  Not thread-safe: use each session from one thread at a time. */
+typedef struct mlxmtp_session mlxmtp_session;
+
+/** Abort callback, polled between GPU submissions: return non-zero to stop
+ *  (the call then fails with MLXMTP_ERR_ABORTED).  Runs on the calling thread. */
+typedef int32_t (*mlxmtp_abort_fn)(void *user_data);
+
+/** Parameters of mlxmtp_session_create. */
+typedef struct mlxmtp_session_params {
+    uint32_t struct_size;      /**< = sizeof(mlxmtp_session_params); set by _init() */
+    uint32_t flags;            /**< reserved, 0 */
+    uint32_t n_ctx;            /**< context limit in tokens; 0 = min(model maximum, 4096) */
+    uint32_t snapshot_window;  /**< tokens that mlxmtp_rollback undoes without recomputation; default 16 */
+    uint32_t max_batch;        /**< tokens per forward chunk during prefill; default 64 */
+    uint32_t reserved0;
+    mlxmtp_abort_fn abort_cb;  /**< optional */
+    void *abort_user_data;
+} mlxmtp_session_params;
+
+/** Fills `p` with defaults and sets struct_size.  Since: 0.1. */
+MLXMTP_API void mlxmtp_session_params_init(mlxmtp_session_params *p);
+
+/** Creates a session on a model.  `params` may be NULL.
+ *  @return MLXMTP_OK, MLXMTP_ERR_DEVICE_OUT_OF_MEMORY, MLXMTP_ERR_INVALID_ARG.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_session_create(mlxmtp_model *model, const mlxmtp_session_params *params,
+                                               mlxmtp_session **out);
+/** Destroys a session; NULL is a no-op.  Since: 0.1. */
+MLXMTP_API void mlxmtp_session_destroy(mlxmtp_session *session);
+/** Message of the last failed call on this session; never NULL.  Since: 0.1. */
+MLXMTP_API const char *mlxmtp_session_last_error(const mlxmtp_session *session);
+
+/** Tokens in the session (evaluated or pending).  Since: 0.1. */
+MLXMTP_API uint32_t mlxmtp_session_position(const mlxmtp_session *session);
+
+/** Appends `n` prompt tokens and evaluates them; the next mlxmtp_generate_step
+ *  samples after them.  Also resets the generated-token count.
+ *  @return MLXMTP_OK, MLXMTP_ERR_CONTEXT_FULL, MLXMTP_ERR_INVALID_ARG (id
+ *          outside the vocabulary), MLXMTP_ERR_ABORTED.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_session_prefill(mlxmtp_session *session, const int32_t *ids, size_t n);
+
+/** mlxmtp_session_eval flags. */
+#define MLXMTP_EVAL_ALL_LOGITS 0x1u /**< keep the logits of every evaluated token, not only the last */
+
+/** Like mlxmtp_session_prefill, with flags; then mlxmtp_session_logits reads
+ *  the logits.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_session_eval(mlxmtp_session *session, const int32_t *ids, size_t n,
+                                             uint32_t flags);
+
+/** The logits of the last evaluation: `*rows` rows of `*vocab` floats,
+ *  row-major, owned by the session and valid until its next call.
+ *  @return MLXMTP_OK, MLXMTP_ERR_BAD_STATE (no logits kept).  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_session_logits(const mlxmtp_session *session, const float **data, uint32_t *rows,
+                                               uint32_t *vocab);
+
+/** Why generation stopped (open enum). */
+#define MLXMTP_FINISH_NONE   0 /**< not finished */
+#define MLXMTP_FINISH_EOS    1 /**< an end-of-sequence id was produced */
+#define MLXMTP_FINISH_STOP   2 /**< a stop sequence was completed */
+#define MLXMTP_FINISH_LENGTH 3 /**< max_tokens or the context limit was reached */
+
+/** Sampling and stopping settings of mlxmtp_generate_step. */
+typedef struct mlxmtp_generate_params {
+    uint32_t struct_size;         /**< = sizeof(mlxmtp_generate_params); set by _init() */
+    uint32_t max_tokens;          /**< generated tokens since the last prefill; 0 = until the context is full */
+    float temperature;            /**< 0 = greedy (default) */
+    int32_t top_k;                /**< 0 = off */
+    float top_p;                  /**< 1 = off (default) */
+    float min_p;                  /**< 0 = off */
+    float repetition_penalty;     /**< 1 = off; HF rule over the ids in the context */
+    float presence_penalty;       /**< 0 = off; subtracted from ids in the context */
+    uint64_t seed;                /**< sampling seed; identical seeds reproduce identical output */
+} mlxmtp_generate_params;
+
+/** Fills `p` with defaults (greedy) and sets struct_size.  Since: 0.1. */
+MLXMTP_API void mlxmtp_generate_params_init(mlxmtp_generate_params *p);
+
+/** Most tokens one mlxmtp_generate_step returns. */
+#define MLXMTP_MAX_STEP_TOKENS 16
+
+/** What one step produced. */
+typedef struct mlxmtp_step_result {
+    uint32_t struct_size;       /**< set by _init() */
+    uint32_t n_tokens;          /**< tokens in `tokens` (0 when already finished) */
+    int32_t tokens[MLXMTP_MAX_STEP_TOKENS];
+    uint32_t finish_reason;     /**< MLXMTP_FINISH_* */
+    uint32_t reserved0;
+} mlxmtp_step_result;
+
+/** Sets struct_size and zeroes the rest.  Since: 0.1. */
+MLXMTP_API void mlxmtp_step_result_init(mlxmtp_step_result *r);
+
+/** Produces the next token(s) after the session's tokens.  Ids the tokenizer
+ *  does not define (padded vocabulary rows) are never produced.  A produced
+ *  EOS id or completed stop sequence ends generation exactly there.
+ *  `params` may be NULL (greedy).
+ *  @return MLXMTP_OK, MLXMTP_ERR_BAD_STATE (nothing prefilled),
+ *          MLXMTP_ERR_ABORTED, MLXMTP_ERR_DEVICE_LOST.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_generate_step(mlxmtp_session *session, const mlxmtp_generate_params *params,
+                                              mlxmtp_step_result *out);
+
+/** Removes the last `n` tokens.  Within the snapshot window (see
+ *  mlxmtp_session_params) this restores saved state without recomputation;
+ *  further back the remaining tokens are re-evaluated.  Either way the session
+ *  then behaves exactly as a fresh one fed the shorter sequence.
+ *  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG (n larger than the position).
+ *  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_rollback(mlxmtp_session *session, uint32_t n);
+
+/** Adds a stop sequence of `n` ids: generation ends once the session's tokens
+ *  end with it.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_session_add_stop_sequence(mlxmtp_session *session, const int32_t *ids, size_t n);
+/** Removes every stop sequence.  Since: 0.1. */
+MLXMTP_API void mlxmtp_session_clear_stop_sequences(mlxmtp_session *session);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -56,10 +56,14 @@ uint32_t rows_per_chunk(wformat f, uint64_t cols, uint64_t max_range) {
 
 void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T) {
     if (!w.valid()) fail(MLXMTP_ERR_INTERNAL, "linear: weight not loaded");
-    if ((w.format == wformat::bf16 && w.cols % 2) ||
-        ((w.format == wformat::mxfp4 || w.format == wformat::mxfp8) && w.cols % 32))
-        fail(MLXMTP_ERR_INTERNAL, "linear: %u columns do not fit format %s", w.cols, wformat_name(w.format));
+    // The kernel reads whole 16-byte units: 4 f32, 8 bf16, one MX group of 32.
+    const uint32_t unit = w.format == wformat::f32 ? 4 : w.format == wformat::bf16 ? 8 : 32;
+    if (w.cols % unit)
+        fail(MLXMTP_ERR_UNSUPPORTED, "linear: %u columns are not a multiple of %u (format %s)", w.cols, unit,
+             wformat_name(w.format));
     vk_device &dev = cs.device();
+    const bool subgroups = (dev.info().features & MLXMTP_FEATURE_SUBGROUP_ARITH) != 0;
+    const uint32_t rows_per_group = subgroups ? std::max<uint32_t>(1, 128 / std::max<uint32_t>(1, dev.info().subgroup_size)) : 1;
     for (uint32_t t0 = 0; t0 < T; t0 += 16) {
         uint32_t n = std::min<uint32_t>(16, T - t0);
         define_list d{{"N_COLS", std::to_string(n)}, {wformat_define(w.format), "1"}};
@@ -71,7 +75,7 @@ void linear(command_stream &cs, const device_weight &w, const buffer_span &x, co
                 uint32_t M, K, ystride, row0;
             } pc{c.rows, w.cols, w.rows, c.row0};
             uint32_t gx, gy;
-            grid_1d(dev, c.rows, &gx, &gy);
+            grid_1d(dev, (c.rows + rows_per_group - 1) / rows_per_group, &gx, &gy);
             cs.dispatch(p, {c.data, c.scales.valid() ? c.scales : c.data, xs, ys}, pc, gx, gy);
         }
     }

@@ -19,7 +19,7 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     n_ctx_ = opt.n_ctx ? opt.n_ctx : static_cast<uint32_t>(std::min<int64_t>(c.max_position_embeddings, 4096));
     if (n_ctx_ == 0) n_ctx_ = 4096;
     window_ = opt.snapshot_window;
-    ring_ = window_ + 1;
+    ring_ = window_ + 2;  // +1: the generator re-evaluates the last kept token after a rollback
     max_batch_ = std::max<uint32_t>(1, opt.max_batch);
     state_arena_ = std::make_unique<arena>(dev, false, 0, "session state");
     scratch_arena_ = std::make_unique<arena>(dev, false, 0, "session scratch");

@@ -7,7 +7,14 @@
 
 namespace mlxmtp::test {
 
-std::string fixture(const std::string &rel) { return std::string(MLXMTP_FIXTURES_DIR) + "/" + rel; }
+std::string fixture(const std::string &rel) {
+    // MLXMTP_TEST_FIXTURES_DIR relocates the fixtures (the GPU machine runs a copied tree).
+    static const std::string dir = [] {
+        const char *d = std::getenv("MLXMTP_TEST_FIXTURES_DIR");
+        return std::string(d && *d ? d : MLXMTP_FIXTURES_DIR);
+    }();
+    return dir + "/" + rel;
+}
 
 temp_dir::temp_dir() {
     std::random_device rd;
