@@ -1,6 +1,6 @@
 #include "io/safetensors_writer.h"
 
-#include "util/fs.h"
+#include "util/durable_file.h"
 
 #include <algorithm>
 #include <cstdio>

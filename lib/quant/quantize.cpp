@@ -11,7 +11,7 @@
 
 #include "io/safetensors_writer.h"
 #include "model/config.h"
-#include "util/fs.h"
+#include "util/durable_file.h"
 
 #include <json-c/json.h>
 
@@ -149,7 +149,7 @@ void run_parallel(size_t n, unsigned threads, Fn fn, const std::vector<uint64_t>
 }
 
 std::string build_config(const std::string &src_config_path, const quantize_options &opt, bool has_mtp) {
-    std::string text = read_file(src_config_path, 64u << 20);
+    std::string text = read_file_limited(src_config_path, 64u << 20);
     model_config parsed = parse_model_config_json(text, src_config_path);  // validates
     if (parsed.quant.present)
         fail(MLXMTP_ERR_UNSUPPORTED, "%s: the source is already quantized (mode \"%s\"); quantize a float checkpoint",
@@ -210,7 +210,7 @@ quantize_report quantize_checkpoint(const std::string &src_dir, const std::strin
     const std::string parent_in = parent_dir(dst_dir);
     if (!is_dir(parent_in)) fail(MLXMTP_ERR_NOT_FOUND, "%s: the output's parent directory does not exist", parent_in.c_str());
     const std::string parent = canonical_path(parent_in);
-    const bool dst_exists = path_exists(dst_dir);
+    const bool dst_exists = lpath_exists(dst_dir);
     const std::string dst = dst_exists ? canonical_path(dst_dir) : parent + "/" + dst_base;
     if (dst == src || dst.compare(0, src.size() + 1, src + "/") == 0)
         fail(MLXMTP_ERR_INVALID_ARG, "%s: the output must not be the source directory or inside it (%s)",
@@ -369,8 +369,9 @@ quantize_report quantize_checkpoint(const std::string &src_dir, const std::strin
         // ---- side files ----
         for (const char *n : kCopiedFiles)
             if (path_exists(src + "/" + n)) copy_file_durable(src + "/" + n, tmp + "/" + n);
-        write_file_atomic(tmp + "/config.json", config_text);
-        write_file_atomic(tmp + "/model.safetensors.index.json", build_index_json(plans));
+        write_file_atomic(tmp + "/config.json", config_text.data(), config_text.size(), true);
+        const std::string index_text = build_index_json(plans);
+        write_file_atomic(tmp + "/model.safetensors.index.json", index_text.data(), index_text.size(), true);
 
         // ---- re-open what was written with the strict reader; verify ----
         auto out = checkpoint::open(tmp);

@@ -1,236 +1,108 @@
 #include "util/fs.h"
 
+#include "util/error.h"
+
 #include <cerrno>
-#include <cstdlib>
+#include <cstdio>
 #include <cstring>
-#include <dirent.h>
 #include <fcntl.h>
-#include <random>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
-#include <vector>
 
 namespace mlxmtp::detail {
 
-namespace {
-[[noreturn]] void io_fail(const std::string &path, const char *what, int e) {
-    mlxmtp_status st = (e == ENOSPC || e == EDQUOT || e == EFBIG) ? MLXMTP_ERR_NO_SPACE : MLXMTP_ERR_IO;
-    fail(st, "%s: %s: %s", path.c_str(), what, std::strerror(e));
-}
-}  // namespace
-
-output_file::output_file(const std::string &path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd_ < 0) {
-        int e = errno;
-        if (e == EEXIST) fail(MLXMTP_ERR_EXISTS, "%s: already exists", path.c_str());
-        io_fail(path, "cannot create", e);
-    }
+bool read_file(const std::string &path, std::vector<uint8_t> *out) {
+    FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f) return false;
+    out->clear();
+    uint8_t buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out->insert(out->end(), buf, buf + n);
+    bool ok = !std::ferror(f);
+    std::fclose(f);
+    return ok;
 }
 
-output_file::~output_file() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
-void output_file::reserve(uint64_t size) {
-    if (size == 0) return;
-    int r = ::posix_fallocate(fd_, 0, static_cast<off_t>(size));
-    if (r == EOPNOTSUPP || r == EINVAL) {  // file system without fallocate: a sparse size still helps
-        if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) io_fail(path_, "cannot size", errno);
-        return;
-    }
-    if (r != 0) io_fail(path_, "cannot reserve space", r);
-}
-
-void output_file::pwrite_all(uint64_t offset, const void *data, size_t len) {
-    const char *p = static_cast<const char *>(data);
-    while (len > 0) {
-        ssize_t n = ::pwrite(fd_, p, len > (1u << 30) ? (1u << 30) : len, static_cast<off_t>(offset));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            io_fail(path_, "write failed", errno);
-        }
-        if (n == 0) io_fail(path_, "write made no progress", EIO);
-        p += n;
-        len -= static_cast<size_t>(n);
-        offset += static_cast<uint64_t>(n);
-    }
-}
-
-void output_file::sync_and_close() {
-    if (fd_ < 0) return;
-    int fd = fd_;
-    fd_ = -1;
-    if (::fsync(fd) != 0) {
-        int e = errno;
-        ::close(fd);
-        io_fail(path_, "fsync failed (not retried)", e);
-    }
-    if (::close(fd) != 0) io_fail(path_, "close failed", errno);
-}
-
-void fsync_dir(const std::string &dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) io_fail(dir, "cannot open directory", errno);
-    if (::fsync(fd) != 0 && errno != EINVAL) {
-        int e = errno;
-        ::close(fd);
-        io_fail(dir, "directory fsync failed", e);
-    }
-    ::close(fd);
+bool read_text_file(const std::string &path, std::string *out) {
+    std::vector<uint8_t> b;
+    if (!read_file(path, &b)) return false;
+    out->assign(b.begin(), b.end());
+    return true;
 }
 
 std::string parent_dir(const std::string &path) {
-    std::string p = path;
-    while (p.size() > 1 && p.back() == '/') p.pop_back();
-    size_t s = p.rfind('/');
-    if (s == std::string::npos) return ".";
-    if (s == 0) return "/";
-    return p.substr(0, s);
-}
-
-std::string base_name(const std::string &path) {
-    std::string p = path;
-    while (p.size() > 1 && p.back() == '/') p.pop_back();
-    size_t s = p.rfind('/');
-    return s == std::string::npos ? p : p.substr(s + 1);
-}
-
-void write_file_atomic(const std::string &path, const std::string &content) {
-    std::random_device rd;
-    std::string tmp = parent_dir(path) + "/." + base_name(path) + ".tmp-" + std::to_string(::getpid()) + "-" +
-                      std::to_string(rd());
-    try {
-        output_file f(tmp);
-        f.reserve(content.size());
-        f.pwrite_all(0, content.data(), content.size());
-        f.sync_and_close();
-        if (::rename(tmp.c_str(), path.c_str()) != 0) io_fail(path, "rename failed", errno);
-    } catch (...) {
-        ::unlink(tmp.c_str());
-        throw;
-    }
-    fsync_dir(parent_dir(path));
-}
-
-std::string read_file(const std::string &path, size_t limit) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        fail(e == ENOENT ? MLXMTP_ERR_NOT_FOUND : MLXMTP_ERR_IO, "%s: cannot open: %s", path.c_str(),
-             std::strerror(e));
-    }
-    std::string out;
-    char buf[1 << 16];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            ::close(fd);
-            io_fail(path, "read failed", e);
-        }
-        if (n == 0) break;
-        out.append(buf, static_cast<size_t>(n));
-        if (out.size() > limit) {
-            ::close(fd);
-            fail(MLXMTP_ERR_FORMAT, "%s: larger than %zu bytes", path.c_str(), limit);
-        }
-    }
-    ::close(fd);
-    return out;
-}
-
-void copy_file_durable(const std::string &src, const std::string &dst) {
-    int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
-    if (in < 0) io_fail(src, "cannot open", errno);
-    struct stat st;
-    if (::fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(in);
-        fail(MLXMTP_ERR_IO, "%s: not a regular file", src.c_str());
-    }
-    try {
-        output_file out(dst);
-        std::vector<char> buf(1 << 20);
-        uint64_t off = 0;
-        for (;;) {
-            ssize_t n = ::read(in, buf.data(), buf.size());
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                io_fail(src, "read failed", errno);
-            }
-            if (n == 0) break;
-            out.pwrite_all(off, buf.data(), static_cast<size_t>(n));
-            off += static_cast<uint64_t>(n);
-        }
-        out.sync_and_close();
-    } catch (...) {
-        ::close(in);
-        throw;
-    }
-    ::close(in);
-}
-
-void remove_tree(const std::string &path) noexcept {
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) return;
-    if (S_ISDIR(st.st_mode)) {
-        if (DIR *d = ::opendir(path.c_str())) {
-            std::vector<std::string> names;
-            while (struct dirent *e = ::readdir(d)) {
-                std::string n = e->d_name;
-                if (n != "." && n != "..") names.push_back(n);
-            }
-            ::closedir(d);
-            for (auto &n : names) remove_tree(path + "/" + n);
-        }
-        ::rmdir(path.c_str());
-    } else {
-        ::unlink(path.c_str());
-    }
-}
-
-uint64_t free_space(const std::string &path) {
-    struct statvfs s;
-    if (::statvfs(path.c_str(), &s) != 0) io_fail(path, "statvfs failed", errno);
-    return static_cast<uint64_t>(s.f_bavail) * static_cast<uint64_t>(s.f_frsize);
-}
-
-std::string canonical_path(const std::string &path) {
-    char *r = ::realpath(path.c_str(), nullptr);
-    if (!r) {
-        int e = errno;
-        fail(e == ENOENT ? MLXMTP_ERR_NOT_FOUND : MLXMTP_ERR_IO, "%s: %s", path.c_str(), std::strerror(e));
-    }
-    std::string s(r);
-    std::free(r);
-    return s;
+    size_t p = path.find_last_of('/');
+    if (p == std::string::npos) return ".";
+    if (p == 0) return "/";
+    return path.substr(0, p);
 }
 
 bool path_exists(const std::string &path) {
     struct stat st;
-    return ::lstat(path.c_str(), &st) == 0;
+    return ::stat(path.c_str(), &st) == 0;
 }
 
-bool is_dir(const std::string &path) {
-    struct stat st;
-    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+void fsync_dir(const std::string &dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) fail(MLXMTP_ERR_IO, "cannot open directory %s: %s", dir.c_str(), std::strerror(errno));
+    int r = ::fsync(fd);
+    int e = errno;
+    ::close(fd);
+    if (r != 0 && e != EINVAL) fail(MLXMTP_ERR_IO, "fsync of directory %s failed: %s", dir.c_str(), std::strerror(e));
 }
 
-bool dir_is_empty(const std::string &path) {
-    DIR *d = ::opendir(path.c_str());
-    if (!d) return false;
-    bool empty = true;
-    while (struct dirent *e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n != "." && n != "..") {
-            empty = false;
-            break;
+void write_file_atomic(const std::string &path, const void *data, size_t size, bool durable) {
+    std::string tmp = path + strprintf(".tmp.%ld", static_cast<long>(::getpid()));
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) fail(MLXMTP_ERR_IO, "cannot create %s: %s", tmp.c_str(), std::strerror(errno));
+    const auto *p = static_cast<const uint8_t *>(data);
+    size_t left = size;
+    while (left > 0) {
+        ssize_t w = ::write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            int e = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            fail(e == ENOSPC ? MLXMTP_ERR_NO_SPACE : MLXMTP_ERR_IO, "writing %s failed: %s", tmp.c_str(),
+                 std::strerror(e));
         }
+        p += w;
+        left -= static_cast<size_t>(w);
     }
-    ::closedir(d);
-    return empty;
+    if (durable && ::fsync(fd) != 0) {
+        int e = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        fail(MLXMTP_ERR_IO, "fsync of %s failed: %s", tmp.c_str(), std::strerror(e));
+    }
+    if (::close(fd) != 0) {
+        ::unlink(tmp.c_str());
+        fail(MLXMTP_ERR_IO, "closing %s failed", tmp.c_str());
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        fail(MLXMTP_ERR_IO, "renaming %s to %s failed: %s", tmp.c_str(), path.c_str(), std::strerror(e));
+    }
+    if (durable) fsync_dir(parent_dir(path));
+}
+
+void make_dirs(const std::string &path) {
+    if (path.empty()) return;
+    std::string cur;
+    size_t i = 0;
+    while (i <= path.size()) {
+        size_t j = path.find('/', i);
+        if (j == std::string::npos) j = path.size();
+        cur = path.substr(0, j);
+        if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+            fail(MLXMTP_ERR_IO, "cannot create directory %s: %s", cur.c_str(), std::strerror(errno));
+        i = j + 1;
+    }
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        fail(MLXMTP_ERR_IO, "%s is not a directory", path.c_str());
 }
 
 }  // namespace mlxmtp::detail

@@ -1,57 +1,28 @@
-// Durable file-system helpers for writers: full-write loops, fsync that is
-// never retried, directory fsync, atomic whole-file replacement, recursive
-// removal, free-space queries.  Failures throw detail::error naming the path.
+// Small filesystem helpers: whole-file reads and durable atomic writes.
 #pragma once
-#include "util/error.h"
-
+#include <cstddef>
 #include <cstdint>
 #include <string>
-#include <sys/types.h>
+#include <vector>
 
 namespace mlxmtp::detail {
 
-// A file created with O_CREAT|O_EXCL for writing.  Not unlinked on
-// destruction: callers write into a temporary directory or rename.
-class output_file {
-public:
-    explicit output_file(const std::string &path);  // throws MLXMTP_ERR_IO / MLXMTP_ERR_EXISTS
-    ~output_file();
-    output_file(const output_file &) = delete;
-    output_file &operator=(const output_file &) = delete;
+// Reads a whole file; false when it does not exist or cannot be read.
+bool read_file(const std::string &path, std::vector<uint8_t> *out);
+bool read_text_file(const std::string &path, std::string *out);
 
-    // Reserves `size` bytes (posix_fallocate) so that ENOSPC shows up early.
-    void reserve(uint64_t size);
-    // Writes all of [data, data+len) at `offset`; thread-safe (pwrite).
-    void pwrite_all(uint64_t offset, const void *data, size_t len);
-    // fsync then close; an fsync failure is final (never retried).
-    void sync_and_close();
-    const std::string &path() const { return path_; }
+// Writes `path` atomically: a temporary file in the same directory, then
+// rename; with `durable`, fsync of the file before and of the directory after
+// the rename.  Throws MLXMTP_ERR_IO / MLXMTP_ERR_NO_SPACE.
+void write_file_atomic(const std::string &path, const void *data, size_t size, bool durable);
 
-private:
-    std::string path_;
-    int fd_ = -1;
-};
+// mkdir -p; throws MLXMTP_ERR_IO.
+void make_dirs(const std::string &path);
 
-// fsync of a directory (makes renames and creations inside it durable).
+// fsyncs a directory (after renames inside it); throws MLXMTP_ERR_IO.
 void fsync_dir(const std::string &dir);
-// Writes `content` to `path` atomically: temp file in the same directory,
-// fsync, rename over `path`, fsync of the directory.
-void write_file_atomic(const std::string &path, const std::string &content);
-// Copies a regular file to `dst` (created exclusively) and fsyncs it.
-void copy_file_durable(const std::string &src, const std::string &dst);
-// Reads a whole (small) file; throws MLXMTP_ERR_NOT_FOUND / MLXMTP_ERR_IO.
-std::string read_file(const std::string &path, size_t limit = 64u << 20);
-// Removes a file or directory tree; missing paths are fine.  Best effort.
-void remove_tree(const std::string &path) noexcept;
-// Free bytes available to unprivileged users on the file system of `path`.
-uint64_t free_space(const std::string &path);
-// Directory part and last component of a path ("a/b" -> "a", "b"; "b" -> ".", "b").
+
 std::string parent_dir(const std::string &path);
-std::string base_name(const std::string &path);
-// Canonical absolute path (realpath); throws MLXMTP_ERR_NOT_FOUND.
-std::string canonical_path(const std::string &path);
-bool path_exists(const std::string &path);  // lstat succeeds
-bool is_dir(const std::string &path);       // stat (follows links) says directory
-bool dir_is_empty(const std::string &path);
+bool path_exists(const std::string &path);
 
 }  // namespace mlxmtp::detail

@@ -1,0 +1,56 @@
+#include "ops/basic_ops.h"
+
+#include <algorithm>
+
+namespace mlxmtp::detail::ops {
+
+void grid_1d(const vk_device &dev, uint64_t groups, uint32_t *gx, uint32_t *gy) {
+    uint64_t maxx = std::min<uint64_t>(dev.limits().maxComputeWorkGroupCount[0], 65535);
+    if (groups <= maxx) {
+        *gx = static_cast<uint32_t>(std::max<uint64_t>(groups, 1));
+        *gy = 1;
+    } else {
+        *gx = static_cast<uint32_t>(maxx);
+        *gy = static_cast<uint32_t>((groups + maxx - 1) / maxx);
+    }
+}
+
+void scale_add(command_stream &cs, const buffer_span &a, const buffer_span &b, const buffer_span &y, uint32_t n,
+               float alpha) {
+    struct {
+        uint32_t n;
+        float alpha;
+    } pc{n, alpha};
+    const pipeline &p = cs.device().kernels().get("scale_add_f32");
+    uint32_t gx, gy;
+    grid_1d(cs.device(), (n + 255) / 256, &gx, &gy);
+    cs.dispatch(p, {a, b, y}, pc, gx, gy);
+}
+
+void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, const buffer_span &y, uint32_t rows,
+              uint32_t cols, float eps, bool one_plus) {
+    struct {
+        uint32_t cols;
+        float eps;
+        uint32_t one_plus;
+    } pc{cols, eps, one_plus ? 1u : 0u};
+    const pipeline &p = cs.device().kernels().get("rms_norm_f32");
+    cs.dispatch(p, {x, w, y}, pc, rows);
+}
+
+void matvec(command_stream &cs, weight_type wt, const buffer_span &w, const buffer_span &x, const buffer_span &y,
+            uint32_t M, uint32_t K, uint32_t n_cols) {
+    if (n_cols < 1 || n_cols > 16) fail(MLXMTP_ERR_INTERNAL, "matvec supports 1..16 columns, got %u", n_cols);
+    if (wt == weight_type::bf16 && K % 2) fail(MLXMTP_ERR_INTERNAL, "bf16 matvec needs an even K");
+    struct {
+        uint32_t M, K;
+    } pc{M, K};
+    define_list d{{"N_COLS", std::to_string(n_cols)}};
+    d.emplace_back(wt == weight_type::bf16 ? "WEIGHT_BF16" : "WEIGHT_F32", "1");
+    const pipeline &p = cs.device().kernels().get("matvec", d);
+    uint32_t gx, gy;
+    grid_1d(cs.device(), M, &gx, &gy);
+    cs.dispatch(p, {w, x, y}, pc, gx, gy);
+}
+
+}  // namespace mlxmtp::detail::ops
