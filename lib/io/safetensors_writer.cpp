@@ -131,8 +131,13 @@ std::string build_index_json(const std::vector<st_file_plan> &plans) {
 
 void write_safetensors_file(const std::string &path, const std::vector<st_tensor_data> &tensors,
                             const std::map<std::string, std::string> &metadata) {
+    std::vector<st_tensor_data> ordered = tensors;  // data order: larger alignment first, then name
+    std::stable_sort(ordered.begin(), ordered.end(), [](const st_tensor_data &a, const st_tensor_data &b) {
+        size_t sa = dtype_size(a.entry.type), sb = dtype_size(b.entry.type);
+        return sa != sb ? sa > sb : a.entry.name < b.entry.name;
+    });
     std::vector<st_entry> entries;
-    for (auto &t : tensors) entries.push_back(t.entry);
+    for (auto &t : ordered) entries.push_back(t.entry);
     std::vector<uint64_t> offs;
     uint64_t size = 0;
     std::string header = build_header(entries, metadata, &offs, &size);
@@ -143,8 +148,8 @@ void write_safetensors_file(const std::string &path, const std::vector<st_tensor
         output_file f(tmp);
         f.reserve(size);
         f.pwrite_all(0, header.data(), header.size());
-        for (size_t i = 0; i < tensors.size(); ++i)
-            f.pwrite_all(offs[i], tensors[i].data, tensors[i].entry.nbytes);
+        for (size_t i = 0; i < ordered.size(); ++i)
+            f.pwrite_all(offs[i], ordered[i].data, ordered[i].entry.nbytes);
         f.sync_and_close();
         safetensors_file::open(tmp);  // validate what we wrote before it gets its name
         if (::rename(tmp.c_str(), path.c_str()) != 0)
