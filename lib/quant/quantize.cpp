@@ -342,7 +342,10 @@ quantize_report quantize_checkpoint(const std::string &src_dir, const std::strin
                 fail(MLXMTP_ERR_IO, "%s: injected write failure (test hook)", files[w.weight.file]->path().c_str());
             const tensor_info *t = w.src;
             if (!w.quantize) {
-                if (w.b1 > w.b0) files[w.weight.file]->pwrite_all(w.weight.offset + w.b0, t->data + w.b0, w.b1 - w.b0);
+                if (w.b1 > w.b0) {
+                    files[w.weight.file]->pwrite_all(w.weight.offset + w.b0, t->data + w.b0, w.b1 - w.b0);
+                    files[w.weight.file]->start_writeback(w.weight.offset + w.b0, w.b1 - w.b0);
+                }
                 return;
             }
             thread_local std::vector<uint8_t> packed, scales;
@@ -361,6 +364,7 @@ quantize_report quantize_checkpoint(const std::string &src_dir, const std::strin
             }
             files[w.weight.file]->pwrite_all(w.weight.offset + w.r0 * pk_row, packed.data(), packed.size());
             files[w.scales.file]->pwrite_all(w.scales.offset + w.r0 * sc_row, scales.data(), scales.size());
+            files[w.weight.file]->start_writeback(w.weight.offset + w.r0 * pk_row, packed.size());
         };
         run_parallel(items.size(), threads, do_item, weights, quantize_phase::quantize, progress);
         for (auto &f : files) f->sync_and_close();

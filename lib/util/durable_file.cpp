@@ -58,6 +58,15 @@ void output_file::pwrite_all(uint64_t offset, const void *data, size_t len) {
     }
 }
 
+void output_file::start_writeback(uint64_t offset, uint64_t len) {
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (len) (void)::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
+#else
+    (void)offset;
+    (void)len;
+#endif
+}
+
 void output_file::sync_and_close() {
     if (fd_ < 0) return;
     int fd = fd_;

@@ -24,6 +24,9 @@ public:
     void reserve(uint64_t size);
     // Writes all of [data, data+len) at `offset`; thread-safe (pwrite).
     void pwrite_all(uint64_t offset, const void *data, size_t len);
+    // Starts write-back of a written range now (Linux sync_file_range), so that
+    // the final fsync has little left to do; a hint, errors surface at fsync.
+    void start_writeback(uint64_t offset, uint64_t len);
     // fsync then close; an fsync failure is final (never retried).
     void sync_and_close();
     const std::string &path() const { return path_; }
