@@ -335,8 +335,10 @@ typedef struct mlxmtp_quantize_event {
 
 /** Progress / report callback of mlxmtp_quantize_file.  Runs on the calling
  *  thread, about every 100 ms during each phase and once per tensor at the
- *  end.  Return 0 to continue, non-zero to abort (MLXMTP_ERR_ABORTED; the
- *  output is then left untouched).  Must not call into the library. */
+ *  end.  Return 0 to continue; non-zero during PROGRESS aborts the run
+ *  (MLXMTP_ERR_ABORTED; the output path is left untouched), during TENSOR
+ *  events (the output is already complete) it only stops the report.
+ *  Must not call into the library. */
 typedef int32_t (*mlxmtp_quantize_progress_fn)(const mlxmtp_quantize_event *event, void *user_data);
 
 /** Parameters of mlxmtp_quantize_file. */
