@@ -38,19 +38,4 @@ void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, co
     cs.dispatch(p, {x, w, y}, pc, rows);
 }
 
-void matvec(command_stream &cs, weight_type wt, const buffer_span &w, const buffer_span &x, const buffer_span &y,
-            uint32_t M, uint32_t K, uint32_t n_cols) {
-    if (n_cols < 1 || n_cols > 16) fail(MLXMTP_ERR_INTERNAL, "matvec supports 1..16 columns, got %u", n_cols);
-    if (wt == weight_type::bf16 && K % 2) fail(MLXMTP_ERR_INTERNAL, "bf16 matvec needs an even K");
-    struct {
-        uint32_t M, K;
-    } pc{M, K};
-    define_list d{{"N_COLS", std::to_string(n_cols)}};
-    d.emplace_back(wt == weight_type::bf16 ? "WEIGHT_BF16" : "WEIGHT_F32", "1");
-    const pipeline &p = cs.device().kernels().get("matvec", d);
-    uint32_t gx, gy;
-    grid_1d(cs.device(), M, &gx, &gy);
-    cs.dispatch(p, {w, x, y}, pc, gx, gy);
-}
-
 }  // namespace mlxmtp::detail::ops

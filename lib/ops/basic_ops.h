@@ -6,8 +6,6 @@
 
 namespace mlxmtp::detail::ops {
 
-enum class weight_type { f32, bf16 };
-
 // y[i] = alpha * a[i] + b[i], n floats.
 void scale_add(command_stream &cs, const buffer_span &a, const buffer_span &b, const buffer_span &y, uint32_t n,
                float alpha);
@@ -15,10 +13,6 @@ void scale_add(command_stream &cs, const buffer_span &a, const buffer_span &b, c
 // rows x cols fp32; w has cols floats.  one_plus: x*(1+w), else x*w.
 void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, const buffer_span &y, uint32_t rows,
               uint32_t cols, float eps, bool one_plus);
-
-// Y[n, m] = W[m, :] . X[n, :] for n < n_cols (1..16), W [M, K].
-void matvec(command_stream &cs, weight_type wt, const buffer_span &w, const buffer_span &x, const buffer_span &y,
-            uint32_t M, uint32_t K, uint32_t n_cols);
 
 // Splits a 1-D grid over (x, y) so that x stays under the device's limit.
 void grid_1d(const vk_device &dev, uint64_t groups, uint32_t *gx, uint32_t *gy);

@@ -30,7 +30,8 @@ arena::~arena() { release(); }
 
 buffer_span arena::alloc(uint64_t size, const char *what) {
     const uint64_t align = dev_.storage_alignment();
-    if (size == 0) size = 4;
+    // Spans are whole uints: shaders read byte arrays (MX scales) as uint[].
+    size = size == 0 ? 4 : (size + 3) / 4 * 4;
     uint64_t need = (size + align - 1) / align * align;
     for (block &b : blocks_) {
         if (b.top + need <= b.a.size) {
