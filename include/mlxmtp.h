@@ -269,6 +269,132 @@ MLXMTP_API mlxmtp_status mlxmtp_instance_selftest(mlxmtp_instance *inst, uint32_
 
 /* @@SECTION quantize@@ (checkpoint I/O and quantizer) */
 
+/** Quantization modes (mlxmtp_quantize_params.mode; open enum).
+ *  Both use groups of 32 elements with one E8M0 (power-of-two) scale byte and
+ *  no biases, exactly as MLX's mx.quantize(mode="mxfp4" / "mxfp8"). */
+#define MLXMTP_QUANT_MXFP4 0 /**< 4-bit E2M1 elements (default) */
+#define MLXMTP_QUANT_MXFP8 1 /**< 8-bit E4M3 elements */
+
+/** Scale rules (mlxmtp_quantize_params.scale_rule; open enum). */
+#define MLXMTP_SCALE_RULE_MLX   0 /**< round(log2(amax/max)) half away from zero: MLX 0.29.4-0.32.x Metal (default) */
+#define MLXMTP_SCALE_RULE_ROUND_UP 1 /**< ceil(log2(amax/max)): MLX after PR #4353, never saturates the group maximum */
+
+/** mlxmtp_quantize_params.flags bits. */
+#define MLXMTP_QUANTIZE_FORCE  0x1u /**< replace a non-empty output directory (atomically, once the new one is whole) */
+#define MLXMTP_QUANTIZE_VERIFY 0x2u /**< dequantize every quantized tensor and report cosine / relative error */
+
+/** Summary of a quantization run, filled by mlxmtp_quantize_file when
+ *  mlxmtp_quantize_params.stats is set.  Call mlxmtp_quantize_stats_init()
+ *  first; the library writes at most struct_size bytes. */
+typedef struct mlxmtp_quantize_stats {
+    uint32_t struct_size;      /**< set by _init() */
+    uint32_t n_shards;         /**< output safetensors files */
+    uint64_t n_tensors;        /**< source tensors */
+    uint64_t n_quantized;      /**< source tensors that were quantized */
+    uint64_t n_kept;           /**< source tensors kept in their source dtype */
+    uint64_t src_bytes;        /**< tensor bytes read from the source */
+    uint64_t dst_bytes;        /**< bytes of the output safetensors files */
+    double seconds;            /**< wall time of the whole call */
+    uint32_t verified;         /**< 1 when MLXMTP_QUANTIZE_VERIFY ran; the fields below are then valid */
+    uint32_t threads;          /**< worker threads used */
+    double cos_mean;           /**< mean over quantized tensors of cos(source, dequantized) */
+    double cos_min;            /**< minimum of the same */
+    double rel_err_mean;       /**< mean of ||source - dequantized|| / ||source|| */
+    double rel_err_max;        /**< maximum of the same */
+} mlxmtp_quantize_stats;
+
+/** Sets struct_size and zeroes the rest.  Since: 0.1. */
+MLXMTP_API void mlxmtp_quantize_stats_init(mlxmtp_quantize_stats *stats);
+
+/** Event kinds delivered to mlxmtp_quantize_progress_fn. */
+#define MLXMTP_QUANTIZE_EVENT_PROGRESS 0 /**< bytes_done / bytes_total of the current phase */
+#define MLXMTP_QUANTIZE_EVENT_TENSOR   1 /**< one source tensor's outcome (after the run, in name order) */
+
+/** Phases (mlxmtp_quantize_event.phase). */
+#define MLXMTP_QUANTIZE_PHASE_QUANTIZE 0
+#define MLXMTP_QUANTIZE_PHASE_VERIFY   1
+
+/** What happened to one tensor, or how far the run is.  Valid only during the callback. */
+typedef struct mlxmtp_quantize_event {
+    uint32_t struct_size;      /**< sizeof(mlxmtp_quantize_event) of the library */
+    uint32_t kind;             /**< MLXMTP_QUANTIZE_EVENT_* */
+    uint32_t phase;            /**< PROGRESS: MLXMTP_QUANTIZE_PHASE_* */
+    uint32_t quantized;        /**< TENSOR: 1 quantized, 0 kept in its source dtype */
+    uint64_t bytes_done;       /**< PROGRESS: source bytes processed in this phase */
+    uint64_t bytes_total;      /**< PROGRESS: source bytes of this phase */
+    const char *tensor;        /**< TENSOR: source tensor name */
+    const char *dtype;         /**< TENSOR: source dtype ("BF16", "F32", ...) */
+    const char *reason;        /**< TENSOR: "quantized" or why kept: "vision", "mtp", "recurrent", "norm",
+                                    "not-2d-weight", "not-float", "unaligned" */
+    const int64_t *shape;      /**< TENSOR: source shape */
+    uint32_t ndim;             /**< TENSOR: entries in shape */
+    uint32_t verified;         /**< TENSOR: 1 when cosine / rel_err are valid */
+    double cosine;             /**< TENSOR: cos(source, dequantized) */
+    double rel_err;            /**< TENSOR: ||source - dequantized|| / ||source|| */
+} mlxmtp_quantize_event;
+
+/** Progress / report callback of mlxmtp_quantize_file.  Runs on the calling
+ *  thread, about every 100 ms during each phase and once per tensor at the
+ *  end.  Return 0 to continue; non-zero during PROGRESS aborts the run
+ *  (MLXMTP_ERR_ABORTED; the output path is left untouched), during TENSOR
+ *  events (the output is already complete) it only stops the report.
+ *  Must not call into the library. */
+typedef int32_t (*mlxmtp_quantize_progress_fn)(const mlxmtp_quantize_event *event, void *user_data);
+
+/** Parameters of mlxmtp_quantize_file. */
+typedef struct mlxmtp_quantize_params {
+    uint32_t struct_size;      /**< = sizeof(mlxmtp_quantize_params); set by _init() */
+    uint32_t mode;             /**< MLXMTP_QUANT_*; default MLXMTP_QUANT_MXFP4 */
+    uint32_t scale_rule;       /**< MLXMTP_SCALE_RULE_*; default MLXMTP_SCALE_RULE_MLX */
+    uint32_t flags;            /**< MLXMTP_QUANTIZE_* bits; unknown bits -> MLXMTP_ERR_INVALID_ARG */
+    uint32_t threads;          /**< worker threads; 0 = one per CPU.  The output does not depend on it. */
+    uint32_t reserved0;        /**< must be 0 */
+    uint64_t shard_size;       /**< maximum tensor bytes per output file; 0 = 5 GiB (MLX's default) */
+    mlxmtp_quantize_stats *stats; /**< optional out: the run's summary (set its struct_size with _init()) */
+} mlxmtp_quantize_params;
+
+/** Fills `p` with defaults (MXFP4, MLX scale rule, no flags, all CPUs, 5 GiB
+ *  shards, no stats) and sets struct_size.  Since: 0.1. */
+MLXMTP_API void mlxmtp_quantize_params_init(mlxmtp_quantize_params *p);
+
+/** Quantizes the safetensors checkpoint in `src_dir` (model.safetensors or
+ *  model.safetensors.index.json + shards, and config.json) to MXFP4 or MXFP8
+ *  and writes an MLX-loadable checkpoint to `dst_dir`.
+ *
+ *  Tensor level, no model instantiation: 2-D floating-point ".weight" tensors
+ *  whose last dimension is a multiple of 32 become `<module>.weight` (U32,
+ *  packed) + `<module>.scales` (U8, E8M0); the vision tower and multimodal
+ *  projector/merger, every MTP tensor, the recurrent parameters (A_log,
+ *  dt_bias, conv1d), norms and every other tensor are copied unchanged.
+ *  config.json gets "quantization" and "quantization_config" blocks
+ *  (group_size, bits, mode); text_config.mtp_num_hidden_layers becomes 0 when
+ *  the source has no MTP tensors; tokenizer, chat template, preprocessor and
+ *  generation files are copied.  The bytes are identical for any thread count.
+ *
+ *  Safety: the output appears complete in one step (a temporary sibling
+ *  directory renamed into place, every file fsynced); on failure the output
+ *  path is left as it was.  `dst_dir`'s parent must exist.  The output must
+ *  not be, contain or lie inside the source.  An existing non-empty output is
+ *  replaced only with MLXMTP_QUANTIZE_FORCE.  Free disk space is checked
+ *  first.  A tensor to quantize that contains NaN or Inf is an error.
+ *
+ *  @param src_dir      source checkpoint directory (not modified).
+ *  @param dst_dir      output directory.
+ *  @param params       options; NULL = defaults.
+ *  @param progress_cb  optional progress / per-tensor report callback (may be NULL).
+ *  @param user_data    passed to progress_cb.
+ *  @return MLXMTP_OK; MLXMTP_ERR_INVALID_ARG (bad params, output aliases the
+ *          source), MLXMTP_ERR_EXISTS (non-empty output without FORCE),
+ *          MLXMTP_ERR_NOT_FOUND, MLXMTP_ERR_FORMAT (malformed input, NaN/Inf),
+ *          MLXMTP_ERR_CONFIG, MLXMTP_ERR_NO_SPACE, MLXMTP_ERR_IO,
+ *          MLXMTP_ERR_ABORTED; mlxmtp_last_error() explains.
+ *  Thread-safety: may run concurrently with any other call (for different
+ *  output directories).  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_quantize_file(const char *src_dir, const char *dst_dir,
+                                              const mlxmtp_quantize_params *params,
+                                              mlxmtp_quantize_progress_fn progress_cb, void *user_data);
+
+
 /* @@SECTION tokenizer@@ (tokenizer, chat templates, output parsing) */
 
 /* @@SECTION model@@ (models, sessions, generation) */
