@@ -97,6 +97,7 @@ MLXMTP_API mlxmtp_status mlxmtp_model_open(const char *path, const mlxmtp_model_
             so.seed = p.synthetic_seed;
             std::string dir = path;
             model_config cfg = load_model_config_file(path);
+            (void)dir;
             m->m = engine_model::synthetic(cfg, dev, so);
         } else {
             model_open_options mo;

@@ -335,8 +335,9 @@ model_config parse_model_config_json(const std::string &json_text, const std::st
     return c;
 }
 
-model_config load_model_config(const std::string &dir) {
-    std::string path = dir + "/config.json";
+model_config load_model_config(const std::string &dir) { return load_model_config_file(dir + "/config.json"); }
+
+model_config load_model_config_file(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(errno == ENOENT ? MLXMTP_ERR_NOT_FOUND : MLXMTP_ERR_IO, "%s: cannot open: %s", path.c_str(),
                   std::strerror(errno));

@@ -74,5 +74,6 @@ struct model_config {
 
 model_config parse_model_config_json(const std::string &json_text, const std::string &where);
 model_config load_model_config(const std::string &dir);  // reads dir/config.json
+model_config load_model_config_file(const std::string &path);  // reads a config.json file
 
 }  // namespace mlxmtp::detail

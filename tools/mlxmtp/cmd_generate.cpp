@@ -1,0 +1,174 @@
+// mlxmtp generate: run a model on a prompt and print the generated tokens
+// (and text, when the model directory has a tokenizer), with timings.
+#include "cli.h"
+#include "cli_model.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <sstream>
+
+namespace mlxmtp_cli {
+namespace {
+
+struct generate_opts {
+    model_opts model;
+    std::string prompt_ids, prompt;
+    uint32_t prompt_len = 0;  // random prompt of this many ids (synthetic models)
+    uint32_t max_tokens = 32;
+    uint32_t n_ctx = 0;
+    float temperature = 0, top_p = 1, min_p = 0, repetition_penalty = 1, presence_penalty = 0;
+    int top_k = 0;
+    uint64_t seed = 0;
+    bool json = false, ignore_eos = false;
+    std::string dump_logits;
+};
+
+const char *finish_name(uint32_t f) {
+    switch (f) {
+    case MLXMTP_FINISH_EOS: return "eos";
+    case MLXMTP_FINISH_STOP: return "stop";
+    case MLXMTP_FINISH_LENGTH: return "length";
+    default: return "none";
+    }
+}
+
+double now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+int run_generate(const generate_opts &o) {
+    std::vector<int32_t> prompt;
+    if (!o.prompt_ids.empty()) {
+        if (!parse_id_list(o.prompt_ids, &prompt)) {
+            std::fprintf(stderr, "error: --prompt-ids must be integers separated by commas or spaces\n");
+            return kExitUsage;
+        }
+    } else if (!o.prompt.empty()) {
+        std::fprintf(stderr, "error: --prompt needs the tokenizer, which this build does not have yet; use --prompt-ids\n");
+        return kExitUsage;
+    }
+    loaded_model lm;
+    int rc = open_model(o.model, o.json, &lm);
+    if (rc) return rc;
+    mlxmtp_model_info info;
+    mlxmtp_model_info_init(&info);
+    mlxmtp_model_get_info(lm.model, &info);
+    if (prompt.empty()) {
+        uint32_t n = o.prompt_len ? o.prompt_len : 16;
+        std::mt19937 rng(1234);
+        for (uint32_t i = 0; i < n; ++i) prompt.push_back(static_cast<int32_t>(rng() % info.usable_vocab));
+    }
+    mlxmtp_session_params sp;
+    mlxmtp_session_params_init(&sp);
+    sp.n_ctx = o.n_ctx ? o.n_ctx : static_cast<uint32_t>(prompt.size() + o.max_tokens + 1);
+    mlxmtp_session *s = nullptr;
+    mlxmtp_status st = mlxmtp_session_create(lm.model, &sp, &s);
+    if (st != MLXMTP_OK) return report_failure("creating a session", st, o.json);
+
+    double t0 = now_s();
+    st = mlxmtp_session_eval(s, prompt.data(), prompt.size(), o.dump_logits.empty() ? 0 : MLXMTP_EVAL_ALL_LOGITS);
+    double t_prefill = now_s() - t0;
+    if (st != MLXMTP_OK) {
+        rc = report_failure("prefill", st, o.json);
+        mlxmtp_session_destroy(s);
+        return rc;
+    }
+    if (!o.dump_logits.empty()) {
+        const float *data;
+        uint32_t rows, vocab;
+        st = mlxmtp_session_logits(s, &data, &rows, &vocab);
+        if (st != MLXMTP_OK || !write_logits_safetensors(o.dump_logits, data, rows, vocab)) {
+            std::fprintf(stderr, "error: could not write %s\n", o.dump_logits.c_str());
+            mlxmtp_session_destroy(s);
+            return kExitFailure;
+        }
+    }
+    mlxmtp_generate_params gp;
+    mlxmtp_generate_params_init(&gp);
+    gp.max_tokens = o.max_tokens;
+    gp.temperature = o.temperature;
+    gp.top_k = o.top_k;
+    gp.top_p = o.top_p;
+    gp.min_p = o.min_p;
+    gp.repetition_penalty = o.repetition_penalty;
+    gp.presence_penalty = o.presence_penalty;
+    gp.seed = o.seed;
+    std::vector<int32_t> out;
+    uint32_t finish = MLXMTP_FINISH_NONE;
+    double t_first = 0, t_start = now_s();
+    while (finish == MLXMTP_FINISH_NONE) {
+        mlxmtp_step_result r;
+        mlxmtp_step_result_init(&r);
+        st = mlxmtp_generate_step(s, &gp, &r);
+        if (st != MLXMTP_OK) {
+            rc = report_failure("generating", st, o.json);
+            mlxmtp_session_destroy(s);
+            return rc;
+        }
+        if (out.empty()) t_first = now_s() - t_start;
+        out.insert(out.end(), r.tokens, r.tokens + r.n_tokens);
+        finish = r.finish_reason;
+        if (finish == MLXMTP_FINISH_EOS && o.ignore_eos && out.size() < o.max_tokens) finish = MLXMTP_FINISH_NONE;
+        if (r.n_tokens == 0 && finish == MLXMTP_FINISH_NONE) break;
+        if (!o.json) {
+            for (uint32_t i = 0; i < r.n_tokens; ++i) std::printf("%d ", r.tokens[i]);
+            std::fflush(stdout);
+        }
+    }
+    double t_total = now_s() - t_start;
+    double decode_s = t_total - t_first;
+    size_t n = out.size();
+    if (o.json) {
+        json_object *j = json_object_new_object();
+        json_object *toks = json_object_new_array();
+        for (int32_t t : out) json_object_array_add(toks, json_object_new_int(t));
+        json_object_object_add(j, "tokens", toks);
+        json_object_object_add(j, "finish_reason", json_object_new_string(finish_name(finish)));
+        json_object_object_add(j, "prompt_tokens", json_object_new_int(static_cast<int>(prompt.size())));
+        json_object *tm = json_object_new_object();
+        json_object_object_add(tm, "ttft_s", json_object_new_double(t_prefill + t_first));
+        json_object_object_add(tm, "prefill_s", json_object_new_double(t_prefill));
+        json_object_object_add(tm, "decode_s", json_object_new_double(decode_s));
+        json_object_object_add(tm, "prefill_tok_s", json_object_new_double(prompt.size() / t_prefill));
+        json_object_object_add(tm, "decode_tok_s", json_object_new_double(n > 1 && decode_s > 0 ? (n - 1) / decode_s : 0));
+        json_object_object_add(j, "timings", tm);
+        json_object *mi = json_object_new_object();
+        json_object_object_add(mi, "device", json_object_new_string(info.device_name));
+        json_object_object_add(mi, "decode_weight_bytes", json_object_new_int64(static_cast<int64_t>(info.decode_weight_bytes)));
+        json_object_object_add(j, "model", mi);
+        print_json(j);
+    } else {
+        std::printf("\n[%zu tokens, finish: %s] prefill %zu tokens in %.3f s (%.1f tok/s), decode %.1f tok/s\n", n,
+                    finish_name(finish), prompt.size(), t_prefill, prompt.size() / t_prefill,
+                    n > 1 && decode_s > 0 ? (n - 1) / decode_s : 0.0);
+    }
+    mlxmtp_session_destroy(s);
+    return 0;
+}
+
+[[maybe_unused]] const bool registered = register_command(
+    "generate", "Generate tokens from a prompt", [](CLI::App &sub) -> run_fn {
+        auto o = std::make_shared<generate_opts>();
+        add_model_options(sub, o->model);
+        sub.add_option("--prompt-ids", o->prompt_ids, "Prompt token ids, e.g. 1,2,3");
+        sub.add_option("--prompt", o->prompt, "Prompt text (needs the model's tokenizer)");
+        sub.add_option("--prompt-len", o->prompt_len, "Random prompt of this many ids when no prompt is given");
+        sub.add_option("--max-tokens", o->max_tokens, "Tokens to generate (default 32)");
+        sub.add_option("--n-ctx", o->n_ctx, "Context limit (default: prompt + max tokens)");
+        sub.add_option("--temperature", o->temperature, "0 = greedy (default)");
+        sub.add_option("--top-k", o->top_k, "0 = off");
+        sub.add_option("--top-p", o->top_p, "1 = off");
+        sub.add_option("--min-p", o->min_p, "0 = off");
+        sub.add_option("--repetition-penalty", o->repetition_penalty, "1 = off");
+        sub.add_option("--presence-penalty", o->presence_penalty, "0 = off");
+        sub.add_option("--seed", o->seed, "Sampling seed");
+        sub.add_flag("--ignore-eos", o->ignore_eos, "Keep generating after an end-of-sequence id");
+        sub.add_option("--dump-logits", o->dump_logits, "Write the prompt's logits to FILE (safetensors, F32 [T, V])");
+        sub.add_flag("--json", o->json, "Machine-readable output");
+        return [o] { return run_generate(*o); };
+    });
+
+}  // namespace
+}  // namespace mlxmtp_cli
