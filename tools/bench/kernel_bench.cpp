@@ -1,0 +1,102 @@
+// mlxmtp-kernel-bench: times the matrix-vector kernel alone on a weight of
+// ROWS x COLS, rotating over enough distinct matrices that they do not fit in
+// the L2 cache, for n = 1, 2, 4, 8, 16 activation columns and each weight
+// format.  Prints one JSON object per line.  Internal tool (not installed).
+//   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES]]
+#include "ops/linear.h"
+#include "vk/command.h"
+#include "vk/instance.h"
+#include "vk/memory.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+using namespace mlxmtp::detail;
+
+namespace {
+
+struct filler {
+    vk_device &dev;
+    uint32_t seed = 1;
+    void fill(command_stream &cs, const buffer_span &s, uint32_t mode, float scale, uint32_t lo = 0, uint32_t hi = 0) {
+        struct {
+            uint32_t n, seed, mode;
+            float scale, offset;
+            uint32_t lo, hi;
+        } pc{static_cast<uint32_t>(s.size / 4), seed++, mode, scale, 0.0f, lo, hi};
+        uint32_t gx = (pc.n + 255) / 256, gy = 1;
+        if (gx > 65535) {
+            gy = (gx + 65534) / 65535;
+            gx = 65535;
+        }
+        cs.dispatch(dev.kernels().get("fill_random"), {s}, pc, gx, gy);
+    }
+};
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    uint32_t rows = argc > 2 ? std::atoi(argv[1]) : 4096, cols = argc > 2 ? std::atoi(argv[2]) : 14336;
+    uint64_t min_bytes = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : (512ull << 20);
+    try {
+        instance_options io;
+        vk_instance inst(io);
+        vk_device dev(inst, 0);
+        arena weights(dev, false, 0, "bench weights"), acts(dev, false, 0, "bench activations");
+        filler f{dev};
+        const ops::wformat formats[] = {ops::wformat::bf16, ops::wformat::mxfp8, ops::wformat::mxfp4};
+        for (ops::wformat fmt : formats) {
+            const uint64_t wbytes = uint64_t(rows) * (ops::row_bytes(fmt, cols) + ops::row_scale_bytes(fmt, cols));
+            const uint32_t count = static_cast<uint32_t>(std::max<uint64_t>(4, (min_bytes + wbytes - 1) / wbytes));
+            std::vector<ops::device_weight> ws(count);
+            weights.reset();
+            {
+                command_stream cs(dev);
+                for (auto &w : ws) {
+                    w.format = fmt;
+                    w.rows = rows;
+                    w.cols = cols;
+                    ops::weight_chunk c;
+                    c.rows = rows;
+                    c.data = weights.alloc(uint64_t(rows) * ops::row_bytes(fmt, cols), "w");
+                    f.fill(cs, c.data, fmt == ops::wformat::bf16 ? 0 : 2, 0.01f);
+                    if (fmt != ops::wformat::bf16) {
+                        c.scales = weights.alloc(uint64_t(rows) * ops::row_scale_bytes(fmt, cols), "s");
+                        f.fill(cs, c.scales, 3, 0, 115, 118);
+                    }
+                    w.chunks.push_back(c);
+                }
+                cs.submit();
+            }
+            acts.reset();
+            buffer_span x = acts.alloc(uint64_t(16) * cols * 4, "x"), y = acts.alloc(uint64_t(16) * rows * 4, "y");
+            {
+                command_stream cs(dev);
+                f.fill(cs, x, 1, 1.0f);
+                cs.submit();
+            }
+            for (uint32_t n : {1u, 2u, 4u, 8u, 16u}) {
+                command_stream cs(dev);
+                const int iters = 400;
+                for (int i = 0; i < 8; ++i) ops::linear(cs, ws[i % count], x, y, n);  // warm-up + compile
+                cs.submit();
+                auto t0 = std::chrono::steady_clock::now();
+                for (int i = 0; i < iters; ++i) ops::linear(cs, ws[i % count], x, y, n);
+                cs.submit();
+                double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+                std::printf("{\"kernel\":\"matvec\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"n\":%u,\"matrices\":%u,"
+                            "\"us\":%.2f,\"weight_bytes\":%llu,\"gb_s\":%.1f}\n",
+                            ops::wformat_name(fmt), rows, cols, n, count, s * 1e6,
+                            static_cast<unsigned long long>(wbytes), wbytes / s / 1e9);
+                std::fflush(stdout);
+            }
+        }
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
