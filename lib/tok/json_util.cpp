@@ -38,7 +38,7 @@ bool dir_exists(const std::string &path) {
 json_ptr json_parse(const std::string &text, const char *what) {
     json_tokener *tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
     if (!tok) fail(MLXMTP_ERR_OUT_OF_MEMORY, "out of host memory");
-    json_object *obj = json_tokener_parse_ex(tok, text.data(), static_cast<int>(text.size()));
+    json_object *obj = json_tokener_parse_ex(tok, text.c_str(), static_cast<int>(text.size() + 1));
     json_tokener_error jerr = json_tokener_get_error(tok);
     size_t offset = json_tokener_get_parse_end(tok);
     json_tokener_free(tok);
@@ -50,6 +50,7 @@ json_ptr json_parse(const std::string &text, const char *what) {
              json_tokener_error_desc(jerr));
     }
     // Only whitespace may follow the value.
+    if (offset > 0 && offset <= text.size() && text[offset - 1] == '\0') --offset;
     for (size_t i = offset; i < text.size(); ++i) {
         char c = text[i];
         if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
