@@ -7,6 +7,9 @@ install(TARGETS mlxmtp EXPORT mlxmtpTargets
 install(FILES include/mlxmtp.h include/mlxmtp.hpp
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev)
 
+# The .pc file is relocatable: prefix is derived from its own location.
+set(_pc_rel "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+string(REGEX REPLACE "[^/]+" ".." MLXMTP_PC_UP "${_pc_rel}")
 configure_file(pkgconfig/mlxmtp.pc.in ${CMAKE_CURRENT_BINARY_DIR}/mlxmtp.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/mlxmtp.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)

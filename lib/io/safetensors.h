@@ -21,6 +21,10 @@ const char *dtype_name(dtype t);          // "BF16", "F32", ... (safetensors spe
 size_t dtype_size(dtype t);               // bytes per element
 bool parse_dtype(std::string_view s, dtype *out);
 
+// True when `n` names a file directly inside a directory: not empty, not "."
+// or "..", and without '/', '\\' or NUL.  Used for shard names.
+bool is_plain_file_name(std::string_view n);
+
 struct tensor_info {
     std::string name;
     dtype type = dtype::f32;

@@ -1,0 +1,2 @@
+// C ABI of the quantizer (filled in below).
+#include "api/api_common.h"

@@ -1,0 +1,41 @@
+#include "ops/basic_ops.h"
+
+#include <algorithm>
+
+namespace mlxmtp::detail::ops {
+
+void grid_1d(const vk_device &dev, uint64_t groups, uint32_t *gx, uint32_t *gy) {
+    uint64_t maxx = std::min<uint64_t>(dev.limits().maxComputeWorkGroupCount[0], 65535);
+    if (groups <= maxx) {
+        *gx = static_cast<uint32_t>(std::max<uint64_t>(groups, 1));
+        *gy = 1;
+    } else {
+        *gx = static_cast<uint32_t>(maxx);
+        *gy = static_cast<uint32_t>((groups + maxx - 1) / maxx);
+    }
+}
+
+void scale_add(command_stream &cs, const buffer_span &a, const buffer_span &b, const buffer_span &y, uint32_t n,
+               float alpha) {
+    struct {
+        uint32_t n;
+        float alpha;
+    } pc{n, alpha};
+    const pipeline &p = cs.device().kernels().get("scale_add_f32");
+    uint32_t gx, gy;
+    grid_1d(cs.device(), (n + 255) / 256, &gx, &gy);
+    cs.dispatch(p, {a, b, y}, pc, gx, gy);
+}
+
+void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, const buffer_span &y, uint32_t rows,
+              uint32_t cols, float eps, bool one_plus) {
+    struct {
+        uint32_t cols;
+        float eps;
+        uint32_t one_plus;
+    } pc{cols, eps, one_plus ? 1u : 0u};
+    const pipeline &p = cs.device().kernels().get("rms_norm_f32");
+    cs.dispatch(p, {x, w, y}, pc, rows);
+}
+
+}  // namespace mlxmtp::detail::ops

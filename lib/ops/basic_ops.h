@@ -1,0 +1,20 @@
+// Launchers for the foundation kernels: each records one dispatch (no
+// barrier; callers put barriers between dependent ops).
+#pragma once
+#include "util/error.h"
+#include "vk/command.h"
+
+namespace mlxmtp::detail::ops {
+
+// y[i] = alpha * a[i] + b[i], n floats.
+void scale_add(command_stream &cs, const buffer_span &a, const buffer_span &b, const buffer_span &y, uint32_t n,
+               float alpha);
+
+// rows x cols fp32; w has cols floats.  one_plus: x*(1+w), else x*w.
+void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, const buffer_span &y, uint32_t rows,
+              uint32_t cols, float eps, bool one_plus);
+
+// Splits a 1-D grid over (x, y) so that x stays under the device's limit.
+void grid_1d(const vk_device &dev, uint64_t groups, uint32_t *gx, uint32_t *gy);
+
+}  // namespace mlxmtp::detail::ops

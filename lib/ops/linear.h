@@ -1,0 +1,48 @@
+// Weights on the device and the products that read them: matrix-vector /
+// matrix-matrix (linear), embedding gather, argmax.  A weight larger than the
+// device's maxStorageBufferRange is split into row chunks, each bound alone.
+#pragma once
+#include "util/error.h"
+#include "vk/command.h"
+
+#include <vector>
+
+namespace mlxmtp::detail::ops {
+
+enum class wformat : uint8_t { f32, bf16, mxfp4, mxfp8 };
+const char *wformat_name(wformat f);
+
+// Bytes of one row's elements / scales in a format (cols % 32 == 0 for MX).
+uint64_t row_bytes(wformat f, uint64_t cols);
+uint64_t row_scale_bytes(wformat f, uint64_t cols);
+
+struct weight_chunk {
+    uint32_t row0 = 0, rows = 0;
+    buffer_span data;    // rows x row_bytes
+    buffer_span scales;  // rows x row_scale_bytes (MX only)
+};
+
+struct device_weight {
+    wformat format = wformat::f32;
+    uint32_t rows = 0, cols = 0;
+    std::vector<weight_chunk> chunks;
+    bool valid() const { return !chunks.empty(); }
+    uint64_t bytes() const;  // every byte a full product reads (elements + scales)
+};
+
+// Rows that fit one binding of `max_range` bytes.
+uint32_t rows_per_chunk(wformat f, uint64_t cols, uint64_t max_range);
+
+// Y[t, :] = W X[t, :] for t < T; x [T, cols], y [T, rows] (fp32).  Runs the
+// matrix-vector kernel over column groups of at most 16, so every column's
+// result is bit-identical whatever T is (batch invariance).
+void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T);
+
+// y[t, :] = W[ids[t], :] (dequantized), ids int32 [T].
+void embed(command_stream &cs, const device_weight &w, const buffer_span &ids, const buffer_span &y, uint32_t T);
+
+// out[t] = argmax over v < V of logits[t * stride + v] (int32).
+void argmax(command_stream &cs, const buffer_span &logits, const buffer_span &out, uint32_t T, uint32_t V,
+            uint32_t stride);
+
+}  // namespace mlxmtp::detail::ops

@@ -1,0 +1,167 @@
+#include "vk/command.h"
+
+#include "vk/vk_check.h"
+
+namespace mlxmtp::detail {
+
+namespace {
+constexpr uint32_t kSetsPerPool = 256;
+constexpr uint32_t kDescriptorsPerSet = 16;
+}  // namespace
+
+command_stream::command_stream(vk_device &dev) : dev_(dev) {
+    VkDevice d = dev.handle();
+    VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+    pi.queueFamilyIndex = dev.queue_family();
+    MLXMTP_VK_CHECK(vkCreateCommandPool(d, &pi, nullptr, &pool_));
+    try {
+        VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+        ai.commandPool = pool_;
+        ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+        ai.commandBufferCount = 1;
+        MLXMTP_VK_CHECK(vkAllocateCommandBuffers(d, &ai, &cb_));
+        VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+        MLXMTP_VK_CHECK(vkCreateFence(d, &fi, nullptr, &fence_));
+    } catch (...) {
+        vkDestroyCommandPool(d, pool_, nullptr);
+        throw;
+    }
+}
+
+command_stream::~command_stream() {
+    VkDevice d = dev_.handle();
+    if (recording_) vkEndCommandBuffer(cb_);
+    for (VkDescriptorPool p : desc_pools_) vkDestroyDescriptorPool(d, p, nullptr);
+    if (fence_) vkDestroyFence(d, fence_, nullptr);
+    if (pool_) vkDestroyCommandPool(d, pool_, nullptr);
+}
+
+void command_stream::begin_if_needed() {
+    if (recording_) return;
+    if (dev_.lost()) fail(MLXMTP_ERR_DEVICE_LOST, "the device was lost");
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    MLXMTP_VK_CHECK(vkBeginCommandBuffer(cb_, &bi));
+    recording_ = true;
+}
+
+void command_stream::dispatch(const pipeline &p, std::initializer_list<buffer_span> buffers, const void *push,
+                              uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz) {
+    dispatch(p, std::vector<buffer_span>(buffers), push, push_size, gx, gy, gz);
+}
+
+void command_stream::dispatch(const pipeline &p, const std::vector<buffer_span> &buffers, const void *push,
+                              uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz) {
+    if (buffers.size() != p.binding_count)
+        fail(MLXMTP_ERR_INTERNAL, "kernel %s binds %u buffers, %zu given", p.name.c_str(), p.binding_count,
+             buffers.size());
+    if (push_size > kMaxPushConstantBytes || push_size % 4 != 0)
+        fail(MLXMTP_ERR_INTERNAL, "kernel %s: bad push-constant size %u", p.name.c_str(), push_size);
+    if (buffers.size() > kDescriptorsPerSet) fail(MLXMTP_ERR_INTERNAL, "too many bindings");
+    const VkDeviceSize max_range = dev_.max_binding_range();
+    VkDescriptorBufferInfo infos[kDescriptorsPerSet];
+    VkWriteDescriptorSet writes[kDescriptorsPerSet];
+    for (size_t i = 0; i < buffers.size(); ++i) {
+        const buffer_span &b = buffers[i];
+        if (!b.valid()) fail(MLXMTP_ERR_INTERNAL, "kernel %s: binding %zu is empty", p.name.c_str(), i);
+        if (b.size > max_range)
+            fail(MLXMTP_ERR_DEVICE_OUT_OF_MEMORY,
+                 "kernel %s: binding %zu spans %llu bytes, over the device's maxStorageBufferRange (%llu)",
+                 p.name.c_str(), i, static_cast<unsigned long long>(b.size),
+                 static_cast<unsigned long long>(max_range));
+        infos[i] = {b.buffer, b.offset, b.size};
+        writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+        writes[i].dstBinding = static_cast<uint32_t>(i);
+        writes[i].descriptorCount = 1;
+        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        writes[i].pBufferInfo = &infos[i];
+    }
+    begin_if_needed();
+    vkCmdBindPipeline(cb_, VK_PIPELINE_BIND_POINT_COMPUTE, p.handle);
+    uint32_t nb = static_cast<uint32_t>(buffers.size());
+    if (nb > 0) {
+        if (dev_.push_descriptors()) {
+            dev_.push_descriptor_fn()(cb_, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, nb, writes);
+        } else {
+            if (desc_pools_.empty() || desc_pool_used_ >= kSetsPerPool) {
+                VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kDescriptorsPerSet};
+                VkDescriptorPoolCreateInfo pci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+                pci.maxSets = kSetsPerPool;
+                pci.poolSizeCount = 1;
+                pci.pPoolSizes = &ps;
+                VkDescriptorPool pool;
+                MLXMTP_VK_CHECK(vkCreateDescriptorPool(dev_.handle(), &pci, nullptr, &pool));
+                desc_pools_.push_back(pool);
+                desc_pool_used_ = 0;
+            }
+            VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+            ai.descriptorPool = desc_pools_.back();
+            ai.descriptorSetCount = 1;
+            ai.pSetLayouts = &p.set_layout;
+            VkDescriptorSet set;
+            MLXMTP_VK_CHECK(vkAllocateDescriptorSets(dev_.handle(), &ai, &set));
+            ++desc_pool_used_;
+            for (uint32_t i = 0; i < nb; ++i) writes[i].dstSet = set;
+            vkUpdateDescriptorSets(dev_.handle(), nb, writes, 0, nullptr);
+            vkCmdBindDescriptorSets(cb_, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
+        }
+    }
+    if (push_size > 0) vkCmdPushConstants(cb_, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
+    vkCmdDispatch(cb_, gx, gy, gz);
+    ++recorded_;
+}
+
+void command_stream::barrier() {
+    begin_if_needed();
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
+                       VK_ACCESS_TRANSFER_WRITE_BIT;
+    vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0,
+                         nullptr, 0, nullptr);
+}
+
+void command_stream::copy(const buffer_span &src, const buffer_span &dst, uint64_t size) {
+    if (size > src.size || size > dst.size) fail(MLXMTP_ERR_INTERNAL, "copy larger than its spans");
+    begin_if_needed();
+    VkBufferCopy c{src.offset, dst.offset, size};
+    vkCmdCopyBuffer(cb_, src.buffer, dst.buffer, 1, &c);
+    ++recorded_;
+}
+
+void command_stream::fill_zero(const buffer_span &dst) {
+    begin_if_needed();
+    vkCmdFillBuffer(cb_, dst.buffer, dst.offset, (dst.size + 3) / 4 * 4, 0);
+    ++recorded_;
+}
+
+void command_stream::submit() {
+    if (!recording_) return;
+    // Make device writes visible to the host before the fence signals.
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+    vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
+    recording_ = false;
+    MLXMTP_VK_CHECK(vkEndCommandBuffer(cb_));
+    try {
+        dev_.submit_and_wait(cb_, fence_);
+    } catch (...) {
+        vkResetCommandBuffer(cb_, 0);
+        recorded_ = 0;
+        throw;
+    }
+    MLXMTP_VK_CHECK(vkResetCommandBuffer(cb_, 0));
+    for (VkDescriptorPool p : desc_pools_) vkResetDescriptorPool(dev_.handle(), p, 0);
+    desc_pool_used_ = desc_pools_.empty() ? 0 : 0;
+    if (desc_pools_.size() > 1) {  // keep one pool; free the overflow
+        for (size_t i = 1; i < desc_pools_.size(); ++i) vkDestroyDescriptorPool(dev_.handle(), desc_pools_[i], nullptr);
+        desc_pools_.resize(1);
+    }
+    recorded_ = 0;
+}
+
+}  // namespace mlxmtp::detail

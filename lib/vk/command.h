@@ -1,0 +1,60 @@
+// Command recording: many dispatches per command buffer, conservative
+// compute barriers between dependent dispatches, one submit at the end.
+// Each command_stream owns its command pool, fence and (without push
+// descriptors) a descriptor pool, so streams on different threads never share
+// externally synchronised objects; only vkQueueSubmit is serialised (device).
+#pragma once
+#include "vk/device.h"
+#include "vk/memory.h"
+#include "vk/pipeline.h"
+
+#include <initializer_list>
+#include <vector>
+
+namespace mlxmtp::detail {
+
+class command_stream {
+public:
+    explicit command_stream(vk_device &dev);
+    ~command_stream();
+    command_stream(const command_stream &) = delete;
+    command_stream &operator=(const command_stream &) = delete;
+
+    vk_device &device() const { return dev_; }
+
+    // Records a dispatch.  `buffers` bind to 0..n-1 and must match the
+    // kernel's binding count; `push` is at most kMaxPushConstantBytes.
+    void dispatch(const pipeline &p, std::initializer_list<buffer_span> buffers, const void *push,
+                  uint32_t push_size, uint32_t gx, uint32_t gy = 1, uint32_t gz = 1);
+    void dispatch(const pipeline &p, const std::vector<buffer_span> &buffers, const void *push,
+                  uint32_t push_size, uint32_t gx, uint32_t gy = 1, uint32_t gz = 1);
+    template <class T>
+    void dispatch(const pipeline &p, std::initializer_list<buffer_span> buffers, const T &push,
+                  uint32_t gx, uint32_t gy = 1, uint32_t gz = 1) {
+        static_assert(sizeof(T) <= kMaxPushConstantBytes, "push constants too large");
+        dispatch(p, buffers, &push, sizeof(T), gx, gy, gz);
+    }
+
+    // Makes all earlier shader / transfer writes visible to later commands.
+    void barrier();
+    void copy(const buffer_span &src, const buffer_span &dst, uint64_t size);
+    void fill_zero(const buffer_span &dst);
+
+    // Submits what was recorded and waits; the stream is reusable afterwards.
+    void submit();
+    uint32_t recorded() const { return recorded_; }
+
+private:
+    void begin_if_needed();
+
+    vk_device &dev_;
+    VkCommandPool pool_ = VK_NULL_HANDLE;
+    VkCommandBuffer cb_ = VK_NULL_HANDLE;
+    VkFence fence_ = VK_NULL_HANDLE;
+    std::vector<VkDescriptorPool> desc_pools_;  // fallback path only
+    uint32_t desc_pool_used_ = 0;               // sets allocated from desc_pools_.back()
+    bool recording_ = false;
+    uint32_t recorded_ = 0;
+};
+
+}  // namespace mlxmtp::detail

@@ -1,0 +1,80 @@
+// One logical Vulkan device: the queue (with its submit mutex), memory types,
+// allocation accounting under the device limits, and the kernel registry.
+// Shared (std::shared_ptr) by every model and session that uses it.
+#pragma once
+#include "util/error.h"
+#include "vk/instance.h"
+
+#include <vulkan/vulkan.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+namespace mlxmtp::detail {
+
+class kernel_registry;
+
+class vk_device {
+public:
+    vk_device(vk_instance &inst, uint32_t index);
+    ~vk_device();
+    vk_device(const vk_device &) = delete;
+    vk_device &operator=(const vk_device &) = delete;
+
+    vk_instance &instance() const { return inst_; }
+    const logger &log() const { return inst_.log(); }
+    VkDevice handle() const { return device_; }
+    VkPhysicalDevice physical() const { return desc_.handle; }
+    const physical_device_desc &desc() const { return desc_; }
+    const mlxmtp_device_info &info() const { return desc_.info; }
+    const VkPhysicalDeviceLimits &limits() const { return limits_; }
+    uint32_t queue_family() const { return desc_.compute_queue_family; }
+    bool push_descriptors() const { return push_descriptors_; }
+    PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn() const { return push_descriptor_fn_; }
+    kernel_registry &kernels() { return *kernels_; }
+
+    // Effective caps (device limits, possibly lowered by testing knobs).
+    uint64_t max_allocation_size() const { return max_allocation_size_; }
+    uint64_t max_binding_range() const { return desc_.info.max_storage_buffer_range; }
+    uint64_t storage_alignment() const { return storage_alignment_; }
+
+    // Memory: raw allocations, accounted against the caps.  `host_visible`
+    // asks for mappable memory (staging); otherwise device-local is preferred.
+    struct allocation {
+        VkDeviceMemory memory = VK_NULL_HANDLE;
+        VkBuffer buffer = VK_NULL_HANDLE;
+        uint64_t size = 0;
+        uint8_t *mapped = nullptr;  // non-null when host visible
+    };
+    allocation allocate(uint64_t size, bool host_visible, const char *what);
+    void free(allocation &a);
+    uint64_t allocated_bytes() const { return allocated_.load(); }
+    uint64_t peak_allocated_bytes() const { return peak_.load(); }
+
+    // Submits one command buffer and waits for it.  Device loss is sticky.
+    void submit_and_wait(VkCommandBuffer cb, VkFence fence);
+    bool lost() const { return lost_.load(); }
+
+private:
+    uint32_t find_memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
+                              VkMemoryPropertyFlags preferred) const;
+
+    vk_instance &inst_;
+    physical_device_desc desc_;
+    VkPhysicalDeviceLimits limits_{};
+    VkPhysicalDeviceMemoryProperties mem_props_{};
+    VkDevice device_ = VK_NULL_HANDLE;
+    VkQueue queue_ = VK_NULL_HANDLE;
+    std::mutex submit_mutex_;  // guards queue_ (vkQueueSubmit); leaf lock
+    bool push_descriptors_ = false;
+    PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn_ = nullptr;
+    uint64_t max_allocation_size_ = 0;
+    uint64_t storage_alignment_ = 256;
+    std::atomic<uint64_t> allocated_{0}, peak_{0};
+    std::atomic<uint32_t> allocation_count_{0};
+    std::atomic<bool> lost_{false};
+    std::unique_ptr<kernel_registry> kernels_;
+};
+
+}  // namespace mlxmtp::detail

@@ -1,0 +1,48 @@
+#include "vk/kernel_check.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mlxmtp::detail {
+
+buffer_span check_buffers::upload(const void *data, uint64_t bytes) {
+    buffer_span s = arena_.alloc(bytes, "kernel check buffer");
+    mlxmtp::detail::upload(dev_, s, data, bytes);
+    return s;
+}
+
+buffer_span check_buffers::zeros(uint64_t bytes) {
+    std::vector<uint8_t> z(bytes, 0);
+    return upload(z.data(), bytes);
+}
+
+std::vector<float> random_floats(std::mt19937_64 &rng, size_t n, float lo, float hi) {
+    std::uniform_real_distribution<float> d(lo, hi);
+    std::vector<float> v(n);
+    for (float &x : v) x = d(rng);
+    return v;
+}
+
+double max_rel_error(const std::vector<float> &got, const std::vector<float> &ref) {
+    if (got.size() != ref.size()) return INFINITY;
+    double maxref = 0, maxdiff = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+        maxref = std::max(maxref, std::fabs(static_cast<double>(ref[i])));
+        double d = std::fabs(static_cast<double>(got[i]) - ref[i]);
+        if (std::isnan(d)) return INFINITY;
+        maxdiff = std::max(maxdiff, d);
+    }
+    return maxref > 0 ? maxdiff / maxref : maxdiff;
+}
+
+kernel_check_result make_result(const char *name, const std::vector<float> &got, const std::vector<float> &ref,
+                                double tolerance) {
+    kernel_check_result r;
+    r.name = name;
+    r.error = max_rel_error(got, ref);
+    r.tolerance = tolerance;
+    r.passed = r.error <= tolerance;
+    return r;
+}
+
+}  // namespace mlxmtp::detail

@@ -1,0 +1,55 @@
+// The kernel check harness: each check runs one kernel on random inputs and
+// compares with a scalar C++ reference.  The same table serves the library's
+// self-test (`mlxmtp info --selftest`, mlxmtp_instance_selftest) and the
+// randomized kernel tests (tests/kernels/).  Adding a kernel: write its
+// launcher, a reference, and one check function; add it to the table.
+#pragma once
+#include "vk/command.h"
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace mlxmtp::detail {
+
+struct kernel_check_result {
+    std::string name;
+    double error = 0;      // max|got - ref| / max|ref|
+    double tolerance = 0;
+    bool passed = false;
+};
+
+struct kernel_check {
+    const char *name;
+    kernel_check_result (*run)(vk_device &dev, uint64_t seed);
+};
+
+const std::vector<kernel_check> &kernel_checks();
+
+// Helpers for writing checks.
+class check_buffers {
+public:
+    explicit check_buffers(vk_device &dev) : dev_(dev), arena_(dev, false, 1u << 20, "kernel check") {}
+    buffer_span upload(const void *data, uint64_t bytes);
+    template <class T>
+    buffer_span upload(const std::vector<T> &v) { return upload(v.data(), v.size() * sizeof(T)); }
+    buffer_span zeros(uint64_t bytes);
+    template <class T>
+    std::vector<T> read(const buffer_span &s, size_t n) {
+        std::vector<T> out(n);
+        download(dev_, s, out.data(), n * sizeof(T));
+        return out;
+    }
+
+private:
+    vk_device &dev_;
+    arena arena_;
+};
+
+std::vector<float> random_floats(std::mt19937_64 &rng, size_t n, float lo = -1.f, float hi = 1.f);
+double max_rel_error(const std::vector<float> &got, const std::vector<float> &ref);
+kernel_check_result make_result(const char *name, const std::vector<float> &got, const std::vector<float> &ref,
+                                double tolerance);
+
+}  // namespace mlxmtp::detail

@@ -1,0 +1,197 @@
+// Checks for the foundation kernels (see vk/kernel_check.h).
+#include "ops/basic_ops.h"
+#include "ops/linear.h"
+#include "quant/mx.h"
+#include "ref/linear.h"
+#include "util/half.h"
+#include "vk/kernel_check.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mlxmtp::detail {
+
+namespace {
+
+kernel_check_result check_scale_add(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const uint32_t n = 1000 + static_cast<uint32_t>(rng() % 5000);
+    auto a = random_floats(rng, n), b = random_floats(rng, n);
+    const float alpha = 0.75f;
+    std::vector<float> ref(n);
+    for (uint32_t i = 0; i < n; ++i) ref[i] = alpha * a[i] + b[i];
+    check_buffers bufs(dev);
+    buffer_span da = bufs.upload(a), db = bufs.upload(b), dy = bufs.zeros(n * 4);
+    command_stream cs(dev);
+    ops::scale_add(cs, da, db, dy, n, alpha);
+    cs.submit();
+    return make_result("scale_add_f32", bufs.read<float>(dy, n), ref, 1e-6);
+}
+
+kernel_check_result check_rms_norm(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const uint32_t rows = 3 + static_cast<uint32_t>(rng() % 5), cols = 64 + static_cast<uint32_t>(rng() % 700);
+    auto x = random_floats(rng, size_t(rows) * cols, -3, 3), w = random_floats(rng, cols, -0.5f, 0.5f);
+    const float eps = 1e-6f;
+    std::vector<float> ref(x.size());
+    for (uint32_t r = 0; r < rows; ++r) {
+        double ss = 0;
+        for (uint32_t c = 0; c < cols; ++c) ss += double(x[r * cols + c]) * x[r * cols + c];
+        double scale = 1.0 / std::sqrt(ss / cols + eps);
+        for (uint32_t c = 0; c < cols; ++c) ref[r * cols + c] = float(x[r * cols + c] * scale * (1.0 + w[c]));
+    }
+    check_buffers bufs(dev);
+    buffer_span dx = bufs.upload(x), dw = bufs.upload(w), dy = bufs.zeros(x.size() * 4);
+    command_stream cs(dev);
+    ops::rms_norm(cs, dx, dw, dy, rows, cols, eps, true);
+    cs.submit();
+    return make_result("rms_norm_f32", bufs.read<float>(dy, x.size()), ref, 1e-5);
+}
+
+// Uploads a weight in `fmt` built from random values, split into chunks of
+// at most `chunk_rows` rows; `ref_w` receives the exact dequantized values.
+ops::device_weight make_weight(check_buffers &bufs, std::mt19937_64 &rng, ops::wformat fmt, uint32_t rows,
+                               uint32_t cols, uint32_t chunk_rows, std::vector<float> *ref_w) {
+    auto wf = random_floats(rng, size_t(rows) * cols);
+    std::vector<uint8_t> data, scales;
+    ref::weight_view view{ref::wformat::f32, rows, cols, nullptr, nullptr};
+    std::vector<uint16_t> bf;
+    switch (fmt) {
+    case ops::wformat::f32:
+        data.assign(reinterpret_cast<uint8_t *>(wf.data()), reinterpret_cast<uint8_t *>(wf.data() + wf.size()));
+        break;
+    case ops::wformat::bf16:
+        bf.resize(wf.size());
+        for (size_t i = 0; i < wf.size(); ++i) bf[i] = f32_to_bf16(wf[i]);
+        data.assign(reinterpret_cast<uint8_t *>(bf.data()), reinterpret_cast<uint8_t *>(bf.data() + bf.size()));
+        view.format = ref::wformat::bf16;
+        break;
+    case ops::wformat::mxfp4:
+    case ops::wformat::mxfp8: {
+        mx_mode mode = fmt == ops::wformat::mxfp4 ? mx_mode::mxfp4 : mx_mode::mxfp8;
+        data.resize(ops::row_bytes(fmt, cols) * rows);
+        scales.resize(ops::row_scale_bytes(fmt, cols) * rows);
+        mx_quantize_rows(dtype::f32, reinterpret_cast<const uint8_t *>(wf.data()), rows, cols, mode,
+                         mx_scale_rule::mlx_round, data.data(), scales.data());
+        view.format = fmt == ops::wformat::mxfp4 ? ref::wformat::mxfp4 : ref::wformat::mxfp8;
+        break;
+    }
+    }
+    view.data = data.data();
+    view.scales = scales.empty() ? nullptr : scales.data();
+    *ref_w = ref::dequantize(view);
+    ops::device_weight w;
+    w.format = fmt;
+    w.rows = rows;
+    w.cols = cols;
+    const uint64_t rb = ops::row_bytes(fmt, cols), sb = ops::row_scale_bytes(fmt, cols);
+    for (uint32_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+        ops::weight_chunk c;
+        c.row0 = r0;
+        c.rows = std::min(chunk_rows, rows - r0);
+        c.data = bufs.upload(data.data() + r0 * rb, c.rows * rb);
+        if (sb) c.scales = bufs.upload(scales.data() + r0 * sb, c.rows * sb);
+        w.chunks.push_back(c);
+    }
+    return w;
+}
+
+kernel_check_result check_linear(vk_device &dev, uint64_t seed, ops::wformat fmt, const char *name) {
+    std::mt19937_64 rng(seed);
+    const uint32_t M = 37 + static_cast<uint32_t>(rng() % 200), K = 32 * (2 + static_cast<uint32_t>(rng() % 20));
+    const uint32_t T = 1 + static_cast<uint32_t>(rng() % 40);  // also > 16: several column groups
+    check_buffers bufs(dev);
+    std::vector<float> wf;
+    ops::device_weight w = make_weight(bufs, rng, fmt, M, K, 16 * (1 + static_cast<uint32_t>(rng() % 4)), &wf);
+    auto x = random_floats(rng, size_t(T) * K);
+    std::vector<float> ref(size_t(T) * M);
+    ref::matmul_f32(wf.data(), M, K, x.data(), T, ref.data());
+    buffer_span dx = bufs.upload(x), dy = bufs.zeros(ref.size() * 4);
+    command_stream cs(dev);
+    ops::linear(cs, w, dx, dy, T);
+    cs.submit();
+    return make_result(name, bufs.read<float>(dy, ref.size()), ref, 1e-5);
+}
+
+kernel_check_result check_linear_f32(vk_device &dev, uint64_t seed) {
+    return check_linear(dev, seed, ops::wformat::f32, "linear_f32");
+}
+kernel_check_result check_linear_bf16(vk_device &dev, uint64_t seed) {
+    return check_linear(dev, seed, ops::wformat::bf16, "linear_bf16");
+}
+kernel_check_result check_linear_mxfp4(vk_device &dev, uint64_t seed) {
+    return check_linear(dev, seed, ops::wformat::mxfp4, "linear_mxfp4");
+}
+kernel_check_result check_linear_mxfp8(vk_device &dev, uint64_t seed) {
+    return check_linear(dev, seed, ops::wformat::mxfp8, "linear_mxfp8");
+}
+
+kernel_check_result check_embed(vk_device &dev, uint64_t seed, ops::wformat fmt, const char *name) {
+    std::mt19937_64 rng(seed);
+    const uint32_t V = 100 + static_cast<uint32_t>(rng() % 100), H = 64;
+    const uint32_t T = 1 + static_cast<uint32_t>(rng() % 20);
+    check_buffers bufs(dev);
+    std::vector<float> wf;
+    ops::device_weight w = make_weight(bufs, rng, fmt, V, H, 32, &wf);
+    std::vector<int32_t> ids(T);
+    std::vector<float> ref(size_t(T) * H);
+    for (uint32_t t = 0; t < T; ++t) {
+        ids[t] = static_cast<int32_t>(rng() % V);
+        std::copy(wf.begin() + size_t(ids[t]) * H, wf.begin() + size_t(ids[t] + 1) * H, ref.begin() + t * H);
+    }
+    buffer_span di = bufs.upload(ids), dy = bufs.zeros(ref.size() * 4);
+    command_stream cs(dev);
+    ops::embed(cs, w, di, dy, T);
+    cs.submit();
+    return make_result(name, bufs.read<float>(dy, ref.size()), ref, 0);
+}
+
+kernel_check_result check_embed_bf16(vk_device &dev, uint64_t seed) {
+    return check_embed(dev, seed, ops::wformat::bf16, "embed_bf16");
+}
+kernel_check_result check_embed_mxfp4(vk_device &dev, uint64_t seed) {
+    return check_embed(dev, seed, ops::wformat::mxfp4, "embed_mxfp4");
+}
+kernel_check_result check_embed_mxfp8(vk_device &dev, uint64_t seed) {
+    return check_embed(dev, seed, ops::wformat::mxfp8, "embed_mxfp8");
+}
+
+kernel_check_result check_argmax(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const uint32_t V = 1000 + static_cast<uint32_t>(rng() % 5000), T = 1 + static_cast<uint32_t>(rng() % 5);
+    auto l = random_floats(rng, size_t(T) * V, -10, 10);
+    l[V / 3] = 50;                    // row 0: a tie between V/3 and V/2: the lower index wins
+    l[V / 2] = 50;
+    std::vector<float> ref(T);
+    for (uint32_t t = 0; t < T; ++t)
+        ref[t] = float(std::max_element(l.begin() + size_t(t) * V, l.begin() + size_t(t + 1) * V) -
+                       (l.begin() + size_t(t) * V));
+    check_buffers bufs(dev);
+    buffer_span dl = bufs.upload(l), dout = bufs.zeros(T * 4);
+    command_stream cs(dev);
+    ops::argmax(cs, dl, dout, T, V, V);
+    cs.submit();
+    auto got_i = bufs.read<int32_t>(dout, T);
+    std::vector<float> got(got_i.begin(), got_i.end());
+    return make_result("argmax_f32", got, ref, 0);
+}
+
+}  // namespace
+
+const std::vector<kernel_check> &kernel_checks() {
+    static const std::vector<kernel_check> checks = {
+        {"scale_add_f32", check_scale_add},
+        {"rms_norm_f32", check_rms_norm},
+        {"linear_f32", check_linear_f32},
+        {"linear_bf16", check_linear_bf16},
+        {"linear_mxfp4", check_linear_mxfp4},
+        {"linear_mxfp8", check_linear_mxfp8},
+        {"embed_bf16", check_embed_bf16},
+        {"embed_mxfp4", check_embed_mxfp4},
+        {"embed_mxfp8", check_embed_mxfp8},
+        {"argmax_f32", check_argmax},
+    };
+    return checks;
+}
+
+}  // namespace mlxmtp::detail
