@@ -1,6 +1,8 @@
 #include "tok/bpe_model.h"
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <queue>
 
 namespace mlxmtp::detail {
@@ -80,20 +82,30 @@ void bpe_apply(const bpe_merges &merges, std::vector<int32_t> &sym) {
         if (merges.find(sym[0], sym[1], &rank, &merged)) sym.assign(1, merged);
         return;
     }
-    if (n <= 24) {
-        // Small pieces: rescan all pairs per merge (no allocation beyond sym).
-        while (sym.size() > 1) {
-            int32_t best = -1, best_rank = 0, best_merged = 0;
-            for (size_t i = 0; i + 1 < sym.size(); ++i)
-                if (merges.find(sym[i], sym[i + 1], &rank, &merged) && (best < 0 || rank < best_rank)) {
-                    best = static_cast<int32_t>(i);
-                    best_rank = rank;
-                    best_merged = merged;
-                }
-            if (best < 0) break;
-            sym[static_cast<size_t>(best)] = best_merged;
-            sym.erase(sym.begin() + best + 1);
+    if (n <= 32) {
+        // Small pieces: per-pair ranks, rescanned for the minimum; only the
+        // neighbours of a merge are looked up again.
+        int32_t rk[32], mg[32];
+        size_t m = n;
+        for (size_t i = 0; i + 1 < m; ++i)
+            if (!merges.find(sym[i], sym[i + 1], &rk[i], &mg[i])) rk[i] = INT32_MAX;
+        while (m > 1) {
+            size_t best = 0;
+            for (size_t i = 1; i + 1 < m; ++i)
+                if (rk[i] < rk[best]) best = i;
+            if (rk[best] == INT32_MAX) break;
+            sym[best] = mg[best];
+            for (size_t i = best + 1; i + 1 < m; ++i) {
+                sym[i] = sym[i + 1];
+                rk[i] = rk[i + 1];
+                mg[i] = mg[i + 1];
+            }
+            --m;
+            if (best + 1 < m && !merges.find(sym[best], sym[best + 1], &rk[best], &mg[best])) rk[best] = INT32_MAX;
+            if (best + 1 >= m) rk[best] = INT32_MAX;
+            if (best > 0 && !merges.find(sym[best - 1], sym[best], &rk[best - 1], &mg[best - 1])) rk[best - 1] = INT32_MAX;
         }
+        sym.resize(m);
         return;
     }
     // Large pieces: linked list + min-heap of candidate merges.

@@ -8,6 +8,7 @@
 
 #include <utf8proc.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -60,9 +61,12 @@ private:
     std::vector<uint8_t> has_bytes_;
     std::unordered_map<std::string, int32_t> bytes_to_id_;  // for ignore_merges
     bpe_merges merges_;
+    uint64_t instance_id_;  // distinguishes tokenizers in the per-thread piece cache
 };
 
-bpe_tokenizer::bpe_tokenizer(const std::string &path) {
+std::atomic<uint64_t> g_next_instance{1};
+
+bpe_tokenizer::bpe_tokenizer(const std::string &path) : instance_id_(g_next_instance.fetch_add(1)) {
     backend_ = "bpe";
     byte_unicode_table(b2u_);
     for (auto &v : u2b_) v = -1;
@@ -250,10 +254,22 @@ void bpe_tokenizer::load_model(json_object *m) {
 }
 
 std::string bpe_tokenizer::normalize(std::string_view text) const {
-    bool ascii = true;
-    for (char c : text)
-        if (static_cast<unsigned char>(c) >= 0x80) { ascii = false; break; }
-    if (ascii) return std::string(text);  // every normal form is the identity on ASCII
+    // Quick check: text made only of code points that every normal form
+    // leaves alone (and that never compose with a neighbour) needs no work.
+    bool stable = true;
+    for (size_t i = 0; i < text.size() && stable;) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) { ++i; continue; }
+        uint32_t cp = 0;
+        size_t n = utf8_decode(text, i, &cp);
+        if (!n) break;  // invalid: let utf8proc report it
+        bool nfc_only = norms_.size() == 1 && norms_[0] == norm_kind::nfc;
+        stable = nfc_only && (cp < 0x300 || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) ||
+                              (cp >= 0x3041 && cp <= 0x3096) || (cp >= 0x30A1 && cp <= 0x30FA) ||
+                              (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0x1F300 && cp <= 0x1FAFF));
+        i += n;
+    }
+    if (stable) return std::string(text);
     std::string cur(text);
     for (norm_kind k : norms_) {
         int opts = UTF8PROC_STABLE;
@@ -280,6 +296,24 @@ void bpe_tokenizer::encode_piece(std::string_view piece, std::vector<int32_t> &o
         auto it = bytes_to_id_.find(std::string(piece));
         if (it != bytes_to_id_.end()) { out.push_back(it->second); return; }
     }
+    // Per-thread cache of piece -> ids, owned by this tokenizer instance.
+    struct piece_cache {
+        uint64_t owner = 0;
+        std::unordered_map<std::string, std::vector<int32_t>> map;
+    };
+    thread_local piece_cache cache;
+    const bool cacheable = piece.size() <= 48;
+    if (cacheable) {
+        if (cache.owner != instance_id_) {
+            cache.map.clear();
+            cache.owner = instance_id_;
+        }
+        auto it = cache.map.find(std::string(piece));
+        if (it != cache.map.end()) {
+            out.insert(out.end(), it->second.begin(), it->second.end());
+            return;
+        }
+    }
     thread_local std::vector<int32_t> sym;
     sym.clear();
     for (char c : piece) {
@@ -288,6 +322,10 @@ void bpe_tokenizer::encode_piece(std::string_view piece, std::vector<int32_t> &o
     }
     bpe_apply(merges_, sym);
     out.insert(out.end(), sym.begin(), sym.end());
+    if (cacheable) {
+        if (cache.map.size() >= 65536) cache.map.clear();
+        cache.map.emplace(std::string(piece), sym);
+    }
 }
 
 void bpe_tokenizer::encode_text(std::string_view text, std::vector<int32_t> &out) const {
