@@ -369,19 +369,20 @@ private:
         }
         return l;
     }
-    expr_ptr parse_unary() {
+    // As Jinja2: `-x|f` is `(-x)|f`; filters bind to the whole unary expression.
+    expr_ptr parse_unary(bool with_filter = true) {
+        expr_ptr e;
         if (is_op("-") || is_op("+")) {
             int line = cur().line;
             std::string op = cur().text;
             next();
-            auto e = node(ex::unary, line);
+            e = node(ex::unary, line);
             e->name = op;
-            e->a = parse_unary();
-            return parse_postfix_filters(std::move(e));
+            e->a = parse_unary(false);
+        } else {
+            e = parse_postfix(parse_primary());
         }
-        expr_ptr e = parse_primary();
-        e = parse_postfix(std::move(e));
-        return parse_postfix_filters(std::move(e));
+        return with_filter ? parse_postfix_filters(std::move(e)) : std::move(e);
     }
 
     expr_ptr parse_primary() {
