@@ -25,7 +25,9 @@ struct kernel_check {
     kernel_check_result (*run)(vk_device &dev, uint64_t seed);
 };
 
-const std::vector<kernel_check> &kernel_checks();
+const std::vector<kernel_check> &kernel_checks();  // every table below, concatenated
+std::vector<kernel_check> basic_kernel_checks();   // kernel_checks_basic.cpp
+std::vector<kernel_check> layer_kernel_checks();   // kernel_checks_layers.cpp
 
 // Helpers for writing checks.
 class check_buffers {

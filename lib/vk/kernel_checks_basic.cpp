@@ -178,8 +178,8 @@ kernel_check_result check_argmax(vk_device &dev, uint64_t seed) {
 
 }  // namespace
 
-const std::vector<kernel_check> &kernel_checks() {
-    static const std::vector<kernel_check> checks = {
+std::vector<kernel_check> basic_kernel_checks() {
+    return {
         {"scale_add_f32", check_scale_add},
         {"rms_norm_f32", check_rms_norm},
         {"linear_f32", check_linear_f32},
@@ -191,6 +191,14 @@ const std::vector<kernel_check> &kernel_checks() {
         {"embed_mxfp8", check_embed_mxfp8},
         {"argmax_f32", check_argmax},
     };
+}
+
+const std::vector<kernel_check> &kernel_checks() {
+    static const std::vector<kernel_check> checks = [] {
+        std::vector<kernel_check> all = basic_kernel_checks();
+        for (const kernel_check &c : layer_kernel_checks()) all.push_back(c);
+        return all;
+    }();
     return checks;
 }
 

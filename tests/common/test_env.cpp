@@ -30,19 +30,21 @@ temp_dir::~temp_dir() {
 namespace {
 struct shared_vk {
     std::unique_ptr<detail::vk_instance> inst;
-    std::unique_ptr<detail::vk_device> dev;
+    std::shared_ptr<detail::vk_device> dev;
     temp_dir cache;
 };
 shared_vk &vk() {
     static shared_vk *s = [] {
         auto *v = new shared_vk;  // lives until exit; destroyed by the OS
         detail::instance_options opt;
-        opt.validation = true;
+        // The GPU machine has no validation layers: MLXMTP_TEST_VALIDATION=0 there.
+        const char *val = std::getenv("MLXMTP_TEST_VALIDATION");
+        opt.validation = !(val && std::string(val) == "0");
         opt.cache_dir = v->cache.path();
         opt.log.level = MLXMTP_LOG_WARN;
         v->inst = std::make_unique<detail::vk_instance>(opt);
         if (v->inst->devices().empty()) throw std::runtime_error("no Vulkan device (install mesa-vulkan-drivers)");
-        v->dev = std::make_unique<detail::vk_device>(*v->inst, 0);
+        v->dev = std::make_shared<detail::vk_device>(*v->inst, 0);
         return v;
     }();
     return *s;
@@ -50,6 +52,7 @@ shared_vk &vk() {
 }  // namespace
 
 detail::vk_device &validated_device() { return *vk().dev; }
+std::shared_ptr<detail::vk_device> validated_device_ptr() { return vk().dev; }
 detail::vk_instance &validated_instance() { return *vk().inst; }
 uint64_t validation_issue_count() { return vk().inst->validation_issues(); }
 

@@ -29,6 +29,7 @@ private:
 // executable.  Tests call validated_device(); at the end of each test the
 // ValidationGuard listener fails the test if the layer reported anything.
 detail::vk_device &validated_device();
+std::shared_ptr<detail::vk_device> validated_device_ptr();
 detail::vk_instance &validated_instance();
 uint64_t validation_issue_count();
 

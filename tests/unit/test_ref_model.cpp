@@ -2,6 +2,8 @@
 // tiny-qwen35-dev (prompt logits, per-layer outputs, pre-norm hidden, MTP logits, greedy)
 // and tiny-qwen35-trained (greedy continuations and teacher-forced MTP hits).
 // Tolerance (fixtures README): max|a-b| / max|ref| < 1e-3 per tensor.
+#include "fixture_data.h"
+#include "test_env.h"
 #include "io/safetensors.h"
 #include "ref/ref_model.h"
 
@@ -21,50 +23,25 @@ using namespace mlxmtp::detail::ref;
 
 namespace {
 
-std::string fixture(const std::string &rel) { return std::string(MLXMTP_FIXTURES_DIR) + "/" + rel; }
+using mlxmtp::test::fixture;
 
 struct dev_fixture {
     std::unique_ptr<ref_model> model;
-    std::unique_ptr<safetensors_file> refs;
 
     static dev_fixture &get() {
         static dev_fixture f = [] {
             dev_fixture d;
             d.model = ref_model::load(fixture("tiny-qwen35-dev"));
-            d.refs = safetensors_file::open(fixture("tiny-qwen35-dev/reference.safetensors"));
             return d;
         }();
         return f;
     }
-    std::vector<float> f32(const std::string &name) const {
-        const tensor_info *t = refs->find(name);
-        if (!t || t->type != dtype::f32) throw std::runtime_error("missing f32 reference " + name);
-        std::vector<float> v(static_cast<size_t>(t->numel()));
-        std::memcpy(v.data(), t->data, v.size() * 4);
-        return v;
-    }
-    std::vector<int32_t> i32(const std::string &name) const {
-        const tensor_info *t = refs->find(name);
-        if (!t || t->type != dtype::i32) throw std::runtime_error("missing i32 reference " + name);
-        std::vector<int32_t> v(static_cast<size_t>(t->numel()));
-        std::memcpy(v.data(), t->data, v.size() * 4);
-        return v;
-    }
+    std::vector<float> f32(const std::string &name) const { return mlxmtp::test::dev_references().f32(name); }
+    std::vector<int32_t> i32(const std::string &name) const { return mlxmtp::test::dev_references().i32(name); }
 };
 
-struct cmp {
-    double rel = 0, abs = 0;
-};
-
-cmp compare(const std::vector<float> &got, const std::vector<float> &want) {
-    EXPECT_EQ(got.size(), want.size());
-    double mref = 0, md = 0;
-    for (size_t i = 0; i < want.size() && i < got.size(); ++i) {
-        mref = std::max(mref, static_cast<double>(std::fabs(want[i])));
-        md = std::max(md, static_cast<double>(std::fabs(got[i] - want[i])));
-    }
-    return {md / mref, md};
-}
+using cmp = mlxmtp::test::rel_err;
+using mlxmtp::test::compare;
 
 #define EXPECT_CLOSE(name, got, want)                                                      \
     do {                                                                                   \
@@ -176,36 +153,8 @@ TEST(RefModelDev, GreedyContinuation) {
 
 namespace {
 
-struct gen_case {
-    std::vector<int32_t> prompt, greedy;
-    std::vector<bool> hits;
-};
-
-std::vector<int32_t> int_array(json_object *a) {
-    std::vector<int32_t> v;
-    for (size_t i = 0; i < json_object_array_length(a); ++i)
-        v.push_back(json_object_get_int(json_object_array_get_idx(a, i)));
-    return v;
-}
-
-std::vector<gen_case> load_cases() {
-    json_object *root = json_object_from_file(fixture("tiny-qwen35-trained/reference_generation.json").c_str());
-    if (!root) throw std::runtime_error("cannot read reference_generation.json");
-    json_object *cases = json_object_object_get(root, "cases");
-    std::vector<gen_case> out;
-    for (size_t i = 0; i < json_object_array_length(cases); ++i) {
-        json_object *c = json_object_array_get_idx(cases, i);
-        gen_case g;
-        g.prompt = int_array(json_object_object_get(c, "prompt_ids"));
-        g.greedy = int_array(json_object_object_get(c, "greedy_ids"));
-        json_object *h = json_object_object_get(c, "mtp_hits");
-        for (size_t j = 0; j < json_object_array_length(h); ++j)
-            g.hits.push_back(json_object_get_boolean(json_object_array_get_idx(h, j)));
-        out.push_back(std::move(g));
-    }
-    json_object_put(root);
-    return out;
-}
+using mlxmtp::test::gen_case;
+std::vector<gen_case> load_cases() { return mlxmtp::test::load_trained_cases(); }
 
 const ref_model &trained() {
     static std::unique_ptr<ref_model> m = ref_model::load(fixture("tiny-qwen35-trained"));

@@ -1,0 +1,104 @@
+// The model on the device: typed weights of every layer (and the MTP head),
+// uploaded once from a checkpoint (bf16, or the MXFP4 / MXFP8 output of the
+// quantizer) or generated on the device (synthetic mode, for benchmarks).
+// Immutable after open: shared by any number of sessions on any threads.
+#pragma once
+#include "model/config.h"
+#include "ops/linear.h"
+#include "vk/device.h"
+#include "vk/memory.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlxmtp::detail {
+
+struct attn_weights {
+    ops::device_weight q, k, v, o;
+    buffer_span q_norm, k_norm;  // f32 [hd]
+};
+
+struct gdn_weights {
+    ops::device_weight qkv, z, a, b, out;
+    buffer_span conv_w;            // f32 [C, K]
+    buffer_span A_log, dt_bias;    // f32 [Hv]
+    buffer_span norm;              // f32 [dv]
+};
+
+struct layer_weights {
+    layer_kind kind = layer_kind::linear_attention;
+    buffer_span input_norm, post_norm;  // f32 [H]
+    gdn_weights gdn;
+    attn_weights attn;
+    ops::device_weight gate, up, down;
+};
+
+struct mtp_weights {
+    bool present = false;
+    ops::device_weight fc;                       // [H, 2H]: input [embedding ; hidden]
+    buffer_span pre_fc_norm_embedding, pre_fc_norm_hidden, norm;  // f32 [H]
+    layer_weights layer;                         // one gated full-attention layer
+};
+
+struct model_open_options {
+    std::function<bool(double fraction, const std::string &what)> progress;  // false = abort
+};
+
+// Synthetic mode: random weights of a config's shapes, generated on the device.
+struct synthetic_options {
+    ops::wformat format = ops::wformat::bf16;  // for the projection matrices
+    uint64_t seed = 1;
+};
+
+class engine_model {
+public:
+    static std::unique_ptr<engine_model> open(const std::string &dir, std::shared_ptr<vk_device> dev,
+                                              const model_open_options &opt);
+    static std::unique_ptr<engine_model> synthetic(const model_config &cfg, std::shared_ptr<vk_device> dev,
+                                                   const synthetic_options &opt);
+    ~engine_model();
+
+    const model_config &config() const { return cfg_; }
+    const text_config &text() const { return cfg_.text; }
+    vk_device &device() const { return *dev_; }
+    const std::shared_ptr<vk_device> &device_ptr() const { return dev_; }
+    const std::string &dir() const { return dir_; }
+
+    const ops::device_weight &embed() const { return embed_; }
+    const ops::device_weight &lm_head() const { return lm_head_; }
+    const buffer_span &final_norm() const { return final_norm_; }
+    const std::vector<layer_weights> &layers() const { return layers_; }
+    const mtp_weights &mtp() const { return mtp_; }
+
+    // Token ids that end generation (config.json and generation_config.json).
+    const std::vector<int32_t> &eos_ids() const { return eos_ids_; }
+    // Logit rows >= this are padding (vocab_size rounded up): never sampled.
+    int32_t usable_vocab() const { return usable_vocab_; }
+    void set_usable_vocab(int32_t n) { usable_vocab_ = n; }
+
+    ops::wformat matrix_format() const { return matrix_format_; }
+    // Bytes of weights one decoded token reads (every layer's matrices, norms, lm_head; not the embedding).
+    uint64_t decode_weight_bytes() const;
+    uint64_t device_bytes() const { return arena_ ? arena_->reserved_bytes() : 0; }
+
+private:
+    engine_model() = default;
+    model_config cfg_;
+    std::string dir_;
+    std::shared_ptr<vk_device> dev_;
+    std::unique_ptr<arena> arena_;
+    ops::device_weight embed_, lm_head_;
+    buffer_span final_norm_;
+    std::vector<layer_weights> layers_;
+    mtp_weights mtp_;
+    std::vector<int32_t> eos_ids_;
+    int32_t usable_vocab_ = 0;
+    ops::wformat matrix_format_ = ops::wformat::bf16;
+
+    friend class model_loader;
+    friend class synthetic_builder;
+};
+
+}  // namespace mlxmtp::detail

@@ -1,0 +1,104 @@
+#include "ops/layer_ops.h"
+
+#include "ops/basic_ops.h"
+
+#include <cmath>
+#include <string>
+
+namespace mlxmtp::detail::ops {
+
+namespace {
+
+std::string u32(uint32_t v) { return std::to_string(v); }
+
+}  // namespace
+
+void gdn_conv(command_stream &cs, const gdn_dims &d, const buffer_span &qkv, const buffer_span &w,
+              const buffer_span &state, const buffer_span &u, const buffer_span &snapshots) {
+    if (d.K < 1 || d.K > 8) fail(MLXMTP_ERR_INTERNAL, "gdn_conv supports K = 1..8, got %u", d.K);
+    if (d.T == 0) return;
+    struct {
+        uint32_t T, C, K, snap;
+    } pc{d.T, d.C(), d.K, snapshots.valid() ? 1u : 0u};
+    const pipeline &p = cs.device().kernels().get("gdn_conv_f32");
+    // Without snapshots the (unwritten) snapshot binding aliases `u`.
+    cs.dispatch(p, {qkv, w, state, u, snapshots.valid() ? snapshots : u}, pc, (d.C() + 127) / 128);
+}
+
+void gdn_recurrence(command_stream &cs, const gdn_dims &d, const buffer_span &u, const buffer_span &a,
+                    const buffer_span &b, const buffer_span &A_log, const buffer_span &dt_bias,
+                    const buffer_span &state, const buffer_span &o, const buffer_span &snapshots) {
+    if (d.Hk == 0 || d.Hv % d.Hk) fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence: Hv %u not a multiple of Hk %u", d.Hv, d.Hk);
+    if (d.dk < 1 || d.dk > 256) fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence supports dk <= 256, got %u", d.dk);
+    if (d.T == 0) return;
+    const uint32_t bv = d.dv <= 16 ? 16 : 32;
+    const uint32_t nblk = (d.dv + bv - 1) / bv;
+    struct {
+        uint32_t T, Hk, Hv, dv, nblk, snap;
+    } pc{d.T, d.Hk, d.Hv, d.dv, nblk, snapshots.valid() ? 1u : 0u};
+    const pipeline &p = cs.device().kernels().get("gdn_recurrence_f32", {{"DK", u32(d.dk)}, {"BV", u32(bv)}});
+    cs.dispatch(p, {u, a, b, A_log, dt_bias, state, o, snapshots.valid() ? snapshots : o}, pc, d.Hv * nblk);
+}
+
+void gated_rms_norm(command_stream &cs, const gdn_dims &d, const buffer_span &o, const buffer_span &z,
+                    const buffer_span &w, const buffer_span &y) {
+    const uint32_t rows = d.T * d.Hv;
+    if (rows == 0) return;
+    struct {
+        uint32_t rows, dv;
+        float eps;
+    } pc{rows, d.dv, d.eps};
+    const pipeline &p = cs.device().kernels().get("gated_rms_norm_f32");
+    uint32_t gx, gy;
+    grid_1d(cs.device(), rows, &gx, &gy);
+    cs.dispatch(p, {o, z, w, y}, pc, gx, gy);
+}
+
+void attn_prepare(command_stream &cs, const attn_dims &d, const buffer_span &qg, const buffer_span &k,
+                  const buffer_span &v, const buffer_span &q_norm, const buffer_span &k_norm,
+                  const buffer_span &positions, const buffer_span &q_out, const buffer_span &k_cache,
+                  const buffer_span &v_cache) {
+    if (d.hd > 1024 || d.rot > d.hd || d.rot % 2)
+        fail(MLXMTP_ERR_INTERNAL, "attn_prepare: bad head_dim %u / rotary dims %u", d.hd, d.rot);
+    if (d.cache_pos + d.T > d.max_ctx)
+        fail(MLXMTP_ERR_INTERNAL, "attn_prepare: %u + %u tokens exceed the cache (%u)", d.cache_pos, d.T, d.max_ctx);
+    if (d.T == 0) return;
+    struct {
+        uint32_t T, Hq, Hkv, hd, rot, sec_h, sec_w;
+        float base_hi, base_lo, eps;
+        uint32_t cache_pos, max_ctx;
+    } pc{d.T, d.Hq, d.Hkv, d.hd, d.rot, d.sec_h, d.sec_w, 0.f, 0.f, d.eps, d.cache_pos, d.max_ctx};
+    // inv_freq[i] = theta^(-2i/rot) = base^i; the kernel raises a double-float base.
+    const double base = d.rot ? std::pow(double(d.theta), -2.0 / d.rot) : 1.0;
+    pc.base_hi = float(base);
+    pc.base_lo = float(base - double(pc.base_hi));
+    const pipeline &p = cs.device().kernels().get("attn_prepare_f32");
+    cs.dispatch(p, {qg, k, v, q_norm, k_norm, positions, q_out, k_cache, v_cache}, pc, d.Hq + d.Hkv, d.T);
+}
+
+void attn_core(command_stream &cs, const attn_dims &d, const buffer_span &q, const buffer_span &qg,
+               const buffer_span &k_cache, const buffer_span &v_cache, const buffer_span &out) {
+    if (d.Hkv == 0 || d.Hq % d.Hkv) fail(MLXMTP_ERR_INTERNAL, "attn_core: Hq %u not a multiple of Hkv %u", d.Hq, d.Hkv);
+    if (d.hd > 1024) fail(MLXMTP_ERR_INTERNAL, "attn_core supports head_dim <= 1024, got %u", d.hd);
+    if (d.T == 0) return;
+    const uint32_t dpt = (d.hd + 127) / 128;
+    struct {
+        uint32_t T, Hq, Hkv, hd, cache_pos, max_ctx;
+        float scale;
+    } pc{d.T, d.Hq, d.Hkv, d.hd, d.cache_pos, d.max_ctx, float(1.0 / std::sqrt(double(d.hd)))};
+    const pipeline &p = cs.device().kernels().get("attn_core_f32", {{"DPT", u32(dpt)}});
+    cs.dispatch(p, {q, qg, k_cache, v_cache, out}, pc, d.Hq, d.T);
+}
+
+void swiglu(command_stream &cs, const buffer_span &gate, const buffer_span &up, const buffer_span &y, uint32_t n) {
+    if (n == 0) return;
+    struct {
+        uint32_t n;
+    } pc{n};
+    const pipeline &p = cs.device().kernels().get("swiglu_f32");
+    uint32_t gx, gy;
+    grid_1d(cs.device(), (n + 255) / 256, &gx, &gy);
+    cs.dispatch(p, {gate, up, y}, pc, gx, gy);
+}
+
+}  // namespace mlxmtp::detail::ops

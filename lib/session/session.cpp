@@ -1,0 +1,305 @@
+#include "session/session.h"
+
+#include "ops/basic_ops.h"
+#include "ops/layer_ops.h"
+#include "ops/linear.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace mlxmtp::detail {
+
+namespace {
+uint64_t f4(uint64_t n) { return n * 4; }
+}  // namespace
+
+engine_session::engine_session(const engine_model &m, const session_options &opt) : m_(m), opt_(opt) {
+    const text_config &c = m.text();
+    vk_device &dev = m.device();
+    n_ctx_ = opt.n_ctx ? opt.n_ctx : static_cast<uint32_t>(std::min<int64_t>(c.max_position_embeddings, 4096));
+    if (n_ctx_ == 0) n_ctx_ = 4096;
+    window_ = opt.snapshot_window;
+    ring_ = window_ + 1;
+    max_batch_ = std::max<uint32_t>(1, opt.max_batch);
+    state_arena_ = std::make_unique<arena>(dev, false, 0, "session state");
+    scratch_arena_ = std::make_unique<arena>(dev, false, 0, "session scratch");
+    io_arena_ = std::make_unique<arena>(dev, true, 0, "session I/O");
+    cs_ = std::make_unique<command_stream>(dev);
+
+    const uint64_t H = c.hidden_size, F = c.intermediate_size, V = c.vocab_size, B = max_batch_;
+    const uint64_t Kd = c.linear_num_key_heads * c.linear_key_head_dim;
+    const uint64_t Vd = c.linear_num_value_heads * c.linear_value_head_dim;
+    const uint64_t C = 2 * Kd + Vd, Hv = c.linear_num_value_heads, K = c.linear_conv_kernel_dim;
+    const uint64_t Hq = c.num_attention_heads, Hkv = c.num_key_value_heads, hd = c.head_dim;
+    const uint64_t state_sz = f4(Hv * c.linear_key_head_dim * c.linear_value_head_dim), conv_sz = f4((K - 1) * C);
+
+    for (const layer_weights &L : m.layers()) {
+        if (L.kind == layer_kind::linear_attention) {
+            gdn_state g;
+            g.state = state_arena_->alloc(state_sz, "recurrent state");
+            g.conv = state_arena_->alloc(conv_sz, "conv state");
+            g.snap_state = state_arena_->alloc(state_sz * ring_, "recurrent snapshots");
+            g.snap_conv = state_arena_->alloc(conv_sz * ring_, "conv snapshots");
+            gdn_.push_back(g);
+            kv_.push_back({});
+        } else {
+            kv_state kv;
+            kv.k = state_arena_->alloc(f4(Hkv * n_ctx_ * hd), "KV cache");
+            kv.v = state_arena_->alloc(f4(Hkv * n_ctx_ * hd), "KV cache");
+            kv_.push_back(kv);
+            gdn_.push_back({});
+        }
+    }
+    auto s = [&](uint64_t floats, const char *what) { return scratch_arena_->alloc(f4(std::max<uint64_t>(floats, 1)), what); };
+    x_ = s(B * H, "x"), x2_ = s(B * H, "x2"), xn_ = s(B * H, "xn"), mix_ = s(B * H, "mix"), hn_ = s(B * H, "hn");
+    qkv_ = s(B * C, "qkv"), u_ = s(B * C, "u"), z_ = s(B * Vd, "z"), o_ = s(B * Vd, "o"), y_ = s(B * Vd, "y");
+    a_ = s(B * Hv, "a"), b_ = s(B * Hv, "b");
+    qg_ = s(B * Hq * 2 * hd, "qg"), k_ = s(B * Hkv * hd, "k"), v_ = s(B * Hkv * hd, "v");
+    q_ = s(B * Hq * hd, "q"), att_ = s(B * Hq * hd, "attn");
+    gate_ = s(B * F, "gate"), up_ = s(B * F, "up"), act_ = s(B * F, "act");
+    logits_dev_ = s(B * V, "logits");
+    ids_io_ = io_arena_->alloc(4 * B, "ids");
+    pos_io_ = io_arena_->alloc(4 * 3 * B, "positions");
+    argmax_io_ = io_arena_->alloc(4 * B, "argmax");
+    logits_io_ = io_arena_->alloc(f4(B * V), "logits readback");
+    reset();
+}
+
+engine_session::~engine_session() = default;
+
+void engine_session::reset() {
+    for (gdn_state &g : gdn_)
+        if (g.state.valid()) {
+            cs_->fill_zero(g.state);
+            cs_->fill_zero(g.conv);
+        }
+    cs_->barrier();
+    cs_->submit();
+    history_.clear();
+    slot_pos_.assign(ring_, -1);
+    logits_.clear();
+    logits_rows_ = 0;
+    last_argmax_ = -1;
+}
+
+uint64_t engine_session::snapshot_bytes() const {
+    uint64_t n = 0;
+    for (const gdn_state &g : gdn_) n += g.snap_state.size + g.snap_conv.size;
+    return n;
+}
+
+uint64_t engine_session::state_bytes() const { return state_arena_->used_bytes(); }
+
+void engine_session::check_abort() {
+    if (opt_.abort && opt_.abort()) fail(MLXMTP_ERR_ABORTED, "aborted by the caller");
+}
+
+void engine_session::eval(const int32_t *ids, uint32_t n, logits_rows rows) {
+    if (n == 0) fail(MLXMTP_ERR_INVALID_ARG, "no tokens to evaluate");
+    if (uint64_t(position()) + n > n_ctx_)
+        fail(MLXMTP_ERR_CONTEXT_FULL, "context full: %u tokens + %u new exceed the limit of %u", position(), n, n_ctx_);
+    const int64_t V = m_.text().vocab_size;
+    for (uint32_t i = 0; i < n; ++i)
+        if (ids[i] < 0 || ids[i] >= V) fail(MLXMTP_ERR_INVALID_ARG, "token id %d is outside the vocabulary (%lld)", ids[i], static_cast<long long>(V));
+    logits_.clear();
+    logits_rows_ = 0;
+    for (uint32_t off = 0; off < n; off += max_batch_) {
+        check_abort();
+        uint32_t T = std::min(max_batch_, n - off);
+        bool last = off + T == n;
+        forward_chunk(ids + off, T, (last || rows == logits_rows::all) ? rows : logits_rows::none, last);
+    }
+}
+
+void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows rows, bool) {
+    const text_config &c = m_.text();
+    const uint32_t H = static_cast<uint32_t>(c.hidden_size), V = static_cast<uint32_t>(c.vocab_size);
+    const float eps = static_cast<float>(c.rms_norm_eps);
+    const uint32_t p0 = position();
+    command_stream &cs = *cs_;
+
+    // Inputs go to host-visible memory the kernels read directly.
+    std::memcpy(ids_io_.mapped, ids, 4 * T);
+    std::vector<int32_t> pos(3 * T);
+    for (uint32_t r = 0; r < 3; ++r)
+        for (uint32_t t = 0; t < T; ++t) pos[r * T + t] = static_cast<int32_t>(p0 + t);
+    std::memcpy(pos_io_.mapped, pos.data(), 4 * 3 * T);
+
+    ops::embed(cs, m_.embed(), ids_io_, x_, T);
+    cs.barrier();
+    for (size_t li = 0; li < m_.layers().size(); ++li) {
+        const layer_weights &L = m_.layers()[li];
+        ops::rms_norm(cs, x_, L.input_norm, xn_, T, H, eps, true);
+        cs.barrier();
+        if (L.kind == layer_kind::linear_attention)
+            gdn_layer(cs, li, T, p0);
+        else
+            attn_layer(cs, li, T, p0);
+        cs.barrier();
+        ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
+        cs.barrier();
+        std::swap(x_, x2_);
+        ops::rms_norm(cs, x_, L.post_norm, xn_, T, H, eps, true);
+        cs.barrier();
+        mlp(cs, L, T);
+        cs.barrier();
+        ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
+        cs.barrier();
+        std::swap(x_, x2_);
+    }
+    uint32_t nrows = rows == logits_rows::all ? T : (rows == logits_rows::none ? 0 : 1);
+    if (nrows) {
+        buffer_span src = rows == logits_rows::all ? x_ : x_.sub(uint64_t(T - 1) * H * 4, uint64_t(H) * 4);
+        ops::rms_norm(cs, src, m_.final_norm(), hn_, nrows, H, eps, true);
+        cs.barrier();
+        ops::linear(cs, m_.lm_head(), hn_, logits_dev_, nrows);
+        cs.barrier();
+        ops::argmax(cs, logits_dev_, argmax_io_, nrows, static_cast<uint32_t>(m_.usable_vocab()), V);
+        if (rows != logits_rows::argmax) cs.copy(logits_dev_, logits_io_, uint64_t(nrows) * V * 4);
+    }
+    cs.submit();
+    history_.insert(history_.end(), ids, ids + T);
+    for (uint32_t t = (T > ring_ ? T - ring_ : 0); t < T; ++t) slot_pos_[(p0 + t) % ring_] = int64_t(p0) + t;
+    if (nrows) {
+        std::vector<int32_t> am(nrows);
+        std::memcpy(am.data(), argmax_io_.mapped, 4 * nrows);
+        last_argmax_ = am.back();
+        if (rows != logits_rows::argmax) {  // `all` accumulates over chunks
+            size_t old = logits_.size();
+            logits_.resize(old + size_t(nrows) * V);
+            std::memcpy(logits_.data() + old, logits_io_.mapped, size_t(nrows) * V * 4);
+            logits_rows_ += nrows;
+        }
+    }
+}
+
+void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0) {
+    const text_config &c = m_.text();
+    const gdn_weights &w = m_.layers()[li].gdn;
+    gdn_state &st = gdn_[li];
+    ops::gdn_dims d;
+    d.Hk = static_cast<uint32_t>(c.linear_num_key_heads);
+    d.Hv = static_cast<uint32_t>(c.linear_num_value_heads);
+    d.dk = static_cast<uint32_t>(c.linear_key_head_dim);
+    d.dv = static_cast<uint32_t>(c.linear_value_head_dim);
+    d.K = static_cast<uint32_t>(c.linear_conv_kernel_dim);
+    d.eps = static_cast<float>(c.rms_norm_eps);
+    const uint64_t C = d.C(), Hv = d.Hv, Vd = uint64_t(d.Hv) * d.dv;
+    const uint64_t state_sz = f4(uint64_t(d.Hv) * d.dk * d.dv), conv_sz = f4(uint64_t(d.K - 1) * C);
+
+    ops::linear(cs, w.qkv, xn_, qkv_, T);
+    ops::linear(cs, w.z, xn_, z_, T);
+    ops::linear(cs, w.a, xn_, a_, T);
+    ops::linear(cs, w.b, xn_, b_, T);
+    cs.barrier();
+
+    // Segments: tokens before the last ring_ run without snapshots; the rest
+    // are split where the snapshot ring wraps.
+    struct segment {
+        uint32_t t0, n;
+        bool snap;
+        uint32_t slot;
+    };
+    std::vector<segment> segs;
+    uint32_t first_snap = T > ring_ ? T - ring_ : 0;
+    if (first_snap) segs.push_back({0, first_snap, false, 0});
+    for (uint32_t t = first_snap; t < T;) {
+        uint32_t slot = (p0 + t) % ring_;
+        uint32_t n = std::min(T - t, ring_ - slot);
+        segs.push_back({t, n, true, slot});
+        t += n;
+    }
+    for (const segment &sg : segs) {
+        ops::gdn_dims ds = d;
+        ds.T = sg.n;
+        buffer_span snap = sg.snap ? st.snap_conv.sub(sg.slot * conv_sz, sg.n * conv_sz) : buffer_span{};
+        ops::gdn_conv(cs, ds, qkv_.sub(f4(sg.t0 * C), f4(sg.n * C)), w.conv_w, st.conv, u_.sub(f4(sg.t0 * C), f4(sg.n * C)), snap);
+        cs.barrier();
+    }
+    for (const segment &sg : segs) {
+        ops::gdn_dims ds = d;
+        ds.T = sg.n;
+        buffer_span snap = sg.snap ? st.snap_state.sub(sg.slot * state_sz, sg.n * state_sz) : buffer_span{};
+        ops::gdn_recurrence(cs, ds, u_.sub(f4(sg.t0 * C), f4(sg.n * C)), a_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)),
+                            b_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)), w.A_log, w.dt_bias, st.state,
+                            o_.sub(f4(sg.t0 * Vd), f4(sg.n * Vd)), snap);
+        cs.barrier();
+    }
+    d.T = T;
+    ops::gated_rms_norm(cs, d, o_, z_, w.norm, y_);
+    cs.barrier();
+    ops::linear(cs, w.out, y_, mix_, T);
+}
+
+void engine_session::attn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0) {
+    const text_config &c = m_.text();
+    const attn_weights &w = m_.layers()[li].attn;
+    kv_state &kv = kv_[li];
+    ops::attn_dims d;
+    d.T = T;
+    d.Hq = static_cast<uint32_t>(c.num_attention_heads);
+    d.Hkv = static_cast<uint32_t>(c.num_key_value_heads);
+    d.hd = static_cast<uint32_t>(c.head_dim);
+    d.rot = static_cast<uint32_t>(c.rotary_dim());
+    const std::vector<int> &sec = c.rope.mrope_section;
+    d.sec_t = sec.size() > 0 ? sec[0] : d.rot / 2;
+    d.sec_h = sec.size() > 1 ? sec[1] : 0;
+    d.sec_w = sec.size() > 2 ? sec[2] : 0;
+    d.theta = static_cast<float>(c.rope.theta);
+    d.eps = static_cast<float>(c.rms_norm_eps);
+    d.cache_pos = p0;
+    d.max_ctx = n_ctx_;
+    ops::linear(cs, w.q, xn_, qg_, T);
+    ops::linear(cs, w.k, xn_, k_, T);
+    ops::linear(cs, w.v, xn_, v_, T);
+    cs.barrier();
+    ops::attn_prepare(cs, d, qg_, k_, v_, w.q_norm, w.k_norm, pos_io_, q_, kv.k, kv.v);
+    cs.barrier();
+    ops::attn_core(cs, d, q_, qg_, kv.k, kv.v, att_);
+    cs.barrier();
+    ops::linear(cs, w.o, att_, mix_, T);
+}
+
+void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T) {
+    ops::linear(cs, L.gate, xn_, gate_, T);
+    ops::linear(cs, L.up, xn_, up_, T);
+    cs.barrier();
+    ops::swiglu(cs, gate_, up_, act_, static_cast<uint32_t>(T * m_.text().intermediate_size));
+    cs.barrier();
+    ops::linear(cs, L.down, act_, mix_, T);
+}
+
+bool engine_session::rollback_is_exact(uint32_t n) const {
+    if (n == 0 || n >= position()) return true;
+    int64_t q = int64_t(position()) - n - 1;  // the last token that stays
+    return slot_pos_[q % ring_] == q;
+}
+
+void engine_session::rollback(uint32_t n) {
+    if (n > position()) fail(MLXMTP_ERR_INVALID_ARG, "cannot roll back %u tokens: only %u in the session", n, position());
+    if (n == 0) return;
+    uint32_t keep = position() - n;
+    if (keep == 0) {
+        reset();
+        return;
+    }
+    if (rollback_is_exact(n)) {
+        int64_t q = int64_t(keep) - 1;
+        uint32_t slot = static_cast<uint32_t>(q % ring_);
+        for (gdn_state &g : gdn_) {
+            if (!g.state.valid()) continue;
+            cs_->copy(g.snap_state.sub(slot * g.state.size, g.state.size), g.state, g.state.size);
+            cs_->copy(g.snap_conv.sub(slot * g.conv.size, g.conv.size), g.conv, g.conv.size);
+        }
+        cs_->submit();
+        history_.resize(keep);
+        for (int64_t &p : slot_pos_)
+            if (p >= int64_t(keep)) p = -1;
+        return;
+    }
+    std::vector<int32_t> kept(history_.begin(), history_.begin() + keep);
+    reset();
+    eval(kept.data(), keep, logits_rows::none);
+}
+
+}  // namespace mlxmtp::detail

@@ -1,0 +1,100 @@
+// One conversation on a model: the KV caches of the full-attention layers,
+// the recurrent and conv state of the Gated DeltaNet layers, a ring of
+// per-token snapshots of that state (exact rollback without recomputation),
+// scratch activations, and the forward pass that ties the kernels together.
+// Not thread-safe: one session per thread (the model is shared).
+#pragma once
+#include "model/model.h"
+#include "vk/command.h"
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace mlxmtp::detail {
+
+struct session_options {
+    uint32_t n_ctx = 0;            // context limit in tokens (0 = min(model max, 4096))
+    uint32_t snapshot_window = 16; // rollback without recompute for up to this many tokens
+    uint32_t max_batch = 64;       // tokens per forward chunk (prefill is chunked to this)
+    std::function<bool()> abort;   // polled between submissions; true = stop
+};
+
+// Which logits an eval produces: none, the last row (host copy + argmax),
+// only the last row's argmax (no host copy), or every evaluated row.
+enum class logits_rows { none, last, argmax, all };
+
+class engine_session {
+public:
+    engine_session(const engine_model &m, const session_options &opt);
+    ~engine_session();
+
+    const engine_model &model() const { return m_; }
+    uint32_t position() const { return static_cast<uint32_t>(history_.size()); }
+    uint32_t n_ctx() const { return n_ctx_; }
+    uint32_t snapshot_window() const { return window_; }
+    const std::vector<int32_t> &history() const { return history_; }
+
+    // Evaluates `ids` after the current position (prefill in chunks of
+    // max_batch).  Afterwards logits() holds the rows asked for: the last
+    // token's, or one row per evaluated token (`all`).
+    void eval(const int32_t *ids, uint32_t n, logits_rows rows);
+
+    // The logits of the last eval: rows x vocab_size, row-major.
+    const std::vector<float> &logits() const { return logits_; }
+    uint32_t logits_row_count() const { return logits_rows_; }
+
+    // Greedy next token after the last eval's last row, computed on the device.
+    int32_t last_argmax() const { return last_argmax_; }
+
+    // Removes the last n tokens.  Within the snapshot window this restores
+    // the saved state (no recomputation); further back it re-evaluates the
+    // remaining history.  Either way the state equals a fresh session fed the
+    // shorter sequence.
+    void rollback(uint32_t n);
+    // True when rollback(n) needs no recomputation.
+    bool rollback_is_exact(uint32_t n) const;
+
+    uint64_t state_bytes() const;      // KV + recurrent + snapshots
+    uint64_t snapshot_bytes() const;
+
+    void reset();
+
+private:
+    void forward_chunk(const int32_t *ids, uint32_t T, logits_rows rows, bool last_chunk);
+    void gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0);
+    void attn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0);
+    void mlp(command_stream &cs, const layer_weights &L, uint32_t T);
+    void check_abort();
+
+    const engine_model &m_;
+    session_options opt_;
+    uint32_t n_ctx_ = 0, window_ = 0, ring_ = 0, max_batch_ = 0;
+    std::unique_ptr<arena> state_arena_, scratch_arena_, io_arena_;
+    std::unique_ptr<command_stream> cs_;
+
+    struct gdn_state {
+        buffer_span state;      // [Hv, dk, dv]
+        buffer_span conv;       // [K-1, C]
+        buffer_span snap_state; // [ring, Hv, dk, dv]
+        buffer_span snap_conv;  // [ring, K-1, C]
+    };
+    struct kv_state {
+        buffer_span k, v;       // [Hkv, n_ctx, hd]
+    };
+    std::vector<gdn_state> gdn_;
+    std::vector<kv_state> kv_;
+
+    // Scratch (sized for max_batch tokens).
+    buffer_span x_, x2_, xn_, mix_, qkv_, z_, a_, b_, u_, o_, y_, qg_, k_, v_, q_, att_, gate_, up_, act_, hn_, logits_dev_;
+    // Host-visible I/O.
+    buffer_span ids_io_, pos_io_, argmax_io_, logits_io_;
+
+    std::vector<int32_t> history_;
+    std::vector<int64_t> slot_pos_;  // position whose post-token state each ring slot holds (-1: none)
+    std::vector<float> logits_;
+    uint32_t logits_rows_ = 0;
+    int32_t last_argmax_ = -1;
+};
+
+}  // namespace mlxmtp::detail

@@ -1,0 +1,312 @@
+// Checks for the per-layer kernels (ops/layer_ops.h) against the scalar
+// references of lib/ref (validated against the Hugging Face fixtures).
+#include "ops/layer_ops.h"
+#include "ref/attention.h"
+#include "ref/conv1d.h"
+#include "ref/gdn.h"
+#include "ref/norm.h"
+#include "ref/rope.h"
+#include "vk/kernel_check.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mlxmtp::detail {
+
+namespace {
+
+uint32_t rnd(std::mt19937_64 &rng, uint32_t lo, uint32_t hi) {  // [lo, hi]
+    return lo + static_cast<uint32_t>(rng() % (hi - lo + 1));
+}
+
+void append(std::vector<float> &dst, const std::vector<float> &src) { dst.insert(dst.end(), src.begin(), src.end()); }
+
+// Keeps the worst of several sub-results (same tolerance) under one name.
+struct worst {
+    kernel_check_result r;
+    explicit worst(const char *name) { r.name = name; r.passed = true; }
+    void add(const kernel_check_result &x) {
+        r.error = std::max(r.error, x.error);
+        r.tolerance = x.tolerance;
+        r.passed = r.passed && x.passed;
+    }
+};
+
+// ---- swiglu ----------------------------------------------------------------
+
+kernel_check_result check_swiglu(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const uint32_t n = rnd(rng, 1, 9000);
+    auto g = random_floats(rng, n, -6, 6), u = random_floats(rng, n, -2, 2);
+    std::vector<float> ref(n);
+    for (uint32_t i = 0; i < n; ++i) ref[i] = ref::silu(g[i]) * u[i];
+    check_buffers bufs(dev);
+    buffer_span dg = bufs.upload(g), du = bufs.upload(u), dy = bufs.zeros(n * 4);
+    command_stream cs(dev);
+    ops::swiglu(cs, dg, du, dy, n);
+    cs.submit();
+    return make_result("swiglu_f32", bufs.read<float>(dy, n), ref, 1e-6);
+}
+
+// ---- Gated DeltaNet ----------------------------------------------------------
+
+struct gdn_shape {
+    uint32_t Hk, Hv, dk, dv;
+};
+const gdn_shape kGdnShapes[] = {
+    {2, 4, 32, 32},    // tiny fixture
+    {4, 8, 32, 32},    // dev fixture
+    {1, 3, 64, 48},    // ratio 3, dv not a multiple of the block
+    {2, 2, 128, 128},  // ratio 1, production head dims
+    {1, 2, 16, 40},
+    {2, 6, 128, 128},  // 27B ratio 3 with production dims
+};
+
+gdn_shape pick_gdn(std::mt19937_64 &rng, uint64_t seed, int k) {
+    // k = 0: the fixture dims, otherwise a seed-dependent shape.
+    if (k == 0) return kGdnShapes[0];
+    (void)seed;
+    return kGdnShapes[1 + rng() % (std::size(kGdnShapes) - 1)];
+}
+
+kernel_check_result check_gdn_conv(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    worst w("gdn_conv_f32");
+    for (int k = 0; k < 3; ++k) {
+        gdn_shape s = pick_gdn(rng, seed, k);
+        ops::gdn_dims d{};
+        d.T = k == 1 ? 1 : rnd(rng, 2, 40);
+        d.Hk = s.Hk, d.Hv = s.Hv, d.dk = s.dk, d.dv = s.dv, d.K = 4, d.eps = 1e-6f;
+        const uint32_t C = d.C(), K1 = d.K - 1;
+        auto x = random_floats(rng, size_t(d.T) * C, -2, 2), wt = random_floats(rng, size_t(C) * d.K, -0.7f, 0.7f);
+        auto st = random_floats(rng, size_t(K1) * C, -2, 2);  // continuing from earlier tokens
+        // Reference: token by token (gives the snapshots too; the one-shot call is compared below).
+        std::vector<float> rs = st, ru(size_t(d.T) * C), rsnap;
+        for (uint32_t t = 0; t < d.T; ++t) {
+            ref::conv1d_causal_silu(&x[size_t(t) * C], 1, C, wt.data(), d.K, rs.data(), &ru[size_t(t) * C]);
+            append(rsnap, rs);
+        }
+        std::vector<float> rs1 = st, ru1(ru.size());
+        ref::conv1d_causal_silu(x.data(), d.T, C, wt.data(), d.K, rs1.data(), ru1.data());
+        check_buffers bufs(dev);
+        buffer_span dx = bufs.upload(x), dw = bufs.upload(wt), ds = bufs.upload(st), du = bufs.zeros(ru.size() * 4);
+        buffer_span dsnap = bufs.zeros(rsnap.size() * 4);
+        buffer_span ds2 = bufs.upload(st), du2 = bufs.zeros(ru.size() * 4);
+        command_stream cs(dev);
+        ops::gdn_conv(cs, d, dx, dw, ds, du, dsnap);
+        ops::gdn_conv(cs, d, dx, dw, ds2, du2, buffer_span{});  // without snapshots
+        cs.submit();
+        std::vector<float> got = bufs.read<float>(du, ru.size()), ref = ru1;
+        append(got, bufs.read<float>(ds, rs.size()));
+        append(ref, rs1);
+        append(got, bufs.read<float>(dsnap, rsnap.size()));
+        append(ref, rsnap);
+        append(got, bufs.read<float>(du2, ru.size()));
+        append(ref, ru1);
+        append(got, bufs.read<float>(ds2, rs.size()));
+        append(ref, rs1);
+        w.add(make_result("gdn_conv_f32", got, ref, 1e-5));
+    }
+    return w.r;
+}
+
+kernel_check_result check_gdn_recurrence(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    worst w("gdn_recurrence_f32");
+    for (int k = 0; k < 4; ++k) {  // k = 3: a prefill of hundreds of tokens at the fixture dims
+        gdn_shape s = pick_gdn(rng, seed, k == 3 ? 0 : k);
+        ops::gdn_dims d{};
+        d.T = k == 1 ? 1 : k == 3 ? rnd(rng, 100, 300) : rnd(rng, 2, 24);
+        d.Hk = s.Hk, d.Hv = s.Hv, d.dk = s.dk, d.dv = s.dv, d.K = 4, d.eps = 1e-6f;
+        const uint32_t C = d.C(), T = d.T, Hk = d.Hk, Hv = d.Hv, dk = d.dk, dv = d.dv;
+        const size_t Ssz = size_t(Hv) * dk * dv;
+        auto u = random_floats(rng, size_t(T) * C, -1, 1);
+        auto a = random_floats(rng, size_t(T) * Hv, -3, 3), b = random_floats(rng, size_t(T) * Hv, -3, 3);
+        auto A_log = random_floats(rng, Hv, -2, 1), dt_bias = random_floats(rng, Hv, -1, 1);
+        auto st = random_floats(rng, Ssz, -0.5f, 0.5f);  // continuing from a state
+        // Reference inputs.
+        std::vector<float> q(size_t(T) * Hk * dk), kk(q.size()), v(size_t(T) * Hv * dv);
+        for (uint32_t t = 0; t < T; ++t) {
+            std::copy_n(&u[size_t(t) * C], Hk * dk, &q[size_t(t) * Hk * dk]);
+            std::copy_n(&u[size_t(t) * C + Hk * dk], Hk * dk, &kk[size_t(t) * Hk * dk]);
+            std::copy_n(&u[size_t(t) * C + 2 * Hk * dk], Hv * dv, &v[size_t(t) * Hv * dv]);
+        }
+        ref::l2norm(q.data(), int64_t(T) * Hk, dk, 1e-6f, q.data());
+        ref::l2norm(kk.data(), int64_t(T) * Hk, dk, 1e-6f, kk.data());
+        for (float &x : q) x *= float(1.0 / std::sqrt(double(dk)));
+        std::vector<float> g(size_t(T) * Hv), beta(g.size());
+        ref::gdn_gates(a.data(), b.data(), T, Hv, A_log.data(), dt_bias.data(), g.data(), beta.data());
+        std::vector<float> rs = st, ro(size_t(T) * Hv * dv), rsnap;
+        for (uint32_t t = 0; t < T; ++t) {
+            ref::gdn_recurrent(&q[size_t(t) * Hk * dk], &kk[size_t(t) * Hk * dk], &v[size_t(t) * Hv * dv],
+                               &g[size_t(t) * Hv], &beta[size_t(t) * Hv], 1, Hk, Hv, dk, dv, rs.data(),
+                               &ro[size_t(t) * Hv * dv]);
+            append(rsnap, rs);
+        }
+        check_buffers bufs(dev);
+        buffer_span du = bufs.upload(u), da = bufs.upload(a), db = bufs.upload(b), dA = bufs.upload(A_log),
+                    ddt = bufs.upload(dt_bias), ds = bufs.upload(st), dout = bufs.zeros(ro.size() * 4),
+                    dsnap = bufs.zeros(rsnap.size() * 4), ds2 = bufs.upload(st), dout2 = bufs.zeros(ro.size() * 4);
+        command_stream cs(dev);
+        ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds, dout, dsnap);
+        ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds2, dout2, buffer_span{});
+        cs.submit();
+        std::vector<float> got = bufs.read<float>(dout, ro.size());
+        append(got, bufs.read<float>(dout2, ro.size()));
+        std::vector<float> ref = ro;
+        append(ref, ro);
+        w.add(make_result("gdn_recurrence_f32", got, ref, 2e-5));
+        got = bufs.read<float>(ds, Ssz);
+        append(got, bufs.read<float>(ds2, Ssz));
+        append(got, bufs.read<float>(dsnap, rsnap.size()));
+        ref = rs;
+        append(ref, rs);
+        append(ref, rsnap);
+        w.add(make_result("gdn_recurrence_f32", got, ref, 2e-5));
+    }
+    return w.r;
+}
+
+kernel_check_result check_gated_rms_norm(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    ops::gdn_dims d{};
+    gdn_shape s = kGdnShapes[seed % std::size(kGdnShapes)];
+    d.T = rnd(rng, 1, 20), d.Hk = s.Hk, d.Hv = s.Hv, d.dk = s.dk, d.dv = s.dv, d.K = 4, d.eps = 1e-6f;
+    const size_t n = size_t(d.T) * d.Hv * d.dv;
+    auto o = random_floats(rng, n, -2, 2), z = random_floats(rng, n, -4, 4), wt = random_floats(rng, d.dv, 0.5f, 1.5f);
+    std::vector<float> ref(n);
+    ref::rmsnorm_gated(o.data(), z.data(), int64_t(d.T) * d.Hv, d.dv, wt.data(), d.eps, ref.data());
+    check_buffers bufs(dev);
+    buffer_span dout = bufs.upload(o), dz = bufs.upload(z), dw = bufs.upload(wt), dy = bufs.zeros(n * 4);
+    command_stream cs(dev);
+    ops::gated_rms_norm(cs, d, dout, dz, dw, dy);
+    cs.submit();
+    return make_result("gated_rms_norm_f32", bufs.read<float>(dy, n), ref, 1e-5);
+}
+
+// ---- attention -----------------------------------------------------------------
+
+struct attn_shape {
+    uint32_t Hq, Hkv, hd;
+    uint32_t sec[3];
+};
+const attn_shape kAttnShapes[] = {
+    {4, 2, 32, {1, 1, 2}},      // tiny fixture
+    {4, 2, 64, {2, 3, 3}},      // dev fixture
+    {6, 2, 256, {11, 11, 10}},  // production head dims, ratio 3
+    {3, 3, 64, {3, 3, 2}},      // ratio 1
+    {6, 2, 48, {2, 2, 2}},      // ratio 3, hd not a power of two
+};
+
+ops::attn_dims make_attn(std::mt19937_64 &rng, const attn_shape &s, uint32_t T, uint32_t cache_pos) {
+    ops::attn_dims d{};
+    d.T = T, d.Hq = s.Hq, d.Hkv = s.Hkv, d.hd = s.hd, d.rot = s.hd / 4;
+    d.sec_t = s.sec[0], d.sec_h = s.sec[1], d.sec_w = s.sec[2];
+    d.theta = 1e7f, d.eps = 1e-6f, d.cache_pos = cache_pos;
+    d.max_ctx = cache_pos + T + rnd(rng, 0, 7);
+    return d;
+}
+
+kernel_check_result check_attn_prepare(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    worst w("attn_prepare_f32");
+    for (int k = 0; k < 3; ++k) {
+        const attn_shape &s = kAttnShapes[k == 0 ? 0 : rng() % std::size(kAttnShapes)];
+        ops::attn_dims d = make_attn(rng, s, k == 1 ? 1 : rnd(rng, 2, 12), k == 0 ? 0 : rnd(rng, 1, 50));
+        const uint32_t T = d.T, Hq = d.Hq, Hkv = d.Hkv, hd = d.hd;
+        auto qg = random_floats(rng, size_t(T) * Hq * 2 * hd, -2, 2);
+        auto kin = random_floats(rng, size_t(T) * Hkv * hd, -2, 2), vin = random_floats(rng, kin.size(), -2, 2);
+        auto qn = random_floats(rng, hd, -0.5f, 0.5f), kn = random_floats(rng, hd, -0.5f, 0.5f);
+        std::vector<int32_t> pos(3 * size_t(T));
+        std::vector<int64_t> pos64(pos.size());
+        for (size_t i = 0; i < pos.size(); ++i) pos64[i] = pos[i] = int32_t(rnd(rng, 0, k == 2 ? 200000 : 1500));  // distinct rows, long context
+        const size_t csz = size_t(Hkv) * d.max_ctx * hd;
+        auto kc = random_floats(rng, csz, -9, 9), vc = random_floats(rng, csz, -9, 9);  // others stay untouched
+        // Reference.
+        std::vector<float> q(size_t(T) * Hq * hd), kr(kin.size());
+        for (uint32_t t = 0; t < T; ++t)
+            for (uint32_t h = 0; h < Hq; ++h)
+                std::copy_n(&qg[(size_t(t) * Hq + h) * 2 * hd], hd, &q[(size_t(t) * Hq + h) * hd]);
+        ref::rmsnorm_1p(q.data(), int64_t(T) * Hq, hd, qn.data(), d.eps, q.data());
+        ref::rmsnorm_1p(kin.data(), int64_t(T) * Hkv, hd, kn.data(), d.eps, kr.data());
+        ref::rope_params rp;
+        rp.head_dim = hd, rp.rotary_dim = d.rot, rp.theta = d.theta;
+        rp.mrope_section = {int(d.sec_t), int(d.sec_h), int(d.sec_w)};
+        rp.interleaved = true;
+        ref::rope_apply(rp, q.data(), T, Hq, &pos64[0], &pos64[T], &pos64[2 * T]);
+        ref::rope_apply(rp, kr.data(), T, Hkv, &pos64[0], &pos64[T], &pos64[2 * T]);
+        std::vector<float> rkc = kc, rvc = vc;
+        for (uint32_t t = 0; t < T; ++t)
+            for (uint32_t h = 0; h < Hkv; ++h) {
+                size_t dst = (size_t(h) * d.max_ctx + d.cache_pos + t) * hd, src = (size_t(t) * Hkv + h) * hd;
+                std::copy_n(&kr[src], hd, &rkc[dst]);
+                std::copy_n(&vin[src], hd, &rvc[dst]);
+            }
+        check_buffers bufs(dev);
+        buffer_span dqg = bufs.upload(qg), dk = bufs.upload(kin), dv = bufs.upload(vin), dqn = bufs.upload(qn),
+                    dkn = bufs.upload(kn), dpos = bufs.upload(pos), dq = bufs.zeros(q.size() * 4),
+                    dkc = bufs.upload(kc), dvc = bufs.upload(vc);
+        command_stream cs(dev);
+        ops::attn_prepare(cs, d, dqg, dk, dv, dqn, dkn, dpos, dq, dkc, dvc);
+        cs.submit();
+        std::vector<float> got = bufs.read<float>(dq, q.size()), ref = q;
+        append(got, bufs.read<float>(dkc, csz));
+        append(ref, rkc);
+        append(got, bufs.read<float>(dvc, csz));
+        append(ref, rvc);
+        w.add(make_result("attn_prepare_f32", got, ref, 1e-5));
+    }
+    return w.r;
+}
+
+kernel_check_result check_attn_core(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    worst w("attn_core_f32");
+    for (int k = 0; k < 4; ++k) {  // k = 3: a prefill of hundreds of queries at the fixture dims
+        const attn_shape &s = kAttnShapes[k == 0 || k == 3 ? 0 : rng() % std::size(kAttnShapes)];
+        const uint32_t T = k == 1 ? 1 : k == 3 ? rnd(rng, 100, 260) : rnd(rng, 2, 20);
+        const uint32_t cache_pos = k == 0 ? 0 : rnd(rng, 1, k == 1 ? 700 : 300);
+        ops::attn_dims d = make_attn(rng, s, T, cache_pos);
+        const uint32_t Hq = d.Hq, Hkv = d.Hkv, hd = d.hd, S = cache_pos + T;
+        auto q = random_floats(rng, size_t(T) * Hq * hd, -1.5f, 1.5f);
+        auto qg = random_floats(rng, size_t(T) * Hq * 2 * hd, -3, 3);
+        const size_t csz = size_t(Hkv) * d.max_ctx * hd;
+        auto kc = random_floats(rng, csz, -1.5f, 1.5f), vc = random_floats(rng, csz, -2, 2);
+        // Reference: caches re-laid out as [S, Hkv, hd].
+        std::vector<float> kr(size_t(S) * Hkv * hd), vr(kr.size()), o(size_t(T) * Hq * hd);
+        for (uint32_t p = 0; p < S; ++p)
+            for (uint32_t h = 0; h < Hkv; ++h) {
+                std::copy_n(&kc[(size_t(h) * d.max_ctx + p) * hd], hd, &kr[(size_t(p) * Hkv + h) * hd]);
+                std::copy_n(&vc[(size_t(h) * d.max_ctx + p) * hd], hd, &vr[(size_t(p) * Hkv + h) * hd]);
+            }
+        ref::attention_core(q.data(), kr.data(), vr.data(), T, S, Hq, Hkv, hd, float(1.0 / std::sqrt(double(hd))),
+                            o.data());
+        for (uint32_t t = 0; t < T; ++t)
+            for (uint32_t h = 0; h < Hq; ++h)
+                for (uint32_t e = 0; e < hd; ++e)
+                    o[(size_t(t) * Hq + h) * hd + e] *= ref::sigmoid(qg[(size_t(t) * Hq + h) * 2 * hd + hd + e]);
+        check_buffers bufs(dev);
+        buffer_span dq = bufs.upload(q), dqg = bufs.upload(qg), dkc = bufs.upload(kc), dvc = bufs.upload(vc),
+                    dout = bufs.zeros(o.size() * 4);
+        command_stream cs(dev);
+        ops::attn_core(cs, d, dq, dqg, dkc, dvc, dout);
+        cs.submit();
+        w.add(make_result("attn_core_f32", bufs.read<float>(dout, o.size()), o, 2e-5));
+    }
+    return w.r;
+}
+
+}  // namespace
+
+std::vector<kernel_check> layer_kernel_checks() {
+    return {
+        {"swiglu_f32", check_swiglu},
+        {"gdn_conv_f32", check_gdn_conv},
+        {"gdn_recurrence_f32", check_gdn_recurrence},
+        {"gated_rms_norm_f32", check_gated_rms_norm},
+        {"attn_prepare_f32", check_attn_prepare},
+        {"attn_core_f32", check_attn_core},
+    };
+}
+
+}  // namespace mlxmtp::detail

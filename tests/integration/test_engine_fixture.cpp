@@ -1,0 +1,167 @@
+// The Vulkan engine against the Hugging Face reference fixtures: prompt
+// logits, greedy continuations, rollback, and the trained model's greedy
+// generations.  Runs on lavapipe with validation on.
+#include "fixture_data.h"
+#include "model/model.h"
+#include "session/session.h"
+#include "test_env.h"
+
+#include <cmath>
+#include <cstdio>
+
+using namespace mlxmtp;
+using namespace mlxmtp::detail;
+
+namespace {
+
+const engine_model &dev_model() {
+    static std::unique_ptr<engine_model> m =
+        engine_model::open(test::fixture("tiny-qwen35-dev"), test::validated_device_ptr(), {});
+    return *m;
+}
+
+const engine_model &trained_model() {
+    static std::unique_ptr<engine_model> m =
+        engine_model::open(test::fixture("tiny-qwen35-trained"), test::validated_device_ptr(), {});
+    return *m;
+}
+
+std::vector<float> prompt_logits(const engine_model &m, const std::vector<int32_t> &ids, uint32_t max_batch = 64) {
+    session_options so;
+    so.max_batch = max_batch;
+    engine_session s(m, so);
+    s.eval(ids.data(), static_cast<uint32_t>(ids.size()), logits_rows::all);
+    return s.logits();
+}
+
+}  // namespace
+
+class EngineDevPrompt : public ::testing::TestWithParam<int> {};
+
+TEST_P(EngineDevPrompt, LogitsMatchReference) {
+    test::validation_scope vs;
+    const std::string p = "p" + std::to_string(GetParam());
+    auto ids = test::dev_references().i32(p + ".ids");
+    auto want = test::dev_references().f32(p + ".logits");
+    auto got = prompt_logits(dev_model(), ids);
+    test::rel_err e = test::compare(got, want);
+    std::printf("  %s (%zu tokens): max rel err %.3e, max abs %.3e\n", p.c_str(), ids.size(), e.rel, e.abs);
+    EXPECT_LT(e.rel, 1e-3);
+}
+
+TEST_P(EngineDevPrompt, LogitsIndependentOfChunking) {
+    // Prefill in chunks of 16 and token by token give the same logits as one pass.
+    test::validation_scope vs;
+    const std::string p = "p" + std::to_string(GetParam());
+    auto ids = test::dev_references().i32(p + ".ids");
+    auto a = prompt_logits(dev_model(), ids, 64);
+    auto b = prompt_logits(dev_model(), ids, 16);
+    EXPECT_LT(test::compare(b, a).rel, 1e-5);
+}
+
+TEST_P(EngineDevPrompt, GreedyContinuationFollowsMarginRule) {
+    test::validation_scope vs;
+    const std::string p = "p" + std::to_string(GetParam());
+    auto ids = test::dev_references().i32(p + ".ids");
+    auto want = test::dev_references().i32(p + ".greedy");
+    auto margin = test::dev_references().f32(p + ".greedy_margin");
+    auto ref_logits = test::dev_references().f32(p + ".logits");
+    double max_abs = test::compare(prompt_logits(dev_model(), ids), ref_logits).abs;
+
+    engine_session s(dev_model(), {});
+    s.eval(ids.data(), static_cast<uint32_t>(ids.size()), logits_rows::argmax);
+    size_t agreed = 0, required = want.size();
+    for (size_t i = 0; i < want.size(); ++i)
+        if (margin[i] < 2 * max_abs) {
+            required = i;
+            break;
+        }
+    for (size_t i = 0; i < want.size(); ++i) {
+        int32_t tok = s.last_argmax();
+        if (tok != want[i]) break;
+        ++agreed;
+        s.eval(&tok, 1, logits_rows::argmax);
+    }
+    std::printf("  %s: greedy agreed for %zu of %zu steps (required %zu; 2 x max abs err = %.2e)\n", p.c_str(),
+                agreed, want.size(), required, 2 * max_abs);
+    EXPECT_GE(agreed, required);
+}
+
+INSTANTIATE_TEST_SUITE_P(Prompts, EngineDevPrompt, ::testing::Values(0, 1, 2));
+
+TEST(EngineRollback, WithinWindowIsExactAndMatchesFreshSession) {
+    test::validation_scope vs;
+    auto ids = test::dev_references().i32("p1.ids");  // 37 tokens
+    const uint32_t n = static_cast<uint32_t>(ids.size());
+    engine_session s(dev_model(), {});
+    s.eval(ids.data(), 20, logits_rows::none);
+    for (uint32_t i = 20; i < n; ++i) s.eval(&ids[i], 1, logits_rows::last);  // decode steps
+    for (uint32_t back : {1u, 5u, 16u}) {
+        ASSERT_TRUE(s.rollback_is_exact(back)) << back;
+        s.rollback(back);
+        uint32_t keep = n - back;
+        ASSERT_EQ(s.position(), keep);
+        // Continue with the next token and compare with a fresh session on the same prefix.
+        s.eval(&ids[keep], 1, logits_rows::last);
+        engine_session fresh(dev_model(), {});
+        fresh.eval(ids.data(), keep + 1, logits_rows::last);
+        EXPECT_LT(test::compare(s.logits(), fresh.logits()).rel, 1e-5) << "rollback " << back;
+        for (uint32_t i = keep + 1; i < n; ++i) s.eval(&ids[i], 1, logits_rows::none);  // restore the length
+    }
+}
+
+TEST(EngineRollback, BeyondWindowRecomputes) {
+    test::validation_scope vs;
+    auto ids = test::dev_references().i32("p2.ids");  // 130 tokens
+    session_options so;
+    so.snapshot_window = 16;
+    engine_session s(dev_model(), so);
+    s.eval(ids.data(), 100, logits_rows::none);
+    EXPECT_FALSE(s.rollback_is_exact(40));
+    s.rollback(40);
+    EXPECT_EQ(s.position(), 60u);
+    s.eval(&ids[60], 1, logits_rows::last);
+    engine_session fresh(dev_model(), {});
+    fresh.eval(ids.data(), 61, logits_rows::last);
+    EXPECT_LT(test::compare(s.logits(), fresh.logits()).rel, 1e-5);
+    // The reference logits of the full prompt's row 60 agree too.
+    auto want = test::dev_references().f32("p2.logits");
+    const size_t V = dev_model().text().vocab_size;
+    std::vector<float> row(want.begin() + 60 * V, want.begin() + 61 * V);
+    EXPECT_LT(test::compare(s.logits(), row).rel, 1e-3);
+}
+
+TEST(EngineContext, FullContextIsAClearError) {
+    session_options so;
+    so.n_ctx = 8;
+    engine_session s(dev_model(), so);
+    auto ids = test::dev_references().i32("p1.ids");
+    try {
+        s.eval(ids.data(), 9, logits_rows::none);
+        FAIL() << "expected a context-full error";
+    } catch (const error &e) {
+        EXPECT_EQ(e.status(), MLXMTP_ERR_CONTEXT_FULL);
+    }
+    s.eval(ids.data(), 8, logits_rows::last);  // exactly full is fine
+    EXPECT_EQ(s.position(), 8u);
+}
+
+TEST(EngineTrained, GreedyMatchesReference) {
+    test::validation_scope vs;
+    auto cases = test::load_trained_cases();
+    ASSERT_EQ(cases.size(), 27u);
+    int matched = 0;
+    for (const auto &c : cases) {
+        engine_session s(trained_model(), {});
+        s.eval(c.prompt.data(), static_cast<uint32_t>(c.prompt.size()), logits_rows::argmax);
+        std::vector<int32_t> out;
+        while (out.size() < c.greedy.size()) {
+            int32_t tok = s.last_argmax();
+            out.push_back(tok);
+            s.eval(&tok, 1, logits_rows::argmax);
+        }
+        matched += out == c.greedy;
+    }
+    std::printf("  trained model: %d of 27 greedy continuations equal the reference\n", matched);
+    EXPECT_GE(matched, 25);
+}
