@@ -397,6 +397,261 @@ MLXMTP_API mlxmtp_status mlxmtp_quantize_file(const char *src_dir, const char *d
 
 /* @@SECTION tokenizer@@ (tokenizer, chat templates, output parsing) */
 
+/* ------------------------------------------------------------------------ */
+/* Tokenizer                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** A tokenizer: byte-level BPE from `tokenizer.json` or SentencePiece from
+ *  `tokenizer.model`, plus `tokenizer_config.json` (added and special tokens)
+ *  and the chat template (`chat_template.jinja`, else tokenizer_config.json).
+ *  Thread-safety: immutable after open, so mlxmtp_tokenizer_encode /
+ *  _decode / _token_to_id and detokenizers may be used from several threads
+ *  at once.  Functions that return strings owned by the tokenizer
+ *  (mlxmtp_tokenizer_id_to_token, mlxmtp_tokenizer_render_chat) and the
+ *  last-error text must not race with other calls on the same tokenizer. */
+typedef struct mlxmtp_tokenizer mlxmtp_tokenizer;
+
+/** Opens a tokenizer from a model or tokenizer directory, or from a single
+ *  tokenizer.json / tokenizer.model file.
+ *  @param path  directory or file, UTF-8, not NULL.
+ *  @param out   receives the tokenizer (NULL on failure).
+ *  @return MLXMTP_OK, MLXMTP_ERR_NOT_FOUND (no tokenizer file),
+ *          MLXMTP_ERR_FORMAT (malformed file), MLXMTP_ERR_UNSUPPORTED (a
+ *          tokenizer.json model / normalizer / pre-tokenizer this build does
+ *          not implement), MLXMTP_ERR_IO.  Details: mlxmtp_last_error().
+ *  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_tokenizer_open(const char *path, mlxmtp_tokenizer **out);
+
+/** Destroys a tokenizer; NULL is a no-op.  Its detokenizers must be
+ *  destroyed first.  Since: 0.1. */
+MLXMTP_API void mlxmtp_tokenizer_destroy(mlxmtp_tokenizer *tok);
+
+/** The message of the last failure of a call on `tok`; never NULL ("" when
+ *  none).  Valid until the next call on `tok`.  Since: 0.1. */
+MLXMTP_API const char *mlxmtp_tokenizer_last_error(const mlxmtp_tokenizer *tok);
+
+/** Number of token ids (ids are 0 .. n-1, added tokens included; the model's
+ *  embedding may be larger).  0 for NULL.  Since: 0.1. */
+MLXMTP_API uint32_t mlxmtp_tokenizer_vocab_size(const mlxmtp_tokenizer *tok);
+
+/** mlxmtp_tokenizer_encode flags. */
+#define MLXMTP_TOKENIZE_NO_SPECIAL  0x1u /**< special added tokens in the text are plain text (non-special added tokens such as <think> still match) */
+#define MLXMTP_TOKENIZE_ADD_SPECIAL 0x2u /**< add BOS / EOS when tokenizer_config.json asks (add_bos_token / add_eos_token) */
+
+/** Encodes UTF-8 text into token ids, matching Hugging Face `tokenizers`
+ *  (added tokens first, then normalizer, pre-tokenizer, BPE merges).
+ *  @param text   UTF-8 text (need not be NUL-terminated); NULL only with len 0.
+ *  @param len    bytes of text.
+ *  @param flags  MLXMTP_TOKENIZE_* bits.
+ *  @param ids    caller buffer for `capacity` ids; may be NULL when capacity is 0.
+ *  @param n_ids  receives the number of ids (also when the buffer is too small).
+ *  @return MLXMTP_OK, MLXMTP_ERR_BUFFER_TOO_SMALL (*n_ids says how many are
+ *          needed; nothing useful was written), MLXMTP_ERR_INVALID_ARG (text
+ *          is not valid UTF-8, NULL arguments, unknown flags).
+ *  Thread-safe.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_tokenizer_encode(const mlxmtp_tokenizer *tok, const char *text, size_t len,
+                                                 uint32_t flags, int32_t *ids, size_t capacity, size_t *n_ids);
+
+/** mlxmtp_tokenizer_decode / detokenizer flags. */
+#define MLXMTP_DETOKENIZE_SKIP_SPECIAL 0x1u /**< leave out special added tokens (<|im_end|>, ...) */
+
+/** Decodes ids to UTF-8 text.  Byte sequences that are not valid UTF-8
+ *  become U+FFFD, as in the reference (errors="replace").
+ *  @param text     caller buffer of `capacity` bytes; the text is
+ *                  NUL-terminated when it fits (capacity >= *len + 1).
+ *  @param len      receives the text length in bytes, without the NUL.
+ *  @return MLXMTP_OK, MLXMTP_ERR_BUFFER_TOO_SMALL (*len is the length
+ *          needed, without the NUL), MLXMTP_ERR_INVALID_ARG (an id outside the
+ *          vocabulary, NULL arguments).
+ *  Thread-safe.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_tokenizer_decode(const mlxmtp_tokenizer *tok, const int32_t *ids, size_t n_ids,
+                                                 uint32_t flags, char *text, size_t capacity, size_t *len);
+
+/** Looks a token string up (exact vocabulary entry, e.g. "<|im_end|>").
+ *  @return MLXMTP_OK with *id set, MLXMTP_ERR_NOT_FOUND.  Thread-safe.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_tokenizer_token_to_id(const mlxmtp_tokenizer *tok, const char *token, int32_t *id);
+
+/** The vocabulary string of `id` (byte-level BPE spelling, e.g. "Ġthe").
+ *  @param token  receives a NUL-terminated string owned by the tokenizer,
+ *                valid until the next call on it.
+ *  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG (id out of range).  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_tokenizer_id_to_token(mlxmtp_tokenizer *tok, int32_t id, const char **token);
+
+/** Special tokens of mlxmtp_tokenizer_special_id (open enum). */
+#define MLXMTP_TOKEN_BOS 0 /**< tokenizer_config.json bos_token */
+#define MLXMTP_TOKEN_EOS 1 /**< tokenizer_config.json eos_token (Qwen: <|im_end|>) */
+#define MLXMTP_TOKEN_PAD 2 /**< pad_token (Qwen: <|endoftext|>) */
+#define MLXMTP_TOKEN_UNK 3 /**< unk_token */
+
+/** The id of a special token, or -1 when the tokenizer has none.
+ *  @param which  MLXMTP_TOKEN_*; unknown values give -1.  Thread-safe.  Since: 0.1. */
+MLXMTP_API int32_t mlxmtp_tokenizer_special_id(const mlxmtp_tokenizer *tok, int32_t which);
+
+/** 1 when `id` is a special added token (skipped by
+ *  MLXMTP_DETOKENIZE_SKIP_SPECIAL), else 0.  Thread-safe.  Since: 0.1. */
+MLXMTP_API int32_t mlxmtp_tokenizer_is_special(const mlxmtp_tokenizer *tok, int32_t id);
+
+/* ---- chat templates ------------------------------------------------------ */
+
+/** mlxmtp_chat_params flags. */
+#define MLXMTP_CHAT_PARSE_TOOL_ARGUMENTS 0x1u /**< turn string tool_calls[].function.arguments holding a JSON object into the object (OpenAI clients send strings; Qwen templates iterate a mapping) */
+
+/** Parameters of mlxmtp_tokenizer_render_chat. */
+typedef struct mlxmtp_chat_params {
+    uint32_t struct_size;        /**< = sizeof(mlxmtp_chat_params); set by _init() */
+    uint32_t flags;              /**< MLXMTP_CHAT_* bits; unknown bits -> MLXMTP_ERR_INVALID_ARG */
+    const char *template_source; /**< template text to use instead of the tokenizer's; NULL = the tokenizer's */
+} mlxmtp_chat_params;
+
+/** Fills `p` with defaults and sets struct_size.  Since: 0.1. */
+MLXMTP_API void mlxmtp_chat_params_init(mlxmtp_chat_params *p);
+
+/** Renders a conversation with the chat template, exactly as transformers'
+ *  apply_chat_template(tokenize=False) does.
+ *  @param input_json  NUL-terminated JSON object: "messages" (array, required;
+ *                     content may be a string or a list of text / image /
+ *                     video parts), "tools" (array), "add_generation_prompt"
+ *                     (default false) and any further template variable
+ *                     ("enable_thinking", "add_vision_id", "preserve_thinking", ...).
+ *  @param params      NULL for defaults.
+ *  @param text        receives the NUL-terminated text, owned by the tokenizer,
+ *                     valid until the next call on it.
+ *  @param len         receives its length in bytes (may be NULL).
+ *  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG (input is not a JSON object with
+ *          a messages array), MLXMTP_ERR_TEMPLATE (the template failed to parse
+ *          or raised an error; the message names the template line),
+ *          MLXMTP_ERR_NOT_FOUND (no template).
+ *  Not thread-safe on one tokenizer (the result is stored in it).  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_tokenizer_render_chat(mlxmtp_tokenizer *tok, const char *input_json,
+                                                      const mlxmtp_chat_params *params, const char **text,
+                                                      size_t *len);
+
+/* ---- incremental detokenizer (streaming) --------------------------------- */
+
+/** Streams ids to text without ever returning a broken UTF-8 sequence: bytes
+ *  of an unfinished character are held until it completes.  The
+ *  concatenation of all pushes and the final flush equals
+ *  mlxmtp_tokenizer_decode of all the ids.  One detokenizer per stream; use
+ *  it from one thread at a time.  It must not outlive its tokenizer. */
+typedef struct mlxmtp_detokenizer mlxmtp_detokenizer;
+
+/** Creates a detokenizer over `tok`.
+ *  @param flags  MLXMTP_DETOKENIZE_* bits.
+ *  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_detokenizer_create(const mlxmtp_tokenizer *tok, uint32_t flags,
+                                                   mlxmtp_detokenizer **out);
+
+/** Destroys a detokenizer; NULL is a no-op.  Since: 0.1. */
+MLXMTP_API void mlxmtp_detokenizer_destroy(mlxmtp_detokenizer *d);
+
+/** The message of the last failure of a call on `d`; never NULL.  Since: 0.1. */
+MLXMTP_API const char *mlxmtp_detokenizer_last_error(const mlxmtp_detokenizer *d);
+
+/** Pushes ids and returns the text completed by them (possibly empty).
+ *  @param text  receives NUL-terminated text owned by `d`, valid until the
+ *               next call on it.
+ *  @param len   receives its length (may be NULL).
+ *  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG (an id outside the vocabulary:
+ *          the ids before it were consumed and their text is returned by the
+ *          next successful call).  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_detokenizer_push(mlxmtp_detokenizer *d, const int32_t *ids, size_t n_ids,
+                                                 const char **text, size_t *len);
+
+/** Ends the stream: returns the held-back bytes (an unfinished character
+ *  becomes U+FFFD) and resets the detokenizer for a new stream.
+ *  Same ownership as mlxmtp_detokenizer_push.  @return MLXMTP_OK.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_detokenizer_flush(mlxmtp_detokenizer *d, const char **text, size_t *len);
+
+/* ---- output parsing: reasoning and tool calls ----------------------------- */
+
+/** Splits generated text into reasoning (between <think> and </think>),
+ *  content, and tool calls in both Qwen formats (JSON inside
+ *  <tool_call>...</tool_call>, and the XML form
+ *  <tool_call><function=NAME><parameter=P>VALUE</parameter></function></tool_call>
+ *  whose values are typed by the tool's JSON schema when given: integer,
+ *  number, boolean, null, array and object values are parsed, anything else
+ *  stays a string).  Works incrementally: text may be fed in any split,
+ *  even inside a UTF-8 character, with the same result as one feed.
+ *  Unparseable tool-call blocks are kept as content, never dropped.
+ *  Whitespace at the edges of reasoning and content segments is trimmed
+ *  unless MLXMTP_PARSER_KEEP_WHITESPACE.  One thread at a time. */
+typedef struct mlxmtp_parser mlxmtp_parser;
+
+/** mlxmtp_parser_params flags. */
+#define MLXMTP_PARSER_START_IN_REASONING 0x1u /**< generation starts inside <think> (the prompt opened it) */
+#define MLXMTP_PARSER_KEEP_WHITESPACE    0x2u /**< do not trim whitespace at the edges of segments */
+
+/** Parameters of mlxmtp_parser_create. */
+typedef struct mlxmtp_parser_params {
+    uint32_t struct_size;   /**< = sizeof(mlxmtp_parser_params); set by _init() */
+    uint32_t flags;         /**< MLXMTP_PARSER_* bits; unknown bits -> MLXMTP_ERR_INVALID_ARG */
+    const char *tools_json; /**< JSON array of tools (as passed to the chat template), or NULL */
+    const char *prompt;     /**< the rendered prompt, or NULL: when given, the parser starts in
+                                 reasoning iff the prompt leaves a <think> block open
+                                 (so enable_thinking=false prompts start in content) */
+} mlxmtp_parser_params;
+
+/** Fills `p` with defaults and sets struct_size.  Since: 0.1. */
+MLXMTP_API void mlxmtp_parser_params_init(mlxmtp_parser_params *p);
+
+/** Creates a parser.  `params` may be NULL (defaults: starts in content).
+ *  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG (tools_json is not a JSON array,
+ *          unknown flags).  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_parser_create(const mlxmtp_parser_params *params, mlxmtp_parser **out);
+
+/** Destroys a parser; NULL is a no-op.  Since: 0.1. */
+MLXMTP_API void mlxmtp_parser_destroy(mlxmtp_parser *p);
+
+/** The message of the last failure of a call on `p`; never NULL.  Since: 0.1. */
+MLXMTP_API const char *mlxmtp_parser_last_error(const mlxmtp_parser *p);
+
+/** What one feed / finish produced.  Pointers are owned by the parser and
+ *  valid until the next call on it; strings are NUL-terminated UTF-8. */
+typedef struct mlxmtp_parser_delta {
+    uint32_t struct_size;        /**< set by _init(); the library writes only this many bytes */
+    uint32_t n_tool_calls;       /**< tool calls completed so far (all feeds) */
+    const char *reasoning;       /**< new reasoning text ("" if none) */
+    size_t reasoning_len;
+    const char *content;         /**< new content text ("" if none) */
+    size_t content_len;
+    uint32_t first_new_tool_call; /**< index of the first call completed by this call; calls
+                                       first_new_tool_call .. n_tool_calls-1 are new */
+    uint32_t n_invalid_tool_calls; /**< unparseable <tool_call> blocks so far (kept as content) */
+} mlxmtp_parser_delta;
+
+/** Sets struct_size and zeroes the rest.  Since: 0.1. */
+MLXMTP_API void mlxmtp_parser_delta_init(mlxmtp_parser_delta *d);
+
+/** Feeds generated text.  `delta` (may be NULL) receives what is new.
+ *  @return MLXMTP_OK, MLXMTP_ERR_BAD_STATE (after finish, before reset),
+ *          MLXMTP_ERR_INVALID_ARG.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_parser_feed(mlxmtp_parser *p, const char *text, size_t len,
+                                            mlxmtp_parser_delta *delta);
+
+/** Ends the generation: flushes held-back text (partial tags become text;
+ *  an unclosed <tool_call> that still parses becomes a call, otherwise its
+ *  text becomes content).  Further feeds fail until mlxmtp_parser_reset.
+ *  @return MLXMTP_OK.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_parser_finish(mlxmtp_parser *p, mlxmtp_parser_delta *delta);
+
+/** Starts over with the same parameters.  Since: 0.1. */
+MLXMTP_API void mlxmtp_parser_reset(mlxmtp_parser *p);
+
+/** Tool call `index` (0 .. n_tool_calls-1).
+ *  @param name       receives the function name (owned by the parser, valid until reset/destroy).
+ *  @param arguments  receives the arguments as a JSON object text (same ownership).
+ *  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG (index out of range).  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_parser_tool_call(const mlxmtp_parser *p, uint32_t index, const char **name,
+                                                 const char **arguments);
+
+/** Everything parsed so far as an OpenAI-style assistant message:
+ *  {"reasoning_content": s|null, "content": s|null, "tool_calls": [{"type":
+ *  "function", "function": {"name": s, "arguments": "<JSON text>"}}, ...]}.
+ *  @param json  receives NUL-terminated JSON owned by the parser, valid until
+ *               the next call on it.
+ *  @return MLXMTP_OK.  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_parser_result_json(mlxmtp_parser *p, const char **json);
+
 /* @@SECTION model@@ (models, sessions, generation) */
 
 /* ------------------------------------------------------------------------ */
