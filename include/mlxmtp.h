@@ -733,6 +733,12 @@ MLXMTP_API void mlxmtp_model_info_init(mlxmtp_model_info *info);
 /** Describes a model.  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG.  Since: 0.1. */
 MLXMTP_API mlxmtp_status mlxmtp_model_get_info(const mlxmtp_model *model, mlxmtp_model_info *info);
 
+/** A new handle on the model's tokenizer (tokenizer.json or tokenizer.model
+ *  of its directory), sharing it; destroy it with mlxmtp_tokenizer_destroy
+ *  (it may outlive the model).
+ *  @return MLXMTP_OK, MLXMTP_ERR_NOT_FOUND (no tokenizer shipped).  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_model_tokenizer(const mlxmtp_model *model, mlxmtp_tokenizer **out);
+
 /* ------------------------------------------------------------------------ */
 /* Sessions and generation                                                    */
 /* ------------------------------------------------------------------------ */

@@ -1,5 +1,7 @@
 // C ABI: models, sessions, generation.
 #include "api/api_objects.h"
+#include "api/api_tokenizer.h"
+#include "util/fs.h"
 #include "model/model.h"
 #include "session/generator.h"
 
@@ -12,6 +14,7 @@ struct mlxmtp_model {
     error_slot err;
     std::unique_ptr<mlxmtp_instance> own_instance;  // when the caller gave none
     std::unique_ptr<engine_model> m;
+    std::shared_ptr<const tokenizer> tok;  // when the checkpoint ships one
     std::atomic<int> sessions{0};
 };
 
@@ -106,6 +109,13 @@ MLXMTP_API mlxmtp_status mlxmtp_model_open(const char *path, const mlxmtp_model_
                     return p.progress_cb(f, what.c_str(), p.progress_user_data) == 0;
                 };
             m->m = engine_model::open(path, dev, mo);
+            const std::string dir = path;
+            if (path_exists(dir + "/tokenizer.json") || path_exists(dir + "/tokenizer.model")) {
+                m->tok = tokenizer::open(dir);
+                // Padded vocabulary rows have no token: never produce them.
+                int64_t usable = std::min<int64_t>(m->m->text().vocab_size, static_cast<int64_t>(m->tok->vocab_size()));
+                m->m->set_usable_vocab(static_cast<int32_t>(usable));
+            }
         }
         *out = m.release();
         return MLXMTP_OK;
@@ -286,6 +296,16 @@ MLXMTP_API mlxmtp_status mlxmtp_generate_step(mlxmtp_session *session, const mlx
         for (uint32_t i = 0; i < r.n_tokens; ++i) r.tokens[i] = so.tokens[i];
         r.finish_reason = static_cast<uint32_t>(so.finish);
         write_info(out, r);
+        return MLXMTP_OK;
+    });
+}
+
+MLXMTP_API mlxmtp_status mlxmtp_model_tokenizer(const mlxmtp_model *model, mlxmtp_tokenizer **out) {
+    if (out) *out = nullptr;
+    return guard(model ? const_cast<error_slot *>(&model->err) : nullptr, [&] {
+        if (!model || !out) fail(MLXMTP_ERR_INVALID_ARG, "model or out is NULL");
+        if (!model->tok) fail(MLXMTP_ERR_NOT_FOUND, "the model directory has no tokenizer");
+        *out = make_tokenizer_handle(model->tok);
         return MLXMTP_OK;
     });
 }

@@ -21,7 +21,8 @@ struct generate_opts {
     float temperature = 0, top_p = 1, min_p = 0, repetition_penalty = 1, presence_penalty = 0;
     int top_k = 0;
     uint64_t seed = 0;
-    bool json = false, ignore_eos = false;
+    bool json = false, ignore_eos = false, chat = false, no_think = false;
+    std::string system;
     std::string dump_logits;
 };
 
@@ -45,13 +46,52 @@ int run_generate(const generate_opts &o) {
             std::fprintf(stderr, "error: --prompt-ids must be integers separated by commas or spaces\n");
             return kExitUsage;
         }
-    } else if (!o.prompt.empty()) {
-        std::fprintf(stderr, "error: --prompt needs the tokenizer, which this build does not have yet; use --prompt-ids\n");
-        return kExitUsage;
     }
     loaded_model lm;
     int rc = open_model(o.model, o.json, &lm);
     if (rc) return rc;
+    mlxmtp_tokenizer *tok = nullptr;
+    mlxmtp_model_tokenizer(lm.model, &tok);  // NULL when the model has none
+    struct tok_guard {
+        mlxmtp_tokenizer *t;
+        ~tok_guard() { mlxmtp_tokenizer_destroy(t); }
+    } tg{tok};
+    if (!o.prompt.empty()) {
+        if (!tok) {
+            std::fprintf(stderr, "error: --prompt needs a tokenizer in the model directory; use --prompt-ids\n");
+            return kExitUsage;
+        }
+        std::string text = o.prompt;
+        if (o.chat) {
+            json_object *in = json_object_new_object();
+            json_object *msgs = json_object_new_array();
+            if (!o.system.empty()) {
+                json_object *m = json_object_new_object();
+                json_object_object_add(m, "role", json_object_new_string("system"));
+                json_object_object_add(m, "content", json_object_new_string(o.system.c_str()));
+                json_object_array_add(msgs, m);
+            }
+            json_object *m = json_object_new_object();
+            json_object_object_add(m, "role", json_object_new_string("user"));
+            json_object_object_add(m, "content", json_object_new_string(o.prompt.c_str()));
+            json_object_array_add(msgs, m);
+            json_object_object_add(in, "messages", msgs);
+            json_object_object_add(in, "add_generation_prompt", json_object_new_boolean(1));
+            if (o.no_think) json_object_object_add(in, "enable_thinking", json_object_new_boolean(0));
+            const char *rendered = nullptr;
+            size_t len = 0;
+            mlxmtp_status cst = mlxmtp_tokenizer_render_chat(tok, json_object_to_json_string(in), nullptr, &rendered, &len);
+            json_object_put(in);
+            if (cst != MLXMTP_OK) return report_failure("rendering the chat template", cst, o.json);
+            text.assign(rendered, len);
+        }
+        size_t n = 0;
+        mlxmtp_status est = mlxmtp_tokenizer_encode(tok, text.data(), text.size(), 0, nullptr, 0, &n);
+        if (est != MLXMTP_OK && est != MLXMTP_ERR_BUFFER_TOO_SMALL) return report_failure("tokenizing", est, o.json);
+        prompt.resize(n);
+        est = mlxmtp_tokenizer_encode(tok, text.data(), text.size(), 0, prompt.data(), n, &n);
+        if (est != MLXMTP_OK) return report_failure("tokenizing", est, o.json);
+    }
     mlxmtp_model_info info;
     mlxmtp_model_info_init(&info);
     mlxmtp_model_get_info(lm.model, &info);
@@ -66,6 +106,13 @@ int run_generate(const generate_opts &o) {
     mlxmtp_session *s = nullptr;
     mlxmtp_status st = mlxmtp_session_create(lm.model, &sp, &s);
     if (st != MLXMTP_OK) return report_failure("creating a session", st, o.json);
+    if (tok && !o.ignore_eos) {  // the tokenizer's end-of-turn token ends generation too
+        int32_t eos = mlxmtp_tokenizer_special_id(tok, MLXMTP_TOKEN_EOS);
+        if (eos >= 0) mlxmtp_session_add_stop_sequence(s, &eos, 1);
+    }
+    mlxmtp_detokenizer *detok = nullptr;
+    if (tok) mlxmtp_detokenizer_create(tok, 0, &detok);
+    std::string text_out;
 
     double t0 = now_s();
     st = mlxmtp_session_eval(s, prompt.data(), prompt.size(), o.dump_logits.empty() ? 0 : MLXMTP_EVAL_ALL_LOGITS);
@@ -112,10 +159,24 @@ int run_generate(const generate_opts &o) {
         finish = r.finish_reason;
         if (finish == MLXMTP_FINISH_EOS && o.ignore_eos && out.size() < o.max_tokens) finish = MLXMTP_FINISH_NONE;
         if (r.n_tokens == 0 && finish == MLXMTP_FINISH_NONE) break;
-        if (!o.json) {
+        const char *piece = nullptr;
+        size_t plen = 0;
+        if (detok && mlxmtp_detokenizer_push(detok, r.tokens, r.n_tokens, &piece, &plen) == MLXMTP_OK) {
+            text_out.append(piece, plen);
+            if (!o.json) std::fwrite(piece, 1, plen, stdout);
+        } else if (!o.json) {
             for (uint32_t i = 0; i < r.n_tokens; ++i) std::printf("%d ", r.tokens[i]);
-            std::fflush(stdout);
         }
+        if (!o.json) std::fflush(stdout);
+    }
+    if (detok) {
+        const char *piece = nullptr;
+        size_t plen = 0;
+        if (mlxmtp_detokenizer_flush(detok, &piece, &plen) == MLXMTP_OK) {
+            text_out.append(piece, plen);
+            if (!o.json) std::fwrite(piece, 1, plen, stdout);
+        }
+        mlxmtp_detokenizer_destroy(detok);
     }
     double t_total = now_s() - t_start;
     double decode_s = t_total - t_first;
@@ -125,6 +186,7 @@ int run_generate(const generate_opts &o) {
         json_object *toks = json_object_new_array();
         for (int32_t t : out) json_object_array_add(toks, json_object_new_int(t));
         json_object_object_add(j, "tokens", toks);
+        if (tok) json_object_object_add(j, "text", json_object_new_string_len(text_out.data(), static_cast<int>(text_out.size())));
         json_object_object_add(j, "finish_reason", json_object_new_string(finish_name(finish)));
         json_object_object_add(j, "prompt_tokens", json_object_new_int(static_cast<int>(prompt.size())));
         json_object *tm = json_object_new_object();
@@ -154,6 +216,9 @@ int run_generate(const generate_opts &o) {
         add_model_options(sub, o->model);
         sub.add_option("--prompt-ids", o->prompt_ids, "Prompt token ids, e.g. 1,2,3");
         sub.add_option("--prompt", o->prompt, "Prompt text (needs the model's tokenizer)");
+        sub.add_flag("--chat", o->chat, "Wrap --prompt in the model's chat template as a user message");
+        sub.add_option("--system", o->system, "System message for --chat");
+        sub.add_flag("--no-think", o->no_think, "Pass enable_thinking=false to the chat template");
         sub.add_option("--prompt-len", o->prompt_len, "Random prompt of this many ids when no prompt is given");
         sub.add_option("--max-tokens", o->max_tokens, "Tokens to generate (default 32)");
         sub.add_option("--n-ctx", o->n_ctx, "Context limit (default: prompt + max tokens)");
