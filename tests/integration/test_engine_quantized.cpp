@@ -1,0 +1,129 @@
+// The quantized fixture (MXFP8 / MXFP4 output of the quantizer) runs on the
+// engine, and its prompt logits stay close to the bf16 Hugging Face
+// reference.  Also: many sessions on many threads give the serial tokens.
+#include "fixture_data.h"
+#include "model/model.h"
+#include "quant/quantize.h"
+#include "ref/ref_model.h"
+#include "session/session.h"
+#include "test_env.h"
+
+#include <cmath>
+#include <cstdio>
+#include <thread>
+
+using namespace mlxmtp;
+using namespace mlxmtp::detail;
+
+namespace {
+
+double cosine(const std::vector<float> &a, const std::vector<float> &b) {
+    double ab = 0, aa = 0, bb = 0;
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+        ab += double(a[i]) * b[i];
+        aa += double(a[i]) * a[i];
+        bb += double(b[i]) * b[i];
+    }
+    return ab / std::sqrt(aa * bb);
+}
+
+std::unique_ptr<engine_model> quantized_model(const std::string &fixture, mx_mode mode, const test::temp_dir &tmp) {
+    quantize_options qo;
+    qo.mode = mode;
+    std::string out = tmp / "q";
+    quantize_checkpoint(test::fixture(fixture), out, qo, {});
+    return engine_model::open(out, test::validated_device_ptr(), {});
+}
+
+const char *mode_name(mx_mode m) { return m == mx_mode::mxfp8 ? "mxfp8" : "mxfp4"; }
+
+}  // namespace
+
+class EngineQuantized : public ::testing::TestWithParam<mx_mode> {};
+
+// The random-weight dev fixture: the engine on the quantized checkpoint equals
+// the CPU reference on the same checkpoint (the MX path end to end); cosine to
+// the HF bf16 logits is reported (random weights amplify quantization error).
+TEST_P(EngineQuantized, DevFixtureMatchesReferenceOnSameWeights) {
+    test::validation_scope vs;
+    test::temp_dir tmp;
+    auto m = quantized_model("tiny-qwen35-dev", GetParam(), tmp);
+    EXPECT_EQ(m->matrix_format(), GetParam() == mx_mode::mxfp8 ? ops::wformat::mxfp8 : ops::wformat::mxfp4);
+    auto ref = ref::ref_model::load(tmp / "q");
+    for (int p : {0, 1, 2}) {
+        const std::string name = "p" + std::to_string(p);
+        auto ids = test::dev_references().i32(name + ".ids");
+        engine_session s(*m, {});
+        s.eval(ids.data(), static_cast<uint32_t>(ids.size()), logits_rows::all);
+        auto cache = ref->new_cache();
+        auto r = ref->forward(cache, ids.data(), static_cast<int64_t>(ids.size()));
+        test::rel_err e = test::compare(s.logits(), r.logits);
+        std::printf("  %s %s: vs CPU reference on the same weights %.2e; cosine vs HF bf16 logits %.4f\n",
+                    mode_name(GetParam()), name.c_str(), e.rel, cosine(s.logits(), test::dev_references().f32(name + ".logits")));
+        EXPECT_LT(e.rel, 1e-3);
+    }
+}
+
+// The trained fixture: quantized logits stay close to the bf16 model's
+// (the CPU reference, itself checked against the HF fixtures).
+TEST_P(EngineQuantized, TrainedLogitsCloseToBf16) {
+    test::validation_scope vs;
+    test::temp_dir tmp;
+    auto m = quantized_model("tiny-qwen35-trained", GetParam(), tmp);
+    static std::unique_ptr<ref::ref_model> bf16 = ref::ref_model::load(test::fixture("tiny-qwen35-trained"));
+    auto cases = test::load_trained_cases();
+    double worst = 1;
+    for (size_t c = 0; c < 4; ++c) {
+        const auto &ids = cases[c].prompt;
+        engine_session s(*m, {});
+        s.eval(ids.data(), static_cast<uint32_t>(ids.size()), logits_rows::all);
+        auto cache = bf16->new_cache();
+        auto r = bf16->forward(cache, ids.data(), static_cast<int64_t>(ids.size()));
+        worst = std::min(worst, cosine(s.logits(), r.logits));
+    }
+    std::printf("  %s trained model: min logits cosine vs bf16 over 4 prompts %.5f\n", mode_name(GetParam()), worst);
+    if (GetParam() == mx_mode::mxfp8) EXPECT_GE(worst, 0.99);
+    else EXPECT_GE(worst, 0.95);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, EngineQuantized, ::testing::Values(mx_mode::mxfp8, mx_mode::mxfp4),
+                         [](const ::testing::TestParamInfo<mx_mode> &i) {
+                             return std::string(i.param == mx_mode::mxfp8 ? "MXFP8" : "MXFP4");
+                         });
+
+TEST(EngineThreads, FourThreadsTwoSessionsEachMatchSerial) {
+    // One shared model; 4 threads x 2 sessions, each greedy-decoding a different
+    // prompt; the tokens must equal a serial run of the same prompts.
+    test::validation_scope vs;
+    static std::unique_ptr<engine_model> m =
+        engine_model::open(test::fixture("tiny-qwen35-trained"), test::validated_device_ptr(), {});
+    auto cases = test::load_trained_cases();
+    const int kThreads = 4, kPerThread = 2, kSteps = 12;
+    auto run = [&](int idx) {
+        engine_session s(*m, {});
+        const auto &pr = cases[idx].prompt;
+        s.eval(pr.data(), static_cast<uint32_t>(pr.size()), logits_rows::argmax);
+        std::vector<int32_t> out;
+        for (int i = 0; i < kSteps; ++i) {
+            int32_t t = s.last_argmax();
+            out.push_back(t);
+            s.eval(&t, 1, logits_rows::argmax);
+        }
+        return out;
+    };
+    std::vector<std::vector<int32_t>> serial(kThreads * kPerThread), parallel(kThreads * kPerThread);
+    for (int i = 0; i < kThreads * kPerThread; ++i) serial[i] = run(i);
+    std::vector<std::thread> th;
+    std::vector<std::string> errors(kThreads);
+    for (int t = 0; t < kThreads; ++t)
+        th.emplace_back([&, t] {
+            try {
+                for (int j = 0; j < kPerThread; ++j) parallel[t * kPerThread + j] = run(t * kPerThread + j);
+            } catch (const std::exception &e) {
+                errors[t] = e.what();
+            }
+        });
+    for (auto &x : th) x.join();
+    for (int t = 0; t < kThreads; ++t) EXPECT_EQ(errors[t], "") << "thread " << t;
+    for (int i = 0; i < kThreads * kPerThread; ++i) EXPECT_EQ(parallel[i], serial[i]) << "prompt " << i;
+}
