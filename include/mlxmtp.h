@@ -858,6 +858,33 @@ MLXMTP_API mlxmtp_status mlxmtp_session_add_stop_sequence(mlxmtp_session *sessio
 /** Removes every stop sequence.  Since: 0.1. */
 MLXMTP_API void mlxmtp_session_clear_stop_sequences(mlxmtp_session *session);
 
+/* ------------------------------------------------------------------------ */
+/* Benchmarks                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** Runs the benchmark harness on a model (what `mlxmtp bench` runs): each arm
+ *  (vanilla, MTP with k drafts) on the same prompts and settings, reporting
+ *  time to first token, prefill and decode tok/s (median / min / max over
+ *  `repeat` runs after `warmup` runs), acceptance per draft position, tokens
+ *  per round, output match against the vanilla arm, peak device memory and,
+ *  with "ceiling": true, decode bandwidth as a fraction of the device's
+ *  measured copy ceiling.
+ *  @param options_json  NUL-terminated JSON object (NULL = defaults):
+ *         "arms" (["vanilla", "mtp:1", ...]), "max_tokens", "repeat",
+ *         "warmup", "ceiling", "temperature", "seed", and prompts: "prompts"
+ *         ([{"name", "text" | "ids"}]), "prompt_lengths" (random ids of these
+ *         lengths) or "prompt_set" ("default", "chat", "code", "long").
+ *         docs/performance.md has the details.
+ *  @param report_json   receives the report (JSON, schema "mlxmtp-bench/1",
+ *         docs/bench-report.schema.json), owned by the model and valid until
+ *         the next mlxmtp_bench_run on it.
+ *  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG (bad options),
+ *          MLXMTP_ERR_UNSUPPORTED (an MTP arm on a model without MTP),
+ *          MLXMTP_ERR_ABORTED (the progress callback asked to stop).
+ *  Thread-safety: one benchmark at a time per model (others wait).  Since: 0.1. */
+MLXMTP_API mlxmtp_status mlxmtp_bench_run(mlxmtp_model *model, const char *options_json,
+                                          mlxmtp_progress_fn progress_cb, void *user_data, const char **report_json);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

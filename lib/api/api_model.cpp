@@ -1,11 +1,13 @@
 // C ABI: models, sessions, generation.
 #include "api/api_objects.h"
 #include "api/api_tokenizer.h"
+#include "bench/bench.h"
 #include "util/fs.h"
 #include "model/model.h"
 #include "session/generator.h"
 
 #include <atomic>
+#include <mutex>
 #include <cstring>
 
 using namespace mlxmtp::detail;
@@ -16,6 +18,8 @@ struct mlxmtp_model {
     std::unique_ptr<engine_model> m;
     std::shared_ptr<const tokenizer> tok;  // when the checkpoint ships one
     std::atomic<int> sessions{0};
+    std::mutex bench_mutex;    // guards bench_report (one benchmark at a time per model)
+    std::string bench_report;  // the last mlxmtp_bench_run report
 };
 
 struct mlxmtp_session {
@@ -327,6 +331,21 @@ MLXMTP_API mlxmtp_status mlxmtp_session_add_stop_sequence(mlxmtp_session *sessio
 
 MLXMTP_API void mlxmtp_session_clear_stop_sequences(mlxmtp_session *session) {
     if (session && session->g) session->g->clear_stop_sequences();
+}
+
+MLXMTP_API mlxmtp_status mlxmtp_bench_run(mlxmtp_model *model, const char *options_json,
+                                          mlxmtp_progress_fn progress_cb, void *user_data, const char **report_json) {
+    if (report_json) *report_json = nullptr;
+    return guard(model ? &model->err : nullptr, [&] {
+        if (!model || !report_json) fail(MLXMTP_ERR_INVALID_ARG, "model or report_json is NULL");
+        std::lock_guard<std::mutex> lock(model->bench_mutex);
+        std::function<bool(double, const std::string &)> progress;
+        if (progress_cb)
+            progress = [&](double f, const std::string &what) { return progress_cb(f, what.c_str(), user_data) == 0; };
+        model->bench_report = run_bench(*model->m, model->tok.get(), options_json ? options_json : "{}", progress);
+        *report_json = model->bench_report.c_str();
+        return MLXMTP_OK;
+    });
 }
 
 }  // extern "C"
