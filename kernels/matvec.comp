@@ -46,10 +46,20 @@ layout(std430, binding = 2) readonly buffer X { vec4 x4[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; } pc;
 
+// MX_WORD_LANES: a lane's unit is one packed word (8 FP4 / 4 FP8 elements)
+// instead of a whole group, so x reads are coalesced across lanes (a
+// different, but again N_COLS-independent, summation order).
+#if defined(WEIGHT_MXFP4) || defined(WEIGHT_MXFP8)
+layout(std430, binding = 0) readonly buffer Wt1 { uint w1[]; };
+#endif
 #if defined(WEIGHT_F32)
 #define UNIT 4u
 #elif defined(WEIGHT_BF16)
 #define UNIT 8u
+#elif defined(MX_WORD_LANES) && defined(WEIGHT_MXFP4)
+#define UNIT 8u
+#elif defined(MX_WORD_LANES)
+#define UNIT 4u
 #else
 #define UNIT 32u
 #endif
@@ -119,6 +129,37 @@ void accumulate_unit(uint m[ROWS], uint u, uint kq) {
             acc[r][n] = fma(bf16_hi(q[r].z), xb.y, acc[r][n]);
             acc[r][n] = fma(bf16_lo(q[r].w), xb.z, acc[r][n]);
             acc[r][n] = fma(bf16_hi(q[r].w), xb.w, acc[r][n]);
+        }
+    }
+#elif defined(MX_WORD_LANES)
+    uint groups = kq / 8u, words = pc.K / UNIT;
+    float s[ROWS];
+    uint q[ROWS];
+    for (int r = 0; r < ROWS; ++r) {
+        q[r] = w1[m[r] * words + u];
+        s[r] = e8m0_scale(MX_BYTE(sc, m[r] * groups + u / (32u / UNIT)));
+    }
+#if defined(WEIGHT_MXFP4)
+    for (uint h = 0u; h < 2u; ++h) {
+        float wv[ROWS][4];
+        for (int r = 0; r < ROWS; ++r)
+            for (uint i = 0u; i < 4u; ++i) wv[r][i] = lut4[(q[r] >> (16u * h + 4u * i)) & 15u] * s[r];
+        for (int n = 0; n < N_COLS; ++n) {
+            vec4 xv = x4[uint(n) * kq + 2u * u + h];
+#else
+    {
+        float wv[ROWS][4];
+        for (int r = 0; r < ROWS; ++r)
+            for (uint i = 0u; i < 4u; ++i) wv[r][i] = e4m3_fast((q[r] >> (8u * i)) & 255u) * s[r];
+        for (int n = 0; n < N_COLS; ++n) {
+            vec4 xv = x4[uint(n) * kq + u];
+#endif
+            for (int r = 0; r < ROWS; ++r) {
+                acc[r][n] = fma(wv[r][0], xv.x, acc[r][n]);
+                acc[r][n] = fma(wv[r][1], xv.y, acc[r][n]);
+                acc[r][n] = fma(wv[r][2], xv.z, acc[r][n]);
+                acc[r][n] = fma(wv[r][3], xv.w, acc[r][n]);
+            }
         }
     }
 #else

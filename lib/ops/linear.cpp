@@ -3,6 +3,7 @@
 #include "ops/basic_ops.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace mlxmtp::detail::ops {
 
@@ -55,15 +56,25 @@ uint32_t rows_per_chunk(wformat f, uint64_t cols, uint64_t max_range) {
 }
 
 linear_tuning &tuning() {
-    static linear_tuning t;
+    static linear_tuning t = [] {
+        linear_tuning d;
+        if (const char *e = std::getenv("MLXMTP_MATVEC_WORD_LANES")) d.mx_word_lanes = std::atoi(e);
+        return d;
+    }();
     return t;
 }
 
 // Rows per subgroup (register blocking) of the matrix-vector kernel for n
 // columns.  Any choice gives bit-identical results (see matvec.comp).
-static uint32_t matvec_rows(uint32_t n) {
+// Picked from an H100 sweep (docs/results/matvec-v1-sweep.jsonl, 4096 x 14336).
+static uint32_t matvec_rows(wformat f, uint32_t n) {
     if (tuning().matvec_rows) return tuning().matvec_rows;
-    return n == 1 ? 2 : 4;
+    switch (f) {
+    case wformat::bf16: return n <= 2 ? 8 : 2;
+    case wformat::mxfp4: return n <= 2 ? 8 : 4;
+    case wformat::mxfp8: return n <= 8 ? 4 : 8;
+    default: return n == 1 ? 2 : 4;
+    }
 }
 
 static void check_cols(const device_weight &w) {
@@ -82,10 +93,12 @@ void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span
     const bool subgroups = (dev.info().features & MLXMTP_FEATURE_SUBGROUP_ARITH) != 0;
     for (uint32_t t0 = 0; t0 < T; t0 += 16) {
         uint32_t n = std::min<uint32_t>(16, T - t0);
-        const uint32_t rows = matvec_rows(n);
+        const uint32_t rows = matvec_rows(w.format, n);
         const uint32_t rows_per_group =
             subgroups ? rows * std::max<uint32_t>(1, 128 / std::max<uint32_t>(1, dev.info().subgroup_size)) : rows;
         define_list d{{"N_COLS", std::to_string(n)}, {"ROWS", std::to_string(rows)}, {wformat_define(w.format), "1"}};
+        if (tuning().mx_word_lanes && (w.format == wformat::mxfp4 || w.format == wformat::mxfp8))
+            d.emplace_back("MX_WORD_LANES", "1");
         const pipeline &p = dev.kernels().get("matvec", d);
         buffer_span xs = x.sub(uint64_t(t0) * w.cols * 4, uint64_t(n) * w.cols * 4);
         buffer_span ys = y.sub(uint64_t(t0) * w.rows * 4, uint64_t(n) * w.rows * 4);

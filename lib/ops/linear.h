@@ -49,6 +49,7 @@ void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span
 struct linear_tuning {
     uint32_t matvec_rows = 0;  // rows per subgroup in matvec (1..8)
     bool force_matvec = false;   // T > 16 through matvec too
+    bool mx_word_lanes = false;  // matvec MX lanes own one word, not a group (env MLXMTP_MATVEC_WORD_LANES)
 };
 linear_tuning &tuning();
 
