@@ -48,7 +48,8 @@ layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; } pc;
 
 // MX_WORD_LANES: a lane's unit is one packed word (8 FP4 / 4 FP8 elements)
 // instead of a whole group, so x reads are coalesced across lanes (a
-// different, but again N_COLS-independent, summation order).
+// different, but again N_COLS-independent, summation order).  The host
+// enables it by default (ops::tuning().mx_word_lanes).
 #if defined(WEIGHT_MXFP4) || defined(WEIGHT_MXFP8)
 layout(std430, binding = 0) readonly buffer Wt1 { uint w1[]; };
 #endif

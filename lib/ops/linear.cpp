@@ -58,7 +58,7 @@ uint32_t rows_per_chunk(wformat f, uint64_t cols, uint64_t max_range) {
 linear_tuning &tuning() {
     static linear_tuning t = [] {
         linear_tuning d;
-        if (const char *e = std::getenv("MLXMTP_MATVEC_WORD_LANES")) d.mx_word_lanes = std::atoi(e);
+        if (const char *e = std::getenv("MLXMTP_MATVEC_WORD_LANES")) d.mx_word_lanes = std::atoi(e) != 0;
         return d;
     }();
     return t;
@@ -66,13 +66,13 @@ linear_tuning &tuning() {
 
 // Rows per subgroup (register blocking) of the matrix-vector kernel for n
 // columns.  Any choice gives bit-identical results (see matvec.comp).
-// Picked from an H100 sweep (docs/results/matvec-v1-sweep.jsonl, 4096 x 14336).
+// Picked from H100 sweeps (docs/results/matvec-v*.jsonl, 4096 x 14336).
 static uint32_t matvec_rows(wformat f, uint32_t n) {
     if (tuning().matvec_rows) return tuning().matvec_rows;
     switch (f) {
     case wformat::bf16: return n <= 2 ? 8 : 2;
-    case wformat::mxfp4: return n <= 2 ? 8 : 4;
-    case wformat::mxfp8: return n <= 8 ? 4 : 8;
+    case wformat::mxfp4: return n <= 4 ? 4 : 2;  // word-per-lane mapping
+    case wformat::mxfp8: return 2;
     default: return n == 1 ? 2 : 4;
     }
 }

@@ -49,7 +49,9 @@ void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span
 struct linear_tuning {
     uint32_t matvec_rows = 0;  // rows per subgroup in matvec (1..8)
     bool force_matvec = false;   // T > 16 through matvec too
-    bool mx_word_lanes = false;  // matvec MX lanes own one word, not a group (env MLXMTP_MATVEC_WORD_LANES)
+    // matvec MX lanes own one packed word, not a whole group (coalesced x
+    // reads; far better for n >= 4).  Env MLXMTP_MATVEC_WORD_LANES=0 turns it off.
+    bool mx_word_lanes = true;
 };
 linear_tuning &tuning();
 
