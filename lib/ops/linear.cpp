@@ -3,6 +3,7 @@
 #include "ops/basic_ops.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace mlxmtp::detail::ops {
 
@@ -54,19 +55,50 @@ uint32_t rows_per_chunk(wformat f, uint64_t cols, uint64_t max_range) {
     return static_cast<uint32_t>(std::min<uint64_t>(n, 0xffffffffu));
 }
 
-void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T) {
+linear_tuning &tuning() {
+    static linear_tuning t = [] {
+        linear_tuning d;
+        if (const char *e = std::getenv("MLXMTP_MATVEC_WORD_LANES")) d.mx_word_lanes = std::atoi(e) != 0;
+        return d;
+    }();
+    return t;
+}
+
+// Rows per subgroup (register blocking) of the matrix-vector kernel for n
+// columns.  Any choice gives bit-identical results (see matvec.comp).
+// Picked from H100 sweeps (docs/results/matvec-v*.jsonl, 4096 x 14336).
+static uint32_t matvec_rows(wformat f, uint32_t n) {
+    if (tuning().matvec_rows) return tuning().matvec_rows;
+    switch (f) {
+    case wformat::bf16: return 2;  // 8 ties in the bench at n <= 2 but 27B decode fell 35 -> 30 tok/s
+    case wformat::mxfp4: return n <= 4 ? 4 : 2;  // word-per-lane mapping
+    case wformat::mxfp8: return 2;
+    default: return n == 1 ? 2 : 4;
+    }
+}
+
+static void check_cols(const device_weight &w) {
     if (!w.valid()) fail(MLXMTP_ERR_INTERNAL, "linear: weight not loaded");
-    // The kernel reads whole 16-byte units: 4 f32, 8 bf16, one MX group of 32.
+    // The kernels read whole 16-byte units: 4 f32, 8 bf16, one MX group of 32.
     const uint32_t unit = w.format == wformat::f32 ? 4 : w.format == wformat::bf16 ? 8 : 32;
     if (w.cols % unit)
         fail(MLXMTP_ERR_UNSUPPORTED, "linear: %u columns are not a multiple of %u (format %s)", w.cols, unit,
              wformat_name(w.format));
+}
+
+void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
+                   uint32_t T) {
+    check_cols(w);
     vk_device &dev = cs.device();
     const bool subgroups = (dev.info().features & MLXMTP_FEATURE_SUBGROUP_ARITH) != 0;
-    const uint32_t rows_per_group = subgroups ? std::max<uint32_t>(1, 128 / std::max<uint32_t>(1, dev.info().subgroup_size)) : 1;
     for (uint32_t t0 = 0; t0 < T; t0 += 16) {
         uint32_t n = std::min<uint32_t>(16, T - t0);
-        define_list d{{"N_COLS", std::to_string(n)}, {wformat_define(w.format), "1"}};
+        const uint32_t rows = matvec_rows(w.format, n);
+        const uint32_t rows_per_group =
+            subgroups ? rows * std::max<uint32_t>(1, 128 / std::max<uint32_t>(1, dev.info().subgroup_size)) : rows;
+        define_list d{{"N_COLS", std::to_string(n)}, {"ROWS", std::to_string(rows)}, {wformat_define(w.format), "1"}};
+        if (tuning().mx_word_lanes && (w.format == wformat::mxfp4 || w.format == wformat::mxfp8))
+            d.emplace_back("MX_WORD_LANES", "1");
         const pipeline &p = dev.kernels().get("matvec", d);
         buffer_span xs = x.sub(uint64_t(t0) * w.cols * 4, uint64_t(n) * w.cols * 4);
         buffer_span ys = y.sub(uint64_t(t0) * w.rows * 4, uint64_t(n) * w.rows * 4);
@@ -79,6 +111,36 @@ void linear(command_stream &cs, const device_weight &w, const buffer_span &x, co
             cs.dispatch(p, {c.data, c.scales.valid() ? c.scales : c.data, xs, ys}, pc, gx, gy);
         }
     }
+}
+
+void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
+                   uint32_t T) {
+    check_cols(w);
+    vk_device &dev = cs.device();
+    const pipeline &p = dev.kernels().get("matmul", {{wformat_define(w.format), "1"}});
+    // Tokens per dispatch: x and y spans must fit one binding.
+    const uint64_t range = dev.max_binding_range();
+    uint64_t per = std::min<uint64_t>(range / (uint64_t(w.cols) * 4), range / (uint64_t(w.rows) * 4));
+    per = std::max<uint64_t>(1, per >= 64 ? per / 64 * 64 : per);
+    for (uint32_t t0 = 0; t0 < T; t0 += static_cast<uint32_t>(per)) {
+        uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(per, T - t0));
+        buffer_span xs = x.sub(uint64_t(t0) * w.cols * 4, uint64_t(n) * w.cols * 4);
+        buffer_span ys = y.sub(uint64_t(t0) * w.rows * 4, uint64_t(n) * w.rows * 4);
+        for (const weight_chunk &c : w.chunks) {
+            struct {
+                uint32_t M, K, ystride, row0, T;
+            } pc{c.rows, w.cols, w.rows, c.row0, n};
+            cs.dispatch(p, {c.data, c.scales.valid() ? c.scales : c.data, xs, ys}, pc, (c.rows + 63) / 64,
+                        (n + 63) / 64);
+        }
+    }
+}
+
+void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T) {
+    if (T > 16 && !tuning().force_matvec)
+        linear_matmul(cs, w, x, y, T);
+    else
+        linear_matvec(cs, w, x, y, T);
 }
 
 void embed(command_stream &cs, const device_weight &w, const buffer_span &ids, const buffer_span &y, uint32_t T) {

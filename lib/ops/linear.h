@@ -33,10 +33,27 @@ struct device_weight {
 // Rows that fit one binding of `max_range` bytes.
 uint32_t rows_per_chunk(wformat f, uint64_t cols, uint64_t max_range);
 
-// Y[t, :] = W X[t, :] for t < T; x [T, cols], y [T, rows] (fp32).  Runs the
-// matrix-vector kernel over column groups of at most 16, so every column's
-// result is bit-identical whatever T is (batch invariance).
+// Y[t, :] = W X[t, :] for t < T; x [T, cols], y [T, rows] (fp32).
+// T <= 16 (decode, MTP verify): the matrix-vector kernel, batch-invariant:
+// every column's result is bit-identical whatever T is (matvec.comp).
+// T > 16 (prefill): the tiled matrix-matrix kernel, which matches the
+// matrix-vector results within rounding only (a different summation order).
 void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T);
+// The two paths, for tests and benchmarks (matvec runs groups of <= 16 columns).
+void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
+                   uint32_t T);
+void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
+                   uint32_t T);
+
+// Process-wide knobs for benchmarks and tests (0 / false: the defaults).
+struct linear_tuning {
+    uint32_t matvec_rows = 0;  // rows per subgroup in matvec (1..8)
+    bool force_matvec = false;   // T > 16 through matvec too
+    // matvec MX lanes own one packed word, not a whole group (coalesced x
+    // reads; far better for n >= 4).  Env MLXMTP_MATVEC_WORD_LANES=0 turns it off.
+    bool mx_word_lanes = true;
+};
+linear_tuning &tuning();
 
 // y[t, :] = W[ids[t], :] (dequantized), ids int32 [T].
 void embed(command_stream &cs, const device_weight &w, const buffer_span &ids, const buffer_span &y, uint32_t T);

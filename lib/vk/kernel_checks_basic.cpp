@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace mlxmtp::detail {
 
@@ -126,6 +127,80 @@ kernel_check_result check_linear_mxfp8(vk_device &dev, uint64_t seed) {
     return check_linear(dev, seed, ops::wformat::mxfp8, "linear_mxfp8");
 }
 
+// The prefill path (T > 16): the tiled matrix-matrix kernel, with K not a
+// multiple of its 32-wide K tile for f32 / bf16.
+kernel_check_result check_linear_matmul(vk_device &dev, uint64_t seed, ops::wformat fmt, const char *name) {
+    std::mt19937_64 rng(seed);
+    const uint32_t unit = fmt == ops::wformat::f32 ? 4 : fmt == ops::wformat::bf16 ? 8 : 32;
+    const uint32_t M = 37 + static_cast<uint32_t>(rng() % 150), K = unit * (2 + static_cast<uint32_t>(rng() % (640 / unit)));
+    const uint32_t T = 17 + static_cast<uint32_t>(rng() % 184);  // 17..200
+    check_buffers bufs(dev);
+    std::vector<float> wf;
+    ops::device_weight w = make_weight(bufs, rng, fmt, M, K, 16 * (1 + static_cast<uint32_t>(rng() % 4)), &wf);
+    auto x = random_floats(rng, size_t(T) * K);
+    std::vector<float> ref(size_t(T) * M);
+    ref::matmul_f32(wf.data(), M, K, x.data(), T, ref.data());
+    buffer_span dx = bufs.upload(x), dy = bufs.upload(std::vector<float>(ref.size(), NAN));  // poisoned
+    command_stream cs(dev);
+    ops::linear(cs, w, dx, dy, T);
+    cs.submit();
+    return make_result(name, bufs.read<float>(dy, ref.size()), ref, 1e-5);
+}
+
+kernel_check_result check_matmul_f32(vk_device &dev, uint64_t seed) {
+    return check_linear_matmul(dev, seed, ops::wformat::f32, "matmul_f32");
+}
+kernel_check_result check_matmul_bf16(vk_device &dev, uint64_t seed) {
+    return check_linear_matmul(dev, seed, ops::wformat::bf16, "matmul_bf16");
+}
+kernel_check_result check_matmul_mxfp4(vk_device &dev, uint64_t seed) {
+    return check_linear_matmul(dev, seed, ops::wformat::mxfp4, "matmul_mxfp4");
+}
+kernel_check_result check_matmul_mxfp8(vk_device &dev, uint64_t seed) {
+    return check_linear_matmul(dev, seed, ops::wformat::mxfp8, "matmul_mxfp8");
+}
+
+// Batch invariance of the matrix-vector path (MTP verify == decode): column j
+// computed alone (N_COLS = 1) and inside groups of 2..16 columns (other
+// columns random, other ROWS blocking) must be bit-identical, every format.
+kernel_check_result check_linear_batch_invariance(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    kernel_check_result worst;
+    worst.name = "linear_batch_invariance";
+    worst.passed = true;
+    for (ops::wformat fmt : {ops::wformat::f32, ops::wformat::bf16, ops::wformat::mxfp4, ops::wformat::mxfp8}) {
+        const uint32_t M = 37 + static_cast<uint32_t>(rng() % 200), K = 32 * (2 + static_cast<uint32_t>(rng() % 40));
+        check_buffers bufs(dev);
+        std::vector<float> wf;
+        ops::device_weight w = make_weight(bufs, rng, fmt, M, K, 16 * (1 + static_cast<uint32_t>(rng() % 4)), &wf);
+        for (uint32_t T : {9u, 16u, 2u + static_cast<uint32_t>(rng() % 15)}) {
+            auto x = random_floats(rng, size_t(T) * K);
+            const uint32_t j = static_cast<uint32_t>(rng() % T);
+            std::vector<float> xj(x.begin() + size_t(j) * K, x.begin() + size_t(j + 1) * K), ref(M);
+            ref::matmul_f32(wf.data(), M, K, xj.data(), 1, ref.data());
+            buffer_span dx = bufs.upload(x), dxj = bufs.upload(xj);
+            buffer_span dy = bufs.zeros(size_t(T) * M * 4), dyj = bufs.zeros(size_t(M) * 4);
+            command_stream cs(dev);
+            ops::linear(cs, w, dx, dy, T);
+            ops::linear(cs, w, dxj, dyj, 1);
+            cs.submit();
+            auto all = bufs.read<float>(dy, size_t(T) * M);
+            std::vector<float> got(all.begin() + size_t(j) * M, all.begin() + size_t(j + 1) * M);
+            auto single = bufs.read<float>(dyj, M);
+            kernel_check_result near = make_result("linear_batch_invariance", single, ref, 1e-5);
+            kernel_check_result exact = make_result("linear_batch_invariance", got, single, 0);
+            for (size_t i = 0; i < got.size(); ++i)
+                if (std::memcmp(&got[i], &single[i], 4) != 0 && !(got[i] == 0 && single[i] == 0)) exact.passed = false;
+            if (!near.passed || !exact.passed) {
+                worst = near.passed ? exact : near;
+                return worst;
+            }
+            worst.error = std::max(worst.error, near.error);
+        }
+    }
+    return worst;
+}
+
 kernel_check_result check_embed(vk_device &dev, uint64_t seed, ops::wformat fmt, const char *name) {
     std::mt19937_64 rng(seed);
     const uint32_t V = 100 + static_cast<uint32_t>(rng() % 100), H = 64;
@@ -186,6 +261,11 @@ std::vector<kernel_check> basic_kernel_checks() {
         {"linear_bf16", check_linear_bf16},
         {"linear_mxfp4", check_linear_mxfp4},
         {"linear_mxfp8", check_linear_mxfp8},
+        {"matmul_f32", check_matmul_f32},
+        {"matmul_bf16", check_matmul_bf16},
+        {"matmul_mxfp4", check_matmul_mxfp4},
+        {"matmul_mxfp8", check_matmul_mxfp8},
+        {"linear_batch_invariance", check_linear_batch_invariance},
         {"embed_bf16", check_embed_bf16},
         {"embed_mxfp4", check_embed_mxfp4},
         {"embed_mxfp8", check_embed_mxfp8},

@@ -2,12 +2,17 @@
 // ROWS x COLS, rotating over enough distinct matrices that they do not fit in
 // the L2 cache, for n = 1, 2, 4, 8, 16 activation columns and each weight
 // format.  Prints one JSON object per line.  Internal tool (not installed).
-//   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES]]
+// Then the prefill matrix-matrix kernel for T = 512 and 2048 tokens (TFLOP/s).
+//   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES [RPS_LIST [TOKENS_LIST]]]]
+// RPS_LIST: comma-separated matvec rows-per-subgroup values to sweep
+// (0 = the library's default for each n); TOKENS_LIST: matmul token counts
+// ("0" skips the matmul).
 #include "ops/linear.h"
 #include "vk/command.h"
 #include "vk/instance.h"
 #include "vk/memory.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -41,6 +46,18 @@ struct filler {
 int main(int argc, char **argv) {
     uint32_t rows = argc > 2 ? std::atoi(argv[1]) : 4096, cols = argc > 2 ? std::atoi(argv[2]) : 14336;
     uint64_t min_bytes = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : (512ull << 20);
+    auto parse_list = [](const char *s) {
+        std::vector<uint32_t> v;
+        for (const char *p = s; *p;) {
+            v.push_back(static_cast<uint32_t>(std::strtoul(p, nullptr, 10)));
+            while (*p && *p != ',') ++p;
+            if (*p) ++p;
+        }
+        return v;
+    };
+    const std::vector<uint32_t> rps_list = parse_list(argc > 4 ? argv[4] : "0");
+    std::vector<uint32_t> tok_list = parse_list(argc > 5 ? argv[5] : "512,2048");
+    if (tok_list.size() == 1 && tok_list[0] == 0) tok_list.clear();
     try {
         instance_options io;
         vk_instance inst(io);
@@ -72,25 +89,45 @@ int main(int argc, char **argv) {
                 cs.submit();
             }
             acts.reset();
-            buffer_span x = acts.alloc(uint64_t(16) * cols * 4, "x"), y = acts.alloc(uint64_t(16) * rows * 4, "y");
+            uint32_t tmax = 16;
+            for (uint32_t t : tok_list) tmax = std::max(tmax, t);
+            buffer_span x = acts.alloc(uint64_t(tmax) * cols * 4, "x"), y = acts.alloc(uint64_t(tmax) * rows * 4, "y");
             {
                 command_stream cs(dev);
                 f.fill(cs, x, 1, 1.0f);
                 cs.submit();
             }
-            for (uint32_t n : {1u, 2u, 4u, 8u, 16u}) {
+            for (uint32_t rps : rps_list) {
+                ops::tuning().matvec_rows = rps;
+                for (uint32_t n : {1u, 2u, 4u, 8u, 9u, 16u}) {
+                    command_stream cs(dev);
+                    const int iters = 400;
+                    for (int i = 0; i < 8; ++i) ops::linear_matvec(cs, ws[i % count], x, y, n);  // warm-up + compile
+                    cs.submit();
+                    auto t0 = std::chrono::steady_clock::now();
+                    for (int i = 0; i < iters; ++i) ops::linear_matvec(cs, ws[i % count], x, y, n);
+                    cs.submit();
+                    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+                    std::printf("{\"kernel\":\"matvec\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"n\":%u,\"rps\":%u,"
+                                "\"matrices\":%u,\"us\":%.2f,\"weight_bytes\":%llu,\"gb_s\":%.1f}\n",
+                                ops::wformat_name(fmt), rows, cols, n, rps, count, s * 1e6,
+                                static_cast<unsigned long long>(wbytes), wbytes / s / 1e9);
+                    std::fflush(stdout);
+                }
+            }
+            ops::tuning().matvec_rows = 0;
+            for (uint32_t T : tok_list) {
                 command_stream cs(dev);
-                const int iters = 400;
-                for (int i = 0; i < 8; ++i) ops::linear(cs, ws[i % count], x, y, n);  // warm-up + compile
+                const int iters = T >= 1024 ? 10 : 30;
+                for (int i = 0; i < 2; ++i) ops::linear_matmul(cs, ws[i % count], x, y, T);
                 cs.submit();
                 auto t0 = std::chrono::steady_clock::now();
-                for (int i = 0; i < iters; ++i) ops::linear(cs, ws[i % count], x, y, n);
+                for (int i = 0; i < iters; ++i) ops::linear_matmul(cs, ws[i % count], x, y, T);
                 cs.submit();
                 double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
-                std::printf("{\"kernel\":\"matvec\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"n\":%u,\"matrices\":%u,"
-                            "\"us\":%.2f,\"weight_bytes\":%llu,\"gb_s\":%.1f}\n",
-                            ops::wformat_name(fmt), rows, cols, n, count, s * 1e6,
-                            static_cast<unsigned long long>(wbytes), wbytes / s / 1e9);
+                std::printf("{\"kernel\":\"matmul\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"T\":%u,"
+                            "\"us\":%.2f,\"tflop_s\":%.2f}\n",
+                            ops::wformat_name(fmt), rows, cols, T, s * 1e6, 2.0 * rows * cols * T / s / 1e12);
                 std::fflush(stdout);
             }
         }

@@ -1,0 +1,110 @@
+#version 450
+// Y[t, row0 + m] = sum_k W[m, k] * X[t, k] for t < T tokens: the prefill
+// (T > 16) matrix-matrix product, fp32 accumulation, weights dequantized in
+// the shader.  Tiles of 64 rows x 64 tokens per workgroup of 256, K in steps
+// of 32 (one MX group) staged in shared memory (dequantized W and X, k-major),
+// 4 x 4 outputs per thread.  Same bindings as matvec.comp plus T.
+//
+// Not batch-invariant with matvec.comp (a different summation order): prefill
+// results match the decode path within rounding, not bit for bit.  Within
+// this kernel a token's result does not depend on T or on its tile.
+#define BM 64
+#define BN 64
+#define BK 32
+layout(local_size_x = 256) in;
+#include "common/types.glsl"
+#include "common/mx.glsl"
+#if defined(WEIGHT_F32)
+layout(std430, binding = 0) readonly buffer Wt { vec4 w4[]; };
+#else
+layout(std430, binding = 0) readonly buffer Wt { uvec4 w4[]; };
+#endif
+layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };
+layout(std430, binding = 2) readonly buffer X { vec4 x4[]; };
+layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; uint T; } pc;
+
+shared vec4 Ws[BK][BM / 4];  // Ws[k][r / 4][r % 4] = W[tileM + r, k0 + k]
+shared vec4 Xs[BK][BN / 4];  // Xs[k][t / 4][t % 4] = X[tileN + t, k0 + k]
+
+float e2m1_arith(uint c) {
+    uint e = (c >> 1) & 3u, m = c & 1u;
+    float v = e == 0u ? float(m) * 0.5 : uintBitsToFloat(((e + 126u) << 23) | (m << 22));
+    return (c & 8u) != 0u ? -v : v;
+}
+
+// Eight weights of row m starting at element k (k % 8 == 0).
+void load_w(uint m, uint k, out float v[8]) {
+    for (int e = 0; e < 8; ++e) v[e] = 0.0;
+#if defined(WEIGHT_F32)
+    uint kq = pc.K / 4u;
+    if (k < pc.K) {
+        vec4 a = w4[m * kq + k / 4u];
+        v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+    }
+    if (k + 4u < pc.K) {
+        vec4 b = w4[m * kq + k / 4u + 1u];
+        v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+    }
+#elif defined(WEIGHT_BF16)
+    if (k < pc.K) {
+        uvec4 q = w4[(m * pc.K + k) / 8u];
+        v[0] = bf16_lo(q.x); v[1] = bf16_hi(q.x); v[2] = bf16_lo(q.y); v[3] = bf16_hi(q.y);
+        v[4] = bf16_lo(q.z); v[5] = bf16_hi(q.z); v[6] = bf16_lo(q.w); v[7] = bf16_hi(q.w);
+    }
+#else
+    uint groups = pc.K / 32u, g = k / 32u, seg = (k % 32u) / 8u;
+    float s = e8m0_scale(MX_BYTE(sc, m * groups + g));
+#if defined(WEIGHT_MXFP4)
+    uint word = w4[m * groups + g][seg];
+    for (uint e = 0u; e < 8u; ++e) v[e] = e2m1_arith((word >> (4u * e)) & 15u) * s;
+#else
+    uvec4 q = w4[(m * groups + g) * 2u + seg / 2u];
+    uint wa = (seg & 1u) == 0u ? q.x : q.z, wb = (seg & 1u) == 0u ? q.y : q.w;
+    for (uint e = 0u; e < 4u; ++e) {
+        v[e] = e4m3((wa >> (8u * e)) & 255u) * s;
+        v[4u + e] = e4m3((wb >> (8u * e)) & 255u) * s;
+    }
+#endif
+#endif
+}
+
+void main() {
+    uint tid = gl_LocalInvocationIndex;
+    uint tileM = gl_WorkGroupID.x * BM, tileN = gl_WorkGroupID.y * BN;
+    uint tx = tid % 16u, ty = tid / 16u;  // outputs: tokens 4tx..4tx+3, rows 4ty..4ty+3
+    uint lr = tid % 64u, seg = tid / 64u;  // loader: row / token lr, elements 8seg..8seg+7
+    uint lrow = min(tileM + lr, pc.M - 1u), ltok = min(tileN + lr, pc.T - 1u);
+    uint kq = pc.K / 4u;
+    float acc[4][4];
+    for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) acc[i][j] = 0.0;
+    for (uint k0 = 0u; k0 < pc.K; k0 += BK) {
+        uint k = k0 + 8u * seg;
+        float wv[8];
+        load_w(lrow, k, wv);
+        vec4 xa = vec4(0.0), xb = vec4(0.0);
+        if (k < pc.K) xa = x4[ltok * kq + k / 4u];
+        if (k + 4u < pc.K) xb = x4[ltok * kq + k / 4u + 1u];
+        for (uint e = 0u; e < 8u; ++e) Ws[8u * seg + e][lr / 4u][lr % 4u] = wv[e];
+        for (uint e = 0u; e < 4u; ++e) {
+            Xs[8u * seg + e][lr / 4u][lr % 4u] = xa[e];
+            Xs[8u * seg + 4u + e][lr / 4u][lr % 4u] = xb[e];
+        }
+        barrier();
+        for (uint kk = 0u; kk < BK; ++kk) {
+            vec4 a = Ws[kk][ty], b = Xs[kk][tx];
+            for (int i = 0; i < 4; ++i)
+                for (int j = 0; j < 4; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+        }
+        barrier();
+    }
+    for (int j = 0; j < 4; ++j) {
+        uint t = tileN + 4u * tx + uint(j);
+        if (t >= pc.T) continue;
+        for (int i = 0; i < 4; ++i) {
+            uint m = tileM + 4u * ty + uint(i);
+            if (m < pc.M) y[t * pc.ystride + pc.row0 + m] = acc[i][j];
+        }
+    }
+}
