@@ -22,6 +22,13 @@ generator::generator(const engine_model &m, const session_options &opt, decoder_
     }
 }
 
+void generator::reset() {
+    s_.reset();
+    pending_.clear();
+    logits_ready_ = host_logits_ = false;
+    generated_ = 0;
+}
+
 void generator::seed_rng(const sampling_params &sp) {
     if (!seeded_ || seed_ != sp.seed) {
         rng_.seed(sp.seed);

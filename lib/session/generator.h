@@ -58,6 +58,9 @@ public:
     void clear_stop_sequences() { stops_.clear(); }
     uint32_t generated() const { return generated_; }
 
+    // Empties the session (statistics are kept).
+    void reset();
+
     decoder_kind decoder() const { return dec_; }
     uint32_t default_draft() const { return draft_; }
     const mtp_stats &stats() const { return stats_; }

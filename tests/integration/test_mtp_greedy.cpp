@@ -33,6 +33,7 @@ const engine_model &trained_model() {
 
 std::vector<int32_t> generate(generator &g, const std::vector<int32_t> &prompt, uint32_t n, int32_t draft = -1,
                               size_t *steps = nullptr) {
+    g.reset();
     g.prefill(prompt.data(), static_cast<uint32_t>(prompt.size()));
     generate_params gp;
     gp.max_tokens = n;
