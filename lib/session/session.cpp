@@ -98,6 +98,7 @@ void engine_session::reset() {
 uint64_t engine_session::snapshot_bytes() const {
     uint64_t n = 0;
     for (const gdn_state &g : gdn_) n += g.snap_state.size + g.snap_conv.size;
+    n += hring_.size;  // MTP: post-norm hidden rows of the snapshot window
     return n;
 }
 
