@@ -761,7 +761,14 @@ typedef struct mlxmtp_session_params {
     uint32_t reserved0;
     mlxmtp_abort_fn abort_cb;  /**< optional */
     void *abort_user_data;
+    uint32_t decoder;          /**< MLXMTP_DECODER_*; default MLXMTP_DECODER_VANILLA.  Since: 0.2 */
+    uint32_t draft_tokens;     /**< MTP drafts per round, 1..8 (<= snapshot_window); default 3.  Since: 0.2 */
 } mlxmtp_session_params;
+
+/** Decoders (mlxmtp_session_params.decoder). */
+#define MLXMTP_DECODER_VANILLA 0 /**< one backbone pass per token */
+#define MLXMTP_DECODER_MTP     1 /**< the model's MTP head drafts, one backbone pass verifies
+                                      (output distribution identical to vanilla; greedy output identical) */
 
 /** Fills `p` with defaults and sets struct_size.  Since: 0.1. */
 MLXMTP_API void mlxmtp_session_params_init(mlxmtp_session_params *p);
@@ -815,6 +822,8 @@ typedef struct mlxmtp_generate_params {
     float repetition_penalty;     /**< 1 = off; HF rule over the ids in the context */
     float presence_penalty;       /**< 0 = off; subtracted from ids in the context */
     uint64_t seed;                /**< sampling seed; identical seeds reproduce identical output */
+    int32_t draft_tokens;         /**< MTP sessions: drafts this step, 0..8; -1 = the session's (default).  Since: 0.2 */
+    uint32_t reserved1;
 } mlxmtp_generate_params;
 
 /** Fills `p` with defaults (greedy) and sets struct_size.  Since: 0.1. */
@@ -838,6 +847,10 @@ MLXMTP_API void mlxmtp_step_result_init(mlxmtp_step_result *r);
 /** Produces the next token(s) after the session's tokens.  Ids the tokenizer
  *  does not define (padded vocabulary rows) are never produced.  A produced
  *  EOS id or completed stop sequence ends generation exactly there.
+ *  Vanilla sessions return one token.  MTP sessions run one speculative round
+ *  (k drafts, one verify of k+1 tokens) and return 1..k+1 tokens: the accepted
+ *  drafts and the backbone's own token (the first step after a prefill returns
+ *  the backbone's token alone; k shrinks near max_tokens and the context end).
  *  `params` may be NULL (greedy).
  *  @return MLXMTP_OK, MLXMTP_ERR_BAD_STATE (nothing prefilled),
  *          MLXMTP_ERR_ABORTED, MLXMTP_ERR_DEVICE_LOST.  Since: 0.1. */
@@ -851,6 +864,44 @@ MLXMTP_API mlxmtp_status mlxmtp_generate_step(mlxmtp_session *session, const mlx
  *  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG (n larger than the position).
  *  Since: 0.1. */
 MLXMTP_API mlxmtp_status mlxmtp_rollback(mlxmtp_session *session, uint32_t n);
+
+/** Speculative decoding statistics of a session (mlxmtp_session_get_stats). */
+typedef struct mlxmtp_session_stats {
+    uint32_t struct_size;        /**< = sizeof(mlxmtp_session_stats); set by _init() */
+    uint32_t decoder;            /**< MLXMTP_DECODER_* */
+    uint32_t draft_tokens;       /**< the session's k */
+    uint32_t n_positions;        /**< entries of acceptance_per_position in use (largest k used, <= 8) */
+    uint64_t rounds;             /**< speculative rounds (verify passes) */
+    uint64_t drafted;            /**< draft tokens proposed */
+    uint64_t accepted;           /**< draft tokens accepted */
+    double acceptance_rate;      /**< accepted / drafted (0 when nothing was drafted) */
+    double tokens_per_round;     /**< (accepted + rounds) / rounds: tokens per verify, the backbone's own included */
+    double acceptance_per_position[8]; /**< [i]: accepted at draft i / rounds that reached draft i */
+    uint64_t snapshot_bytes;     /**< device memory of the rollback snapshots (recurrent + conv state, hidden rows) */
+    uint64_t state_bytes;        /**< all per-session device state: KV caches (MTP included), recurrent state, snapshots */
+} mlxmtp_session_stats;
+
+/** Sets struct_size and zeroes the rest.  Since: 0.2. */
+MLXMTP_API void mlxmtp_session_stats_init(mlxmtp_session_stats *stats);
+
+/** Statistics since the session's creation or the last
+ *  mlxmtp_session_reset_stats.  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG.
+ *  Since: 0.2. */
+MLXMTP_API mlxmtp_status mlxmtp_session_get_stats(const mlxmtp_session *session, mlxmtp_session_stats *stats);
+
+/** Zeroes the statistics counters.  Since: 0.2. */
+MLXMTP_API void mlxmtp_session_reset_stats(mlxmtp_session *session);
+
+/** Teacher-forced MTP head logits (MTP sessions only).  EMPTIES the session,
+ *  evaluates `ids` (n >= 2) and writes, for each of the `n_positions` entries
+ *  of `positions` (each < n-1), the MTP logits of that row: row t combines the
+ *  backbone's post-norm hidden at t with ids[t+1] and predicts ids[t+2].
+ *  `out` receives n_positions x vocab_size floats (mlxmtp_model_info.vocab_size).
+ *  The session is left holding `ids` (greedy generation may continue after them; prefill before sampling).
+ *  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG, MLXMTP_ERR_BAD_STATE (not an MTP
+ *          session), MLXMTP_ERR_CONTEXT_FULL.  Since: 0.2. */
+MLXMTP_API mlxmtp_status mlxmtp_session_mtp_logits(mlxmtp_session *session, const int32_t *ids, size_t n,
+                                                   const uint32_t *positions, size_t n_positions, float *out);
 
 /** Adds a stop sequence of `n` ids: generation ends once the session's tokens
  *  end with it.  Since: 0.1. */

@@ -176,6 +176,8 @@ MLXMTP_API void mlxmtp_session_params_init(mlxmtp_session_params *p) {
     p->struct_size = sizeof *p;
     p->snapshot_window = 16;
     p->max_batch = 64;
+    p->decoder = MLXMTP_DECODER_VANILLA;
+    p->draft_tokens = 3;
 }
 
 MLXMTP_API mlxmtp_status mlxmtp_session_create(mlxmtp_model *model, const mlxmtp_session_params *params,
@@ -200,7 +202,12 @@ MLXMTP_API mlxmtp_status mlxmtp_session_create(mlxmtp_model *model, const mlxmtp
         }
         auto s = std::make_unique<mlxmtp_session>();
         s->model = model;
-        s->g = std::make_unique<generator>(*model->m, so);
+        if (p.decoder != MLXMTP_DECODER_VANILLA && p.decoder != MLXMTP_DECODER_MTP)
+            fail(MLXMTP_ERR_INVALID_ARG, "unknown decoder %u", p.decoder);
+        if (p.decoder == MLXMTP_DECODER_MTP && (p.draft_tokens < 1 || p.draft_tokens > 8))
+            fail(MLXMTP_ERR_INVALID_ARG, "draft_tokens must be 1..8");
+        s->g = std::make_unique<generator>(*model->m, so, static_cast<decoder_kind>(p.decoder),
+                                           p.decoder == MLXMTP_DECODER_MTP ? p.draft_tokens : 0);
         model->sessions.fetch_add(1);
         *out = s.release();
         return MLXMTP_OK;
@@ -265,6 +272,7 @@ MLXMTP_API void mlxmtp_generate_params_init(mlxmtp_generate_params *p) {
     p->struct_size = sizeof *p;
     p->top_p = 1.0f;
     p->repetition_penalty = 1.0f;
+    p->draft_tokens = -1;
 }
 
 MLXMTP_API void mlxmtp_step_result_init(mlxmtp_step_result *r) {
@@ -293,6 +301,8 @@ MLXMTP_API mlxmtp_status mlxmtp_generate_step(mlxmtp_session *session, const mlx
         gp.sampling.repetition_penalty = p.repetition_penalty;
         gp.sampling.presence_penalty = p.presence_penalty;
         gp.sampling.seed = p.seed;
+        if (p.draft_tokens < -1 || p.draft_tokens > 8) fail(MLXMTP_ERR_INVALID_ARG, "draft_tokens must be -1..8");
+        gp.draft = p.draft_tokens;
         step_output so = session->g->step(gp);
         mlxmtp_step_result r;
         mlxmtp_step_result_init(&r);
@@ -331,6 +341,59 @@ MLXMTP_API mlxmtp_status mlxmtp_session_add_stop_sequence(mlxmtp_session *sessio
 
 MLXMTP_API void mlxmtp_session_clear_stop_sequences(mlxmtp_session *session) {
     if (session && session->g) session->g->clear_stop_sequences();
+}
+
+MLXMTP_API void mlxmtp_session_stats_init(mlxmtp_session_stats *stats) {
+    if (!stats) return;
+    std::memset(stats, 0, sizeof *stats);
+    stats->struct_size = sizeof *stats;
+}
+
+MLXMTP_API mlxmtp_status mlxmtp_session_get_stats(const mlxmtp_session *session, mlxmtp_session_stats *stats) {
+    return guard(session ? const_cast<error_slot *>(&session->err) : nullptr, [&] {
+        if (!session || !stats || stats->struct_size < sizeof(uint32_t))
+            fail(MLXMTP_ERR_INVALID_ARG, "session or stats is NULL (or stats not initialised)");
+        const generator &g = *session->g;
+        const mtp_stats &st = g.stats();
+        mlxmtp_session_stats r;
+        mlxmtp_session_stats_init(&r);
+        r.decoder = static_cast<uint32_t>(g.decoder());
+        r.draft_tokens = g.default_draft();
+        r.rounds = st.rounds;
+        r.drafted = st.drafted;
+        r.accepted = st.accepted;
+        r.acceptance_rate = st.drafted ? double(st.accepted) / double(st.drafted) : 0.0;
+        r.tokens_per_round = st.rounds ? double(st.tokens) / double(st.rounds) : 0.0;
+        for (uint32_t i = 0; i < 8; ++i)
+            if (st.reached[i]) {
+                r.acceptance_per_position[i] = double(st.accepted_at[i]) / double(st.reached[i]);
+                r.n_positions = i + 1;
+            }
+        r.snapshot_bytes = g.session().snapshot_bytes();
+        r.state_bytes = g.session().state_bytes();
+        write_info(stats, r);
+        return MLXMTP_OK;
+    });
+}
+
+MLXMTP_API void mlxmtp_session_reset_stats(mlxmtp_session *session) {
+    if (session && session->g) session->g->reset_stats();
+}
+
+MLXMTP_API mlxmtp_status mlxmtp_session_mtp_logits(mlxmtp_session *session, const int32_t *ids, size_t n,
+                                                   const uint32_t *positions, size_t n_positions, float *out) {
+    return session_call(session, [&] {
+        if (!ids || n < 2) fail(MLXMTP_ERR_INVALID_ARG, "need at least 2 ids");
+        if (n_positions && (!positions || !out)) fail(MLXMTP_ERR_INVALID_ARG, "positions or out is NULL");
+        if (n > UINT32_MAX) fail(MLXMTP_ERR_CONTEXT_FULL, "too many tokens");
+        for (size_t i = 0; i < n_positions; ++i)
+            if (positions[i] >= n - 1) fail(MLXMTP_ERR_INVALID_ARG, "position %u has no MTP row (n = %zu)", positions[i], n);
+        std::vector<float> l = session->g->mtp_teacher_forced(ids, static_cast<uint32_t>(n));
+        const size_t V = static_cast<size_t>(session->g->session().model().text().vocab_size);
+        for (size_t i = 0; i < n_positions; ++i)
+            std::memcpy(out + i * V, l.data() + size_t(positions[i]) * V, V * sizeof(float));
+        return MLXMTP_OK;
+    });
 }
 
 MLXMTP_API mlxmtp_status mlxmtp_bench_run(mlxmtp_model *model, const char *options_json,

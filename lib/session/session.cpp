@@ -58,6 +58,17 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     q_ = s(B * Hq * hd, "q"), att_ = s(B * Hq * hd, "attn");
     gate_ = s(B * F, "gate"), up_ = s(B * F, "up"), act_ = s(B * F, "act");
     logits_dev_ = s(B * V, "logits");
+    mtp_ = opt.mtp && m.mtp().present;
+    if (mtp_) {
+        mtp_kv_.k = state_arena_->alloc(f4(Hkv * n_ctx_ * hd), "MTP KV cache");
+        mtp_kv_.v = state_arena_->alloc(f4(Hkv * n_ctx_ * hd), "MTP KV cache");
+        hring_ = state_arena_->alloc(f4(uint64_t(ring_) * H), "hidden ring");
+        mtp_h_ = s(B * H, "mtp h"), mtp_cat_ = s(B * 2 * H, "mtp cat"), mtp_y_ = s(B * H, "mtp y");
+        mtp_ids_io_ = io_arena_->alloc(4 * B, "mtp ids");
+        mtp_pos_io_ = io_arena_->alloc(4 * 3 * B, "mtp positions");
+        draft_io_ = io_arena_->alloc(256 * 17, "draft tokens");
+        draft_pos_io_ = io_arena_->alloc(256 * 17, "draft positions");
+    }
     ids_io_ = io_arena_->alloc(4 * B, "ids");
     pos_io_ = io_arena_->alloc(4 * 3 * B, "positions");
     argmax_io_ = io_arena_->alloc(4 * B, "argmax");
@@ -80,11 +91,14 @@ void engine_session::reset() {
     logits_.clear();
     logits_rows_ = 0;
     last_argmax_ = -1;
+    mtp_len_ = 0;
+    row_argmax_.clear();
 }
 
 uint64_t engine_session::snapshot_bytes() const {
     uint64_t n = 0;
     for (const gdn_state &g : gdn_) n += g.snap_state.size + g.snap_conv.size;
+    n += hring_.size;  // MTP: post-norm hidden rows of the snapshot window
     return n;
 }
 
@@ -103,11 +117,12 @@ void engine_session::eval(const int32_t *ids, uint32_t n, logits_rows rows) {
         if (ids[i] < 0 || ids[i] >= V) fail(MLXMTP_ERR_INVALID_ARG, "token id %d is outside the vocabulary (%lld)", ids[i], static_cast<long long>(V));
     logits_.clear();
     logits_rows_ = 0;
+    row_argmax_.clear();
     for (uint32_t off = 0; off < n; off += max_batch_) {
         check_abort();
         uint32_t T = std::min(max_batch_, n - off);
         bool last = off + T == n;
-        forward_chunk(ids + off, T, (last || rows == logits_rows::all) ? rows : logits_rows::none, last);
+        forward_chunk(ids + off, T, (last || rows == logits_rows::all || rows == logits_rows::argmax_all) ? rows : logits_rows::none, last);
     }
 }
 
@@ -127,50 +142,108 @@ void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows r
 
     ops::embed(cs, m_.embed(), ids_io_, x_, T);
     cs.barrier();
-    for (size_t li = 0; li < m_.layers().size(); ++li) {
-        const layer_weights &L = m_.layers()[li];
-        ops::rms_norm(cs, x_, L.input_norm, xn_, T, H, eps, true);
+    for (size_t li = 0; li < m_.layers().size(); ++li) block(cs, m_.layers()[li], li, T, p0, pos_io_, false);
+    const bool all_rows = rows == logits_rows::all || rows == logits_rows::argmax_all;
+    uint32_t nrows = all_rows ? T : (rows == logits_rows::none ? 0 : 1);
+    if (mtp_) {
+        // Every row's post-norm hidden: the MTP rows and the hidden ring need them.
+        ops::rms_norm(cs, x_, m_.final_norm(), hn_, T, H, eps, true);
         cs.barrier();
-        if (L.kind == layer_kind::linear_attention)
-            gdn_layer(cs, li, T, p0);
-        else
-            attn_layer(cs, li, T, p0);
-        cs.barrier();
-        ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
-        cs.barrier();
-        std::swap(x_, x2_);
-        ops::rms_norm(cs, x_, L.post_norm, xn_, T, H, eps, true);
-        cs.barrier();
-        mlp(cs, L, T);
-        cs.barrier();
-        ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
-        cs.barrier();
-        std::swap(x_, x2_);
-    }
-    uint32_t nrows = rows == logits_rows::all ? T : (rows == logits_rows::none ? 0 : 1);
-    if (nrows) {
-        buffer_span src = rows == logits_rows::all ? x_ : x_.sub(uint64_t(T - 1) * H * 4, uint64_t(H) * 4);
+    } else if (nrows) {
+        buffer_span src = all_rows ? x_ : x_.sub(uint64_t(T - 1) * H * 4, uint64_t(H) * 4);
         ops::rms_norm(cs, src, m_.final_norm(), hn_, nrows, H, eps, true);
         cs.barrier();
-        ops::linear(cs, m_.lm_head(), hn_, logits_dev_, nrows);
+    }
+    if (nrows) {
+        buffer_span src = (mtp_ && !all_rows) ? hn_.sub(uint64_t(T - 1) * H * 4, uint64_t(H) * 4) : hn_;
+        ops::linear(cs, m_.lm_head(), src, logits_dev_, nrows);
         cs.barrier();
         ops::argmax(cs, logits_dev_, argmax_io_, nrows, static_cast<uint32_t>(m_.usable_vocab()), V);
-        if (rows != logits_rows::argmax) cs.copy(logits_dev_, logits_io_, uint64_t(nrows) * V * 4);
+        if (rows != logits_rows::argmax && rows != logits_rows::argmax_all)
+            cs.copy(logits_dev_, logits_io_, uint64_t(nrows) * V * 4);
+    }
+    uint32_t mtp_T = 0;
+    if (mtp_) {
+        const uint64_t hb = uint64_t(H) * 4;
+        // MTP rows: position p0-1 (h from the ring, x = ids[0]) and p0 .. p0+T-2.
+        if (capture_mtp_ && nrows && rows != logits_rows::argmax && rows != logits_rows::argmax_all)
+            fail(MLXMTP_ERR_INTERNAL, "MTP logits capture needs an eval without host logits");
+        uint32_t pos0;
+        buffer_span hsrc;
+        if (p0 > 0) {
+            if (mtp_len_ != p0 - 1 || slot_pos_[(p0 - 1) % ring_] != int64_t(p0) - 1)
+                fail(MLXMTP_ERR_INTERNAL, "MTP cache out of step (%u rows at position %u)", mtp_len_, p0);
+            cs.copy(hring_.sub(((p0 - 1) % ring_) * hb, hb), mtp_h_, hb);
+            if (T > 1) cs.copy(hn_, mtp_h_.sub(hb, (T - 1) * hb), (T - 1) * hb);
+            std::memcpy(mtp_ids_io_.mapped, ids, 4 * T);
+            mtp_T = T, pos0 = p0 - 1, hsrc = mtp_h_;
+        } else {
+            if (T > 1) std::memcpy(mtp_ids_io_.mapped, ids + 1, 4 * (T - 1));
+            mtp_T = T - 1, pos0 = 0, hsrc = hn_;
+        }
+        cs.barrier();
+        // Keep the hidden rows the snapshot ring covers (after reading slot p0-1 above).
+        for (uint32_t t = (T > ring_ ? T - ring_ : 0); t < T; ++t)
+            cs.copy(hn_.sub(t * hb, hb), hring_.sub(((p0 + t) % ring_) * hb, hb), hb);
+        if (mtp_T) {
+            std::vector<int32_t> mp(3 * mtp_T);
+            for (uint32_t r = 0; r < 3; ++r)
+                for (uint32_t t = 0; t < mtp_T; ++t) mp[r * mtp_T + t] = static_cast<int32_t>(pos0 + t);
+            std::memcpy(mtp_pos_io_.mapped, mp.data(), 4 * mp.size());
+            mtp_rows_forward(cs, hsrc, mtp_ids_io_, mtp_T, pos0, mtp_pos_io_, capture_mtp_, {});
+            if (capture_mtp_) cs.copy(logits_dev_, logits_io_, uint64_t(mtp_T) * V * 4);
+        }
     }
     cs.submit();
     history_.insert(history_.end(), ids, ids + T);
     for (uint32_t t = (T > ring_ ? T - ring_ : 0); t < T; ++t) slot_pos_[(p0 + t) % ring_] = int64_t(p0) + t;
+    if (mtp_) {
+        mtp_len_ = position() - 1;
+        if (capture_mtp_ && mtp_T) {
+            size_t old = mtp_logits_.size();
+            mtp_logits_.resize(old + size_t(mtp_T) * V);
+            std::memcpy(mtp_logits_.data() + old, logits_io_.mapped, size_t(mtp_T) * V * 4);
+        }
+    }
     if (nrows) {
         std::vector<int32_t> am(nrows);
         std::memcpy(am.data(), argmax_io_.mapped, 4 * nrows);
         last_argmax_ = am.back();
-        if (rows != logits_rows::argmax) {  // `all` accumulates over chunks
+        if (rows == logits_rows::argmax_all) {
+            row_argmax_.insert(row_argmax_.end(), am.begin(), am.end());
+        } else if (rows != logits_rows::argmax) {  // `all` accumulates over chunks
             size_t old = logits_.size();
             logits_.resize(old + size_t(nrows) * V);
             std::memcpy(logits_.data() + old, logits_io_.mapped, size_t(nrows) * V * 4);
             logits_rows_ += nrows;
         }
     }
+}
+
+void engine_session::block(command_stream &cs, const layer_weights &L, size_t li, uint32_t T, uint32_t p0,
+                           const buffer_span &positions, bool is_mtp) {
+    const text_config &c = m_.text();
+    const uint32_t H = static_cast<uint32_t>(c.hidden_size);
+    const float eps = static_cast<float>(c.rms_norm_eps);
+    ops::rms_norm(cs, x_, L.input_norm, xn_, T, H, eps, true);
+    cs.barrier();
+    if (is_mtp)
+        attn_layer(cs, L.attn, mtp_kv_.k, mtp_kv_.v, T, p0, positions);
+    else if (L.kind == layer_kind::linear_attention)
+        gdn_layer(cs, li, T, p0);
+    else
+        attn_layer(cs, L.attn, kv_[li].k, kv_[li].v, T, p0, positions);
+    cs.barrier();
+    ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
+    cs.barrier();
+    std::swap(x_, x2_);
+    ops::rms_norm(cs, x_, L.post_norm, xn_, T, H, eps, true);
+    cs.barrier();
+    mlp(cs, L, T);
+    cs.barrier();
+    ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
+    cs.barrier();
+    std::swap(x_, x2_);
 }
 
 void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0) {
@@ -231,10 +304,9 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
     ops::linear(cs, w.out, y_, mix_, T);
 }
 
-void engine_session::attn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0) {
+void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T,
+                                uint32_t p0, const buffer_span &positions) {
     const text_config &c = m_.text();
-    const attn_weights &w = m_.layers()[li].attn;
-    kv_state &kv = kv_[li];
     ops::attn_dims d;
     d.T = T;
     d.Hq = static_cast<uint32_t>(c.num_attention_heads);
@@ -253,9 +325,9 @@ void engine_session::attn_layer(command_stream &cs, size_t li, uint32_t T, uint3
     ops::linear(cs, w.k, xn_, k_, T);
     ops::linear(cs, w.v, xn_, v_, T);
     cs.barrier();
-    ops::attn_prepare(cs, d, qg_, k_, v_, w.q_norm, w.k_norm, pos_io_, q_, kv.k, kv.v);
+    ops::attn_prepare(cs, d, qg_, k_, v_, w.q_norm, w.k_norm, positions, q_, kc, vc);
     cs.barrier();
-    ops::attn_core(cs, d, q_, qg_, kv.k, kv.v, att_);
+    ops::attn_core(cs, d, q_, qg_, kc, vc, att_);
     cs.barrier();
     ops::linear(cs, w.o, att_, mix_, T);
 }
@@ -293,6 +365,7 @@ void engine_session::rollback(uint32_t n) {
         }
         cs_->submit();
         history_.resize(keep);
+        mtp_len_ = std::min(mtp_len_, keep - 1);
         for (int64_t &p : slot_pos_)
             if (p >= int64_t(keep)) p = -1;
         return;

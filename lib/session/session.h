@@ -18,11 +18,13 @@ struct session_options {
     uint32_t snapshot_window = 16; // rollback without recompute for up to this many tokens
     uint32_t max_batch = 64;       // tokens per forward chunk (prefill is chunked to this)
     std::function<bool()> abort;   // polled between submissions; true = stop
+    bool mtp = false;              // keep the MTP head's KV cache in step with the backbone (drafting)
 };
 
 // Which logits an eval produces: none, the last row (host copy + argmax),
 // only the last row's argmax (no host copy), or every evaluated row.
-enum class logits_rows { none, last, argmax, all };
+// argmax_all: every row's argmax (row_argmax()), no host copy.
+enum class logits_rows { none, last, argmax, all, argmax_all };
 
 class engine_session {
 public:
@@ -60,10 +62,38 @@ public:
 
     void reset();
 
+    // ---- MTP head (session_options::mtp) ----------------------------------
+    // With MTP on, every eval also runs the MTP layer over the rows whose next
+    // token became known: the row of backbone position t is computed from
+    // (h[t] after the final norm, x[t+1]) at position t, so after any eval or
+    // rollback the MTP cache holds rows 0 .. position()-2.
+    bool mtp_enabled() const { return mtp_; }
+    uint32_t mtp_rows() const { return mtp_len_; }
+    // True when drafting can start: position() >= 1, the MTP cache is in step
+    // and the hidden state of the last position is kept.
+    bool mtp_ready() const;
+    // Greedy drafts: k tokens after `next` (the token at position()), on the
+    // device in one submission.  Draft rows are written past mtp_rows() and
+    // are overwritten later; the cache's length is unchanged.
+    std::vector<int32_t> mtp_draft_greedy(int32_t next, uint32_t k);
+    // One draft step j (0-based) consuming `tok` (step 0: `next`, then the
+    // draft of step j-1); returns the MTP logits row (vocab floats, host).
+    const float *mtp_draft_step(int32_t tok, uint32_t j);
+    // Keep (append) the MTP logits of every cache row computed by evals.
+    void set_capture_mtp_logits(bool on) { capture_mtp_ = on; mtp_logits_.clear(); }
+    const std::vector<float> &captured_mtp_logits() const { return mtp_logits_; }
+    // Argmax of every row of the last eval with argmax_all.
+    const std::vector<int32_t> &row_argmax() const { return row_argmax_; }
+
 private:
+    void mtp_rows_forward(command_stream &cs, const buffer_span &hidden, const buffer_span &ids, uint32_t T,
+                          uint32_t pos0, const buffer_span &positions, bool logits, const buffer_span &argmax_out);
+    void block(command_stream &cs, const layer_weights &L, size_t li, uint32_t T, uint32_t p0,
+               const buffer_span &positions, bool is_mtp);
     void forward_chunk(const int32_t *ids, uint32_t T, logits_rows rows, bool last_chunk);
     void gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0);
-    void attn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0);
+    void attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T, uint32_t p0,
+                    const buffer_span &positions);
     void mlp(command_stream &cs, const layer_weights &L, uint32_t T);
     void check_abort();
 
@@ -95,6 +125,17 @@ private:
     std::vector<float> logits_;
     uint32_t logits_rows_ = 0;
     int32_t last_argmax_ = -1;
+    std::vector<int32_t> row_argmax_;
+
+    // MTP
+    bool mtp_ = false, capture_mtp_ = false;
+    uint32_t mtp_len_ = 0;
+    kv_state mtp_kv_;
+    buffer_span hring_;                  // [ring, H] post-final-norm hidden per ring slot (slot_pos_)
+    buffer_span mtp_h_, mtp_cat_, mtp_y_;  // [B, H], [B, 2H], [B, H]
+    buffer_span mtp_ids_io_, mtp_pos_io_;  // catch-up rows: ids [B], positions [3, B]
+    buffer_span draft_io_, draft_pos_io_;  // per draft step, 256-byte slots: token in / argmax out; positions
+    std::vector<float> mtp_logits_, draft_logits_;
 };
 
 }  // namespace mlxmtp::detail
