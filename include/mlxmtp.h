@@ -761,8 +761,8 @@ typedef struct mlxmtp_session_params {
     uint32_t reserved0;
     mlxmtp_abort_fn abort_cb;  /**< optional */
     void *abort_user_data;
-    uint32_t decoder;          /**< MLXMTP_DECODER_*; default MLXMTP_DECODER_VANILLA.  Since: 0.2 */
-    uint32_t draft_tokens;     /**< MTP drafts per round, 1..8 (<= snapshot_window); default 3.  Since: 0.2 */
+    uint32_t decoder;          /**< MLXMTP_DECODER_*; default MLXMTP_DECODER_VANILLA.  Since: 0.1 */
+    uint32_t draft_tokens;     /**< MTP drafts per round, 1..8 (<= snapshot_window); default 3.  Since: 0.1 */
 } mlxmtp_session_params;
 
 /** Decoders (mlxmtp_session_params.decoder). */
@@ -822,7 +822,7 @@ typedef struct mlxmtp_generate_params {
     float repetition_penalty;     /**< 1 = off; HF rule over the ids in the context */
     float presence_penalty;       /**< 0 = off; subtracted from ids in the context */
     uint64_t seed;                /**< sampling seed; identical seeds reproduce identical output */
-    int32_t draft_tokens;         /**< MTP sessions: drafts this step, 0..8; -1 = the session's (default).  Since: 0.2 */
+    int32_t draft_tokens;         /**< MTP sessions: drafts this step, 0..8; -1 = the session's (default).  Since: 0.1 */
     uint32_t reserved1;
 } mlxmtp_generate_params;
 
@@ -881,15 +881,15 @@ typedef struct mlxmtp_session_stats {
     uint64_t state_bytes;        /**< all per-session device state: KV caches (MTP included), recurrent state, snapshots */
 } mlxmtp_session_stats;
 
-/** Sets struct_size and zeroes the rest.  Since: 0.2. */
+/** Sets struct_size and zeroes the rest.  Since: 0.1. */
 MLXMTP_API void mlxmtp_session_stats_init(mlxmtp_session_stats *stats);
 
 /** Statistics since the session's creation or the last
  *  mlxmtp_session_reset_stats.  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG.
- *  Since: 0.2. */
+ *  Since: 0.1. */
 MLXMTP_API mlxmtp_status mlxmtp_session_get_stats(const mlxmtp_session *session, mlxmtp_session_stats *stats);
 
-/** Zeroes the statistics counters.  Since: 0.2. */
+/** Zeroes the statistics counters.  Since: 0.1. */
 MLXMTP_API void mlxmtp_session_reset_stats(mlxmtp_session *session);
 
 /** Teacher-forced MTP head logits (MTP sessions only).  EMPTIES the session,
@@ -899,7 +899,7 @@ MLXMTP_API void mlxmtp_session_reset_stats(mlxmtp_session *session);
  *  `out` receives n_positions x vocab_size floats (mlxmtp_model_info.vocab_size).
  *  The session is left holding `ids` (greedy generation may continue after them; prefill before sampling).
  *  @return MLXMTP_OK, MLXMTP_ERR_INVALID_ARG, MLXMTP_ERR_BAD_STATE (not an MTP
- *          session), MLXMTP_ERR_CONTEXT_FULL.  Since: 0.2. */
+ *          session), MLXMTP_ERR_CONTEXT_FULL.  Since: 0.1. */
 MLXMTP_API mlxmtp_status mlxmtp_session_mtp_logits(mlxmtp_session *session, const int32_t *ids, size_t n,
                                                    const uint32_t *positions, size_t n_positions, float *out);
 

@@ -162,16 +162,15 @@ options parse_options(const std::string &js, const engine_model &m, const tokeni
 struct run_result {
     std::vector<int32_t> tokens;
     double prefill_s = 0, ttft_s = 0, decode_s = 0;
-    uint64_t rounds = 0, drafted = 0, accepted = 0;
+    uint64_t rounds = 0, drafted = 0, accepted = 0, round_tokens = 0;
     std::vector<uint64_t> reached, accepted_at;
 };
 
 run_result run_once(const engine_model &m, const arm &a, const prompt &p, const options &o) {
     session_options so;
     so.n_ctx = static_cast<uint32_t>(p.ids.size() + o.max_tokens + 16);
-    generator g(m, so);
-    // Speculative arms plug in here (configure the generator's decoder).
-    if (a.draft) fail(MLXMTP_ERR_UNSUPPORTED, "arm %s: MTP decoding is not available in this build", a.name.c_str());
+    so.snapshot_window = std::max<uint32_t>(16, a.draft);
+    generator g(m, so, a.draft ? decoder_kind::mtp : decoder_kind::vanilla, a.draft);
     run_result r;
     auto t0 = clock_type::now();
     g.prefill(p.ids.data(), static_cast<uint32_t>(p.ids.size()));
@@ -193,6 +192,15 @@ run_result run_once(const engine_model &m, const arm &a, const prompt &p, const 
     }
     r.decode_s = since(t1);
     if (r.tokens.size() > o.max_tokens) r.tokens.resize(o.max_tokens);
+    const mtp_stats &st = g.stats();
+    r.rounds = st.rounds;
+    r.drafted = st.drafted;
+    r.accepted = st.accepted;
+    r.round_tokens = st.tokens;
+    for (uint32_t i = 0; i < a.draft && i < 8; ++i) {
+        r.reached.push_back(st.reached[i]);
+        r.accepted_at.push_back(st.accepted_at[i]);
+    }
     return r;
 }
 
@@ -291,7 +299,7 @@ std::string run_bench(const engine_model &m, const tokenizer *tok, const std::st
             json_object_object_add(jp, "acceptance_rate",
                                    json_object_new_double(first.drafted ? double(first.accepted) / first.drafted : 0));
             json_object_object_add(jp, "tokens_per_round",
-                                   json_object_new_double(first.rounds ? double(first.tokens.size()) / first.rounds : 1.0));
+                                   json_object_new_double(first.rounds ? double(first.round_tokens) / first.rounds : 1.0));
             bool greedy = sampling_is_greedy(o.sampling);
             json_object_object_add(jp, "output_match",
                                    (have_vanilla || !a.draft) && greedy ? json_object_new_boolean(first.tokens == vanilla_tokens[pi]) : nullptr);

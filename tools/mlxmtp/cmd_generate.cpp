@@ -23,6 +23,8 @@ struct generate_opts {
     uint64_t seed = 0;
     bool json = false, ignore_eos = false, chat = false, no_think = false;
     std::string system;
+    std::string decoder = "vanilla";
+    uint32_t draft = 3;
     std::string dump_logits;
 };
 
@@ -102,7 +104,12 @@ int run_generate(const generate_opts &o) {
     }
     mlxmtp_session_params sp;
     mlxmtp_session_params_init(&sp);
-    sp.n_ctx = o.n_ctx ? o.n_ctx : static_cast<uint32_t>(prompt.size() + o.max_tokens + 1);
+    sp.n_ctx = o.n_ctx ? o.n_ctx : static_cast<uint32_t>(prompt.size() + o.max_tokens + 16);
+    if (o.decoder == "mtp") {
+        sp.decoder = MLXMTP_DECODER_MTP;
+        sp.draft_tokens = o.draft;
+        if (sp.snapshot_window < o.draft) sp.snapshot_window = o.draft;
+    }
     mlxmtp_session *s = nullptr;
     mlxmtp_status st = mlxmtp_session_create(lm.model, &sp, &s);
     if (st != MLXMTP_OK) return report_failure("creating a session", st, o.json);
@@ -196,6 +203,23 @@ int run_generate(const generate_opts &o) {
         json_object_object_add(tm, "prefill_tok_s", json_object_new_double(prompt.size() / t_prefill));
         json_object_object_add(tm, "decode_tok_s", json_object_new_double(n > 1 && decode_s > 0 ? (n - 1) / decode_s : 0));
         json_object_object_add(j, "timings", tm);
+        mlxmtp_session_stats ss;
+        mlxmtp_session_stats_init(&ss);
+        if (mlxmtp_session_get_stats(s, &ss) == MLXMTP_OK) {
+            json_object *js = json_object_new_object();
+            json_object_object_add(js, "decoder", json_object_new_string(o.decoder.c_str()));
+            json_object_object_add(js, "draft_tokens", json_object_new_int64(ss.draft_tokens));
+            json_object_object_add(js, "rounds", json_object_new_int64(static_cast<int64_t>(ss.rounds)));
+            json_object_object_add(js, "drafted", json_object_new_int64(static_cast<int64_t>(ss.drafted)));
+            json_object_object_add(js, "accepted", json_object_new_int64(static_cast<int64_t>(ss.accepted)));
+            json_object_object_add(js, "acceptance_rate", json_object_new_double(ss.acceptance_rate));
+            json_object *ap = json_object_new_array();
+            for (uint32_t i = 0; i < ss.n_positions; ++i) json_object_array_add(ap, json_object_new_double(ss.acceptance_per_position[i]));
+            json_object_object_add(js, "acceptance_per_position", ap);
+            json_object_object_add(js, "tokens_per_round", json_object_new_double(ss.tokens_per_round));
+            json_object_object_add(js, "snapshot_bytes", json_object_new_int64(static_cast<int64_t>(ss.snapshot_bytes)));
+            json_object_object_add(j, "stats", js);
+        }
         json_object *mi = json_object_new_object();
         json_object_object_add(mi, "device", json_object_new_string(info.device_name));
         json_object_object_add(mi, "decode_weight_bytes", json_object_new_int64(static_cast<int64_t>(info.decode_weight_bytes)));
@@ -205,6 +229,16 @@ int run_generate(const generate_opts &o) {
         std::printf("\n[%zu tokens, finish: %s] prefill %zu tokens in %.3f s (%.1f tok/s), decode %.1f tok/s\n", n,
                     finish_name(finish), prompt.size(), t_prefill, prompt.size() / t_prefill,
                     n > 1 && decode_s > 0 ? (n - 1) / decode_s : 0.0);
+        mlxmtp_session_stats ss;
+        mlxmtp_session_stats_init(&ss);
+        if (o.decoder == "mtp" && mlxmtp_session_get_stats(s, &ss) == MLXMTP_OK) {
+            std::printf("[MTP k=%u] rounds %llu, drafted %llu, accepted %llu (%.3f), tokens/round %.2f, per position:",
+                        ss.draft_tokens, static_cast<unsigned long long>(ss.rounds),
+                        static_cast<unsigned long long>(ss.drafted), static_cast<unsigned long long>(ss.accepted),
+                        ss.acceptance_rate, ss.tokens_per_round);
+            for (uint32_t i = 0; i < ss.n_positions; ++i) std::printf(" %.3f", ss.acceptance_per_position[i]);
+            std::printf("\n");
+        }
     }
     mlxmtp_session_destroy(s);
     return 0;
@@ -219,6 +253,9 @@ int run_generate(const generate_opts &o) {
         sub.add_flag("--chat", o->chat, "Wrap --prompt in the model's chat template as a user message");
         sub.add_option("--system", o->system, "System message for --chat");
         sub.add_flag("--no-think", o->no_think, "Pass enable_thinking=false to the chat template");
+        sub.add_option("--decoder", o->decoder, "vanilla (default) or mtp (the model's own MTP head drafts)")
+            ->check(CLI::IsMember({"vanilla", "mtp"}));
+        sub.add_option("--draft", o->draft, "MTP draft tokens per round, 1..8 (default 3)")->check(CLI::Range(1, 8));
         sub.add_option("--prompt-len", o->prompt_len, "Random prompt of this many ids when no prompt is given");
         sub.add_option("--max-tokens", o->max_tokens, "Tokens to generate (default 32)");
         sub.add_option("--n-ctx", o->n_ctx, "Context limit (default: prompt + max tokens)");
