@@ -1,0 +1,93 @@
+// mlxmtp-verify-bench: on a synthetic model (config.json, e.g. the 27B shape),
+// times one single-token decode (vanilla session), one verify of n = 2..9
+// tokens (MTP session: backbone over n tokens with device argmax of every row,
+// plus the MTP rows it extends), and one greedy MTP draft step; prints JSON lines
+// and the projected MTP speedup for given tokens-per-round figures.
+//   mlxmtp-verify-bench CONFIG.json [bf16|mxfp4|mxfp8] [tokens_per_round for k=1,2,...]
+#include "model/model.h"
+#include "session/session.h"
+#include "vk/instance.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace mlxmtp::detail;
+using clk = std::chrono::steady_clock;
+
+static double secs(clk::time_point t0) { return std::chrono::duration<double>(clk::now() - t0).count(); }
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        std::fprintf(stderr, "usage: mlxmtp-verify-bench CONFIG.json [bf16|mxfp4|mxfp8] [tpr_k1 tpr_k2 ...]\n");
+        return 2;
+    }
+    std::string fmt = argc > 2 ? argv[2] : "mxfp4";
+    std::vector<double> tpr;
+    for (int i = 3; i < argc; ++i) tpr.push_back(std::atof(argv[i]));
+    try {
+        instance_options io;
+        vk_instance inst(io);
+        auto dev = std::make_shared<vk_device>(inst, 0);
+        synthetic_options so;
+        so.format = fmt == "bf16" ? ops::wformat::bf16 : fmt == "mxfp8" ? ops::wformat::mxfp8 : ops::wformat::mxfp4;
+        auto m = engine_model::synthetic(load_model_config_file(argv[1]), dev, so);
+        std::mt19937 rng(7);
+        std::vector<int32_t> prompt(128), extra(16);
+        for (auto &x : prompt) x = static_cast<int32_t>(rng() % 1000);
+        for (auto &x : extra) x = static_cast<int32_t>(rng() % 1000);
+        session_options vo;
+        vo.n_ctx = 512;
+        engine_session van(*m, vo);
+        session_options mo = vo;
+        mo.mtp = true;
+        engine_session mtp(*m, mo);
+        van.eval(prompt.data(), 128, logits_rows::argmax);
+        mtp.eval(prompt.data(), 128, logits_rows::argmax);
+        const int reps = 20;
+        auto time_eval = [&](engine_session &s, uint32_t n, logits_rows rows) {
+            s.eval(extra.data(), n, rows);  // warm-up (pipelines)
+            s.rollback(n);
+            double best = 1e30, sum = 0;
+            for (int r = 0; r < reps; ++r) {
+                auto t0 = clk::now();
+                s.eval(extra.data(), n, rows);
+                double t = secs(t0);
+                s.rollback(n);
+                sum += t;
+                best = std::min(best, t);
+            }
+            return sum / reps;
+        };
+        double t1 = time_eval(van, 1, logits_rows::argmax);
+        std::printf("{\"what\":\"decode\",\"format\":\"%s\",\"tokens\":1,\"ms\":%.3f,\"weight_bytes\":%llu}\n", fmt.c_str(),
+                    t1 * 1e3, static_cast<unsigned long long>(m->decode_weight_bytes()));
+        std::vector<double> tv(10, 0);
+        for (uint32_t n = 1; n <= 9; ++n) {
+            tv[n] = time_eval(mtp, n, logits_rows::argmax_all);
+            std::printf("{\"what\":\"verify\",\"tokens\":%u,\"ms\":%.3f,\"ratio_to_decode\":%.3f}\n", n, tv[n] * 1e3,
+                        tv[n] / t1);
+        }
+        // Draft: k greedy MTP steps in one submission.
+        std::vector<double> td(9, 0);
+        for (uint32_t k = 1; k <= 8; ++k) {
+            mtp.mtp_draft_greedy(extra[0], k);
+            auto t0 = clk::now();
+            for (int r = 0; r < reps; ++r) mtp.mtp_draft_greedy(extra[0], k);
+            td[k] = secs(t0) / reps;
+            std::printf("{\"what\":\"draft\",\"k\":%u,\"ms\":%.3f,\"ms_per_step\":%.3f}\n", k, td[k] * 1e3, td[k] * 1e3 / k);
+        }
+        for (size_t k = 1; k <= tpr.size() && k <= 8; ++k) {
+            double speedup = tpr[k - 1] * t1 / (tv[k + 1] + td[k]);
+            std::printf("{\"what\":\"projected_speedup\",\"k\":%zu,\"tokens_per_round\":%.3f,\"speedup\":%.3f}\n", k,
+                        tpr[k - 1], speedup);
+        }
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
