@@ -243,7 +243,7 @@ void main() {
     }
 }
 #else
-#include "common/reduce.glsl"
+#include "common/wg_reduce.glsl"
 void main() {
     init_tables();
     uint wg = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
@@ -256,7 +256,7 @@ void main() {
     for (uint u = gl_LocalInvocationID.x; u < pc.K / UNIT; u += WG_SIZE) accumulate_unit(m, u, kq);
     for (int r = 0; r < ROWS; ++r) {
         for (int n = 0; n < N_COLS; ++n) {
-            float s = workgroup_sum(acc[r][n]);
+            float s = wg_sum1(acc[r][n]);
             if (gl_LocalInvocationID.x == 0u && m0 + uint(r) < pc.M) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
         }
     }

@@ -4,7 +4,7 @@
 #define WG_SIZE 128
 layout(local_size_x = WG_SIZE) in;
 #include "common/types.glsl"
-#include "common/reduce.glsl"
+#include "common/wg_reduce.glsl"
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
@@ -17,7 +17,7 @@ void main() {
         float v = x[base + c];
         ss += v * v;
     }
-    float scale = inversesqrt(workgroup_sum(ss) / float(pc.cols) + pc.eps);
+    float scale = inversesqrt(wg_sum1(ss) / float(pc.cols) + pc.eps);
     for (uint c = gl_LocalInvocationID.x; c < pc.cols; c += WG_SIZE) {
         float g = pc.one_plus != 0u ? 1.0 + w[c] : w[c];
         y[base + c] = x[base + c] * scale * g;

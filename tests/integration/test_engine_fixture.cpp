@@ -4,6 +4,7 @@
 #include "fixture_data.h"
 #include "model/model.h"
 #include "session/session.h"
+#include "engine_models.h"
 #include "test_env.h"
 
 #include <cmath>
@@ -14,17 +15,9 @@ using namespace mlxmtp::detail;
 
 namespace {
 
-const engine_model &dev_model() {
-    static std::unique_ptr<engine_model> m =
-        engine_model::open(test::fixture("tiny-qwen35-dev"), test::validated_device_ptr(), {});
-    return *m;
-}
+const engine_model &dev_model() { return test::dev_engine_model(); }
 
-const engine_model &trained_model() {
-    static std::unique_ptr<engine_model> m =
-        engine_model::open(test::fixture("tiny-qwen35-trained"), test::validated_device_ptr(), {});
-    return *m;
-}
+const engine_model &trained_model() { return test::trained_engine_model(); }
 
 std::vector<float> prompt_logits(const engine_model &m, const std::vector<int32_t> &ids, uint32_t max_batch = 64) {
     session_options so;

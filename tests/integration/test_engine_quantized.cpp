@@ -6,6 +6,7 @@
 #include "quant/quantize.h"
 #include "ref/ref_model.h"
 #include "session/session.h"
+#include "engine_models.h"
 #include "test_env.h"
 
 #include <cmath>
@@ -95,8 +96,7 @@ TEST(EngineThreads, FourThreadsTwoSessionsEachMatchSerial) {
     // One shared model; 4 threads x 2 sessions, each greedy-decoding a different
     // prompt; the tokens must equal a serial run of the same prompts.
     test::validation_scope vs;
-    static std::unique_ptr<engine_model> m =
-        engine_model::open(test::fixture("tiny-qwen35-trained"), test::validated_device_ptr(), {});
+    const engine_model *m = &test::trained_engine_model();
     auto cases = test::load_trained_cases();
     const int kThreads = 4, kPerThread = 2, kSteps = 12;
     auto run = [&](int idx) {

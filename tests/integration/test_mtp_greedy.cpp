@@ -8,6 +8,7 @@
 #include "fixture_data.h"
 #include "model/model.h"
 #include "session/generator.h"
+#include "engine_models.h"
 #include "test_env.h"
 
 #include <cmath>
@@ -19,17 +20,9 @@ using namespace mlxmtp::detail;
 
 namespace {
 
-const engine_model &dev_model() {
-    static std::unique_ptr<engine_model> m =
-        engine_model::open(test::fixture("tiny-qwen35-dev"), test::validated_device_ptr(), {});
-    return *m;
-}
+const engine_model &dev_model() { return test::dev_engine_model(); }
 
-const engine_model &trained_model() {
-    static std::unique_ptr<engine_model> m =
-        engine_model::open(test::fixture("tiny-qwen35-trained"), test::validated_device_ptr(), {});
-    return *m;
-}
+const engine_model &trained_model() { return test::trained_engine_model(); }
 
 std::vector<int32_t> generate(generator &g, const std::vector<int32_t> &prompt, uint32_t n, int32_t draft = -1,
                               size_t *steps = nullptr) {

@@ -16,6 +16,7 @@
 #include "fixture_data.h"
 #include "model/model.h"
 #include "session/generator.h"
+#include "engine_models.h"
 #include "test_env.h"
 
 #include <cmath>
@@ -28,11 +29,7 @@ using namespace mlxmtp::detail;
 
 namespace {
 
-const engine_model &dev_model() {
-    static std::unique_ptr<engine_model> m =
-        engine_model::open(test::fixture("tiny-qwen35-dev"), test::validated_device_ptr(), {});
-    return *m;
-}
+const engine_model &dev_model() { return test::dev_engine_model(); }
 
 sampling_params sp_test() {
     sampling_params sp;
