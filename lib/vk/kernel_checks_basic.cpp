@@ -97,21 +97,30 @@ ops::device_weight make_weight(check_buffers &bufs, std::mt19937_64 &rng, ops::w
     return w;
 }
 
-kernel_check_result check_linear(vk_device &dev, uint64_t seed, ops::wformat fmt, const char *name) {
+// y = W x through ops::linear for T in [t_min, t_max]: T <= 16 runs the
+// matrix-vector kernel, T > 16 the tiled matrix-matrix kernel (prefill).  The
+// output starts poisoned (NaN) so unwritten elements fail.
+kernel_check_result check_linear_tokens(vk_device &dev, uint64_t seed, ops::wformat fmt, const char *name,
+                                        uint32_t t_min, uint32_t t_max) {
     std::mt19937_64 rng(seed);
-    const uint32_t M = 37 + static_cast<uint32_t>(rng() % 200), K = 32 * (2 + static_cast<uint32_t>(rng() % 20));
-    const uint32_t T = 1 + static_cast<uint32_t>(rng() % 40);  // also > 16: several column groups
+    const uint32_t unit = fmt == ops::wformat::f32 ? 4 : fmt == ops::wformat::bf16 ? 8 : 32;
+    const uint32_t M = 37 + static_cast<uint32_t>(rng() % 200), K = unit * (2 + static_cast<uint32_t>(rng() % (640 / unit)));
+    const uint32_t T = t_min + static_cast<uint32_t>(rng() % (t_max - t_min + 1));
     check_buffers bufs(dev);
     std::vector<float> wf;
     ops::device_weight w = make_weight(bufs, rng, fmt, M, K, 16 * (1 + static_cast<uint32_t>(rng() % 4)), &wf);
     auto x = random_floats(rng, size_t(T) * K);
     std::vector<float> ref(size_t(T) * M);
     ref::matmul_f32(wf.data(), M, K, x.data(), T, ref.data());
-    buffer_span dx = bufs.upload(x), dy = bufs.zeros(ref.size() * 4);
+    buffer_span dx = bufs.upload(x), dy = bufs.upload(std::vector<float>(ref.size(), NAN));
     command_stream cs(dev);
     ops::linear(cs, w, dx, dy, T);
     cs.submit();
     return make_result(name, bufs.read<float>(dy, ref.size()), ref, 1e-5);
+}
+
+kernel_check_result check_linear(vk_device &dev, uint64_t seed, ops::wformat fmt, const char *name) {
+    return check_linear_tokens(dev, seed, fmt, name, 1, 16);
 }
 
 kernel_check_result check_linear_f32(vk_device &dev, uint64_t seed) {
@@ -130,21 +139,7 @@ kernel_check_result check_linear_mxfp8(vk_device &dev, uint64_t seed) {
 // The prefill path (T > 16): the tiled matrix-matrix kernel, with K not a
 // multiple of its 32-wide K tile for f32 / bf16.
 kernel_check_result check_linear_matmul(vk_device &dev, uint64_t seed, ops::wformat fmt, const char *name) {
-    std::mt19937_64 rng(seed);
-    const uint32_t unit = fmt == ops::wformat::f32 ? 4 : fmt == ops::wformat::bf16 ? 8 : 32;
-    const uint32_t M = 37 + static_cast<uint32_t>(rng() % 150), K = unit * (2 + static_cast<uint32_t>(rng() % (640 / unit)));
-    const uint32_t T = 17 + static_cast<uint32_t>(rng() % 184);  // 17..200
-    check_buffers bufs(dev);
-    std::vector<float> wf;
-    ops::device_weight w = make_weight(bufs, rng, fmt, M, K, 16 * (1 + static_cast<uint32_t>(rng() % 4)), &wf);
-    auto x = random_floats(rng, size_t(T) * K);
-    std::vector<float> ref(size_t(T) * M);
-    ref::matmul_f32(wf.data(), M, K, x.data(), T, ref.data());
-    buffer_span dx = bufs.upload(x), dy = bufs.upload(std::vector<float>(ref.size(), NAN));  // poisoned
-    command_stream cs(dev);
-    ops::linear(cs, w, dx, dy, T);
-    cs.submit();
-    return make_result(name, bufs.read<float>(dy, ref.size()), ref, 1e-5);
+    return check_linear_tokens(dev, seed, fmt, name, 17, 200);
 }
 
 kernel_check_result check_matmul_f32(vk_device &dev, uint64_t seed) {
