@@ -1,5 +1,5 @@
 // Op-level checks of the scalar reference (lib/ref) against formulas and worked examples
-// that do not come from its own code: the MX worked examples of ../shared/ref/mx_format.md
+// that do not come from its own code: the MX worked examples of the MX format note (cited in docs/quantization.md)
 // section 7, algebraic properties (RoPE relative position, causal consistency), and the
 // chunked vs recurrent forms of the Gated DeltaNet (two different formulations).
 #include "io/safetensors.h"
