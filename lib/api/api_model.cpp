@@ -98,14 +98,10 @@ MLXMTP_API mlxmtp_status mlxmtp_model_open(const char *path, const mlxmtp_model_
         }
         std::shared_ptr<vk_device> dev = inst->device(p.device_index);
         if (p.flags & MLXMTP_MODEL_SYNTHETIC) {
-            std::string text;
             synthetic_options so;
             so.format = format_from_public(p.synthetic_format);
             so.seed = p.synthetic_seed;
-            std::string dir = path;
-            model_config cfg = load_model_config_file(path);
-            (void)dir;
-            m->m = engine_model::synthetic(cfg, dev, so);
+            m->m = engine_model::synthetic(load_model_config_file(path), dev, so);
         } else {
             model_open_options mo;
             if (p.progress_cb)

@@ -122,11 +122,11 @@ void engine_session::eval(const int32_t *ids, uint32_t n, logits_rows rows) {
         check_abort();
         uint32_t T = std::min(max_batch_, n - off);
         bool last = off + T == n;
-        forward_chunk(ids + off, T, (last || rows == logits_rows::all || rows == logits_rows::argmax_all) ? rows : logits_rows::none, last);
+        forward_chunk(ids + off, T, (last || rows == logits_rows::all || rows == logits_rows::argmax_all) ? rows : logits_rows::none);
     }
 }
 
-void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows rows, bool) {
+void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows rows) {
     const text_config &c = m_.text();
     const uint32_t H = static_cast<uint32_t>(c.hidden_size), V = static_cast<uint32_t>(c.vocab_size);
     const float eps = static_cast<float>(c.rms_norm_eps);

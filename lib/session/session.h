@@ -90,7 +90,7 @@ private:
                           uint32_t pos0, const buffer_span &positions, bool logits, const buffer_span &argmax_out);
     void block(command_stream &cs, const layer_weights &L, size_t li, uint32_t T, uint32_t p0,
                const buffer_span &positions, bool is_mtp);
-    void forward_chunk(const int32_t *ids, uint32_t T, logits_rows rows, bool last_chunk);
+    void forward_chunk(const int32_t *ids, uint32_t T, logits_rows rows);
     void gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0);
     void attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T, uint32_t p0,
                     const buffer_span &positions);
