@@ -140,9 +140,11 @@ void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows r
         for (uint32_t t = 0; t < T; ++t) pos[r * T + t] = static_cast<int32_t>(p0 + t);
     std::memcpy(pos_io_.mapped, pos.data(), 4 * 3 * T);
 
+    cs.section("embed");
     ops::embed(cs, m_.embed(), ids_io_, x_, T);
     cs.barrier();
     for (size_t li = 0; li < m_.layers().size(); ++li) block(cs, m_.layers()[li], li, T, p0, pos_io_, false);
+    cs.section("head");
     const bool all_rows = rows == logits_rows::all || rows == logits_rows::argmax_all;
     uint32_t nrows = all_rows ? T : (rows == logits_rows::none ? 0 : 1);
     if (mtp_) {
@@ -163,6 +165,7 @@ void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows r
             cs.copy(logits_dev_, logits_io_, uint64_t(nrows) * V * 4);
     }
     uint32_t mtp_T = 0;
+    cs.section("mtp");
     if (mtp_) {
         const uint64_t hb = uint64_t(H) * 4;
         // MTP rows: position p0-1 (h from the ring, x = ids[0]) and p0 .. p0+T-2.
@@ -225,6 +228,7 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
     const text_config &c = m_.text();
     const uint32_t H = static_cast<uint32_t>(c.hidden_size);
     const float eps = static_cast<float>(c.rms_norm_eps);
+    cs.section("norm");
     ops::rms_norm(cs, x_, L.input_norm, xn_, T, H, eps, true);
     cs.barrier();
     if (is_mtp)
@@ -234,6 +238,7 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
     else
         attn_layer(cs, L.attn, kv_[li].k, kv_[li].v, T, p0, positions);
     cs.barrier();
+    cs.section("norm");
     ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
     cs.barrier();
     std::swap(x_, x2_);
@@ -241,6 +246,7 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
     cs.barrier();
     mlp(cs, L, T);
     cs.barrier();
+    cs.section("norm");
     ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
     cs.barrier();
     std::swap(x_, x2_);
@@ -260,6 +266,7 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
     const uint64_t C = d.C(), Hv = d.Hv, Vd = uint64_t(d.Hv) * d.dv;
     const uint64_t state_sz = f4(uint64_t(d.Hv) * d.dk * d.dv), conv_sz = f4(uint64_t(d.K - 1) * C);
 
+    cs.section("gdn.proj");
     ops::linear(cs, w.qkv, xn_, qkv_, T);
     ops::linear(cs, w.z, xn_, z_, T);
     ops::linear(cs, w.a, xn_, a_, T);
@@ -282,6 +289,7 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         segs.push_back({t, n, true, slot});
         t += n;
     }
+    cs.section("gdn.conv");
     for (const segment &sg : segs) {
         ops::gdn_dims ds = d;
         ds.T = sg.n;
@@ -289,6 +297,7 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         ops::gdn_conv(cs, ds, qkv_.sub(f4(sg.t0 * C), f4(sg.n * C)), w.conv_w, st.conv, u_.sub(f4(sg.t0 * C), f4(sg.n * C)), snap);
         cs.barrier();
     }
+    cs.section("gdn.rec");
     for (const segment &sg : segs) {
         ops::gdn_dims ds = d;
         ds.T = sg.n;
@@ -299,8 +308,10 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         cs.barrier();
     }
     d.T = T;
+    cs.section("gdn.norm");
     ops::gated_rms_norm(cs, d, o_, z_, w.norm, y_);
     cs.barrier();
+    cs.section("gdn.out");
     ops::linear(cs, w.out, y_, mix_, T);
 }
 
@@ -321,23 +332,30 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
     d.eps = static_cast<float>(c.rms_norm_eps);
     d.cache_pos = p0;
     d.max_ctx = n_ctx_;
+    cs.section("attn.proj");
     ops::linear(cs, w.q, xn_, qg_, T);
     ops::linear(cs, w.k, xn_, k_, T);
     ops::linear(cs, w.v, xn_, v_, T);
     cs.barrier();
+    cs.section("attn.prep");
     ops::attn_prepare(cs, d, qg_, k_, v_, w.q_norm, w.k_norm, positions, q_, kc, vc);
     cs.barrier();
+    cs.section("attn.core");
     ops::attn_core(cs, d, q_, qg_, kc, vc, att_);
     cs.barrier();
+    cs.section("attn.out");
     ops::linear(cs, w.o, att_, mix_, T);
 }
 
 void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T) {
+    cs.section("mlp.gateup");
     ops::linear(cs, L.gate, xn_, gate_, T);
     ops::linear(cs, L.up, xn_, up_, T);
     cs.barrier();
+    cs.section("mlp.act");
     ops::swiglu(cs, gate_, up_, act_, static_cast<uint32_t>(T * m_.text().intermediate_size));
     cs.barrier();
+    cs.section("mlp.down");
     ops::linear(cs, L.down, act_, mix_, T);
 }
 

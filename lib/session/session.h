@@ -62,6 +62,9 @@ public:
 
     void reset();
 
+    // Development profiling of every later eval (vk/profile.h); nullptr: off.
+    void set_profile(gpu_profile *p) { cs_->set_profile(p); }
+
     // ---- MTP head (session_options::mtp) ----------------------------------
     // With MTP on, every eval also runs the MTP layer over the rows whose next
     // token became known: the row of backbone position t is computed from

@@ -33,6 +33,7 @@ command_stream::~command_stream() {
     VkDevice d = dev_.handle();
     if (recording_) vkEndCommandBuffer(cb_);
     for (VkDescriptorPool p : desc_pools_) vkDestroyDescriptorPool(d, p, nullptr);
+    if (queries_) vkDestroyQueryPool(d, queries_, nullptr);
     if (fence_) vkDestroyFence(d, fence_, nullptr);
     if (pool_) vkDestroyCommandPool(d, pool_, nullptr);
 }
@@ -44,6 +45,45 @@ void command_stream::begin_if_needed() {
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     MLXMTP_VK_CHECK(vkBeginCommandBuffer(cb_, &bi));
     recording_ = true;
+    if (profile_) {
+        record_start_ = std::chrono::steady_clock::now();
+        vkCmdResetQueryPool(cb_, queries_, 0, query_cap_);
+        query_used_ = 0;
+        query_labels_.clear();
+        mark("start");
+    }
+}
+
+void command_stream::set_profile(gpu_profile *p) {
+    if (recording_) fail(MLXMTP_ERR_INTERNAL, "set_profile while recording");
+    profile_ = p;
+    if (p && !queries_) {
+        query_cap_ = 16384;
+        VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+        qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+        qi.queryCount = query_cap_;
+        MLXMTP_VK_CHECK(vkCreateQueryPool(dev_.handle(), &qi, nullptr, &queries_));
+    }
+}
+
+void command_stream::mark(const char *what) {
+    if (query_used_ >= query_cap_) return;  // later commands fold into the last entry
+    vkCmdWriteTimestamp(cb_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, query_used_++);
+    query_labels_.push_back(std::string(section_) + "/" + what);
+}
+
+void command_stream::collect_profile() {
+    if (query_used_ < 2) return;
+    std::vector<uint64_t> ts(query_used_);
+    MLXMTP_VK_CHECK(vkGetQueryPoolResults(dev_.handle(), queries_, 0, query_used_, ts.size() * 8, ts.data(), 8,
+                                          VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
+    const double us_per_tick = dev_.limits().timestampPeriod * 1e-3;
+    for (uint32_t i = 1; i < query_used_; ++i) {
+        gpu_profile::entry &e = profile_->entries[query_labels_[i]];
+        e.gpu_us += double(ts[i] - ts[i - 1]) * us_per_tick;
+        e.count += 1;
+    }
+    profile_->gpu_span_us += double(ts[query_used_ - 1] - ts[0]) * us_per_tick;
 }
 
 void command_stream::dispatch(const pipeline &p, std::initializer_list<buffer_span> buffers, const void *push,
@@ -110,6 +150,7 @@ void command_stream::dispatch(const pipeline &p, const std::vector<buffer_span> 
     if (push_size > 0) vkCmdPushConstants(cb_, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
     vkCmdDispatch(cb_, gx, gy, gz);
     ++recorded_;
+    if (profile_) mark(p.name.c_str());
 }
 
 void command_stream::barrier() {
@@ -129,12 +170,14 @@ void command_stream::copy(const buffer_span &src, const buffer_span &dst, uint64
     VkBufferCopy c{src.offset, dst.offset, size};
     vkCmdCopyBuffer(cb_, src.buffer, dst.buffer, 1, &c);
     ++recorded_;
+    if (profile_) mark("copy");
 }
 
 void command_stream::fill_zero(const buffer_span &dst) {
     begin_if_needed();
     vkCmdFillBuffer(cb_, dst.buffer, dst.offset, (dst.size + 3) / 4 * 4, 0);
     ++recorded_;
+    if (profile_) mark("fill");
 }
 
 void command_stream::submit() {
@@ -147,8 +190,16 @@ void command_stream::submit() {
                          VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
     recording_ = false;
     MLXMTP_VK_CHECK(vkEndCommandBuffer(cb_));
+    std::chrono::steady_clock::time_point t_submit = std::chrono::steady_clock::now();
     try {
         dev_.submit_and_wait(cb_, fence_);
+        if (profile_) {
+            auto us = [](auto d) { return std::chrono::duration<double, std::micro>(d).count(); };
+            profile_->record_cpu_us += us(t_submit - record_start_);
+            profile_->submit_wait_us += us(std::chrono::steady_clock::now() - t_submit);
+            profile_->submits += 1;
+            collect_profile();
+        }
     } catch (...) {
         vkResetCommandBuffer(cb_, 0);
         recorded_ = 0;

@@ -7,6 +7,10 @@
 #include "vk/device.h"
 #include "vk/memory.h"
 #include "vk/pipeline.h"
+#include "vk/profile.h"
+
+#include <chrono>
+#include <string>
 
 #include <initializer_list>
 #include <vector>
@@ -44,8 +48,15 @@ public:
     void submit();
     uint32_t recorded() const { return recorded_; }
 
+    // Profiling (development tools only; see vk/profile.h).  `section` names
+    // the part of the model being recorded; it prefixes profile entries.
+    void set_profile(gpu_profile *p);
+    void section(const char *name) { section_ = name; }
+
 private:
     void begin_if_needed();
+    void mark(const char *what);  // profile timestamp after a command
+    void collect_profile();
 
     vk_device &dev_;
     VkCommandPool pool_ = VK_NULL_HANDLE;
@@ -55,6 +66,12 @@ private:
     uint32_t desc_pool_used_ = 0;               // sets allocated from desc_pools_.back()
     bool recording_ = false;
     uint32_t recorded_ = 0;
+    gpu_profile *profile_ = nullptr;
+    VkQueryPool queries_ = VK_NULL_HANDLE;
+    uint32_t query_cap_ = 0, query_used_ = 0;
+    std::vector<std::string> query_labels_;
+    const char *section_ = "";
+    std::chrono::steady_clock::time_point record_start_;
 };
 
 }  // namespace mlxmtp::detail

@@ -4,10 +4,14 @@
 // plus the MTP rows it extends), and one greedy MTP draft step; prints JSON lines
 // and the projected MTP speedup for given tokens-per-round figures.
 //   mlxmtp-verify-bench CONFIG.json [bf16|mxfp4|mxfp8] [tokens_per_round for k=1,2,...]
+//   mlxmtp-verify-bench --profile CONFIG.json [format]: GPU time per kernel and
+//     section for one decode and one 8-token verify (timestamps after every
+//     command; the totals include each command's barrier and launch).
 #include "model/model.h"
 #include "session/session.h"
 #include "vk/instance.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,7 +24,27 @@ using clk = std::chrono::steady_clock;
 
 static double secs(clk::time_point t0) { return std::chrono::duration<double>(clk::now() - t0).count(); }
 
+static void print_profile(const char *what, const gpu_profile &p, int reps) {
+    std::vector<std::pair<std::string, gpu_profile::entry>> v(p.entries.begin(), p.entries.end());
+    std::sort(v.begin(), v.end(), [](auto &a, auto &b) { return a.second.gpu_us > b.second.gpu_us; });
+    double total = 0;
+    for (auto &e : v) total += e.second.gpu_us;
+    std::printf("{\"what\":\"profile\",\"of\":\"%s\",\"gpu_span_us\":%.1f,\"record_cpu_us\":%.1f,"
+                "\"submit_wait_us\":%.1f,\"submits\":%.2f}\n",
+                what, p.gpu_span_us / reps, p.record_cpu_us / reps, p.submit_wait_us / reps, double(p.submits) / reps);
+    for (auto &e : v)
+        std::printf("{\"what\":\"profile_entry\",\"of\":\"%s\",\"name\":\"%s\",\"us\":%.1f,\"count\":%.1f,"
+                    "\"share\":%.3f}\n",
+                    what, e.first.c_str(), e.second.gpu_us / reps, double(e.second.count) / reps,
+                    total > 0 ? e.second.gpu_us / total : 0.0);
+}
+
 int main(int argc, char **argv) {
+    bool profile = argc > 1 && std::string(argv[1]) == "--profile";
+    if (profile) {
+        --argc;
+        ++argv;
+    }
     if (argc < 2) {
         std::fprintf(stderr, "usage: mlxmtp-verify-bench CONFIG.json [bf16|mxfp4|mxfp8] [tpr_k1 tpr_k2 ...]\n");
         return 2;
@@ -48,6 +72,25 @@ int main(int argc, char **argv) {
         van.eval(prompt.data(), 128, logits_rows::argmax);
         mtp.eval(prompt.data(), 128, logits_rows::argmax);
         const int reps = 20;
+        if (profile) {
+            gpu_profile p;
+            auto run = [&](engine_session &s, uint32_t n, logits_rows rows, const char *what) {
+                s.eval(extra.data(), n, rows);
+                s.rollback(n);
+                // Untimed-by-profile rollback between timed evals.
+                for (int r = 0; r < reps; ++r) {
+                    s.set_profile(&p);
+                    s.eval(extra.data(), n, rows);
+                    s.set_profile(nullptr);
+                    s.rollback(n);
+                }
+                print_profile(what, p, reps);
+                p.clear();
+            };
+            run(van, 1, logits_rows::argmax, "decode");
+            run(mtp, 8, logits_rows::argmax_all, "verify8");
+            return 0;
+        }
         auto time_eval = [&](engine_session &s, uint32_t n, logits_rows rows) {
             s.eval(extra.data(), n, rows);  // warm-up (pipelines)
             s.rollback(n);
