@@ -143,7 +143,12 @@ void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows r
     cs.section("embed");
     ops::embed(cs, m_.embed(), ids_io_, x_, T);
     cs.barrier();
-    for (size_t li = 0; li < m_.layers().size(); ++li) block(cs, m_.layers()[li], li, T, p0, pos_io_, false);
+    for (size_t li = 0; li < m_.layers().size(); ++li) {
+        block(cs, m_.layers()[li], li, T, p0, pos_io_, false);
+        // Hand work to the GPU early and then every few layers, so that it
+        // runs while the CPU records the rest.
+        if (li == 1 || li % 8 == 7) cs.flush();
+    }
     cs.section("head");
     const bool all_rows = rows == logits_rows::all || rows == logits_rows::argmax_all;
     uint32_t nrows = all_rows ? T : (rows == logits_rows::none ? 0 : 1);

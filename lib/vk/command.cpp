@@ -2,6 +2,8 @@
 
 #include "vk/vk_check.h"
 
+#include <exception>
+
 namespace mlxmtp::detail {
 
 namespace {
@@ -16,25 +18,35 @@ command_stream::command_stream(vk_device &dev) : dev_(dev) {
     pi.queueFamilyIndex = dev.queue_family();
     MLXMTP_VK_CHECK(vkCreateCommandPool(d, &pi, nullptr, &pool_));
     try {
+        VkCommandBuffer cbs[kSlots];
         VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
         ai.commandPool = pool_;
         ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-        ai.commandBufferCount = 1;
-        MLXMTP_VK_CHECK(vkAllocateCommandBuffers(d, &ai, &cb_));
-        VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-        MLXMTP_VK_CHECK(vkCreateFence(d, &fi, nullptr, &fence_));
+        ai.commandBufferCount = kSlots;
+        MLXMTP_VK_CHECK(vkAllocateCommandBuffers(d, &ai, cbs));
+        for (uint32_t i = 0; i < kSlots; ++i) {
+            slots_[i].cb = cbs[i];
+            VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+            MLXMTP_VK_CHECK(vkCreateFence(d, &fi, nullptr, &slots_[i].fence));
+        }
     } catch (...) {
+        for (slot &s : slots_)
+            if (s.fence) vkDestroyFence(d, s.fence, nullptr);
         vkDestroyCommandPool(d, pool_, nullptr);
         throw;
     }
+    cb_ = slots_[0].cb;
 }
 
 command_stream::~command_stream() {
     VkDevice d = dev_.handle();
     if (recording_) vkEndCommandBuffer(cb_);
+    for (slot &s : slots_)
+        if (s.pending) vkWaitForFences(d, 1, &s.fence, VK_TRUE, UINT64_MAX);
     for (VkDescriptorPool p : desc_pools_) vkDestroyDescriptorPool(d, p, nullptr);
     if (queries_) vkDestroyQueryPool(d, queries_, nullptr);
-    if (fence_) vkDestroyFence(d, fence_, nullptr);
+    for (slot &s : slots_)
+        if (s.fence) vkDestroyFence(d, s.fence, nullptr);
     if (pool_) vkDestroyCommandPool(d, pool_, nullptr);
 }
 
@@ -45,6 +57,12 @@ void command_stream::begin_if_needed() {
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     MLXMTP_VK_CHECK(vkBeginCommandBuffer(cb_, &bi));
     recording_ = true;
+    if (after_flush_) {
+        // Orders this part after the flushed ones (a barrier's first scope
+        // covers everything earlier in submission order on the queue).
+        after_flush_ = false;
+        barrier();
+    }
     if (profile_) {
         record_start_ = std::chrono::steady_clock::now();
         vkCmdResetQueryPool(cb_, queries_, 0, query_cap_);
@@ -88,21 +106,25 @@ void command_stream::collect_profile() {
 
 void command_stream::dispatch(const pipeline &p, std::initializer_list<buffer_span> buffers, const void *push,
                               uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz) {
-    dispatch(p, std::vector<buffer_span>(buffers), push, push_size, gx, gy, gz);
+    dispatch_impl(p, buffers.begin(), buffers.size(), push, push_size, gx, gy, gz);
 }
 
 void command_stream::dispatch(const pipeline &p, const std::vector<buffer_span> &buffers, const void *push,
                               uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz) {
-    if (buffers.size() != p.binding_count)
-        fail(MLXMTP_ERR_INTERNAL, "kernel %s binds %u buffers, %zu given", p.name.c_str(), p.binding_count,
-             buffers.size());
+    dispatch_impl(p, buffers.data(), buffers.size(), push, push_size, gx, gy, gz);
+}
+
+void command_stream::dispatch_impl(const pipeline &p, const buffer_span *buffers, size_t nbuf, const void *push,
+                                   uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz) {
+    if (nbuf != p.binding_count)
+        fail(MLXMTP_ERR_INTERNAL, "kernel %s binds %u buffers, %zu given", p.name.c_str(), p.binding_count, nbuf);
     if (push_size > kMaxPushConstantBytes || push_size % 4 != 0)
         fail(MLXMTP_ERR_INTERNAL, "kernel %s: bad push-constant size %u", p.name.c_str(), push_size);
-    if (buffers.size() > kDescriptorsPerSet) fail(MLXMTP_ERR_INTERNAL, "too many bindings");
+    if (nbuf > kDescriptorsPerSet) fail(MLXMTP_ERR_INTERNAL, "too many bindings");
     const VkDeviceSize max_range = dev_.max_binding_range();
     VkDescriptorBufferInfo infos[kDescriptorsPerSet];
     VkWriteDescriptorSet writes[kDescriptorsPerSet];
-    for (size_t i = 0; i < buffers.size(); ++i) {
+    for (size_t i = 0; i < nbuf; ++i) {
         const buffer_span &b = buffers[i];
         if (!b.valid()) fail(MLXMTP_ERR_INTERNAL, "kernel %s: binding %zu is empty", p.name.c_str(), i);
         if (b.size > max_range)
@@ -119,7 +141,7 @@ void command_stream::dispatch(const pipeline &p, const std::vector<buffer_span> 
     }
     begin_if_needed();
     vkCmdBindPipeline(cb_, VK_PIPELINE_BIND_POINT_COMPUTE, p.handle);
-    uint32_t nb = static_cast<uint32_t>(buffers.size());
+    uint32_t nb = static_cast<uint32_t>(nbuf);
     if (nb > 0) {
         if (dev_.push_descriptors()) {
             dev_.push_descriptor_fn()(cb_, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, nb, writes);
@@ -180,8 +202,53 @@ void command_stream::fill_zero(const buffer_span &dst) {
     if (profile_) mark("fill");
 }
 
+void command_stream::flush() {
+    if (!recording_ || profile_) return;
+    recording_ = false;
+    MLXMTP_VK_CHECK(vkEndCommandBuffer(cb_));
+    try {
+        dev_.submit_async(cb_, slots_[cur_].fence);
+    } catch (...) {
+        vkResetCommandBuffer(cb_, 0);
+        wait_pending();
+        recorded_ = 0;
+        throw;
+    }
+    slots_[cur_].pending = true;
+    after_flush_ = true;
+    cur_ = (cur_ + 1) % kSlots;
+    cb_ = slots_[cur_].cb;
+    if (slots_[cur_].pending) {  // every slot in flight: reuse the oldest
+        slots_[cur_].pending = false;
+        dev_.wait_and_reset(slots_[cur_].fence);
+        MLXMTP_VK_CHECK(vkResetCommandBuffer(cb_, 0));
+    }
+}
+
+void command_stream::wait_pending() {
+    // Waits for every flushed part even after an error (their resources must
+    // not be reset while the GPU may still read them); reports the first error.
+    std::exception_ptr first;
+    for (uint32_t i = 0; i < kSlots; ++i) {
+        slot &sl = slots_[i];
+        if (!sl.pending) continue;
+        sl.pending = false;
+        try {
+            dev_.wait_and_reset(sl.fence);
+        } catch (...) {
+            if (!first) first = std::current_exception();
+        }
+        vkResetCommandBuffer(sl.cb, 0);
+    }
+    after_flush_ = false;
+    if (first) std::rethrow_exception(first);
+}
+
 void command_stream::submit() {
-    if (!recording_) return;
+    if (!recording_) {
+        wait_pending();
+        return;
+    }
     // Make device writes visible to the host before the fence signals.
     VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
@@ -192,7 +259,8 @@ void command_stream::submit() {
     MLXMTP_VK_CHECK(vkEndCommandBuffer(cb_));
     std::chrono::steady_clock::time_point t_submit = std::chrono::steady_clock::now();
     try {
-        dev_.submit_and_wait(cb_, fence_);
+        dev_.submit_and_wait(cb_, slots_[cur_].fence);
+        wait_pending();
         if (profile_) {
             auto us = [](auto d) { return std::chrono::duration<double, std::micro>(d).count(); };
             profile_->record_cpu_us += us(t_submit - record_start_);
@@ -202,12 +270,16 @@ void command_stream::submit() {
         }
     } catch (...) {
         vkResetCommandBuffer(cb_, 0);
+        try {
+            wait_pending();
+        } catch (...) {
+        }
         recorded_ = 0;
         throw;
     }
     MLXMTP_VK_CHECK(vkResetCommandBuffer(cb_, 0));
     for (VkDescriptorPool p : desc_pools_) vkResetDescriptorPool(dev_.handle(), p, 0);
-    desc_pool_used_ = desc_pools_.empty() ? 0 : 0;
+    desc_pool_used_ = 0;
     if (desc_pools_.size() > 1) {  // keep one pool; free the overflow
         for (size_t i = 1; i < desc_pools_.size(); ++i) vkDestroyDescriptorPool(dev_.handle(), desc_pools_[i], nullptr);
         desc_pools_.resize(1);

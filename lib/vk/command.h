@@ -1,6 +1,8 @@
 // Command recording: many dispatches per command buffer, conservative
-// compute barriers between dependent dispatches, one submit at the end.
-// Each command_stream owns its command pool, fence and (without push
+// compute barriers between dependent dispatches.  flush() hands what was
+// recorded to the queue without waiting (the GPU starts while the CPU records
+// the rest); submit() submits the remainder and waits for everything.
+// Each command_stream owns its command pool, fences and (without push
 // descriptors) a descriptor pool, so streams on different threads never share
 // externally synchronised objects; only vkQueueSubmit is serialised (device).
 #pragma once
@@ -44,7 +46,12 @@ public:
     void copy(const buffer_span &src, const buffer_span &dst, uint64_t size);
     void fill_zero(const buffer_span &dst);
 
-    // Submits what was recorded and waits; the stream is reusable afterwards.
+    // Submits what was recorded without waiting; later commands are ordered
+    // after it by a barrier.  A no-op while profiling (timestamps need one
+    // command buffer).
+    void flush();
+    // Submits what was recorded and waits for it and every flushed part; the
+    // stream is reusable afterwards.
     void submit();
     uint32_t recorded() const { return recorded_; }
 
@@ -54,14 +61,25 @@ public:
     void section(const char *name) { section_ = name; }
 
 private:
+    struct slot {
+        VkCommandBuffer cb = VK_NULL_HANDLE;
+        VkFence fence = VK_NULL_HANDLE;
+        bool pending = false;  // submitted, not yet waited for
+    };
+    static constexpr uint32_t kSlots = 4;
     void begin_if_needed();
+    void dispatch_impl(const pipeline &p, const buffer_span *buffers, size_t n, const void *push, uint32_t push_size,
+                       uint32_t gx, uint32_t gy, uint32_t gz);
+    void wait_pending();  // waits for and recycles every flushed slot
     void mark(const char *what);  // profile timestamp after a command
     void collect_profile();
 
     vk_device &dev_;
     VkCommandPool pool_ = VK_NULL_HANDLE;
-    VkCommandBuffer cb_ = VK_NULL_HANDLE;
-    VkFence fence_ = VK_NULL_HANDLE;
+    slot slots_[kSlots];
+    uint32_t cur_ = 0;                // the slot being recorded
+    VkCommandBuffer cb_ = VK_NULL_HANDLE;  // slots_[cur_].cb
+    bool after_flush_ = false;        // the next command buffer starts with a barrier
     std::vector<VkDescriptorPool> desc_pools_;  // fallback path only
     uint32_t desc_pool_used_ = 0;               // sets allocated from desc_pools_.back()
     bool recording_ = false;

@@ -172,6 +172,11 @@ void vk_device::free(allocation &a) {
 }
 
 void vk_device::submit_and_wait(VkCommandBuffer cb, VkFence fence) {
+    submit_async(cb, fence);
+    wait_and_reset(fence);
+}
+
+void vk_device::submit_async(VkCommandBuffer cb, VkFence fence) {
     if (lost()) fail(MLXMTP_ERR_DEVICE_LOST, "the device was lost");
     VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.commandBufferCount = 1;
@@ -181,11 +186,14 @@ void vk_device::submit_and_wait(VkCommandBuffer cb, VkFence fence) {
         std::lock_guard<std::mutex> lock(submit_mutex_);
         r = vkQueueSubmit(queue_, 1, &si, fence);
     }
-    if (r == VK_SUCCESS) {
-        r = vkWaitForFences(device_, 1, &fence, VK_TRUE, UINT64_MAX);
-    }
     if (r == VK_ERROR_DEVICE_LOST) lost_.store(true);
-    if (r != VK_SUCCESS) vk_fail(r, "vkQueueSubmit / vkWaitForFences");
+    if (r != VK_SUCCESS) vk_fail(r, "vkQueueSubmit");
+}
+
+void vk_device::wait_and_reset(VkFence fence) {
+    VkResult r = vkWaitForFences(device_, 1, &fence, VK_TRUE, UINT64_MAX);
+    if (r == VK_ERROR_DEVICE_LOST) lost_.store(true);
+    if (r != VK_SUCCESS) vk_fail(r, "vkWaitForFences");
     MLXMTP_VK_CHECK(vkResetFences(device_, 1, &fence));
 }
 

@@ -54,6 +54,9 @@ public:
 
     // Submits one command buffer and waits for it.  Device loss is sticky.
     void submit_and_wait(VkCommandBuffer cb, VkFence fence);
+    // Submits without waiting; wait_and_reset(fence) completes it.
+    void submit_async(VkCommandBuffer cb, VkFence fence);
+    void wait_and_reset(VkFence fence);
     bool lost() const { return lost_.load(); }
 
 private:

@@ -55,7 +55,12 @@ static_assert(sizeof(pipeline_cache_header) == 80, "layout");
 
 std::string key_string(const std::string &name, const define_list &defs) {
     std::string k = name;
-    for (auto &d : defs) k += "|" + d.first + "=" + d.second;
+    for (auto &d : defs) {
+        k += '|';
+        k += d.first;
+        k += '=';
+        k += d.second;
+    }
     return k;
 }
 
@@ -344,9 +349,9 @@ pipeline kernel_registry::build(const std::string &name, const std::vector<uint3
 }
 
 const pipeline &kernel_registry::get(const std::string &name, const define_list &defines) {
-    define_list all = device_defines_;
-    all.insert(all.end(), defines.begin(), defines.end());
-    std::string key = key_string(name, all);
+    // The in-memory key leaves out the device defines (fixed per registry):
+    // this lookup runs for every recorded dispatch, so it must stay cheap.
+    std::string key = key_string(name, defines);
     entry *e;
     {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -361,6 +366,8 @@ const pipeline &kernel_registry::get(const std::string &name, const define_list 
     }
     // Compile outside the lock; other threads asking for this key wait on cv_.
     try {
+        define_list all = device_defines_;
+        all.insert(all.end(), defines.begin(), defines.end());
         std::vector<uint32_t> spirv = load_or_compile(name, all);
         pipeline p = build(name, spirv);
         std::lock_guard<std::mutex> lock(mutex_);
