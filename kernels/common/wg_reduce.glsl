@@ -47,4 +47,24 @@ float wg_max1(float v) {
     return r;
 }
 
+// wg_sum1_fast: the same sum with subgroupAdd and one shared slot per
+// subgroup when HAS_SUBGROUP_ARITH and the includer opts in with
+// WG_REDUCE_SUBGROUPS (after enabling GL_KHR_shader_subgroup_basic and
+// _arithmetic); else wg_sum1.  Deterministic:
+// the partials are added in subgroup order.
+#if defined(HAS_SUBGROUP_ARITH) && defined(WG_REDUCE_SUBGROUPS)
+shared float wgr_part[WG_SIZE];
+float wg_sum1_fast(float v) {
+    float s = subgroupAdd(v);
+    if (subgroupElect()) wgr_part[gl_SubgroupID] = s;
+    barrier();
+    float r = 0.0;
+    for (uint i = 0; i < gl_NumSubgroups; ++i) r += wgr_part[i];
+    barrier();
+    return r;
+}
+#else
+float wg_sum1_fast(float v) { return wg_sum1(v); }
+#endif
+
 #endif

@@ -27,15 +27,34 @@ void scale_add(command_stream &cs, const buffer_span &a, const buffer_span &b, c
     cs.dispatch(p, {a, b, y}, pc, gx, gy);
 }
 
+namespace {
+struct norm_pc {
+    uint32_t cols;
+    float eps;
+    uint32_t one_plus;
+};
+define_list norm_defines(uint32_t cols, bool add) {
+    define_list d;
+    if (cols % 4 == 0) d.emplace_back("VEC4", "1");
+    if (add) d.emplace_back("ADD_RESIDUAL", "1");
+    return d;
+}
+}  // namespace
+
 void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, const buffer_span &y, uint32_t rows,
               uint32_t cols, float eps, bool one_plus) {
-    struct {
-        uint32_t cols;
-        float eps;
-        uint32_t one_plus;
-    } pc{cols, eps, one_plus ? 1u : 0u};
-    const pipeline &p = cs.device().kernels().get("rms_norm_f32");
+    if (rows == 0) return;
+    norm_pc pc{cols, eps, one_plus ? 1u : 0u};
+    const pipeline &p = cs.device().kernels().get("rms_norm_f32", norm_defines(cols, false));
     cs.dispatch(p, {x, w, y}, pc, rows);
+}
+
+void add_rms_norm(command_stream &cs, const buffer_span &a, const buffer_span &b, const buffer_span &w,
+                  const buffer_span &s, const buffer_span &y, uint32_t rows, uint32_t cols, float eps, bool one_plus) {
+    if (rows == 0) return;
+    norm_pc pc{cols, eps, one_plus ? 1u : 0u};
+    const pipeline &p = cs.device().kernels().get("rms_norm_f32", norm_defines(cols, true));
+    cs.dispatch(p, {a, b, w, s, y}, pc, rows);
 }
 
 }  // namespace mlxmtp::detail::ops

@@ -14,6 +14,11 @@ void scale_add(command_stream &cs, const buffer_span &a, const buffer_span &b, c
 void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, const buffer_span &y, uint32_t rows,
               uint32_t cols, float eps, bool one_plus);
 
+// s = a + b (the residual stream), then y = rms_norm(s) as above: one
+// dispatch for a residual add and the norm that follows it.
+void add_rms_norm(command_stream &cs, const buffer_span &a, const buffer_span &b, const buffer_span &w,
+                  const buffer_span &s, const buffer_span &y, uint32_t rows, uint32_t cols, float eps, bool one_plus);
+
 // Splits a 1-D grid over (x, y) so that x stays under the device's limit.
 void grid_1d(const vk_device &dev, uint64_t groups, uint32_t *gx, uint32_t *gy);
 

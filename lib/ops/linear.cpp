@@ -154,12 +154,25 @@ void embed(command_stream &cs, const device_weight &w, const buffer_span &ids, c
     }
 }
 
+namespace {
+constexpr uint32_t kArgmaxSpan = 2048;  // logits per partial workgroup
+uint32_t argmax_groups(uint32_t V) { return std::max<uint32_t>(1, (V + kArgmaxSpan - 1) / kArgmaxSpan); }
+}  // namespace
+
+uint64_t argmax_scratch_bytes(uint32_t T, uint32_t V) { return uint64_t(T) * argmax_groups(V) * 8; }
+
 void argmax(command_stream &cs, const buffer_span &logits, const buffer_span &out, uint32_t T, uint32_t V,
-            uint32_t stride) {
+            uint32_t stride, const buffer_span &scratch) {
+    if (T == 0) return;
+    const uint32_t G = argmax_groups(V);
+    if (scratch.size < argmax_scratch_bytes(T, V)) fail(MLXMTP_ERR_INTERNAL, "argmax: scratch too small");
     struct {
-        uint32_t V, stride;
-    } pc{V, stride};
-    cs.dispatch(cs.device().kernels().get("argmax_f32"), {logits, out}, pc, T);
+        uint32_t V, stride, G, span;
+    } pc{V, stride, G, kArgmaxSpan};
+    kernel_registry &k = cs.device().kernels();
+    cs.dispatch(k.get("argmax_f32", {{"PARTIAL", "1"}}), {logits, scratch}, pc, G, T);
+    cs.barrier();
+    cs.dispatch(k.get("argmax_f32"), {scratch, out}, pc, T);
 }
 
 }  // namespace mlxmtp::detail::ops

@@ -58,8 +58,11 @@ linear_tuning &tuning();
 // y[t, :] = W[ids[t], :] (dequantized), ids int32 [T].
 void embed(command_stream &cs, const device_weight &w, const buffer_span &ids, const buffer_span &y, uint32_t T);
 
-// out[t] = argmax over v < V of logits[t * stride + v] (int32).
+// out[t] = argmax over v < V of logits[t * stride + v] (int32): two
+// dispatches with a barrier between them; `scratch` holds
+// argmax_scratch_bytes(T, V) of per-slice partial results.
 void argmax(command_stream &cs, const buffer_span &logits, const buffer_span &out, uint32_t T, uint32_t V,
-            uint32_t stride);
+            uint32_t stride, const buffer_span &scratch);
+uint64_t argmax_scratch_bytes(uint32_t T, uint32_t V);
 
 }  // namespace mlxmtp::detail::ops

@@ -34,14 +34,16 @@ void engine_session::mtp_rows_forward(command_stream &cs, const buffer_span &hid
     cs.barrier();
     ops::linear(cs, w.fc, mtp_cat_, x_, T);
     cs.barrier();
-    block(cs, w.layer, 0, T, pos0, positions, true);
+    ops::rms_norm(cs, x_, w.layer.input_norm, xn_, T, H, eps, true);
+    cs.barrier();
+    block(cs, w.layer, 0, T, pos0, positions, true, nullptr);
     ops::rms_norm(cs, x_, w.norm, mtp_y_, T, H, eps, true);
     cs.barrier();
     if (logits) {
         ops::linear(cs, m_.lm_head(), mtp_y_, logits_dev_, T);
         cs.barrier();
         if (argmax_out.valid()) {
-            ops::argmax(cs, logits_dev_, argmax_out, T, static_cast<uint32_t>(m_.usable_vocab()), V);
+            ops::argmax(cs, logits_dev_, argmax_out, T, static_cast<uint32_t>(m_.usable_vocab()), V, argmax_part_);
             cs.barrier();
         }
     }

@@ -58,6 +58,7 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     q_ = s(B * Hq * hd, "q"), att_ = s(B * Hq * hd, "attn");
     gate_ = s(B * F, "gate"), up_ = s(B * F, "up"), act_ = s(B * F, "act");
     logits_dev_ = s(B * V, "logits");
+    argmax_part_ = s(ops::argmax_scratch_bytes(static_cast<uint32_t>(B), static_cast<uint32_t>(V)) / 4, "argmax partials");
     mtp_ = opt.mtp && m.mtp().present;
     if (mtp_) {
         mtp_kv_.k = state_arena_->alloc(f4(Hkv * n_ctx_ * hd), "MTP KV cache");
@@ -143,8 +144,12 @@ void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows r
     cs.section("embed");
     ops::embed(cs, m_.embed(), ids_io_, x_, T);
     cs.barrier();
-    for (size_t li = 0; li < m_.layers().size(); ++li) {
-        block(cs, m_.layers()[li], li, T, p0, pos_io_, false);
+    const std::vector<layer_weights> &layers = m_.layers();
+    cs.section("norm");
+    ops::rms_norm(cs, x_, layers[0].input_norm, xn_, T, H, eps, true);
+    cs.barrier();
+    for (size_t li = 0; li < layers.size(); ++li) {
+        block(cs, layers[li], li, T, p0, pos_io_, false, li + 1 < layers.size() ? &layers[li + 1].input_norm : nullptr);
         // Hand work to the GPU early and then every few layers, so that it
         // runs while the CPU records the rest.
         if (li == 1 || li % 8 == 7) cs.flush();
@@ -165,7 +170,7 @@ void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows r
         buffer_span src = (mtp_ && !all_rows) ? hn_.sub(uint64_t(T - 1) * H * 4, uint64_t(H) * 4) : hn_;
         ops::linear(cs, m_.lm_head(), src, logits_dev_, nrows);
         cs.barrier();
-        ops::argmax(cs, logits_dev_, argmax_io_, nrows, static_cast<uint32_t>(m_.usable_vocab()), V);
+        ops::argmax(cs, logits_dev_, argmax_io_, nrows, static_cast<uint32_t>(m_.usable_vocab()), V, argmax_part_);
         if (rows != logits_rows::argmax && rows != logits_rows::argmax_all)
             cs.copy(logits_dev_, logits_io_, uint64_t(nrows) * V * 4);
     }
@@ -229,13 +234,10 @@ void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows r
 }
 
 void engine_session::block(command_stream &cs, const layer_weights &L, size_t li, uint32_t T, uint32_t p0,
-                           const buffer_span &positions, bool is_mtp) {
+                           const buffer_span &positions, bool is_mtp, const buffer_span *next_norm) {
     const text_config &c = m_.text();
     const uint32_t H = static_cast<uint32_t>(c.hidden_size);
     const float eps = static_cast<float>(c.rms_norm_eps);
-    cs.section("norm");
-    ops::rms_norm(cs, x_, L.input_norm, xn_, T, H, eps, true);
-    cs.barrier();
     if (is_mtp)
         attn_layer(cs, L.attn, mtp_kv_.k, mtp_kv_.v, T, p0, positions);
     else if (L.kind == layer_kind::linear_attention)
@@ -244,15 +246,16 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
         attn_layer(cs, L.attn, kv_[li].k, kv_[li].v, T, p0, positions);
     cs.barrier();
     cs.section("norm");
-    ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
+    ops::add_rms_norm(cs, mix_, x_, L.post_norm, x2_, xn_, T, H, eps, true);
     cs.barrier();
     std::swap(x_, x2_);
-    ops::rms_norm(cs, x_, L.post_norm, xn_, T, H, eps, true);
-    cs.barrier();
     mlp(cs, L, T);
     cs.barrier();
     cs.section("norm");
-    ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
+    if (next_norm)
+        ops::add_rms_norm(cs, mix_, x_, *next_norm, x2_, xn_, T, H, eps, true);
+    else
+        ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
     cs.barrier();
     std::swap(x_, x2_);
 }

@@ -91,8 +91,11 @@ public:
 private:
     void mtp_rows_forward(command_stream &cs, const buffer_span &hidden, const buffer_span &ids, uint32_t T,
                           uint32_t pos0, const buffer_span &positions, bool logits, const buffer_span &argmax_out);
+    // One decoder layer on x_.  Expects xn_ = input_norm(x_) (the caller or
+    // the previous layer computed it); with next_norm, leaves xn_ =
+    // next_norm(x_) for the next layer (residual add and norm fused).
     void block(command_stream &cs, const layer_weights &L, size_t li, uint32_t T, uint32_t p0,
-               const buffer_span &positions, bool is_mtp);
+               const buffer_span &positions, bool is_mtp, const buffer_span *next_norm);
     void forward_chunk(const int32_t *ids, uint32_t T, logits_rows rows);
     void gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0);
     void attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T, uint32_t p0,
@@ -120,6 +123,7 @@ private:
 
     // Scratch (sized for max_batch tokens).
     buffer_span x_, x2_, xn_, mix_, qkv_, z_, a_, b_, u_, o_, y_, qg_, k_, v_, q_, att_, gate_, up_, act_, hn_, logits_dev_;
+    buffer_span argmax_part_;  // ops::argmax partials
     // Host-visible I/O.
     buffer_span ids_io_, pos_io_, argmax_io_, logits_io_;
 

@@ -29,25 +29,49 @@ kernel_check_result check_scale_add(vk_device &dev, uint64_t seed) {
     return make_result("scale_add_f32", bufs.read<float>(dy, n), ref, 1e-6);
 }
 
-kernel_check_result check_rms_norm(vk_device &dev, uint64_t seed) {
+// Both layouts (scalar and vec4 rows), optionally with the residual add.
+kernel_check_result rms_norm_case(vk_device &dev, uint64_t seed, bool add) {
     std::mt19937_64 rng(seed);
-    const uint32_t rows = 3 + static_cast<uint32_t>(rng() % 5), cols = 64 + static_cast<uint32_t>(rng() % 700);
-    auto x = random_floats(rng, size_t(rows) * cols, -3, 3), w = random_floats(rng, cols, -0.5f, 0.5f);
-    const float eps = 1e-6f;
-    std::vector<float> ref(x.size());
-    for (uint32_t r = 0; r < rows; ++r) {
-        double ss = 0;
-        for (uint32_t c = 0; c < cols; ++c) ss += double(x[r * cols + c]) * x[r * cols + c];
-        double scale = 1.0 / std::sqrt(ss / cols + eps);
-        for (uint32_t c = 0; c < cols; ++c) ref[r * cols + c] = float(x[r * cols + c] * scale * (1.0 + w[c]));
+    std::vector<float> got_all, ref_all;
+    for (int vec4 = 0; vec4 < 2; ++vec4) {
+        const uint32_t rows = 3 + static_cast<uint32_t>(rng() % 5);
+        uint32_t cols = 64 + static_cast<uint32_t>(rng() % 1400);
+        cols = vec4 ? cols / 4 * 4 : (cols % 4 ? cols : cols + 1);
+        auto a = random_floats(rng, size_t(rows) * cols, -3, 3), b = random_floats(rng, size_t(rows) * cols, -3, 3);
+        auto w = random_floats(rng, cols, -0.5f, 0.5f);
+        std::vector<float> x(a.size());
+        for (size_t i = 0; i < x.size(); ++i) x[i] = add ? a[i] + b[i] : a[i];
+        const float eps = 1e-6f;
+        std::vector<float> ref(x.size());
+        for (uint32_t r = 0; r < rows; ++r) {
+            double ss = 0;
+            for (uint32_t c = 0; c < cols; ++c) ss += double(x[r * cols + c]) * x[r * cols + c];
+            double scale = 1.0 / std::sqrt(ss / cols + eps);
+            for (uint32_t c = 0; c < cols; ++c) ref[r * cols + c] = float(x[r * cols + c] * scale * (1.0 + w[c]));
+        }
+        check_buffers bufs(dev);
+        buffer_span da = bufs.upload(a), db = bufs.upload(b), dw = bufs.upload(w);
+        buffer_span dy = bufs.zeros(x.size() * 4), ds = bufs.zeros(x.size() * 4);
+        command_stream cs(dev);
+        if (add)
+            ops::add_rms_norm(cs, da, db, dw, ds, dy, rows, cols, eps, true);
+        else
+            ops::rms_norm(cs, da, dw, dy, rows, cols, eps, true);
+        cs.submit();
+        auto y = bufs.read<float>(dy, x.size());
+        got_all.insert(got_all.end(), y.begin(), y.end());
+        ref_all.insert(ref_all.end(), ref.begin(), ref.end());
+        if (add) {  // the residual stream: a + b exactly
+            auto sum = bufs.read<float>(ds, x.size());
+            got_all.insert(got_all.end(), sum.begin(), sum.end());
+            ref_all.insert(ref_all.end(), x.begin(), x.end());
+        }
     }
-    check_buffers bufs(dev);
-    buffer_span dx = bufs.upload(x), dw = bufs.upload(w), dy = bufs.zeros(x.size() * 4);
-    command_stream cs(dev);
-    ops::rms_norm(cs, dx, dw, dy, rows, cols, eps, true);
-    cs.submit();
-    return make_result("rms_norm_f32", bufs.read<float>(dy, x.size()), ref, 1e-5);
+    return make_result(add ? "add_rms_norm_f32" : "rms_norm_f32", got_all, ref_all, 1e-5);
 }
+
+kernel_check_result check_rms_norm(vk_device &dev, uint64_t seed) { return rms_norm_case(dev, seed, false); }
+kernel_check_result check_add_rms_norm(vk_device &dev, uint64_t seed) { return rms_norm_case(dev, seed, true); }
 
 // Uploads a weight in `fmt` built from random values, split into chunks of
 // at most `chunk_rows` rows; `ref_w` receives the exact dequantized values.
@@ -228,18 +252,30 @@ kernel_check_result check_embed_mxfp8(vk_device &dev, uint64_t seed) {
 
 kernel_check_result check_argmax(vk_device &dev, uint64_t seed) {
     std::mt19937_64 rng(seed);
-    const uint32_t V = 1000 + static_cast<uint32_t>(rng() % 5000), T = 1 + static_cast<uint32_t>(rng() % 5);
-    auto l = random_floats(rng, size_t(T) * V, -10, 10);
-    l[V / 3] = 50;                    // row 0: a tie between V/3 and V/2: the lower index wins
+    // Several rows over many partial slices, read through a row stride > V.
+    const uint32_t V = 1000 + static_cast<uint32_t>(rng() % 20000), T = 1 + static_cast<uint32_t>(rng() % 5);
+    const uint32_t stride = V + 37;
+    auto l = random_floats(rng, size_t(T) * stride, -10, 10);
+    l[V / 3] = 50;  // row 0: a tie between V/3 and V/2 (different slices): the lower index wins
     l[V / 2] = 50;
+    l[V + 1] = 99;  // row 0, beyond V: never read
+    if (T > 1) {
+        l[stride + 5] = std::nanf("");  // row 1: NaN never wins
+        l[stride + V - 1] = 60;         // the last column
+    }
     std::vector<float> ref(T);
-    for (uint32_t t = 0; t < T; ++t)
-        ref[t] = float(std::max_element(l.begin() + size_t(t) * V, l.begin() + size_t(t + 1) * V) -
-                       (l.begin() + size_t(t) * V));
+    for (uint32_t t = 0; t < T; ++t) {
+        const float *row = l.data() + size_t(t) * stride;
+        uint32_t best = 0;
+        for (uint32_t v = 0; v < V; ++v)
+            if (!std::isnan(row[v]) && (std::isnan(row[best]) || row[v] > row[best])) best = v;
+        ref[t] = float(best);
+    }
     check_buffers bufs(dev);
     buffer_span dl = bufs.upload(l), dout = bufs.zeros(T * 4);
+    buffer_span scratch = bufs.zeros(ops::argmax_scratch_bytes(T, V));
     command_stream cs(dev);
-    ops::argmax(cs, dl, dout, T, V, V);
+    ops::argmax(cs, dl, dout, T, V, stride, scratch);
     cs.submit();
     auto got_i = bufs.read<int32_t>(dout, T);
     std::vector<float> got(got_i.begin(), got_i.end());
@@ -252,6 +288,7 @@ std::vector<kernel_check> basic_kernel_checks() {
     return {
         {"scale_add_f32", check_scale_add},
         {"rms_norm_f32", check_rms_norm},
+        {"add_rms_norm_f32", check_add_rms_norm},
         {"linear_f32", check_linear_f32},
         {"linear_bf16", check_linear_bf16},
         {"linear_mxfp4", check_linear_mxfp4},
