@@ -1,11 +1,22 @@
 #version 450
+#extension GL_EXT_control_flow_attributes : enable
 // Gated DeltaNet delta-rule recurrence, fused with the q/k L2 norms and the
 // beta / decay gates.  The columns j of a head's state S[dk, dv] evolve
-// independently, so the grid is (value head, block of BV columns) and each
-// thread owns one column: its DK state values live in registers for all T
-// tokens (DK is a compile-time define, loops unroll).  Per token the
-// workgroup stages the key head's q and k in shared memory and reduces their
-// squared norms; every thread then does 3*DK FMAs.
+// independently, so the grid is (value head, block of BV columns).  Each
+// column is owned by a group of G lanes (G = the subgroup size when the
+// device has subgroup arithmetic (at most 32) and runs subgroups of that
+// size, else 8 with shared-memory sums): lane r keeps the state rows r,
+// r + G, r + 2G, ... (RPL = dk/G values) in registers for all T tokens (DK
+// is a compile-time define, loops unroll).  A group owns NCOL columns (2
+// when BV*G would exceed WG_CAP threads: 512-thread groups for the H100,
+// which keeps two workgroups per SM), which share the q / k values.  Per
+// token every lane reads its rows of the key head's q and k (L1/L2 hits,
+// loaded one token ahead), and two group sums give (|q|^2, |k|^2,
+// (decay S)^T k per column) and then (S^T q per column).  The summation
+// order per token depends on nothing but the device (not on T), so a
+// multi-token call matches single-token calls bit for bit.  The state and
+// the per-token snapshots go through a shared-memory tile so that global
+// reads / writes are coalesced over j.
 //   u [T, C] (q | k | v), a, b [T, Hv], A_log, dt_bias [Hv], state [Hv, dk, dv],
 //   o [T, Hv*dv], snap [T, Hv, dk, dv] (when pc.snap != 0; else a dummy binding)
 #ifndef DK
@@ -14,10 +25,28 @@
 #ifndef BV
 #define BV 32
 #endif
-#define WG_SIZE BV
+#if defined(HAS_SUBGROUP_ARITH) && SUBGROUP_SIZE >= 4 && SUBGROUP_SIZE <= 32
+#extension GL_KHR_shader_subgroup_basic : enable
+#extension GL_KHR_shader_subgroup_arithmetic : enable
+#define USE_SG 1
+#define G SUBGROUP_SIZE
+#else
+#define G 8
+#endif
+#ifndef WG_CAP
+#define WG_CAP 512
+#endif
+#define NCOL (BV * G > WG_CAP ? 2 : 1)         // columns per group
+#define WG_SIZE (BV * G / NCOL)
+#define NGR (BV / NCOL)                        // groups per workgroup
+#define RPL ((DK + G - 1) / G)                 // state rows per lane
+#define MPC (RPL < 128 / G ? RPL : 128 / G)     // rows per lane in one tile pass
+#define NCH ((RPL + MPC - 1) / MPC)            // tile passes over the rows
+#define TR (MPC * G)                           // tile rows
+#define TW (BV + 1)                            // padded tile row (bank conflicts)
+#define TILE_N (TR * TW > 4 * WG_SIZE ? TR * TW : 4 * WG_SIZE)
 layout(local_size_x = WG_SIZE) in;
 #include "common/types.glsl"
-#include "common/wg_reduce.glsl"
 layout(std430, binding = 0) readonly buffer Ub { float u[]; };
 layout(std430, binding = 1) readonly buffer Ab { float a_in[]; };
 layout(std430, binding = 2) readonly buffer Bb { float b_in[]; };
@@ -28,64 +57,162 @@ layout(std430, binding = 6) writeonly buffer Ob { float o[]; };
 layout(std430, binding = 7) writeonly buffer Sn { float snap[]; };
 layout(push_constant) uniform P { uint T; uint Hk; uint Hv; uint dv; uint nblk; uint snap; } pc;
 
-shared float qs[DK];
-shared float ks[DK];
+// The tile doubles as group_sum4's scratch (fallback path): the tile is
+// written only after a group_sum2 barrier and group_sum4 follows a tile
+// pass's closing barrier.
+shared float tile[TILE_N];
+shared vec2 red2[WG_SIZE];
 
 float softplus_f(float x) { return x > 20.0 ? x : log(1.0 + exp(x)); }
+
+float s[NCOL][RPL];
+uint grp, lane;
+bool fast;
+
+// Sums over the G lanes of a group (same value returned to every lane).
+vec4 group_sum4(vec4 v) {
+#ifdef USE_SG
+    if (fast) return subgroupAdd(v);
+#endif
+    uint b = 4u * (grp * G + lane);
+    tile[b] = v.x;
+    tile[b + 1u] = v.y;
+    tile[b + 2u] = v.z;
+    tile[b + 3u] = v.w;
+    barrier();
+    b = 4u * grp * G;
+    vec4 r = vec4(tile[b], tile[b + 1u], tile[b + 2u], tile[b + 3u]);
+    for (uint i = 1; i < G; ++i) r += vec4(tile[b + 4u * i], tile[b + 4u * i + 1u], tile[b + 4u * i + 2u], tile[b + 4u * i + 3u]);
+    return r;  // the scratch is rewritten only after the next group_sum2 barrier
+}
+
+vec2 group_sum2(vec2 v) {
+#ifdef USE_SG
+    if (fast) return subgroupAdd(v);
+#endif
+    red2[grp * G + lane] = v;
+    barrier();
+    vec2 r = red2[grp * G];
+    for (uint i = 1; i < G; ++i) r += red2[grp * G + i];
+    return r;  // red2 is rewritten only after the next group_sum4 barrier
+}
+
+// Coalesced copies between a [DK, dv] matrix (row stride dv) and the lanes'
+// registers, TR rows at a time through the tile.
+void load_state(uint base, uint j0) {
+    [[unroll]] for (uint ch = 0; ch < NCH; ++ch) {
+        for (uint e = gl_LocalInvocationID.x; e < TR * BV; e += WG_SIZE) {
+            uint r = ch * TR + e / BV, j = j0 + e % BV;
+            tile[(e / BV) * TW + e % BV] = r < DK && j < pc.dv ? state[base + r * pc.dv + j] : 0.0;
+        }
+        barrier();
+        [[unroll]] for (uint k = 0; k < NCOL; ++k)
+            [[unroll]] for (uint m = 0; m < MPC; ++m)
+                if (ch * MPC + m < RPL) s[k][ch * MPC + m] = tile[(lane + G * m) * TW + grp + k * NGR];
+        barrier();
+    }
+}
+
+void store_state(bool to_snap, uint snap_base, bool to_state, uint state_base, uint j0) {
+    [[unroll]] for (uint ch = 0; ch < NCH; ++ch) {
+        [[unroll]] for (uint k = 0; k < NCOL; ++k)
+            [[unroll]] for (uint m = 0; m < MPC; ++m)
+                if (ch * MPC + m < RPL) tile[(lane + G * m) * TW + grp + k * NGR] = s[k][ch * MPC + m];
+        barrier();
+        for (uint e = gl_LocalInvocationID.x; e < TR * BV; e += WG_SIZE) {
+            uint r = ch * TR + e / BV, j = j0 + e % BV;
+            if (r < DK && j < pc.dv) {
+                float x = tile[(e / BV) * TW + e % BV];
+                if (to_snap) snap[snap_base + r * pc.dv + j] = x;
+                if (to_state) state[state_base + r * pc.dv + j] = x;
+            }
+        }
+        barrier();
+    }
+}
+
+void load_inputs(uint t, uint kh, uint Kd, uint C, uint h, uint j0, out float qv[RPL], out float kv[RPL],
+                 out float bt, out float at, out float vj[NCOL]) {
+    uint row = t * C;
+    [[unroll]] for (uint m = 0; m < RPL; ++m) {
+        uint i = lane + G * m;
+        bool ok = i < DK;
+        qv[m] = ok ? u[row + kh * DK + i] : 0.0;
+        kv[m] = ok ? u[row + Kd + kh * DK + i] : 0.0;
+    }
+    bt = b_in[t * pc.Hv + h];
+    at = a_in[t * pc.Hv + h];
+    [[unroll]] for (uint k = 0; k < NCOL; ++k) {
+        uint j = j0 + grp + k * NGR;
+        vj[k] = j < pc.dv ? u[row + 2u * Kd + h * pc.dv + j] : 0.0;
+    }
+}
 
 void main() {
     uint h = gl_WorkGroupID.x / pc.nblk;
     uint blk = gl_WorkGroupID.x % pc.nblk;
-    uint tid = gl_LocalInvocationID.x;
-    uint j = blk * BV + tid;
-    bool live = j < pc.dv;
+    fast = false;
+    grp = gl_LocalInvocationID.x / G;
+    lane = gl_LocalInvocationID.x % G;
+#ifdef USE_SG
+    if (gl_SubgroupSize == G) {  // uniform: then each subgroup is one group
+        fast = true;
+        grp = gl_SubgroupID;
+        lane = gl_SubgroupInvocationID;
+    }
+#endif
+    uint j0 = blk * BV;
     uint kh = h / (pc.Hv / pc.Hk);
     uint Kd = pc.Hk * DK;
     uint C = 2u * Kd + pc.Hv * pc.dv;
     float qscale = inversesqrt(float(DK));
     float A = -exp(A_log[h]);
     float dtb = dt_bias[h];
+    uint state_base = h * DK * pc.dv;
 
-    float s[DK];
-    for (uint i = 0; i < DK; ++i) s[i] = live ? state[(h * DK + i) * pc.dv + j] : 0.0;
+    // Token t's inputs are loaded while token t-1 computes (token 0's while
+    // the state is read).
+    float qv[RPL], kv[RPL], bt, at, vj[NCOL];
+    load_inputs(0u, kh, Kd, C, h, j0, qv, kv, bt, at, vj);
+    load_state(state_base, j0);
 
     for (uint t = 0; t < pc.T; ++t) {
-        uint row = t * C;
-        vec2 ss = vec2(0.0);
-        for (uint i = tid; i < DK; i += WG_SIZE) {
-            float qv = u[row + kh * DK + i];
-            float kv = u[row + Kd + kh * DK + i];
-            qs[i] = qv;
-            ks[i] = kv;
-            ss += vec2(qv * qv, kv * kv);
-        }
-        ss = wg_sum2(ss);  // also makes qs / ks visible
-        float rq = inversesqrt(ss.x + 1e-6) * qscale;
-        float rk = inversesqrt(ss.y + 1e-6);
-        float beta = sigmoid_f(b_in[t * pc.Hv + h]);
-        float decay = exp(A * softplus_f(a_in[t * pc.Hv + h] + dtb));
-        float vj = live ? u[row + 2u * Kd + h * pc.dv + j] : 0.0;
+        float qn[RPL], kn[RPL], bn, an, vn[NCOL];
+        load_inputs(min(t + 1u, pc.T - 1u), kh, Kd, C, h, j0, qn, kn, bn, an, vn);
+        float beta = sigmoid_f(bt);
+        float decay = exp(A * softplus_f(at + dtb));
 
-        float kvm = 0.0;
-        for (uint i = 0; i < DK; ++i) {
-            s[i] *= decay;
-            kvm += s[i] * ks[i];
-        }
-        float delta = beta * (vj - kvm * rk) * rk;  // k = ks * rk
-        float acc = 0.0;
-        for (uint i = 0; i < DK; ++i) {
-            s[i] += ks[i] * delta;
-            acc += s[i] * qs[i];
-        }
-        if (live) {
-            o[t * pc.Hv * pc.dv + h * pc.dv + j] = acc * rq;
-            if (pc.snap != 0u) {
-                uint sb = (t * pc.Hv + h) * DK;
-                for (uint i = 0; i < DK; ++i) snap[(sb + i) * pc.dv + j] = s[i];
+        vec4 part = vec4(0.0);  // |q|^2, |k|^2, (decay S)^T k for columns 0, 1
+        [[unroll]] for (uint m = 0; m < RPL; ++m) {
+            part.xy += vec2(qv[m] * qv[m], kv[m] * kv[m]);
+            [[unroll]] for (uint k = 0; k < NCOL; ++k) {
+                s[k][m] *= decay;
+                part[2 + k] += s[k][m] * kv[m];
             }
         }
-        barrier();  // qs / ks are rewritten by the next token
+        vec4 r = group_sum4(part);
+        float rq = inversesqrt(r.x + 1e-6) * qscale;
+        float rk = inversesqrt(r.y + 1e-6);
+        vec2 acc = vec2(0.0);
+        [[unroll]] for (uint k = 0; k < NCOL; ++k) {
+            float delta = beta * (vj[k] - r[2 + k] * rk) * rk;  // k = kv * rk
+            [[unroll]] for (uint m = 0; m < RPL; ++m) {
+                s[k][m] += kv[m] * delta;
+                acc[k] += s[k][m] * qv[m];
+            }
+        }
+        acc = group_sum2(acc);
+        [[unroll]] for (uint k = 0; k < NCOL; ++k) {
+            uint j = j0 + grp + k * NGR;
+            if (j < pc.dv && lane == 0u) o[t * pc.Hv * pc.dv + h * pc.dv + j] = acc[k] * rq;
+        }
+        if (pc.snap != 0u)  // the last token's pass also writes the state
+            store_state(true, (t * pc.Hv + h) * DK * pc.dv, t + 1u == pc.T, state_base, j0);
+        qv = qn;
+        kv = kn;
+        bt = bn;
+        at = an;
+        vj = vn;
     }
-    if (live)
-        for (uint i = 0; i < DK; ++i) state[(h * DK + i) * pc.dv + j] = s[i];
+    if (pc.snap == 0u) store_state(false, 0u, true, state_base, j0);
 }
