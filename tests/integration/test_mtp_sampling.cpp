@@ -29,7 +29,6 @@ using namespace mlxmtp::detail;
 
 namespace {
 
-const engine_model &dev_model() { return test::dev_engine_model(); }
 
 sampling_params sp_test() {
     sampling_params sp;
