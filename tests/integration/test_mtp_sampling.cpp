@@ -29,7 +29,6 @@ using namespace mlxmtp::detail;
 
 namespace {
 
-
 sampling_params sp_test() {
     sampling_params sp;
     sp.temperature = 2.0f;  // flattens the trained model's peaked distributions: more cells, more rejections
