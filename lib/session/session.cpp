@@ -275,10 +275,12 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
     const uint64_t state_sz = f4(uint64_t(d.Hv) * d.dk * d.dv), conv_sz = f4(uint64_t(d.K - 1) * C);
 
     cs.section("gdn.proj");
-    ops::linear(cs, w.qkv, xn_, qkv_, T);
-    ops::linear(cs, w.z, xn_, z_, T);
+    // Small products first: with no barrier between these four they overlap,
+    // and the tiny a / b ones (latency-bound) then hide under the big ones.
     ops::linear(cs, w.a, xn_, a_, T);
     ops::linear(cs, w.b, xn_, b_, T);
+    ops::linear(cs, w.qkv, xn_, qkv_, T);
+    ops::linear(cs, w.z, xn_, z_, T);
     cs.barrier();
 
     // Segments: tokens before the last ring_ run without snapshots; the rest
@@ -341,9 +343,9 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
     d.cache_pos = p0;
     d.max_ctx = n_ctx_;
     cs.section("attn.proj");
-    ops::linear(cs, w.q, xn_, qg_, T);
-    ops::linear(cs, w.k, xn_, k_, T);
+    ops::linear(cs, w.k, xn_, k_, T);  // small first (see gdn_layer)
     ops::linear(cs, w.v, xn_, v_, T);
+    ops::linear(cs, w.q, xn_, qg_, T);
     cs.barrier();
     cs.section("attn.prep");
     ops::attn_prepare(cs, d, qg_, k_, v_, w.q_norm, w.k_norm, positions, q_, kc, vc);
