@@ -3,7 +3,6 @@
 #include "ops/basic_ops.h"
 
 #include <algorithm>
-#include <cstdlib>
 
 namespace mlxmtp::detail::ops {
 
@@ -56,25 +55,47 @@ uint32_t rows_per_chunk(wformat f, uint64_t cols, uint64_t max_range) {
 }
 
 linear_tuning &tuning() {
-    static linear_tuning t = [] {
-        linear_tuning d;
-        if (const char *e = std::getenv("MLXMTP_MATVEC_WORD_LANES")) d.mx_word_lanes = std::atoi(e) != 0;
-        return d;
-    }();
+    static linear_tuning t;
     return t;
 }
 
 // Rows per subgroup (register blocking) of the matrix-vector kernel for n
 // columns.  Any choice gives bit-identical results (see matvec.comp).
-// Picked from H100 sweeps (docs/results/matvec-v*.jsonl, 4096 x 14336).
 static uint32_t matvec_rows(wformat f, uint32_t n) {
     if (tuning().matvec_rows) return tuning().matvec_rows;
     switch (f) {
-    case wformat::bf16: return 2;  // 8 ties in the bench at n <= 2 but 27B decode fell 35 -> 30 tok/s
-    case wformat::mxfp4: return n <= 4 ? 4 : 2;  // word-per-lane mapping
+    case wformat::bf16: return 2;
+    case wformat::mxfp4: return n <= 4 ? 4 : 2;
     case wformat::mxfp8: return 2;
     default: return n == 1 ? 2 : 4;
     }
+}
+
+// Units whose loads a lane issues together (memory-level parallelism).
+// It does not change the summation order, so it may depend on n.
+static uint32_t matvec_unroll(wformat f, uint32_t n) {
+    if (tuning().matvec_unroll) return tuning().matvec_unroll;
+    // H200 sweep (docs/perf-matvec.md): 2 helps bf16 at every n and MX at
+    // n <= 2; MX at n >= 4 with 2 raised registers and lost occupancy
+    // (several times slower).
+    return (f == wformat::mxfp4 || f == wformat::mxfp8) && n > 2 ? 1 : 2;
+}
+
+// Parts of K a row set is split into (subgroup path).  It sets the
+// summation order, so it depends on the weight's shape and the device, never
+// on the column count (batch invariance): enough subgroups for the whole
+// device even when the weight has few rows, while every part keeps at
+// least two full subgroup strides of units.
+uint32_t matvec_ksplit(const vk_device &dev, wformat f, uint32_t rows, uint32_t cols) {
+    const uint32_t sg = std::max<uint32_t>(1, dev.info().subgroup_size);
+    const uint32_t max_split = std::max<uint32_t>(1, 256 / sg);
+    const uint32_t unit = f == wformat::bf16 || f == wformat::mxfp4 ? 8 : 4;
+    const uint32_t units = cols / unit;
+    if (tuning().matvec_ksplit) return std::min(tuning().matvec_ksplit, max_split);
+    const uint64_t kWantSubgroups = 4096;
+    uint32_t k = 1;
+    while (k < max_split && uint64_t(rows + 3) / 4 * k < kWantSubgroups && units / (2 * k) >= 2 * sg) k *= 2;
+    return k;
 }
 
 static void check_cols(const device_weight &w) {
@@ -94,15 +115,19 @@ void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span
     for (uint32_t t0 = 0; t0 < T; t0 += 16) {
         uint32_t n = std::min<uint32_t>(16, T - t0);
         const uint32_t rows = matvec_rows(w.format, n);
-        const uint32_t rows_per_group =
-            subgroups ? rows * std::max<uint32_t>(1, 128 / std::max<uint32_t>(1, dev.info().subgroup_size)) : rows;
-        define_list d{{"N_COLS", std::to_string(n)}, {"ROWS", std::to_string(rows)}, {wformat_define(w.format), "1"}};
-        if (tuning().mx_word_lanes && (w.format == wformat::mxfp4 || w.format == wformat::mxfp8))
-            d.emplace_back("MX_WORD_LANES", "1");
-        const pipeline &p = dev.kernels().get("matvec", d);
         buffer_span xs = x.sub(uint64_t(t0) * w.cols * 4, uint64_t(n) * w.cols * 4);
         buffer_span ys = y.sub(uint64_t(t0) * w.rows * 4, uint64_t(n) * w.rows * 4);
         for (const weight_chunk &c : w.chunks) {
+            const uint32_t ksplit = subgroups ? matvec_ksplit(dev, w.format, c.rows, w.cols) : 1;
+            const uint32_t rows_per_group =
+                subgroups ? rows * std::max<uint32_t>(1, 256 / std::max<uint32_t>(1, dev.info().subgroup_size) / ksplit)
+                          : rows;
+            define_list d{{"N_COLS", std::to_string(n)},
+                          {"ROWS", std::to_string(rows)},
+                          {"KSPLIT", std::to_string(ksplit)},
+                          {"UNROLL", std::to_string(matvec_unroll(w.format, n))},
+                          {wformat_define(w.format), "1"}};
+            const pipeline &p = dev.kernels().get("matvec", d);
             struct {
                 uint32_t M, K, ystride, row0;
             } pc{c.rows, w.cols, w.rows, c.row0};

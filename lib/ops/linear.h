@@ -47,13 +47,14 @@ void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span
 
 // Process-wide knobs for benchmarks and tests (0 / false: the defaults).
 struct linear_tuning {
-    uint32_t matvec_rows = 0;  // rows per subgroup in matvec (1..8)
+    uint32_t matvec_rows = 0;    // rows per subgroup in matvec (1..8)
+    uint32_t matvec_ksplit = 0;  // parts of K per row set (1, 2, 4, 8)
+    uint32_t matvec_unroll = 0;  // units whose loads a lane issues together
     bool force_matvec = false;   // T > 16 through matvec too
-    // matvec MX lanes own one packed word, not a whole group (coalesced x
-    // reads; far better for n >= 4).  Env MLXMTP_MATVEC_WORD_LANES=0 turns it off.
-    bool mx_word_lanes = true;
 };
 linear_tuning &tuning();
+// The matvec kernel's K split for a weight chunk of `rows` x `cols` (tests).
+uint32_t matvec_ksplit(const vk_device &dev, wformat f, uint32_t rows, uint32_t cols);
 
 // y[t, :] = W[ids[t], :] (dequantized), ids int32 [T].
 void embed(command_stream &cs, const device_weight &w, const buffer_span &ids, const buffer_span &y, uint32_t T);

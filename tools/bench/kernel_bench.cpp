@@ -3,10 +3,11 @@
 // the L2 cache, for n = 1, 2, 4, 8, 16 activation columns and each weight
 // format.  Prints one JSON object per line.  Internal tool (not installed).
 // Then the prefill matrix-matrix kernel for T = 512 and 2048 tokens (TFLOP/s).
-//   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES [RPS_LIST [TOKENS_LIST]]]]
+//   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES [RPS_LIST [TOKENS_LIST [KSPLIT_LIST [UNROLL_LIST [FORMATS]]]]]]]
 // RPS_LIST: comma-separated matvec rows-per-subgroup values to sweep
 // (0 = the library's default for each n); TOKENS_LIST: matmul token counts
-// ("0" skips the matmul).
+// ("0" skips the matmul); KSPLIT_LIST / UNROLL_LIST: matvec K splits and
+// load unrolls to sweep (0 = the library's choice); FORMATS: e.g. "bf16,mxfp4".
 #include "ops/linear.h"
 #include "vk/command.h"
 #include "vk/instance.h"
@@ -58,6 +59,9 @@ int main(int argc, char **argv) {
     const std::vector<uint32_t> rps_list = parse_list(argc > 4 ? argv[4] : "0");
     std::vector<uint32_t> tok_list = parse_list(argc > 5 ? argv[5] : "512,2048");
     if (tok_list.size() == 1 && tok_list[0] == 0) tok_list.clear();
+    const std::vector<uint32_t> ksplit_list = parse_list(argc > 6 ? argv[6] : "0");
+    const std::vector<uint32_t> unroll_list = parse_list(argc > 7 ? argv[7] : "0");
+    const std::string format_list = argc > 8 ? argv[8] : "bf16,mxfp8,mxfp4";
     try {
         instance_options io;
         vk_instance inst(io);
@@ -66,6 +70,7 @@ int main(int argc, char **argv) {
         filler f{dev};
         const ops::wformat formats[] = {ops::wformat::bf16, ops::wformat::mxfp8, ops::wformat::mxfp4};
         for (ops::wformat fmt : formats) {
+            if (format_list.find(ops::wformat_name(fmt)) == std::string::npos) continue;
             const uint64_t wbytes = uint64_t(rows) * (ops::row_bytes(fmt, cols) + ops::row_scale_bytes(fmt, cols));
             const uint32_t count = static_cast<uint32_t>(std::max<uint64_t>(4, (min_bytes + wbytes - 1) / wbytes));
             std::vector<ops::device_weight> ws(count);
@@ -97,24 +102,31 @@ int main(int argc, char **argv) {
                 f.fill(cs, x, 1, 1.0f);
                 cs.submit();
             }
-            for (uint32_t rps : rps_list) {
-                ops::tuning().matvec_rows = rps;
-                for (uint32_t n : {1u, 2u, 4u, 8u, 9u, 16u}) {
-                    command_stream cs(dev);
-                    const int iters = 400;
-                    for (int i = 0; i < 8; ++i) ops::linear_matvec(cs, ws[i % count], x, y, n);  // warm-up + compile
-                    cs.submit();
-                    auto t0 = std::chrono::steady_clock::now();
-                    for (int i = 0; i < iters; ++i) ops::linear_matvec(cs, ws[i % count], x, y, n);
-                    cs.submit();
-                    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
-                    std::printf("{\"kernel\":\"matvec\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"n\":%u,\"rps\":%u,"
-                                "\"matrices\":%u,\"us\":%.2f,\"weight_bytes\":%llu,\"gb_s\":%.1f}\n",
-                                ops::wformat_name(fmt), rows, cols, n, rps, count, s * 1e6,
-                                static_cast<unsigned long long>(wbytes), wbytes / s / 1e9);
-                    std::fflush(stdout);
-                }
-            }
+            for (uint32_t rps : rps_list)
+                for (uint32_t ks : ksplit_list)
+                    for (uint32_t ur : unroll_list) {
+                        ops::tuning().matvec_rows = rps;
+                        ops::tuning().matvec_ksplit = ks;
+                        ops::tuning().matvec_unroll = ur;
+                        for (uint32_t n : {1u, 2u, 4u, 8u, 9u, 16u}) {
+                            command_stream cs(dev);
+                            const int iters = 400;
+                            for (int i = 0; i < 8; ++i) ops::linear_matvec(cs, ws[i % count], x, y, n);  // warm-up + compile
+                            cs.submit();
+                            auto t0 = std::chrono::steady_clock::now();
+                            for (int i = 0; i < iters; ++i) ops::linear_matvec(cs, ws[i % count], x, y, n);
+                            cs.submit();
+                            double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+                            std::printf("{\"kernel\":\"matvec\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"n\":%u,\"rps\":%u,"
+                                        "\"ksplit\":%u,\"unroll\":%u,\"matrices\":%u,\"us\":%.2f,\"weight_bytes\":%llu,\"gb_s\":%.1f}\n",
+                                        ops::wformat_name(fmt), rows, cols, n, rps,
+                                        ks ? ks : ops::matvec_ksplit(dev, fmt, rows, cols), ur, count, s * 1e6,
+                                        static_cast<unsigned long long>(wbytes), wbytes / s / 1e9);
+                            std::fflush(stdout);
+                        }
+                    }
+            ops::tuning().matvec_ksplit = 0;
+            ops::tuning().matvec_unroll = 0;
             ops::tuning().matvec_rows = 0;
             for (uint32_t T : tok_list) {
                 command_stream cs(dev);
