@@ -81,6 +81,11 @@ static uint32_t matvec_unroll(wformat f, uint32_t n) {
     return (f == wformat::mxfp4 || f == wformat::mxfp8) && n > 2 ? 1 : 2;
 }
 
+// Subgroups in one 256-thread matvec workgroup (kernels/matvec.comp NSG).
+static uint32_t matvec_subgroups_per_wg(const vk_device &dev) {
+    return std::max<uint32_t>(1, 256 / std::max<uint32_t>(1, dev.info().subgroup_size));
+}
+
 // Parts of K a row set is split into (subgroup path).  It sets the
 // summation order, so it depends on the weight's shape and the device, never
 // on the column count (batch invariance): enough subgroups for the whole
@@ -88,7 +93,7 @@ static uint32_t matvec_unroll(wformat f, uint32_t n) {
 // least two full subgroup strides of units.
 uint32_t matvec_ksplit(const vk_device &dev, wformat f, uint32_t rows, uint32_t cols) {
     const uint32_t sg = std::max<uint32_t>(1, dev.info().subgroup_size);
-    const uint32_t max_split = std::max<uint32_t>(1, 256 / sg);
+    const uint32_t max_split = matvec_subgroups_per_wg(dev);
     const uint32_t unit = f == wformat::bf16 || f == wformat::mxfp4 ? 8 : 4;
     const uint32_t units = cols / unit;
     if (tuning().matvec_ksplit) return std::min(tuning().matvec_ksplit, max_split);
@@ -119,9 +124,7 @@ void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span
         buffer_span ys = y.sub(uint64_t(t0) * w.rows * 4, uint64_t(n) * w.rows * 4);
         for (const weight_chunk &c : w.chunks) {
             const uint32_t ksplit = subgroups ? matvec_ksplit(dev, w.format, c.rows, w.cols) : 1;
-            const uint32_t rows_per_group =
-                subgroups ? rows * std::max<uint32_t>(1, 256 / std::max<uint32_t>(1, dev.info().subgroup_size) / ksplit)
-                          : rows;
+            const uint32_t rows_per_group = subgroups ? rows * (matvec_subgroups_per_wg(dev) / ksplit) : rows;
             define_list d{{"N_COLS", std::to_string(n)},
                           {"ROWS", std::to_string(rows)},
                           {"KSPLIT", std::to_string(ksplit)},

@@ -53,7 +53,7 @@ struct linear_tuning {
     bool force_matvec = false;   // T > 16 through matvec too
 };
 linear_tuning &tuning();
-// The matvec kernel's K split for a weight chunk of `rows` x `cols` (tests).
+// The matvec kernel's K split for a weight chunk of `rows` x `cols` (benchmarks report it).
 uint32_t matvec_ksplit(const vk_device &dev, wformat f, uint32_t rows, uint32_t cols);
 
 // y[t, :] = W[ids[t], :] (dequantized), ids int32 [T].
