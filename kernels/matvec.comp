@@ -5,33 +5,38 @@
 // Formats: WEIGHT_F32, WEIGHT_BF16 (two bf16 per uint), WEIGHT_MXFP4,
 // WEIGHT_MXFP8 (packed words + E8M0 scale bytes, group 32).
 //
-// Work split.  A lane's unit is 4 f32, 8 bf16 (one uvec4) or one packed MX
-// word (8 FP4 / 4 FP8 elements), so a subgroup's weight loads are one
-// contiguous run per row and its x loads are contiguous too.  With subgroup
-// arithmetic (HAS_SUBGROUP_ARITH) a subgroup owns ROWS rows (register
-// blocking: every x load serves ROWS rows) over one of KSPLIT contiguous
-// parts of K; the KSPLIT subgroups of a row set add their subgroupAdd
-// partials in part order through shared memory (no atomics).  KSPLIT > 1
-// gives tall-K, few-row weights (down / out projections, the tiny gate
-// projections) enough subgroups to keep the memory system busy.  Each lane
-// issues the loads of UNROLL units for all ROWS rows before it uses any of
-// them (bf16: 2 units, 32 bytes per row in flight; MX formats: 2 for
-// n <= 2, else 1: more raised register use and lowered occupancy).
-// Without subgroup arithmetic: one workgroup per ROWS rows, shared-memory
-// tree reduction.
+// Work split.  A lane's unit is one 16-byte load of 4 f32 or 8 bf16, or
+// MX_WORDS (1, 2 or 4) packed MX words of 8 FP4 / 4 FP8 elements, so a
+// subgroup's weight loads are one contiguous run per row and its x loads
+// are contiguous too.  (Wide FP4 units need 128 bytes of x per lane: lanes
+// 128 bytes apart touch a cache line each per x load, which capped the
+// kernel well below bandwidth; one-word units keep lanes 32 bytes apart.)
+// With subgroup arithmetic (HAS_SUBGROUP_ARITH) a subgroup owns ROWS rows
+// (register blocking: every x load serves ROWS rows) over one of KSPLIT
+// contiguous parts of K; the KSPLIT subgroups of a row set add their
+// subgroupAdd partials in part order through shared memory (no atomics).
+// KSPLIT > 1 gives tall-K, few-row weights (down / out projections, the tiny
+// gate projections) enough subgroups to keep the memory system busy.  Each
+// lane issues the loads of UNROLL units for all ROWS rows before it uses
+// any of them.  Without subgroup arithmetic: one workgroup per ROWS rows,
+// shared-memory tree reduction.
 //
 // Batch invariance: per (row, column) a lane accumulates its units in
-// increasing order and, inside a unit, the elements in increasing k order,
-// each with one explicit fma; then the same subgroupAdd (or workgroup
-// tree) and the same part order.  None of this depends on N_COLS, ROWS or
-// UNROLL, only on (K, KSPLIT, subgroup size), which the host picks without
-// looking at the column count, so column j's result is bit-identical
-// whatever the batch (MTP verify == single-token decode).
+// increasing order and, inside a unit, the elements in a fixed order, each
+// with one explicit fma; then the same subgroupAdd (or workgroup tree) and
+// the same part order.  None of this depends on N_COLS, ROWS or UNROLL, only
+// on (K, KSPLIT, subgroup size), which the host picks without looking at the
+// column count, so column j's result is bit-identical whatever the batch
+// (MTP verify == single-token decode).
 //
-// MX decoding is bit-exact with lib/ref/linear.h: E2M1 through a 16-entry
-// shared-memory table (no local-memory array), E4M3 arithmetically (exact:
-// all intermediate values are small dyadic rationals), E8M0 0 -> 2^-127,
-// 255 -> inf; the weight is the decoded element times its group scale.
+// MX decoding is exact and arithmetic (no tables: a shared-memory lookup per
+// element made the kernel instruction-bound).  The bits of two FP4 or FP8
+// codes are moved into the two halves of an fp16 pair, so unpackHalf2x16
+// yields the elements times 2^-14 (E2M1) or 2^-8 (E4M3) exactly, subnormal
+// codes included (0x7F decodes to 480 as MLX does).  A unit's dot product
+// with x is taken over these unscaled values and multiplied once by the
+// power of two and the unit's E8M0 scale (0 -> 2^-127, 255 -> inf): the same
+// value as summing the dequantized products up to fp32 rounding.
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_arithmetic : enable
 #extension GL_EXT_control_flow_attributes : enable
@@ -52,13 +57,18 @@
 #ifndef UNROLL
 #define UNROLL 2
 #endif
+#ifndef MX_WORDS
+#define MX_WORDS 1
+#endif
 layout(local_size_x = WG_SIZE) in;
 #include "common/types.glsl"
 #include "common/mx.glsl"
 #if defined(WEIGHT_F32)
 layout(std430, binding = 0) readonly buffer Wt { vec4 w4[]; };
-#elif defined(WEIGHT_BF16)
+#elif defined(WEIGHT_BF16) || MX_WORDS == 4
 layout(std430, binding = 0) readonly buffer Wt { uvec4 w4[]; };
+#elif MX_WORDS == 2
+layout(std430, binding = 0) readonly buffer Wt { uvec2 w2[]; };
 #else
 layout(std430, binding = 0) readonly buffer Wt { uint w1[]; };
 #endif
@@ -67,36 +77,43 @@ layout(std430, binding = 2) readonly buffer X { vec4 x4[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; } pc;
 
-#if defined(WEIGHT_F32) || defined(WEIGHT_MXFP8)
+#if defined(WEIGHT_F32)
 #define UNIT 4u
-#else
+#elif defined(WEIGHT_BF16)
 #define UNIT 8u
+#elif defined(WEIGHT_MXFP4)
+#define UNIT (8u * MX_WORDS)
+#else
+#define UNIT (4u * MX_WORDS)
 #endif
 
+// Loops over rows, columns and the elements of a unit carry [[unroll]]
+// (accumulators indexed by a loop variable must become registers: without
+// the hint the NVIDIA compiler left some variants rolled and several times
+// slower), left to the driver to apply:
+// mlxmtp-compile: driver-unroll
+//
 // (Not `precise`: glslang 12 fails on precise global arrays; every update is
 // an explicit fma, which the drivers emit as one fused instruction.)
 float acc[ROWS][N_COLS];
 
 #if defined(WEIGHT_MXFP4)
-shared float lut4[16];
-void init_tables() {
-    if (gl_LocalInvocationIndex < 16u) lut4[gl_LocalInvocationIndex] = e2m1(gl_LocalInvocationIndex);
-    barrier();
+// Elements j and j + 4 of FP4 word q (j < 4) as an fp16 pair, times 2^-14:
+// sign to bit 15, the three exponent / mantissa bits to bits 9..11.
+uint fp4_pair(uint q, uint j) {
+    uint t = q << (12u - 4u * j);
+    return (t & 0x80008000u) | ((t >> 3) & 0x0E000E00u);
 }
-#else
-void init_tables() {}
-#endif
-
-#if defined(WEIGHT_MXFP8)
-// E4M3 without branches or tables: exponent field + 120 gives the normal
-// values exactly; for e == 0 that gives 2^-7 (1 + m/8) and the subnormal
-// value m/8 2^-6 is 2f - 2^-6, which is below f exactly then and above it
-// for every normal code.  0x7F -> 480 as MLX.
-float e4m3_fast(uint c) {
-    float f = uintBitsToFloat(((c & 0x7Fu) << 20) + 0x3C000000u);
-    float v = min(f, fma(2.0, f, -0.015625));
-    return uintBitsToFloat(floatBitsToUint(v) | ((c & 0x80u) << 24));
+const float kUnitPow2 = 16384.0;  // 2^14
+#elif defined(WEIGHT_MXFP8)
+// Elements 0 and 2 (odd = 0) or 1 and 3 (odd = 1) of FP8 word q as an fp16
+// pair, times 2^-8: sign to bit 15, the seven exponent / mantissa bits to
+// bits 7..13.
+uint fp8_pair(uint q, uint odd) {
+    uint t = q << (8u - 8u * odd);
+    return (t & 0x80008000u) | ((t >> 1) & 0x3F803F80u);
 }
+const float kUnitPow2 = 256.0;  // 2^8
 #endif
 
 // One unit of ROWS rows, as loaded (decoded later, after every load of the
@@ -107,7 +124,7 @@ struct unit_w {
 #elif defined(WEIGHT_BF16)
     uvec4 q[ROWS];
 #else
-    uint q[ROWS];
+    uint q[ROWS][MX_WORDS];
     uint s[ROWS];  // the scale byte
 #endif
 };
@@ -115,15 +132,23 @@ struct unit_w {
 unit_w load_unit(uint m[ROWS], uint u, uint kq) {
     unit_w d;
 #if defined(WEIGHT_F32)
-    for (int r = 0; r < ROWS; ++r) d.w[r] = w4[m[r] * kq + u];
+    [[unroll]] for (int r = 0; r < ROWS; ++r) d.w[r] = w4[m[r] * kq + u];
 #elif defined(WEIGHT_BF16)
-    for (int r = 0; r < ROWS; ++r) d.q[r] = w4[m[r] * (kq / 2u) + u];
+    [[unroll]] for (int r = 0; r < ROWS; ++r) d.q[r] = w4[m[r] * (kq / 2u) + u];
 #else
-    uint words = pc.K / UNIT, groups = pc.K / 32u;
-    for (int r = 0; r < ROWS; ++r) {
-        d.q[r] = w1[m[r] * words + u];
-        d.s[r] = MX_BYTE(sc, m[r] * groups + u / (32u / UNIT));
+    uint units = pc.K / UNIT, groups = pc.K / 32u;
+    [[unroll]] for (int r = 0; r < ROWS; ++r) {
+#if MX_WORDS == 4
+        uvec4 v = w4[m[r] * units + u];
+        d.q[r][0] = v.x; d.q[r][1] = v.y; d.q[r][2] = v.z; d.q[r][3] = v.w;
+#elif MX_WORDS == 2
+        uvec2 v = w2[m[r] * units + u];
+        d.q[r][0] = v.x; d.q[r][1] = v.y;
+#else
+        d.q[r][0] = w1[m[r] * units + u];
+#endif
     }
+    [[unroll]] for (int r = 0; r < ROWS; ++r) d.s[r] = MX_BYTE(sc, m[r] * groups + u / (32u / UNIT));
 #endif
     return d;
 }
@@ -131,9 +156,9 @@ unit_w load_unit(uint m[ROWS], uint u, uint kq) {
 // acc[r][n] += unit u of row r . x[n] in k order.  kq = K / 4 (vec4s per x column).
 void compute_unit(unit_w d, uint u, uint kq) {
 #if defined(WEIGHT_F32)
-    for (int n = 0; n < N_COLS; ++n) {
+    [[unroll]] for (int n = 0; n < N_COLS; ++n) {
         vec4 xv = x4[uint(n) * kq + u];
-        for (int r = 0; r < ROWS; ++r) {
+        [[unroll]] for (int r = 0; r < ROWS; ++r) {
             acc[r][n] = fma(d.w[r].x, xv.x, acc[r][n]);
             acc[r][n] = fma(d.w[r].y, xv.y, acc[r][n]);
             acc[r][n] = fma(d.w[r].z, xv.z, acc[r][n]);
@@ -141,9 +166,9 @@ void compute_unit(unit_w d, uint u, uint kq) {
         }
     }
 #elif defined(WEIGHT_BF16)
-    for (int n = 0; n < N_COLS; ++n) {
+    [[unroll]] for (int n = 0; n < N_COLS; ++n) {
         vec4 xa = x4[uint(n) * kq + 2u * u], xb = x4[uint(n) * kq + 2u * u + 1u];
-        for (int r = 0; r < ROWS; ++r) {
+        [[unroll]] for (int r = 0; r < ROWS; ++r) {
             acc[r][n] = fma(bf16_lo(d.q[r].x), xa.x, acc[r][n]);
             acc[r][n] = fma(bf16_hi(d.q[r].x), xa.y, acc[r][n]);
             acc[r][n] = fma(bf16_lo(d.q[r].y), xa.z, acc[r][n]);
@@ -155,31 +180,85 @@ void compute_unit(unit_w d, uint u, uint kq) {
         }
     }
 #else
-    float s[ROWS];
-    for (int r = 0; r < ROWS; ++r) s[r] = e8m0_scale(d.s[r]);
+    // MX: p = unit . x over the unscaled codes (elements in k order),
+    // then one scaling per (row, column) and unit.
+#if MX_WORDS == 1
+    // One word: decode it for every row, then per column p is a temporary.
 #if defined(WEIGHT_MXFP4)
-    for (uint h = 0u; h < 2u; ++h) {
-        float wv[ROWS][4];
-        for (int r = 0; r < ROWS; ++r)
-            for (uint i = 0u; i < 4u; ++i) wv[r][i] = lut4[(d.q[r] >> (16u * h + 4u * i)) & 15u] * s[r];
-        for (int n = 0; n < N_COLS; ++n) {
-            vec4 xv = x4[uint(n) * kq + 2u * u + h];
-#else
-    {
-        float wv[ROWS][4];
-        for (int r = 0; r < ROWS; ++r)
-            for (uint i = 0u; i < 4u; ++i) wv[r][i] = e4m3_fast((d.q[r] >> (8u * i)) & 255u) * s[r];
-        for (int n = 0; n < N_COLS; ++n) {
-            vec4 xv = x4[uint(n) * kq + u];
-#endif
-            for (int r = 0; r < ROWS; ++r) {
-                acc[r][n] = fma(wv[r][0], xv.x, acc[r][n]);
-                acc[r][n] = fma(wv[r][1], xv.y, acc[r][n]);
-                acc[r][n] = fma(wv[r][2], xv.z, acc[r][n]);
-                acc[r][n] = fma(wv[r][3], xv.w, acc[r][n]);
-            }
+    vec2 f[ROWS][4];  // f[r][j] = (element j, element j + 4)
+    [[unroll]] for (int r = 0; r < ROWS; ++r)
+        [[unroll]] for (uint j = 0u; j < 4u; ++j) f[r][j] = unpackHalf2x16(fp4_pair(d.q[r][0], j));
+    [[unroll]] for (int n = 0; n < N_COLS; ++n) {
+        vec4 xa = x4[uint(n) * kq + 2u * u], xb = x4[uint(n) * kq + 2u * u + 1u];
+        [[unroll]] for (int r = 0; r < ROWS; ++r) {
+            float p = f[r][0].x * xa.x;
+            p = fma(f[r][1].x, xa.y, p);
+            p = fma(f[r][2].x, xa.z, p);
+            p = fma(f[r][3].x, xa.w, p);
+            p = fma(f[r][0].y, xb.x, p);
+            p = fma(f[r][1].y, xb.y, p);
+            p = fma(f[r][2].y, xb.z, p);
+            p = fma(f[r][3].y, xb.w, p);
+            acc[r][n] = fma(p * kUnitPow2, e8m0_scale(d.s[r]), acc[r][n]);
         }
     }
+#else
+    vec2 f[ROWS][2];  // (element 0, 2), (element 1, 3)
+    [[unroll]] for (int r = 0; r < ROWS; ++r)
+        [[unroll]] for (uint j = 0u; j < 2u; ++j) f[r][j] = unpackHalf2x16(fp8_pair(d.q[r][0], j));
+    [[unroll]] for (int n = 0; n < N_COLS; ++n) {
+        vec4 xv = x4[uint(n) * kq + u];
+        [[unroll]] for (int r = 0; r < ROWS; ++r) {
+            float p = f[r][0].x * xv.x;
+            p = fma(f[r][1].x, xv.y, p);
+            p = fma(f[r][0].y, xv.z, p);
+            p = fma(f[r][1].y, xv.w, p);
+            acc[r][n] = fma(p * kUnitPow2, e8m0_scale(d.s[r]), acc[r][n]);
+        }
+    }
+#endif
+#else
+    // Several words: per word decode every row, p accumulates across words.
+    float p[ROWS][N_COLS];
+    [[unroll]] for (uint w = 0u; w < MX_WORDS; ++w) {
+#if defined(WEIGHT_MXFP4)
+        vec2 f[ROWS][4];  // f[r][j] = (element j, element j + 4) of word w
+        [[unroll]] for (int r = 0; r < ROWS; ++r)
+            [[unroll]] for (uint j = 0u; j < 4u; ++j) f[r][j] = unpackHalf2x16(fp4_pair(d.q[r][w], j));
+        [[unroll]] for (int n = 0; n < N_COLS; ++n) {
+            uint xi = uint(n) * kq + 2u * (MX_WORDS * u + w);
+            vec4 xa = x4[xi], xb = x4[xi + 1u];
+            [[unroll]] for (int r = 0; r < ROWS; ++r) {
+                p[r][n] = w == 0u ? f[r][0].x * xa.x : fma(f[r][0].x, xa.x, p[r][n]);
+                p[r][n] = fma(f[r][1].x, xa.y, p[r][n]);
+                p[r][n] = fma(f[r][2].x, xa.z, p[r][n]);
+                p[r][n] = fma(f[r][3].x, xa.w, p[r][n]);
+                p[r][n] = fma(f[r][0].y, xb.x, p[r][n]);
+                p[r][n] = fma(f[r][1].y, xb.y, p[r][n]);
+                p[r][n] = fma(f[r][2].y, xb.z, p[r][n]);
+                p[r][n] = fma(f[r][3].y, xb.w, p[r][n]);
+            }
+        }
+#else
+        vec2 f[ROWS][2];  // (element 0, 2), (element 1, 3) of word w
+        [[unroll]] for (int r = 0; r < ROWS; ++r)
+            [[unroll]] for (uint j = 0u; j < 2u; ++j) f[r][j] = unpackHalf2x16(fp8_pair(d.q[r][w], j));
+        [[unroll]] for (int n = 0; n < N_COLS; ++n) {
+            vec4 xv = x4[uint(n) * kq + MX_WORDS * u + w];
+            [[unroll]] for (int r = 0; r < ROWS; ++r) {
+                p[r][n] = w == 0u ? f[r][0].x * xv.x : fma(f[r][0].x, xv.x, p[r][n]);
+                p[r][n] = fma(f[r][1].x, xv.y, p[r][n]);
+                p[r][n] = fma(f[r][0].y, xv.z, p[r][n]);
+                p[r][n] = fma(f[r][1].y, xv.w, p[r][n]);
+            }
+        }
+#endif
+    }
+    [[unroll]] for (int r = 0; r < ROWS; ++r) {
+        float s = e8m0_scale(d.s[r]);
+        [[unroll]] for (int n = 0; n < N_COLS; ++n) acc[r][n] = fma(p[r][n] * kUnitPow2, s, acc[r][n]);
+    }
+#endif
 #endif
 }
 
@@ -195,9 +274,9 @@ void accumulate(uint m[ROWS], uint u, uint uend, uint step, uint kq) {
 }
 
 void start_rows(uint m0, out uint m[ROWS]) {
-    for (int r = 0; r < ROWS; ++r) m[r] = min(m0 + uint(r), pc.M - 1u);  // clamped loads, writes skipped
-    for (int r = 0; r < ROWS; ++r)
-        for (int n = 0; n < N_COLS; ++n) acc[r][n] = 0.0;
+    [[unroll]] for (int r = 0; r < ROWS; ++r) m[r] = min(m0 + uint(r), pc.M - 1u);  // clamped loads, writes skipped
+    [[unroll]] for (int r = 0; r < ROWS; ++r)
+        [[unroll]] for (int n = 0; n < N_COLS; ++n) acc[r][n] = 0.0;
 }
 
 #if defined(HAS_SUBGROUP_ARITH)
@@ -208,7 +287,6 @@ void start_rows(uint m0, out uint m[ROWS]) {
 shared float part[KSPLIT * RPW * N_COLS];
 #endif
 void main() {
-    init_tables();
     uint wg = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
     uint kq = pc.K / 4u, units = pc.K / UNIT;
     uint first = wg * RPW, row_end = min(first + RPW, pc.M);
@@ -222,8 +300,8 @@ void main() {
         start_rows(m0, m);
         accumulate(m, ub + gl_SubgroupInvocationID, ue, gl_SubgroupSize, kq);
 #if KSPLIT > 1
-        for (int r = 0; r < ROWS; ++r)
-            for (int n = 0; n < N_COLS; ++n) {
+        [[unroll]] for (int r = 0; r < ROWS; ++r)
+            [[unroll]] for (int n = 0; n < N_COLS; ++n) {
                 float s = subgroupAdd(acc[r][n]);
                 if (subgroupElect()) part[((ks * SETS + set) * ROWS + uint(r)) * N_COLS + uint(n)] = s;
             }
@@ -235,8 +313,8 @@ void main() {
             if (first + rr < row_end) y[n * pc.ystride + pc.row0 + first + rr] = s;
         }
 #else
-        for (int r = 0; r < ROWS; ++r)
-            for (int n = 0; n < N_COLS; ++n) {
+        [[unroll]] for (int r = 0; r < ROWS; ++r)
+            [[unroll]] for (int n = 0; n < N_COLS; ++n) {
                 float s = subgroupAdd(acc[r][n]);
                 if (subgroupElect() && m0 + uint(r) < row_end) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
             }
@@ -248,8 +326,8 @@ void main() {
     for (uint m0 = first + gl_SubgroupID * ROWS; m0 < row_end; m0 += gl_NumSubgroups * ROWS) {
         start_rows(m0, m);
         accumulate(m, gl_SubgroupInvocationID, units, gl_SubgroupSize, kq);
-        for (int r = 0; r < ROWS; ++r)
-            for (int n = 0; n < N_COLS; ++n) {
+        [[unroll]] for (int r = 0; r < ROWS; ++r)
+            [[unroll]] for (int n = 0; n < N_COLS; ++n) {
                 float s = subgroupAdd(acc[r][n]);
                 if (subgroupElect() && m0 + uint(r) < row_end) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
             }
@@ -258,15 +336,14 @@ void main() {
 #else
 #include "common/wg_reduce.glsl"
 void main() {
-    init_tables();
     uint wg = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
     uint m0 = wg * ROWS;
     if (m0 >= pc.M) return;  // uniform per workgroup
     uint m[ROWS];
     start_rows(m0, m);
     accumulate(m, gl_LocalInvocationID.x, pc.K / UNIT, WG_SIZE, pc.K / 4u);
-    for (int r = 0; r < ROWS; ++r) {
-        for (int n = 0; n < N_COLS; ++n) {
+    [[unroll]] for (int r = 0; r < ROWS; ++r) {
+        [[unroll]] for (int n = 0; n < N_COLS; ++n) {
             float s = wg_sum1(acc[r][n]);
             if (gl_LocalInvocationID.x == 0u && m0 + uint(r) < pc.M) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
         }

@@ -65,8 +65,8 @@ static uint32_t matvec_rows(wformat f, uint32_t n) {
     if (tuning().matvec_rows) return tuning().matvec_rows;
     switch (f) {
     case wformat::bf16: return 2;
-    case wformat::mxfp4: return n <= 4 ? 4 : 2;
-    case wformat::mxfp8: return 2;
+    case wformat::mxfp4: return 4;
+    case wformat::mxfp8: return n <= 8 ? 4 : 2;
     default: return n == 1 ? 2 : 4;
     }
 }
@@ -75,10 +75,32 @@ static uint32_t matvec_rows(wformat f, uint32_t n) {
 // It does not change the summation order, so it may depend on n.
 static uint32_t matvec_unroll(wformat f, uint32_t n) {
     if (tuning().matvec_unroll) return tuning().matvec_unroll;
-    // H200 sweep (docs/perf-matvec.md): 2 helps bf16 at every n and MX at
-    // n <= 2; MX at n >= 4 with 2 raised registers and lost occupancy
-    // (several times slower).
-    return (f == wformat::mxfp4 || f == wformat::mxfp8) && n > 2 ? 1 : 2;
+    // H200 sweeps (docs/perf-matvec.md): 2 helps bf16 at every n; one-word
+    // FP4 units want 4 at n <= 2 and 2 up to n = 8; past 8 columns the
+    // registers of a deeper unroll cost occupancy (several times slower).
+    if (f == wformat::mxfp4) return n <= 2 ? 4 : n <= 8 ? 2 : 1;
+    if (f == wformat::mxfp8) return n <= 8 ? 2 : 1;
+    return 2;
+}
+
+// Packed words in one lane's unit of an MX weight (matvec.comp MX_WORDS).
+// It sets the summation order, so it depends on the format only.  H200
+// (docs/perf-matvec.md): wide units read x far apart per lane (FP4 in
+// 16-byte units: 128 bytes per lane, one cache line per lane and load) and
+// collapse at n >= 2; one word is best for FP4, two (16 elements) for FP8.
+uint32_t matvec_mx_words(wformat f) {
+    if (tuning().matvec_mx_words) return tuning().matvec_mx_words;
+    return f == wformat::mxfp8 ? 2 : 1;
+}
+
+// Elements in one lane unit of the matvec kernel (matvec.comp UNIT).
+static uint32_t matvec_unit(wformat f) {
+    switch (f) {
+    case wformat::bf16: return 8;
+    case wformat::mxfp4: return 8 * matvec_mx_words(f);
+    case wformat::mxfp8: return 4 * matvec_mx_words(f);
+    default: return 4;
+    }
 }
 
 // Subgroups in one 256-thread matvec workgroup (kernels/matvec.comp NSG).
@@ -94,8 +116,7 @@ static uint32_t matvec_subgroups_per_wg(const vk_device &dev) {
 uint32_t matvec_ksplit(const vk_device &dev, wformat f, uint32_t rows, uint32_t cols) {
     const uint32_t sg = std::max<uint32_t>(1, dev.info().subgroup_size);
     const uint32_t max_split = matvec_subgroups_per_wg(dev);
-    const uint32_t unit = f == wformat::bf16 || f == wformat::mxfp4 ? 8 : 4;
-    const uint32_t units = cols / unit;
+    const uint32_t units = cols / matvec_unit(f);
     if (tuning().matvec_ksplit) return std::min(tuning().matvec_ksplit, max_split);
     const uint64_t kWantSubgroups = 4096;
     uint32_t k = 1;
@@ -129,6 +150,7 @@ void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span
                           {"ROWS", std::to_string(rows)},
                           {"KSPLIT", std::to_string(ksplit)},
                           {"UNROLL", std::to_string(matvec_unroll(w.format, n))},
+                          {"MX_WORDS", std::to_string(matvec_mx_words(w.format))},
                           {wformat_define(w.format), "1"}};
             const pipeline &p = dev.kernels().get("matvec", d);
             struct {

@@ -50,11 +50,14 @@ struct linear_tuning {
     uint32_t matvec_rows = 0;    // rows per subgroup in matvec (1..8)
     uint32_t matvec_ksplit = 0;  // parts of K per row set (1, 2, 4, 8)
     uint32_t matvec_unroll = 0;  // units whose loads a lane issues together
+    uint32_t matvec_mx_words = 0;  // MX words per lane unit (1, 2, 4; 0: per format)
     bool force_matvec = false;   // T > 16 through matvec too
 };
 linear_tuning &tuning();
 // The matvec kernel's K split for a weight chunk of `rows` x `cols` (benchmarks report it).
 uint32_t matvec_ksplit(const vk_device &dev, wformat f, uint32_t rows, uint32_t cols);
+// Packed words per lane unit of an MX weight in the matvec kernel.
+uint32_t matvec_mx_words(wformat f);
 
 // y[t, :] = W[ids[t], :] (dequantized), ids int32 [T].
 void embed(command_stream &cs, const device_weight &w, const buffer_span &ids, const buffer_span &y, uint32_t T);

@@ -194,7 +194,12 @@ std::vector<uint32_t> kernel_registry::compile(const std::string &name, const de
     }
     shaderc_compile_options_set_target_env(opts, shaderc_target_env_vulkan, shaderc_env_version_vulkan_1_2);
     shaderc_compile_options_set_target_spirv(opts, shaderc_spirv_version_1_5);
-    shaderc_compile_options_set_optimization_level(opts, shaderc_optimization_level_performance);
+    // A kernel whose source asks for it is handed to the driver unoptimized:
+    // spirv-opt fully unrolls every [[unroll]] loop itself, which took
+    // minutes for the large matvec variants; drivers honour the hint.
+    const bool driver_unroll = source.find("// mlxmtp-compile: driver-unroll") != std::string::npos;
+    shaderc_compile_options_set_optimization_level(
+        opts, driver_unroll ? shaderc_optimization_level_zero : shaderc_optimization_level_performance);
     shaderc_compile_options_set_include_callbacks(opts, resolve_include, release_include, nullptr);
     for (auto &d : defines)
         shaderc_compile_options_add_macro_definition(opts, d.first.c_str(), d.first.size(), d.second.c_str(),

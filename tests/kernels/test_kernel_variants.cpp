@@ -31,6 +31,12 @@ TEST(KernelVariants, EveryKernelCompiles) {
                                 define_list d = dv;
                                 d.insert(d.end(), {{f, "1"}, {"N_COLS", n}, {"ROWS", rows}, {"KSPLIT", ksplit}, {"UNROLL", "4"}});
                                 variants.push_back(d);
+                                if (f[7] == 'M')  // MX: the wider units too
+                                    for (const char *words : {"2", "4"}) {
+                                        define_list dw = d;
+                                        dw.emplace_back("MX_WORDS", words);
+                                        variants.push_back(dw);
+                                    }
                             }
             } else if (name == "matmul" || name == "embed") {
                 for (const char *f : formats) {

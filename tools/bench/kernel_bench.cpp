@@ -3,11 +3,12 @@
 // the L2 cache, for n = 1, 2, 4, 8, 16 activation columns and each weight
 // format.  Prints one JSON object per line.  Internal tool (not installed).
 // Then the prefill matrix-matrix kernel for T = 512 and 2048 tokens (TFLOP/s).
-//   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES [RPS_LIST [TOKENS_LIST [KSPLIT_LIST [UNROLL_LIST [FORMATS]]]]]]]
+//   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES [RPS_LIST [TOKENS_LIST [KSPLIT_LIST [UNROLL_LIST [FORMATS [MX_WORDS_LIST]]]]]]]]
 // RPS_LIST: comma-separated matvec rows-per-subgroup values to sweep
 // (0 = the library's default for each n); TOKENS_LIST: matmul token counts
 // ("0" skips the matmul); KSPLIT_LIST / UNROLL_LIST: matvec K splits and
-// load unrolls to sweep (0 = the library's choice); FORMATS: e.g. "bf16,mxfp4".
+// load unrolls to sweep (0 = the library's choice); FORMATS: e.g. "bf16,mxfp4";
+// MX_WORDS_LIST: packed words per lane unit of MX weights (1, 4; 0 = default).
 #include "ops/linear.h"
 #include "vk/command.h"
 #include "vk/instance.h"
@@ -62,6 +63,7 @@ int main(int argc, char **argv) {
     const std::vector<uint32_t> ksplit_list = parse_list(argc > 6 ? argv[6] : "0");
     const std::vector<uint32_t> unroll_list = parse_list(argc > 7 ? argv[7] : "0");
     const std::string format_list = argc > 8 ? argv[8] : "bf16,mxfp8,mxfp4";
+    const std::vector<uint32_t> words_list = parse_list(argc > 9 ? argv[9] : "0");
     try {
         instance_options io;
         vk_instance inst(io);
@@ -104,8 +106,10 @@ int main(int argc, char **argv) {
             }
             for (uint32_t rps : rps_list)
                 for (uint32_t ks : ksplit_list)
-                    for (uint32_t ur : unroll_list) {
+                    for (uint32_t ur : unroll_list)
+                    for (uint32_t mw : fmt == ops::wformat::bf16 ? std::vector<uint32_t>{0} : words_list) {
                         ops::tuning().matvec_rows = rps;
+                        ops::tuning().matvec_mx_words = mw;
                         ops::tuning().matvec_ksplit = ks;
                         ops::tuning().matvec_unroll = ur;
                         for (uint32_t n : {1u, 2u, 4u, 8u, 9u, 16u}) {
@@ -118,9 +122,10 @@ int main(int argc, char **argv) {
                             cs.submit();
                             double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
                             std::printf("{\"kernel\":\"matvec\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"n\":%u,\"rps\":%u,"
-                                        "\"ksplit\":%u,\"unroll\":%u,\"matrices\":%u,\"us\":%.2f,\"weight_bytes\":%llu,\"gb_s\":%.1f}\n",
+                                        "\"ksplit\":%u,\"unroll\":%u,\"mx_words\":%u,\"matrices\":%u,\"us\":%.2f,\"weight_bytes\":%llu,\"gb_s\":%.1f}\n",
                                         ops::wformat_name(fmt), rows, cols, n, rps,
-                                        ks ? ks : ops::matvec_ksplit(dev, fmt, rows, cols), ur, count, s * 1e6,
+                                        ks ? ks : ops::matvec_ksplit(dev, fmt, rows, cols), ur,
+                                        fmt == ops::wformat::bf16 ? 0 : ops::matvec_mx_words(fmt), count, s * 1e6,
                                         static_cast<unsigned long long>(wbytes), wbytes / s / 1e9);
                             std::fflush(stdout);
                         }
@@ -128,6 +133,7 @@ int main(int argc, char **argv) {
             ops::tuning().matvec_ksplit = 0;
             ops::tuning().matvec_unroll = 0;
             ops::tuning().matvec_rows = 0;
+            ops::tuning().matvec_mx_words = 0;
             for (uint32_t T : tok_list) {
                 command_stream cs(dev);
                 const int iters = T >= 1024 ? 10 : 30;

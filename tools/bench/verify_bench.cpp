@@ -5,7 +5,7 @@
 // and the projected MTP speedup for given tokens-per-round figures.
 //   mlxmtp-verify-bench CONFIG.json [bf16|mxfp4|mxfp8] [tokens_per_round for k=1,2,...]
 //   mlxmtp-verify-bench --profile CONFIG.json [format]: GPU time per kernel and
-//     section for one decode and one 8-token verify (timestamps after every
+//     section for one decode and 2- and 8-token verifies (timestamps after every
 //     command; the totals include each command's barrier and launch).
 #include "model/model.h"
 #include "session/session.h"
@@ -88,6 +88,7 @@ int main(int argc, char **argv) {
                 p.clear();
             };
             run(van, 1, logits_rows::argmax, "decode");
+            run(mtp, 2, logits_rows::argmax_all, "verify2");
             run(mtp, 8, logits_rows::argmax_all, "verify8");
             return 0;
         }
