@@ -27,12 +27,6 @@ layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; uint 
 shared vec4 Ws[BK][BM / 4];  // Ws[k][r / 4][r % 4] = W[tileM + r, k0 + k]
 shared vec4 Xs[BK][BN / 4];  // Xs[k][t / 4][t % 4] = X[tileN + t, k0 + k]
 
-float e2m1_arith(uint c) {
-    uint e = (c >> 1) & 3u, m = c & 1u;
-    float v = e == 0u ? float(m) * 0.5 : uintBitsToFloat(((e + 126u) << 23) | (m << 22));
-    return (c & 8u) != 0u ? -v : v;
-}
-
 // Eight weights of row m starting at element k (k % 8 == 0).
 void load_w(uint m, uint k, out float v[8]) {
     for (int e = 0; e < 8; ++e) v[e] = 0.0;
@@ -56,14 +50,23 @@ void load_w(uint m, uint k, out float v[8]) {
     uint groups = pc.K / 32u, g = k / 32u, seg = (k % 32u) / 8u;
     float s = e8m0_scale(MX_BYTE(sc, m * groups + g));
 #if defined(WEIGHT_MXFP4)
+    // Element value = (pair value * 2^14) * scale: both products exact.
     uint word = w4[m * groups + g][seg];
-    for (uint e = 0u; e < 8u; ++e) v[e] = e2m1_arith((word >> (4u * e)) & 15u) * s;
+    for (uint j = 0u; j < 4u; ++j) {
+        vec2 f = unpackHalf2x16(fp4_pair(word, j)) * kFp4PairScale;
+        v[j] = f.x * s;
+        v[j + 4u] = f.y * s;
+    }
 #else
     uvec4 q = w4[(m * groups + g) * 2u + seg / 2u];
     uint wa = (seg & 1u) == 0u ? q.x : q.z, wb = (seg & 1u) == 0u ? q.y : q.w;
-    for (uint e = 0u; e < 4u; ++e) {
-        v[e] = e4m3((wa >> (8u * e)) & 255u) * s;
-        v[4u + e] = e4m3((wb >> (8u * e)) & 255u) * s;
+    for (uint odd = 0u; odd < 2u; ++odd) {
+        vec2 fa = unpackHalf2x16(fp8_pair(wa, odd)) * kFp8PairScale;
+        vec2 fb = unpackHalf2x16(fp8_pair(wb, odd)) * kFp8PairScale;
+        v[odd] = fa.x * s;
+        v[odd + 2u] = fa.y * s;
+        v[4u + odd] = fb.x * s;
+        v[6u + odd] = fb.y * s;
     }
 #endif
 #endif

@@ -98,22 +98,9 @@ layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; } pc;
 float acc[ROWS][N_COLS];
 
 #if defined(WEIGHT_MXFP4)
-// Elements j and j + 4 of FP4 word q (j < 4) as an fp16 pair, times 2^-14:
-// sign to bit 15, the three exponent / mantissa bits to bits 9..11.
-uint fp4_pair(uint q, uint j) {
-    uint t = q << (12u - 4u * j);
-    return (t & 0x80008000u) | ((t >> 3) & 0x0E000E00u);
-}
-const float kUnitPow2 = 16384.0;  // 2^14
+const float kUnitPow2 = kFp4PairScale;
 #elif defined(WEIGHT_MXFP8)
-// Elements 0 and 2 (odd = 0) or 1 and 3 (odd = 1) of FP8 word q as an fp16
-// pair, times 2^-8: sign to bit 15, the seven exponent / mantissa bits to
-// bits 7..13.
-uint fp8_pair(uint q, uint odd) {
-    uint t = q << (8u - 8u * odd);
-    return (t & 0x80008000u) | ((t >> 1) & 0x3F803F80u);
-}
-const float kUnitPow2 = 256.0;  // 2^8
+const float kUnitPow2 = kFp8PairScale;
 #endif
 
 // One unit of ROWS rows, as loaded (decoded later, after every load of the

@@ -25,6 +25,28 @@ float e4m3(uint code) {
     return (code & 0x80u) != 0u ? -v : v;
 }
 
+// Exact decoding two codes at a time: the bits of two codes are moved into
+// the halves of an fp16 pair, so unpackHalf2x16 gives both elements times a
+// power of two (E2M1 subnormal codes land on fp16 subnormals; E4M3 0x7F on
+// 1.875 * 2^0, i.e. 480 * 2^-8).  Multiply by kFp*PairScale (and the E8M0
+// scale) for the element values.
+//
+// Elements j and j + 4 of FP4 word q (j < 4), times 2^-14: sign to bit 15,
+// the three exponent / mantissa bits to bits 9..11 of each half.
+uint fp4_pair(uint q, uint j) {
+    uint t = q << (12u - 4u * j);
+    return (t & 0x80008000u) | ((t >> 3) & 0x0E000E00u);
+}
+const float kFp4PairScale = 16384.0;  // 2^14
+
+// Elements 0 and 2 (odd = 0) or 1 and 3 (odd = 1) of FP8 word q, times 2^-8:
+// sign to bit 15, the seven exponent / mantissa bits to bits 7..13.
+uint fp8_pair(uint q, uint odd) {
+    uint t = q << (8u - 8u * odd);
+    return (t & 0x80008000u) | ((t >> 1) & 0x3F803F80u);
+}
+const float kFp8PairScale = 256.0;  // 2^8
+
 // Byte `i` of a uint array.
 #define MX_BYTE(arr, i) ((arr[(i) >> 2] >> (8u * ((i) & 3u))) & 0xffu)
 

@@ -1,6 +1,6 @@
 // mlxmtp-kernel-bench: times the matrix-vector kernel alone on a weight of
 // ROWS x COLS, rotating over enough distinct matrices that they do not fit in
-// the L2 cache, for n = 1, 2, 4, 8, 16 activation columns and each weight
+// the L2 cache, for n = 1, 2, 3, 4, 8, 9, 16 activation columns and each weight
 // format.  Prints one JSON object per line.  Internal tool (not installed).
 // Then the prefill matrix-matrix kernel for T = 512 and 2048 tokens (TFLOP/s).
 //   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES [RPS_LIST [TOKENS_LIST [KSPLIT_LIST [UNROLL_LIST [FORMATS [MX_WORDS_LIST]]]]]]]]
@@ -112,7 +112,7 @@ int main(int argc, char **argv) {
                         ops::tuning().matvec_mx_words = mw;
                         ops::tuning().matvec_ksplit = ks;
                         ops::tuning().matvec_unroll = ur;
-                        for (uint32_t n : {1u, 2u, 4u, 8u, 9u, 16u}) {
+                        for (uint32_t n : {1u, 2u, 3u, 4u, 8u, 9u, 16u}) {
                             command_stream cs(dev);
                             const int iters = 400;
                             for (int i = 0; i < 8; ++i) ops::linear_matvec(cs, ws[i % count], x, y, n);  // warm-up + compile

@@ -18,6 +18,7 @@ struct generate_opts {
     uint32_t prompt_len = 0;  // random prompt of this many ids (synthetic models)
     uint32_t max_tokens = 32;
     uint32_t n_ctx = 0;
+    uint32_t max_batch = 0;  // 0: the library's default
     float temperature = 0, top_p = 1, min_p = 0, repetition_penalty = 1, presence_penalty = 0;
     int top_k = 0;
     uint64_t seed = 0;
@@ -105,6 +106,7 @@ int run_generate(const generate_opts &o) {
     mlxmtp_session_params sp;
     mlxmtp_session_params_init(&sp);
     sp.n_ctx = o.n_ctx ? o.n_ctx : static_cast<uint32_t>(prompt.size() + o.max_tokens + 16);
+    if (o.max_batch) sp.max_batch = o.max_batch;
     if (o.decoder == "mtp") {
         sp.decoder = MLXMTP_DECODER_MTP;
         sp.draft_tokens = o.draft;
@@ -259,6 +261,8 @@ int run_generate(const generate_opts &o) {
         sub.add_option("--prompt-len", o->prompt_len, "Random prompt of this many ids when no prompt is given");
         sub.add_option("--max-tokens", o->max_tokens, "Tokens to generate (default 32)");
         sub.add_option("--n-ctx", o->n_ctx, "Context limit (default: prompt + max tokens)");
+        sub.add_option("--max-batch", o->max_batch, "Prompt tokens per forward chunk, 1..4096 (default 64)")
+            ->check(CLI::Range(1, 4096));
         sub.add_option("--temperature", o->temperature, "0 = greedy (default)");
         sub.add_option("--top-k", o->top_k, "0 = off");
         sub.add_option("--top-p", o->top_p, "1 = off");
