@@ -1,6 +1,6 @@
 // `mlxmtp generate` end to end through the real program: --json fields, the
 // trained model's reference greedy ids, MTP stats, --dump-logits against the
-// Hugging Face logits, and a clear error for a broken model directory.
+// Hugging Face logits (default and small prompt chunks), and a clear error for a broken model directory.
 #include "fixture_data.h"
 #include "io/safetensors.h"
 #include "test_env.h"
@@ -69,21 +69,27 @@ TEST(CliGenerate, JsonGreedyMatchesReferenceAndMtpReportsStats) {
 TEST(CliGenerate, DumpLogitsMatchesReference) {
     test::temp_dir tmp;
     auto ids = test::dev_references().i32("p1.ids");
-    std::string out;
-    ASSERT_EQ(run("generate --model " + test::fixture("tiny-qwen35-dev") + " --prompt-ids " + ids_arg(ids) +
-                      " --max-tokens 1 --json --dump-logits " + (tmp / "logits.safetensors"),
-                  &out),
-              0)
-        << out;
-    auto f = detail::safetensors_file::open(tmp / "logits.safetensors");
-    const detail::tensor_info *t = f->find("logits");
-    ASSERT_NE(t, nullptr);
-    ASSERT_EQ(t->type, detail::dtype::f32);
     auto want = test::dev_references().f32("p1.logits");
-    ASSERT_EQ(t->shape, (std::vector<int64_t>{static_cast<int64_t>(ids.size()), static_cast<int64_t>(want.size() / ids.size())}));
-    std::vector<float> got(want.size());
-    std::memcpy(got.data(), t->data, got.size() * 4);
-    EXPECT_LT(test::compare(got, want).rel, 1e-3);
+    // The default prompt chunk and a small one (--max-batch: several chunks).
+    for (const char *chunk : {"", " --max-batch 7"}) {
+        std::string out;
+        ASSERT_EQ(run("generate --model " + test::fixture("tiny-qwen35-dev") + " --prompt-ids " + ids_arg(ids) +
+                          " --max-tokens 1 --json --dump-logits " + (tmp / "logits.safetensors") + chunk,
+                      &out),
+                  0)
+            << out;
+        auto f = detail::safetensors_file::open(tmp / "logits.safetensors");
+        const detail::tensor_info *t = f->find("logits");
+        ASSERT_NE(t, nullptr);
+        ASSERT_EQ(t->type, detail::dtype::f32);
+        ASSERT_EQ(t->shape, (std::vector<int64_t>{static_cast<int64_t>(ids.size()), static_cast<int64_t>(want.size() / ids.size())}));
+        std::vector<float> got(want.size());
+        std::memcpy(got.data(), t->data, got.size() * 4);
+        EXPECT_LT(test::compare(got, want).rel, 1e-3) << chunk;
+    }
+    std::string out;
+    EXPECT_NE(run("generate --model " + test::fixture("tiny-qwen35-dev") + " --prompt-ids 1,2 --max-batch 0", &out), 0)
+        << out;
 }
 
 TEST(CliGenerate, BrokenModelIsAClearError) {
