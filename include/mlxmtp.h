@@ -757,7 +757,7 @@ typedef struct mlxmtp_session_params {
     uint32_t flags;            /**< reserved, 0 */
     uint32_t n_ctx;            /**< context limit in tokens; 0 = min(model maximum, 4096) */
     uint32_t snapshot_window;  /**< tokens that mlxmtp_rollback undoes without recomputation; default 16 */
-    uint32_t max_batch;        /**< tokens per forward chunk during prefill; default 64 */
+    uint32_t max_batch;        /**< tokens per forward chunk during prefill, 1..4096; default 256 (scratch memory grows with it; evaluations returning every row's logits use chunks of at most 64) */
     uint32_t reserved0;
     mlxmtp_abort_fn abort_cb;  /**< optional */
     void *abort_user_data;

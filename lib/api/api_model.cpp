@@ -171,7 +171,7 @@ MLXMTP_API void mlxmtp_session_params_init(mlxmtp_session_params *p) {
     std::memset(p, 0, sizeof *p);
     p->struct_size = sizeof *p;
     p->snapshot_window = 16;
-    p->max_batch = 64;
+    p->max_batch = 256;
     p->decoder = MLXMTP_DECODER_VANILLA;
     p->draft_tokens = 3;
 }

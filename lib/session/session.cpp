@@ -11,6 +11,9 @@ namespace mlxmtp::detail {
 
 namespace {
 uint64_t f4(uint64_t n) { return n * 4; }
+// Most logits rows one forward chunk returns: evaluations that read every
+// row's logits run in chunks of this many tokens (or max_batch if smaller).
+constexpr uint32_t kLogitsRowsPerChunk = 64;
 }  // namespace
 
 engine_session::engine_session(const engine_model &m, const session_options &opt) : m_(m), opt_(opt) {
@@ -21,6 +24,7 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     window_ = opt.snapshot_window;
     ring_ = window_ + 2;  // +1: the generator re-evaluates the last kept token after a rollback
     max_batch_ = std::max<uint32_t>(1, opt.max_batch);
+    logits_cap_ = std::min<uint32_t>(max_batch_, kLogitsRowsPerChunk);
     state_arena_ = std::make_unique<arena>(dev, false, 0, "session state");
     scratch_arena_ = std::make_unique<arena>(dev, false, 0, "session scratch");
     io_arena_ = std::make_unique<arena>(dev, true, 0, "session I/O");
@@ -57,8 +61,9 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     qg_ = s(B * Hq * 2 * hd, "qg"), k_ = s(B * Hkv * hd, "k"), v_ = s(B * Hkv * hd, "v");
     q_ = s(B * Hq * hd, "q"), att_ = s(B * Hq * hd, "attn");
     gate_ = s(B * F, "gate"), up_ = s(B * F, "up"), act_ = s(B * F, "act");
-    logits_dev_ = s(B * V, "logits");
-    argmax_part_ = s(ops::argmax_scratch_bytes(static_cast<uint32_t>(B), static_cast<uint32_t>(V)) / 4, "argmax partials");
+    const uint64_t L = logits_cap_;
+    logits_dev_ = s(L * V, "logits");
+    argmax_part_ = s(ops::argmax_scratch_bytes(static_cast<uint32_t>(L), static_cast<uint32_t>(V)) / 4, "argmax partials");
     mtp_ = opt.mtp && m.mtp().present;
     if (mtp_) {
         mtp_kv_.k = state_arena_->alloc(f4(Hkv * n_ctx_ * hd), "MTP KV cache");
@@ -72,8 +77,8 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     }
     ids_io_ = io_arena_->alloc(4 * B, "ids");
     pos_io_ = io_arena_->alloc(4 * 3 * B, "positions");
-    argmax_io_ = io_arena_->alloc(4 * B, "argmax");
-    logits_io_ = io_arena_->alloc(f4(B * V), "logits readback");
+    argmax_io_ = io_arena_->alloc(4 * L, "argmax");
+    logits_io_ = io_arena_->alloc(f4(L * V), "logits readback");
     reset();
 }
 
@@ -119,9 +124,13 @@ void engine_session::eval(const int32_t *ids, uint32_t n, logits_rows rows) {
     logits_.clear();
     logits_rows_ = 0;
     row_argmax_.clear();
-    for (uint32_t off = 0; off < n; off += max_batch_) {
+    // Chunks that return every row's logits (or the MTP head's) are limited
+    // to the logits scratch; otherwise only the last row is read back.
+    const bool every_row = rows == logits_rows::all || rows == logits_rows::argmax_all || capture_mtp_;
+    const uint32_t chunk = every_row ? logits_cap_ : max_batch_;
+    for (uint32_t off = 0; off < n; off += chunk) {
         check_abort();
-        uint32_t T = std::min(max_batch_, n - off);
+        uint32_t T = std::min(chunk, n - off);
         bool last = off + T == n;
         forward_chunk(ids + off, T, (last || rows == logits_rows::all || rows == logits_rows::argmax_all) ? rows : logits_rows::none);
     }

@@ -16,7 +16,7 @@ namespace mlxmtp::detail {
 struct session_options {
     uint32_t n_ctx = 0;            // context limit in tokens (0 = min(model max, 4096))
     uint32_t snapshot_window = 16; // rollback without recompute for up to this many tokens
-    uint32_t max_batch = 64;       // tokens per forward chunk (prefill is chunked to this)
+    uint32_t max_batch = 256;      // tokens per forward chunk (prefill is chunked to this)
     std::function<bool()> abort;   // polled between submissions; true = stop
     bool mtp = false;              // keep the MTP head's KV cache in step with the backbone (drafting)
 };
@@ -106,6 +106,9 @@ private:
     const engine_model &m_;
     session_options opt_;
     uint32_t n_ctx_ = 0, window_ = 0, ring_ = 0, max_batch_ = 0;
+    // Rows of logits one forward chunk can return (the logits scratch is
+    // sized by it, not by max_batch: a vocabulary row is ~1 MB).
+    uint32_t logits_cap_ = 0;
     std::unique_ptr<arena> state_arena_, scratch_arena_, io_arena_;
     std::unique_ptr<command_stream> cs_;
 

@@ -52,6 +52,29 @@ TEST_P(EngineDevPrompt, LogitsIndependentOfChunking) {
     EXPECT_LT(test::compare(b, a).rel, 1e-5);
 }
 
+TEST_P(EngineDevPrompt, LastRowLogitsMatchReferenceInOneLargeChunk) {
+    // The default chunk (256) takes the whole prompt in one pass while only
+    // the last row's logits come back; chunks of 1 token must agree, and
+    // every-row logits with a large max_batch run in logits-sized chunks.
+    test::validation_scope vs;
+    const std::string p = "p" + std::to_string(GetParam());
+    auto ids = test::dev_references().i32(p + ".ids");
+    auto want = test::dev_references().f32(p + ".logits");
+    const size_t V = want.size() / ids.size();
+    std::vector<float> want_last(want.end() - V, want.end());
+    for (uint32_t mb : {256u, 1u}) {
+        session_options so;
+        so.max_batch = mb;
+        engine_session s(dev_model(), so);
+        s.eval(ids.data(), static_cast<uint32_t>(ids.size()), logits_rows::last);
+        ASSERT_EQ(s.logits().size(), V) << mb;
+        EXPECT_LT(test::compare(s.logits(), want_last).rel, 1e-3) << mb;
+    }
+    auto all = prompt_logits(dev_model(), ids, 4096);
+    ASSERT_EQ(all.size(), want.size());
+    EXPECT_LT(test::compare(all, want).rel, 1e-3);
+}
+
 TEST_P(EngineDevPrompt, GreedyContinuationFollowsMarginRule) {
     test::validation_scope vs;
     const std::string p = "p" + std::to_string(GetParam());

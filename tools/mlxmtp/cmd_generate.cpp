@@ -261,7 +261,7 @@ int run_generate(const generate_opts &o) {
         sub.add_option("--prompt-len", o->prompt_len, "Random prompt of this many ids when no prompt is given");
         sub.add_option("--max-tokens", o->max_tokens, "Tokens to generate (default 32)");
         sub.add_option("--n-ctx", o->n_ctx, "Context limit (default: prompt + max tokens)");
-        sub.add_option("--max-batch", o->max_batch, "Prompt tokens per forward chunk, 1..4096 (default 64)")
+        sub.add_option("--max-batch", o->max_batch, "Prompt tokens per forward chunk, 1..4096 (default 256)")
             ->check(CLI::Range(1, 4096));
         sub.add_option("--temperature", o->temperature, "0 = greedy (default)");
         sub.add_option("--top-k", o->top_k, "0 = off");
