@@ -97,10 +97,56 @@ layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; } pc;
 // an explicit fma, which the drivers emit as one fused instruction.)
 float acc[ROWS][N_COLS];
 
+#if defined(WEIGHT_MXFP4) || defined(WEIGHT_MXFP8)
+// One packed MX word: its elements as fp16 pairs (decode_word) and its x
+// (load_word_x, x4 index xi of the word's first element); word_dot adds
+// word . x to p in k order, starting from the first product when `first`.
 #if defined(WEIGHT_MXFP4)
 const float kUnitPow2 = kFp4PairScale;
-#elif defined(WEIGHT_MXFP8)
+#define WORD_PAIRS 4  // (element j, element j + 4), j < 4
+#define WORD_VEC4 2u  // vec4s of x per word
+struct word_x { vec4 a, b; };
+#else
 const float kUnitPow2 = kFp8PairScale;
+#define WORD_PAIRS 2  // (element 0, 2), (element 1, 3)
+#define WORD_VEC4 1u
+struct word_x { vec4 a; };
+#endif
+
+void decode_word(uint q, out vec2 f[WORD_PAIRS]) {
+#if defined(WEIGHT_MXFP4)
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) f[j] = unpackHalf2x16(fp4_pair(q, j));
+#else
+    [[unroll]] for (uint j = 0u; j < 2u; ++j) f[j] = unpackHalf2x16(fp8_pair(q, j));
+#endif
+}
+
+word_x load_word_x(uint xi) {
+    word_x x;
+    x.a = x4[xi];
+#if defined(WEIGHT_MXFP4)
+    x.b = x4[xi + 1u];
+#endif
+    return x;
+}
+
+float word_dot(vec2 f[WORD_PAIRS], word_x x, float p, bool first) {
+    p = first ? f[0].x * x.a.x : fma(f[0].x, x.a.x, p);
+#if defined(WEIGHT_MXFP4)
+    p = fma(f[1].x, x.a.y, p);
+    p = fma(f[2].x, x.a.z, p);
+    p = fma(f[3].x, x.a.w, p);
+    p = fma(f[0].y, x.b.x, p);
+    p = fma(f[1].y, x.b.y, p);
+    p = fma(f[2].y, x.b.z, p);
+    p = fma(f[3].y, x.b.w, p);
+#else
+    p = fma(f[1].x, x.a.y, p);
+    p = fma(f[0].y, x.a.z, p);
+    p = fma(f[1].y, x.a.w, p);
+#endif
+    return p;
+}
 #endif
 
 // One unit of ROWS rows, as loaded (decoded later, after every load of the
@@ -169,82 +215,31 @@ void compute_unit(unit_w d, uint u, uint kq) {
 #else
     // MX: p = unit . x over the unscaled codes (elements in k order),
     // then one scaling per (row, column) and unit.
+    float s[ROWS];
+    [[unroll]] for (int r = 0; r < ROWS; ++r) s[r] = e8m0_scale(d.s[r]);
 #if MX_WORDS == 1
-    // One word: decode it for every row, then per column p is a temporary.
-#if defined(WEIGHT_MXFP4)
-    vec2 f[ROWS][4];  // f[r][j] = (element j, element j + 4)
-    [[unroll]] for (int r = 0; r < ROWS; ++r)
-        [[unroll]] for (uint j = 0u; j < 4u; ++j) f[r][j] = unpackHalf2x16(fp4_pair(d.q[r][0], j));
+    // One word: decode it for every row, then per column p is a temporary
+    // (the form the one-word defaults were tuned with).
+    vec2 f[ROWS][WORD_PAIRS];
+    [[unroll]] for (int r = 0; r < ROWS; ++r) decode_word(d.q[r][0], f[r]);
     [[unroll]] for (int n = 0; n < N_COLS; ++n) {
-        vec4 xa = x4[uint(n) * kq + 2u * u], xb = x4[uint(n) * kq + 2u * u + 1u];
-        [[unroll]] for (int r = 0; r < ROWS; ++r) {
-            float p = f[r][0].x * xa.x;
-            p = fma(f[r][1].x, xa.y, p);
-            p = fma(f[r][2].x, xa.z, p);
-            p = fma(f[r][3].x, xa.w, p);
-            p = fma(f[r][0].y, xb.x, p);
-            p = fma(f[r][1].y, xb.y, p);
-            p = fma(f[r][2].y, xb.z, p);
-            p = fma(f[r][3].y, xb.w, p);
-            acc[r][n] = fma(p * kUnitPow2, e8m0_scale(d.s[r]), acc[r][n]);
-        }
+        word_x x = load_word_x(uint(n) * kq + WORD_VEC4 * u);
+        [[unroll]] for (int r = 0; r < ROWS; ++r)
+            acc[r][n] = fma(word_dot(f[r], x, 0.0, true) * kUnitPow2, s[r], acc[r][n]);
     }
-#else
-    vec2 f[ROWS][2];  // (element 0, 2), (element 1, 3)
-    [[unroll]] for (int r = 0; r < ROWS; ++r)
-        [[unroll]] for (uint j = 0u; j < 2u; ++j) f[r][j] = unpackHalf2x16(fp8_pair(d.q[r][0], j));
-    [[unroll]] for (int n = 0; n < N_COLS; ++n) {
-        vec4 xv = x4[uint(n) * kq + u];
-        [[unroll]] for (int r = 0; r < ROWS; ++r) {
-            float p = f[r][0].x * xv.x;
-            p = fma(f[r][1].x, xv.y, p);
-            p = fma(f[r][0].y, xv.z, p);
-            p = fma(f[r][1].y, xv.w, p);
-            acc[r][n] = fma(p * kUnitPow2, e8m0_scale(d.s[r]), acc[r][n]);
-        }
-    }
-#endif
 #else
     // Several words: per word decode every row, p accumulates across words.
     float p[ROWS][N_COLS];
     [[unroll]] for (uint w = 0u; w < MX_WORDS; ++w) {
-#if defined(WEIGHT_MXFP4)
-        vec2 f[ROWS][4];  // f[r][j] = (element j, element j + 4) of word w
-        [[unroll]] for (int r = 0; r < ROWS; ++r)
-            [[unroll]] for (uint j = 0u; j < 4u; ++j) f[r][j] = unpackHalf2x16(fp4_pair(d.q[r][w], j));
+        vec2 f[ROWS][WORD_PAIRS];
+        [[unroll]] for (int r = 0; r < ROWS; ++r) decode_word(d.q[r][w], f[r]);
         [[unroll]] for (int n = 0; n < N_COLS; ++n) {
-            uint xi = uint(n) * kq + 2u * (MX_WORDS * u + w);
-            vec4 xa = x4[xi], xb = x4[xi + 1u];
-            [[unroll]] for (int r = 0; r < ROWS; ++r) {
-                p[r][n] = w == 0u ? f[r][0].x * xa.x : fma(f[r][0].x, xa.x, p[r][n]);
-                p[r][n] = fma(f[r][1].x, xa.y, p[r][n]);
-                p[r][n] = fma(f[r][2].x, xa.z, p[r][n]);
-                p[r][n] = fma(f[r][3].x, xa.w, p[r][n]);
-                p[r][n] = fma(f[r][0].y, xb.x, p[r][n]);
-                p[r][n] = fma(f[r][1].y, xb.y, p[r][n]);
-                p[r][n] = fma(f[r][2].y, xb.z, p[r][n]);
-                p[r][n] = fma(f[r][3].y, xb.w, p[r][n]);
-            }
+            word_x x = load_word_x(uint(n) * kq + WORD_VEC4 * (MX_WORDS * u + w));
+            [[unroll]] for (int r = 0; r < ROWS; ++r) p[r][n] = word_dot(f[r], x, p[r][n], w == 0u);
         }
-#else
-        vec2 f[ROWS][2];  // (element 0, 2), (element 1, 3) of word w
-        [[unroll]] for (int r = 0; r < ROWS; ++r)
-            [[unroll]] for (uint j = 0u; j < 2u; ++j) f[r][j] = unpackHalf2x16(fp8_pair(d.q[r][w], j));
-        [[unroll]] for (int n = 0; n < N_COLS; ++n) {
-            vec4 xv = x4[uint(n) * kq + MX_WORDS * u + w];
-            [[unroll]] for (int r = 0; r < ROWS; ++r) {
-                p[r][n] = w == 0u ? f[r][0].x * xv.x : fma(f[r][0].x, xv.x, p[r][n]);
-                p[r][n] = fma(f[r][1].x, xv.y, p[r][n]);
-                p[r][n] = fma(f[r][0].y, xv.z, p[r][n]);
-                p[r][n] = fma(f[r][1].y, xv.w, p[r][n]);
-            }
-        }
-#endif
     }
-    [[unroll]] for (int r = 0; r < ROWS; ++r) {
-        float s = e8m0_scale(d.s[r]);
-        [[unroll]] for (int n = 0; n < N_COLS; ++n) acc[r][n] = fma(p[r][n] * kUnitPow2, s, acc[r][n]);
-    }
+    [[unroll]] for (int r = 0; r < ROWS; ++r)
+        [[unroll]] for (int n = 0; n < N_COLS; ++n) acc[r][n] = fma(p[r][n] * kUnitPow2, s[r], acc[r][n]);
 #endif
 #endif
 }
