@@ -3,12 +3,19 @@
 // the L2 cache, for n = 1, 2, 3, 4, 8, 9, 16 activation columns and each weight
 // format.  Prints one JSON object per line.  Internal tool (not installed).
 // Then the prefill matrix-matrix kernel for T = 512 and 2048 tokens (TFLOP/s).
-//   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES [RPS_LIST [TOKENS_LIST [KSPLIT_LIST [UNROLL_LIST [FORMATS [MX_WORDS_LIST]]]]]]]]
+//   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES [RPS_LIST [TOKENS_LIST [KSPLIT_LIST [UNROLL_LIST [FORMATS
+//                        [MX_WORDS_LIST [SERIAL [N_LIST]]]]]]]]]]
 // RPS_LIST: comma-separated matvec rows-per-subgroup values to sweep
 // (0 = the library's default for each n); TOKENS_LIST: matmul token counts
 // ("0" skips the matmul); KSPLIT_LIST / UNROLL_LIST: matvec K splits and
 // load unrolls to sweep (0 = the library's choice); FORMATS: e.g. "bf16,mxfp4";
 // MX_WORDS_LIST: packed words per lane unit of MX weights (1, 4; 0 = default).
+// SERIAL: 0 times back-to-back independent dispatches (they overlap: the
+// kernel's streaming rate), 1 puts a barrier after every dispatch as the
+// model does (each dispatch's launch and drain exposed), 2 both; with 1 or 2
+// a "stage" line also gives the cost of one tiny dispatch behind a barrier.
+// N_LIST: activation column counts (default 1,2,3,4,8,9,16).
+#include "ops/basic_ops.h"
 #include "ops/linear.h"
 #include "vk/command.h"
 #include "vk/instance.h"
@@ -64,12 +71,37 @@ int main(int argc, char **argv) {
     const std::vector<uint32_t> unroll_list = parse_list(argc > 7 ? argv[7] : "0");
     const std::string format_list = argc > 8 ? argv[8] : "bf16,mxfp8,mxfp4";
     const std::vector<uint32_t> words_list = parse_list(argc > 9 ? argv[9] : "0");
+    const uint32_t serial_mode = argc > 10 ? static_cast<uint32_t>(std::atoi(argv[10])) : 0;
+    const std::vector<uint32_t> n_list = parse_list(argc > 11 ? argv[11] : "1,2,3,4,8,9,16");
+    std::vector<bool> serial_list;
+    if (serial_mode != 1) serial_list.push_back(false);
+    if (serial_mode >= 1) serial_list.push_back(true);
     try {
         instance_options io;
         vk_instance inst(io);
         vk_device dev(inst, 0);
         arena weights(dev, false, 0, "bench weights"), acts(dev, false, 0, "bench activations");
         filler f{dev};
+        if (serial_mode >= 1) {
+            // One tiny dispatch (a 5120-float add) behind a barrier, repeated:
+            // the fixed cost every serialized stage of the model pays.
+            arena a(dev, false, 0, "stage probe");
+            buffer_span v = a.alloc(5120 * 4, "v"), o = a.alloc(5120 * 4, "o");
+            command_stream cs(dev);
+            f.fill(cs, v, 1, 1.0f);
+            cs.submit();
+            const int iters = 2000;
+            for (int rep = 0; rep < 2; ++rep) {
+                auto t0 = std::chrono::steady_clock::now();
+                for (int i = 0; i < iters; ++i) {
+                    ops::scale_add(cs, v, v, o, 5120, 1.0f);
+                    cs.barrier();
+                }
+                cs.submit();
+                double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+                if (rep) std::printf("{\"kernel\":\"stage\",\"what\":\"5120-float add + barrier\",\"us\":%.2f}\n", s * 1e6);
+            }
+        }
         const ops::wformat formats[] = {ops::wformat::bf16, ops::wformat::mxfp8, ops::wformat::mxfp4};
         for (ops::wformat fmt : formats) {
             if (format_list.find(ops::wformat_name(fmt)) == std::string::npos) continue;
@@ -112,21 +144,27 @@ int main(int argc, char **argv) {
                         ops::tuning().matvec_mx_words = mw;
                         ops::tuning().matvec_ksplit = ks;
                         ops::tuning().matvec_unroll = ur;
-                        for (uint32_t n : {1u, 2u, 3u, 4u, 8u, 9u, 16u}) {
+                        for (uint32_t n : n_list)
+                        for (bool serial : serial_list) {
+                            if (n == 0 || n > 16) continue;
                             command_stream cs(dev);
                             const int iters = 400;
                             for (int i = 0; i < 8; ++i) ops::linear_matvec(cs, ws[i % count], x, y, n);  // warm-up + compile
                             cs.submit();
                             auto t0 = std::chrono::steady_clock::now();
-                            for (int i = 0; i < iters; ++i) ops::linear_matvec(cs, ws[i % count], x, y, n);
+                            for (int i = 0; i < iters; ++i) {
+                                ops::linear_matvec(cs, ws[i % count], x, y, n);
+                                if (serial) cs.barrier();
+                            }
                             cs.submit();
                             double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
                             std::printf("{\"kernel\":\"matvec\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"n\":%u,\"rps\":%u,"
-                                        "\"ksplit\":%u,\"unroll\":%u,\"mx_words\":%u,\"matrices\":%u,\"us\":%.2f,\"weight_bytes\":%llu,\"gb_s\":%.1f}\n",
+                                        "\"ksplit\":%u,\"unroll\":%u,\"mx_words\":%u,\"serial\":%s,\"matrices\":%u,\"us\":%.2f,"
+                                        "\"weight_bytes\":%llu,\"gb_s\":%.1f}\n",
                                         ops::wformat_name(fmt), rows, cols, n, rps,
                                         ks ? ks : ops::matvec_ksplit(dev, fmt, rows, cols), ur,
-                                        fmt == ops::wformat::bf16 ? 0 : ops::matvec_mx_words(fmt), count, s * 1e6,
-                                        static_cast<unsigned long long>(wbytes), wbytes / s / 1e9);
+                                        fmt == ops::wformat::bf16 ? 0 : ops::matvec_mx_words(fmt), serial ? "true" : "false",
+                                        count, s * 1e6, static_cast<unsigned long long>(wbytes), wbytes / s / 1e9);
                             std::fflush(stdout);
                         }
                     }
