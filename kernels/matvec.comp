@@ -29,12 +29,6 @@
 // column count, so column j's result is bit-identical whatever the batch
 // (MTP verify == single-token decode).
 //
-// GLU (decode / verify MLP): two weights of the same shape, gate (bindings
-// 0, 1) and up (4, 5); a row set's ROWS accumulator rows are ROWS / 2 gate
-// rows and the same ROWS / 2 up rows (every x load serves both), and the
-// epilogue writes silu(gate . x) * (up . x): the SwiGLU dispatch and its
-// barrier are gone.  Each row's sum is formed exactly as without GLU.
-//
 // MX decoding is exact and arithmetic (no tables: a shared-memory lookup per
 // element made the kernel instruction-bound).  The bits of two FP4 or FP8
 // codes are moved into the two halves of an fp16 pair, so unpackHalf2x16
@@ -67,38 +61,21 @@
 #ifndef MX_WORDS
 #define MX_WORDS 1
 #endif
-#if defined(GLU)
-#define OUT_ROWS (ROWS / 2)  // output rows per row set (ROWS is even)
-#else
-#define OUT_ROWS ROWS
-#endif
 layout(local_size_x = WG_SIZE) in;
 #include "common/types.glsl"
 #include "common/mx.glsl"
 #if defined(WEIGHT_F32)
-#define WTYPE vec4
+layout(std430, binding = 0) readonly buffer Wt { vec4 w4[]; };
 #elif defined(WEIGHT_BF16) || MX_WORDS == 4
-#define WTYPE uvec4
+layout(std430, binding = 0) readonly buffer Wt { uvec4 w4[]; };
 #elif MX_WORDS == 2
-#define WTYPE uvec2
+layout(std430, binding = 0) readonly buffer Wt { uvec2 w2[]; };
 #else
-#define WTYPE uint
+layout(std430, binding = 0) readonly buffer Wt { uint w1[]; };
 #endif
-layout(std430, binding = 0) readonly buffer Wt { WTYPE wa[]; };
-layout(std430, binding = 1) readonly buffer Sc { uint sca[]; };  // MX scales (unused otherwise)
+layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };  // MX scales (unused otherwise)
 layout(std430, binding = 2) readonly buffer X { vec4 x4[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
-#if defined(GLU)
-layout(std430, binding = 4) readonly buffer Wu { WTYPE wb[]; };  // the up weight
-layout(std430, binding = 5) readonly buffer Su { uint scb[]; };
-// Accumulator row r (a compile-time constant after unrolling) reads the gate
-// weight for r < OUT_ROWS, else the up weight.
-#define WLOAD(r, i) ((r) < OUT_ROWS ? wa[i] : wb[i])
-#define SCBYTE(r, i) ((r) < OUT_ROWS ? MX_BYTE(sca, i) : MX_BYTE(scb, i))
-#else
-#define WLOAD(r, i) wa[i]
-#define SCBYTE(r, i) MX_BYTE(sca, i)
-#endif
 layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; } pc;
 
 #if defined(WEIGHT_F32)
@@ -200,23 +177,23 @@ struct unit_w {
 unit_w load_unit(uint m[ROWS], uint u, uint kq) {
     unit_w d;
 #if defined(WEIGHT_F32)
-    [[unroll]] for (int r = 0; r < ROWS; ++r) d.w[r] = WLOAD(r, m[r] * kq + u);
+    [[unroll]] for (int r = 0; r < ROWS; ++r) d.w[r] = w4[m[r] * kq + u];
 #elif defined(WEIGHT_BF16)
-    [[unroll]] for (int r = 0; r < ROWS; ++r) d.q[r] = WLOAD(r, m[r] * (kq / 2u) + u);
+    [[unroll]] for (int r = 0; r < ROWS; ++r) d.q[r] = w4[m[r] * (kq / 2u) + u];
 #else
     uint units = pc.K / UNIT, groups = pc.K / 32u;
     [[unroll]] for (int r = 0; r < ROWS; ++r) {
 #if MX_WORDS == 4
-        uvec4 v = WLOAD(r, m[r] * units + u);
+        uvec4 v = w4[m[r] * units + u];
         d.q[r][0] = v.x; d.q[r][1] = v.y; d.q[r][2] = v.z; d.q[r][3] = v.w;
 #elif MX_WORDS == 2
-        uvec2 v = WLOAD(r, m[r] * units + u);
+        uvec2 v = w2[m[r] * units + u];
         d.q[r][0] = v.x; d.q[r][1] = v.y;
 #else
-        d.q[r][0] = WLOAD(r, m[r] * units + u);
+        d.q[r][0] = w1[m[r] * units + u];
 #endif
     }
-    [[unroll]] for (int r = 0; r < ROWS; ++r) d.s[r] = SCBYTE(r, m[r] * groups + u / (32u / UNIT));
+    [[unroll]] for (int r = 0; r < ROWS; ++r) d.s[r] = MX_BYTE(sc, m[r] * groups + u / (32u / UNIT));
 #endif
     return d;
 }
@@ -290,43 +267,19 @@ void accumulate(uint m[ROWS], uint u, uint uend, uint step, uint kq) {
     for (; u < uend; u += step) compute_unit(load_unit(m, u, kq), u, kq);
 }
 
-// Accumulator rows of the row set starting at output row m0 (GLU: the gate
-// rows, then the same rows of the up weight).
 void start_rows(uint m0, out uint m[ROWS]) {
-    [[unroll]] for (int r = 0; r < ROWS; ++r)
-        m[r] = min(m0 + uint(r) % OUT_ROWS, pc.M - 1u);  // clamped loads, writes skipped
+    [[unroll]] for (int r = 0; r < ROWS; ++r) m[r] = min(m0 + uint(r), pc.M - 1u);  // clamped loads, writes skipped
     [[unroll]] for (int r = 0; r < ROWS; ++r)
         [[unroll]] for (int n = 0; n < N_COLS; ++n) acc[r][n] = 0.0;
 }
 
-// The value written for output row r of a set from its ROWS row sums v.
-#if defined(GLU)
-#define OUTV(v, r, n) (silu(v[r][n]) * v[(r) + OUT_ROWS][n])
-#define OUTV1(v) (silu(v[0][0]) * v[1][0])
-#else
-#define OUTV(v, r, n) v[r][n]
-#define OUTV1(v) v[0][0]
-#endif
-
 #if defined(HAS_SUBGROUP_ARITH)
 #define NSG (WG_SIZE / SUBGROUP_SIZE)  // subgroups per workgroup at the device's size
 #define SETS (NSG / KSPLIT)            // row sets per workgroup
-#define RPW (SETS * OUT_ROWS)          // output rows per workgroup
+#define RPW (SETS * ROWS)              // rows per workgroup
 #if KSPLIT > 1
-shared float part[KSPLIT * SETS * ROWS * N_COLS];
+shared float part[KSPLIT * RPW * N_COLS];
 #endif
-
-// Subgroup sums of a set's accumulators; the elected lane writes its rows.
-void write_set(uint m0, uint row_end) {
-    float v[ROWS][N_COLS];
-    [[unroll]] for (int r = 0; r < ROWS; ++r)
-        [[unroll]] for (int n = 0; n < N_COLS; ++n) v[r][n] = subgroupAdd(acc[r][n]);
-    if (subgroupElect())
-        [[unroll]] for (int r = 0; r < OUT_ROWS; ++r)
-            [[unroll]] for (int n = 0; n < N_COLS; ++n)
-                if (m0 + uint(r) < row_end) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = OUTV(v, r, n);
-}
-
 void main() {
     uint wg = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
     uint kq = pc.K / 4u, units = pc.K / UNIT;
@@ -337,7 +290,7 @@ void main() {
         // Parts are whole runs of 32 units (aligned subgroup loads).
         uint per = ((units + KSPLIT - 1u) / KSPLIT + 31u) / 32u * 32u;
         uint ub = min(ks * per, units), ue = min(ub + per, units);
-        uint m0 = first + set * OUT_ROWS;
+        uint m0 = first + set * ROWS;
         start_rows(m0, m);
         accumulate(m, ub + gl_SubgroupInvocationID, ue, gl_SubgroupSize, kq);
 #if KSPLIT > 1
@@ -347,47 +300,47 @@ void main() {
                 if (subgroupElect()) part[((ks * SETS + set) * ROWS + uint(r)) * N_COLS + uint(n)] = s;
             }
         barrier();
-        // Parts added in part order, per accumulator row.
         for (uint i = gl_LocalInvocationIndex; i < RPW * N_COLS; i += WG_SIZE) {
-            uint orow = i / N_COLS, n = i % N_COLS;
-            uint a = ((orow / OUT_ROWS) * ROWS + orow % OUT_ROWS) * N_COLS + n;
-            float v[2][1];
-            [[unroll]] for (uint h = 0u; h < ROWS / OUT_ROWS; ++h) {
-                uint ah = a + h * OUT_ROWS * N_COLS;
-                float s = part[ah];
-                for (uint k = 1u; k < KSPLIT; ++k) s += part[k * SETS * ROWS * N_COLS + ah];
-                v[h][0] = s;
-            }
-            if (first + orow < row_end) y[n * pc.ystride + pc.row0 + first + orow] = OUTV1(v);
+            uint rr = i / N_COLS, n = i % N_COLS;
+            float s = part[i];
+            for (uint k = 1u; k < KSPLIT; ++k) s += part[k * RPW * N_COLS + i];
+            if (first + rr < row_end) y[n * pc.ystride + pc.row0 + first + rr] = s;
         }
 #else
-        write_set(m0, row_end);
+        [[unroll]] for (int r = 0; r < ROWS; ++r)
+            [[unroll]] for (int n = 0; n < N_COLS; ++n) {
+                float s = subgroupAdd(acc[r][n]);
+                if (subgroupElect() && m0 + uint(r) < row_end) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
+            }
 #endif
         return;
     }
     // A subgroup layout other than the device's default: every subgroup takes
     // whole rows over all of K (correct; not tuned).
-    for (uint m0 = first + gl_SubgroupID * OUT_ROWS; m0 < row_end; m0 += gl_NumSubgroups * OUT_ROWS) {
+    for (uint m0 = first + gl_SubgroupID * ROWS; m0 < row_end; m0 += gl_NumSubgroups * ROWS) {
         start_rows(m0, m);
         accumulate(m, gl_SubgroupInvocationID, units, gl_SubgroupSize, kq);
-        write_set(m0, row_end);
+        [[unroll]] for (int r = 0; r < ROWS; ++r)
+            [[unroll]] for (int n = 0; n < N_COLS; ++n) {
+                float s = subgroupAdd(acc[r][n]);
+                if (subgroupElect() && m0 + uint(r) < row_end) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
+            }
     }
 }
 #else
 #include "common/wg_reduce.glsl"
 void main() {
     uint wg = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
-    uint m0 = wg * OUT_ROWS;
+    uint m0 = wg * ROWS;
     if (m0 >= pc.M) return;  // uniform per workgroup
     uint m[ROWS];
     start_rows(m0, m);
     accumulate(m, gl_LocalInvocationID.x, pc.K / UNIT, WG_SIZE, pc.K / 4u);
-    float v[ROWS][N_COLS];
-    [[unroll]] for (int r = 0; r < ROWS; ++r)
-        [[unroll]] for (int n = 0; n < N_COLS; ++n) v[r][n] = wg_sum1(acc[r][n]);
-    if (gl_LocalInvocationID.x == 0u)
-        [[unroll]] for (int r = 0; r < OUT_ROWS; ++r)
-            [[unroll]] for (int n = 0; n < N_COLS; ++n)
-                if (m0 + uint(r) < pc.M) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = OUTV(v, r, n);
+    [[unroll]] for (int r = 0; r < ROWS; ++r) {
+        [[unroll]] for (int n = 0; n < N_COLS; ++n) {
+            float s = wg_sum1(acc[r][n]);
+            if (gl_LocalInvocationID.x == 0u && m0 + uint(r) < pc.M) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
+        }
+    }
 }
 #endif

@@ -120,8 +120,9 @@ uint32_t matvec_ksplit(const vk_device &dev, wformat f, uint32_t rows, uint32_t 
     if (tuning().matvec_ksplit) return std::min(tuning().matvec_ksplit, max_split);
     // H200 (docs/results/h200-2026-12-04c/serial): each matvec runs behind a
     // barrier, so one dispatch must fill the device on its own; 17408 x 5120
-    // MXFP4 took 42.7 us at 4352 subgroups (no split) and 34.5 at twice that,
-    // while past ~5000 subgroups more parts only cost time at n >= 4.
+    // MXFP4 took 42.7 us at 4352 subgroups (no split) and 34.5 at twice that
+    // (27B decode 12.7 -> 11.3 ms), while past ~5000 subgroups more parts
+    // only cost time at n >= 4.
     const uint64_t kWantSubgroups = 4608;
     uint32_t k = 1;
     while (k < max_split && uint64_t(rows + 3) / 4 * k < kWantSubgroups && units / (2 * k) >= 2 * sg) k *= 2;
@@ -137,67 +138,34 @@ static void check_cols(const device_weight &w) {
              wformat_name(w.format));
 }
 
-// The matrix-vector kernel over n <= 16 columns at a time; with `up`, the
-// GLU variant: y = silu(w . x) * (up . x) (w is the gate weight).
-static void matvec_dispatch(command_stream &cs, const device_weight &w, const device_weight *up, const buffer_span &x,
-                            const buffer_span &y, uint32_t T) {
+void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
+                   uint32_t T) {
     check_cols(w);
     vk_device &dev = cs.device();
     const bool subgroups = (dev.info().features & MLXMTP_FEATURE_SUBGROUP_ARITH) != 0;
     for (uint32_t t0 = 0; t0 < T; t0 += 16) {
         uint32_t n = std::min<uint32_t>(16, T - t0);
-        // GLU: ROWS accumulator rows are ROWS / 2 gate + ROWS / 2 up rows.
-        const uint32_t rows = up ? std::max<uint32_t>(2, matvec_rows(w.format, n) / 2 * 2) : matvec_rows(w.format, n);
-        const uint32_t out_rows = up ? rows / 2 : rows;
+        const uint32_t rows = matvec_rows(w.format, n);
         buffer_span xs = x.sub(uint64_t(t0) * w.cols * 4, uint64_t(n) * w.cols * 4);
         buffer_span ys = y.sub(uint64_t(t0) * w.rows * 4, uint64_t(n) * w.rows * 4);
-        for (size_t ci = 0; ci < w.chunks.size(); ++ci) {
-            const weight_chunk &c = w.chunks[ci];
-            // (GLU: a row set covers half the output rows, so twice the sets.)
-            const uint32_t ksplit = subgroups ? matvec_ksplit(dev, w.format, up ? 2 * c.rows : c.rows, w.cols) : 1;
-            const uint32_t rows_per_group = subgroups ? out_rows * (matvec_subgroups_per_wg(dev) / ksplit) : out_rows;
+        for (const weight_chunk &c : w.chunks) {
+            const uint32_t ksplit = subgroups ? matvec_ksplit(dev, w.format, c.rows, w.cols) : 1;
+            const uint32_t rows_per_group = subgroups ? rows * (matvec_subgroups_per_wg(dev) / ksplit) : rows;
             define_list d{{"N_COLS", std::to_string(n)},
                           {"ROWS", std::to_string(rows)},
                           {"KSPLIT", std::to_string(ksplit)},
                           {"UNROLL", std::to_string(matvec_unroll(w.format, n))},
                           {"MX_WORDS", std::to_string(matvec_mx_words(w.format))},
                           {wformat_define(w.format), "1"}};
-            if (up) d.emplace_back("GLU", "1");
             const pipeline &p = dev.kernels().get("matvec", d);
             struct {
                 uint32_t M, K, ystride, row0;
             } pc{c.rows, w.cols, w.rows, c.row0};
             uint32_t gx, gy;
             grid_1d(dev, (c.rows + rows_per_group - 1) / rows_per_group, &gx, &gy);
-            const buffer_span ws = c.scales.valid() ? c.scales : c.data;
-            if (up) {
-                const weight_chunk &u = up->chunks[ci];
-                cs.dispatch(p, {c.data, ws, xs, ys, u.data, u.scales.valid() ? u.scales : u.data}, pc, gx, gy);
-            } else {
-                cs.dispatch(p, {c.data, ws, xs, ys}, pc, gx, gy);
-            }
+            cs.dispatch(p, {c.data, c.scales.valid() ? c.scales : c.data, xs, ys}, pc, gx, gy);
         }
     }
-}
-
-void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
-                   uint32_t T) {
-    matvec_dispatch(cs, w, nullptr, x, y, T);
-}
-
-bool glu_fusable(const device_weight &gate, const device_weight &up, uint32_t T) {
-    if (T > 16 || tuning().no_glu_fusion || !gate.valid() || !up.valid()) return false;
-    if (gate.format != up.format || gate.rows != up.rows || gate.cols != up.cols) return false;
-    if (gate.chunks.size() != up.chunks.size()) return false;
-    for (size_t i = 0; i < gate.chunks.size(); ++i)
-        if (gate.chunks[i].rows != up.chunks[i].rows || gate.chunks[i].row0 != up.chunks[i].row0) return false;
-    return true;
-}
-
-void linear_glu(command_stream &cs, const device_weight &gate, const device_weight &up, const buffer_span &x,
-                const buffer_span &y, uint32_t T) {
-    if (!glu_fusable(gate, up, T)) fail(MLXMTP_ERR_INTERNAL, "linear_glu: gate and up cannot be fused here");
-    matvec_dispatch(cs, gate, &up, x, y, T);
 }
 
 void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,

@@ -44,13 +44,6 @@ void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span
                    uint32_t T);
 void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                    uint32_t T);
-// The MLP's first half in one matrix-vector dispatch: y = silu(gate . x) *
-// (up . x) for T <= 16 columns (decode, MTP verify).  Each product is summed
-// exactly as linear_matvec sums it.  glu_fusable says whether the pair
-// qualifies (same shape, format and chunking; T <= 16; fusion not disabled).
-bool glu_fusable(const device_weight &gate, const device_weight &up, uint32_t T);
-void linear_glu(command_stream &cs, const device_weight &gate, const device_weight &up, const buffer_span &x,
-                const buffer_span &y, uint32_t T);
 
 // Process-wide knobs for benchmarks and tests (0 / false: the defaults).
 struct linear_tuning {
@@ -59,7 +52,6 @@ struct linear_tuning {
     uint32_t matvec_unroll = 0;  // units whose loads a lane issues together
     uint32_t matvec_mx_words = 0;  // MX words per lane unit (1, 2, 4; 0: per format)
     bool force_matvec = false;   // T > 16 through matvec too
-    bool no_glu_fusion = false;  // gate, up and SwiGLU as three dispatches (A/B benchmarks)
 };
 linear_tuning &tuning();
 // The matvec kernel's K split for a weight chunk of `rows` x `cols` (benchmarks report it).

@@ -367,14 +367,6 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
 }
 
 void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T) {
-    if (ops::glu_fusable(L.gate, L.up, T)) {  // decode / verify: gate, up and SwiGLU in one dispatch
-        cs.section("mlp.glu");
-        ops::linear_glu(cs, L.gate, L.up, xn_, act_, T);
-        cs.barrier();
-        cs.section("mlp.down");
-        ops::linear(cs, L.down, act_, mix_, T);
-        return;
-    }
     cs.section("mlp.gateup");
     ops::linear(cs, L.gate, xn_, gate_, T);
     ops::linear(cs, L.up, xn_, up_, T);

@@ -3,7 +3,6 @@
 #include "ops/linear.h"
 #include "quant/mx.h"
 #include "ref/linear.h"
-#include "ref/norm.h"
 #include "util/half.h"
 #include "vk/kernel_check.h"
 
@@ -221,55 +220,6 @@ kernel_check_result check_linear_batch_invariance(vk_device &dev, uint64_t seed)
     return worst;
 }
 
-// The MLP's fused gate / up / SwiGLU matrix-vector product (decode, verify):
-// every format, chunked weights, T = 1..16 columns against the scalar
-// reference, and a column alone bit-identical to the same column in a batch.
-kernel_check_result check_linear_glu(vk_device &dev, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    kernel_check_result worst;
-    worst.name = "linear_glu";
-    worst.passed = true;
-    for (ops::wformat fmt : {ops::wformat::f32, ops::wformat::bf16, ops::wformat::mxfp4, ops::wformat::mxfp8}) {
-        const uint32_t unit = fmt == ops::wformat::f32 ? 4 : fmt == ops::wformat::bf16 ? 8 : 32;
-        const uint32_t M = 37 + static_cast<uint32_t>(rng() % 200), K = unit * (2 + static_cast<uint32_t>(rng() % (640 / unit)));
-        const uint32_t chunk = 16 * (1 + static_cast<uint32_t>(rng() % 4));
-        const uint32_t T = 2 + static_cast<uint32_t>(rng() % 15);
-        check_buffers bufs(dev);
-        std::vector<float> gf, uf;
-        ops::device_weight g = make_weight(bufs, rng, fmt, M, K, chunk, &gf);
-        ops::device_weight u = make_weight(bufs, rng, fmt, M, K, chunk, &uf);
-        if (!ops::glu_fusable(g, u, T)) {
-            worst.passed = false;
-            return worst;
-        }
-        auto x = random_floats(rng, size_t(T) * K);
-        std::vector<float> rg(size_t(T) * M), ru(size_t(T) * M), ref(size_t(T) * M);
-        ref::matmul_f32(gf.data(), M, K, x.data(), T, rg.data());
-        ref::matmul_f32(uf.data(), M, K, x.data(), T, ru.data());
-        for (size_t i = 0; i < ref.size(); ++i) ref[i] = ref::silu(rg[i]) * ru[i];
-        const uint32_t j = static_cast<uint32_t>(rng() % T);
-        std::vector<float> xj(x.begin() + size_t(j) * K, x.begin() + size_t(j + 1) * K);
-        buffer_span dx = bufs.upload(x), dxj = bufs.upload(xj);
-        buffer_span dy = bufs.upload(std::vector<float>(ref.size(), NAN)), dyj = bufs.zeros(size_t(M) * 4);
-        command_stream cs(dev);
-        ops::linear_glu(cs, g, u, dx, dy, T);
-        ops::linear_glu(cs, g, u, dxj, dyj, 1);
-        cs.submit();
-        auto all = bufs.read<float>(dy, ref.size());
-        kernel_check_result near = make_result("linear_glu", all, ref, 1e-5);
-        auto single = bufs.read<float>(dyj, M);
-        for (uint32_t i = 0; i < M; ++i)
-            if (std::memcmp(&all[size_t(j) * M + i], &single[i], 4) != 0) {
-                near.passed = false;  // batch invariance broken
-                near.error = std::max(near.error, 1.0);
-            }
-        if (!near.passed) return near;
-        worst.error = std::max(worst.error, near.error);
-        worst.tolerance = near.tolerance;
-    }
-    return worst;
-}
-
 kernel_check_result check_embed(vk_device &dev, uint64_t seed, ops::wformat fmt, const char *name) {
     std::mt19937_64 rng(seed);
     const uint32_t V = 100 + static_cast<uint32_t>(rng() % 100), H = 64;
@@ -348,7 +298,6 @@ std::vector<kernel_check> basic_kernel_checks() {
         {"matmul_mxfp4", check_matmul_mxfp4},
         {"matmul_mxfp8", check_matmul_mxfp8},
         {"linear_batch_invariance", check_linear_batch_invariance},
-        {"linear_glu", check_linear_glu},
         {"embed_bf16", check_embed_bf16},
         {"embed_mxfp4", check_embed_mxfp4},
         {"embed_mxfp8", check_embed_mxfp8},

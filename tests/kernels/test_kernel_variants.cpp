@@ -31,11 +31,6 @@ TEST(KernelVariants, EveryKernelCompiles) {
                                 define_list d = dv;
                                 d.insert(d.end(), {{f, "1"}, {"N_COLS", n}, {"ROWS", rows}, {"KSPLIT", ksplit}, {"UNROLL", "4"}});
                                 variants.push_back(d);
-                                if (rows[0] == '8') {  // the MLP's fused gate / up / SwiGLU form
-                                    define_list dg = d;
-                                    dg.emplace_back("GLU", "1");
-                                    variants.push_back(dg);
-                                }
                                 if (f[7] == 'M')  // MX: the wider units too
                                     for (const char *words : {"2", "4"}) {
                                         define_list dw = d;

@@ -15,8 +15,6 @@
 // model does (each dispatch's launch and drain exposed), 2 both; with 1 or 2
 // a "stage" line also gives the cost of one tiny dispatch behind a barrier.
 // N_LIST: activation column counts (default 1,2,3,4,8,9,16).
-// FORMATS containing "glu" (e.g. "mxfp4,glu") also times the MLP's fused
-// gate / up / SwiGLU dispatch over two ROWS x COLS matrices.
 #include "ops/basic_ops.h"
 #include "ops/linear.h"
 #include "vk/command.h"
@@ -72,17 +70,12 @@ int main(int argc, char **argv) {
     const std::vector<uint32_t> ksplit_list = parse_list(argc > 6 ? argv[6] : "0");
     const std::vector<uint32_t> unroll_list = parse_list(argc > 7 ? argv[7] : "0");
     const std::string format_list = argc > 8 ? argv[8] : "bf16,mxfp8,mxfp4";
-    const bool want_glu = format_list.find("glu") != std::string::npos;
     const std::vector<uint32_t> words_list = parse_list(argc > 9 ? argv[9] : "0");
     const uint32_t serial_mode = argc > 10 ? static_cast<uint32_t>(std::atoi(argv[10])) : 0;
     const std::vector<uint32_t> n_list = parse_list(argc > 11 ? argv[11] : "1,2,3,4,8,9,16");
-    // FORMATS may also name "glu": each format then also times the fused
-    // gate / up / SwiGLU dispatch over pairs of the matrices (ROWS x COLS each).
-    std::vector<bool> glu_list{false};
     std::vector<bool> serial_list;
     if (serial_mode != 1) serial_list.push_back(false);
     if (serial_mode >= 1) serial_list.push_back(true);
-    if (want_glu) glu_list.push_back(true);
     try {
         instance_options io;
         vk_instance inst(io);
@@ -98,16 +91,21 @@ int main(int argc, char **argv) {
             f.fill(cs, v, 1, 1.0f);
             cs.submit();
             const int iters = 2000;
-            for (int rep = 0; rep < 2; ++rep) {
-                auto t0 = std::chrono::steady_clock::now();
-                for (int i = 0; i < iters; ++i) {
-                    ops::scale_add(cs, v, v, o, 5120, 1.0f);
-                    cs.barrier();
+            // kind 0: behind a barrier, 1: no barrier (launch cost alone).
+            // (H200: 5.1 and 1.8 us; a compute-only barrier measured the same
+            // as the full one.)
+            const char *kinds[] = {"5120-float add + barrier", "5120-float add, no barrier"};
+            for (int kind = 0; kind < 2; ++kind)
+                for (int rep = 0; rep < 2; ++rep) {
+                    auto t0 = std::chrono::steady_clock::now();
+                    for (int i = 0; i < iters; ++i) {
+                        ops::scale_add(cs, v, v, o, 5120, 1.0f);
+                        if (kind == 0) cs.barrier();
+                    }
+                    cs.submit();
+                    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+                    if (rep) std::printf("{\"kernel\":\"stage\",\"what\":\"%s\",\"us\":%.2f}\n", kinds[kind], s * 1e6);
                 }
-                cs.submit();
-                double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
-                if (rep) std::printf("{\"kernel\":\"stage\",\"what\":\"5120-float add + barrier\",\"us\":%.2f}\n", s * 1e6);
-            }
         }
         const ops::wformat formats[] = {ops::wformat::bf16, ops::wformat::mxfp8, ops::wformat::mxfp4};
         for (ops::wformat fmt : formats) {
@@ -151,19 +149,12 @@ int main(int argc, char **argv) {
                         ops::tuning().matvec_mx_words = mw;
                         ops::tuning().matvec_ksplit = ks;
                         ops::tuning().matvec_unroll = ur;
-                        for (bool glu : glu_list)
                         for (uint32_t n : n_list)
                         for (bool serial : serial_list) {
                             if (n == 0 || n > 16) continue;
                             command_stream cs(dev);
                             const int iters = 400;
-                            // GLU: the MLP's gate / up pair in one dispatch (two matrices per call).
-                            auto call = [&](int i) {
-                                if (glu)
-                                    ops::linear_glu(cs, ws[(2 * i) % count], ws[(2 * i + 1) % count], x, y, n);
-                                else
-                                    ops::linear_matvec(cs, ws[i % count], x, y, n);
-                            };
+                            auto call = [&](int i) { ops::linear_matvec(cs, ws[i % count], x, y, n); };
                             for (int i = 0; i < 8; ++i) call(i);  // warm-up + compile
                             cs.submit();
                             auto t0 = std::chrono::steady_clock::now();
@@ -174,14 +165,12 @@ int main(int argc, char **argv) {
                             cs.submit();
                             double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
                             std::printf("{\"kernel\":\"matvec\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"n\":%u,\"rps\":%u,"
-                                        "\"ksplit\":%u,\"unroll\":%u,\"mx_words\":%u,\"serial\":%s,\"glu\":%s,\"matrices\":%u,\"us\":%.2f,"
+                                        "\"ksplit\":%u,\"unroll\":%u,\"mx_words\":%u,\"serial\":%s,\"matrices\":%u,\"us\":%.2f,"
                                         "\"weight_bytes\":%llu,\"gb_s\":%.1f}\n",
                                         ops::wformat_name(fmt), rows, cols, n, rps,
-                                        ks ? ks : ops::matvec_ksplit(dev, fmt, glu ? 2 * rows : rows, cols), ur,
+                                        ks ? ks : ops::matvec_ksplit(dev, fmt, rows, cols), ur,
                                         fmt == ops::wformat::bf16 ? 0 : ops::matvec_mx_words(fmt), serial ? "true" : "false",
-                                        glu ? "true" : "false", count, s * 1e6,
-                                        static_cast<unsigned long long>(glu ? 2 * wbytes : wbytes),
-                                        (glu ? 2 * wbytes : wbytes) / s / 1e9);
+                                        count, s * 1e6, static_cast<unsigned long long>(wbytes), wbytes / s / 1e9);
                             std::fflush(stdout);
                         }
                     }

@@ -7,9 +7,7 @@
 //   mlxmtp-verify-bench --profile CONFIG.json [format]: GPU time per kernel and
 //     section for one decode and 2- and 8-token verifies (timestamps after every
 //     command; the totals include each command's barrier and launch).
-//   --no-glu (before CONFIG): gate, up and SwiGLU as three dispatches (A/B).
 #include "model/model.h"
-#include "ops/linear.h"
 #include "session/session.h"
 #include "vk/instance.h"
 
@@ -42,19 +40,8 @@ static void print_profile(const char *what, const gpu_profile &p, int reps) {
 }
 
 int main(int argc, char **argv) {
-    bool profile = false;
-    // Leading flags: --profile; --no-glu (the MLP's gate, up and SwiGLU as
-    // three dispatches, for A/B runs against the fused default).
-    while (argc > 1 && argv[1][0] == '-' && argv[1][1] == '-') {
-        const std::string f = argv[1];
-        if (f == "--profile") {
-            profile = true;
-        } else if (f == "--no-glu") {
-            mlxmtp::detail::ops::tuning().no_glu_fusion = true;
-        } else {
-            std::fprintf(stderr, "unknown flag %s\n", f.c_str());
-            return 2;
-        }
+    bool profile = argc > 1 && std::string(argv[1]) == "--profile";
+    if (profile) {
         --argc;
         ++argv;
     }
