@@ -7,7 +7,9 @@
 //   mlxmtp-verify-bench --profile CONFIG.json [format]: GPU time per kernel and
 //     section for one decode and 2- and 8-token verifies (timestamps after every
 //     command; the totals include each command's barrier and launch).
+//   --matvec-rows N (before CONFIG): rows per subgroup in every matvec (A/B).
 #include "model/model.h"
+#include "ops/linear.h"
 #include "session/session.h"
 #include "vk/instance.h"
 
@@ -40,8 +42,21 @@ static void print_profile(const char *what, const gpu_profile &p, int reps) {
 }
 
 int main(int argc, char **argv) {
-    bool profile = argc > 1 && std::string(argv[1]) == "--profile";
-    if (profile) {
+    bool profile = false;
+    // Leading flags: --profile; --matvec-rows N (rows per subgroup of every
+    // matrix-vector dispatch, for A/B runs against the per-format defaults).
+    while (argc > 1 && argv[1][0] == '-' && argv[1][1] == '-') {
+        const std::string f = argv[1];
+        if (f == "--profile") {
+            profile = true;
+        } else if (f == "--matvec-rows" && argc > 2) {
+            ops::tuning().matvec_rows = static_cast<uint32_t>(std::atoi(argv[2]));
+            --argc;
+            ++argv;
+        } else {
+            std::fprintf(stderr, "unknown flag %s\n", f.c_str());
+            return 2;
+        }
         --argc;
         ++argv;
     }
