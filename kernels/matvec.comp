@@ -103,12 +103,12 @@ float acc[ROWS][N_COLS];
 // (load_word_x, x4 index xi of the word's first element); word_dot adds
 // word . x to p in k order, starting from the first product when `first`.
 #if defined(WEIGHT_MXFP4)
-const uint kUnitExp = 14u;  // the pairs are the elements times 2^-14
+const uint kUnitExp = kFp4PairExp;  // the pairs are the elements times 2^-14
 #define WORD_PAIRS 4  // (element j, element j + 4), j < 4
 #define WORD_VEC4 2u  // vec4s of x per word
 struct word_x { vec4 a, b; };
 #else
-const uint kUnitExp = 8u;  // times 2^-8
+const uint kUnitExp = kFp8PairExp;  // times 2^-8
 #define WORD_PAIRS 2  // (element 0, 2), (element 1, 3)
 #define WORD_VEC4 1u
 struct word_x { vec4 a; };
@@ -280,6 +280,16 @@ void start_rows(uint m0, out uint m[ROWS]) {
 #if KSPLIT > 1
 shared float part[KSPLIT * RPW * N_COLS];
 #endif
+// The subgroup sums of rows m0 .. m0 + ROWS - 1 (below row_end), written by
+// one lane.
+void write_rows(uint m0, uint row_end) {
+    [[unroll]] for (int r = 0; r < ROWS; ++r)
+        [[unroll]] for (int n = 0; n < N_COLS; ++n) {
+            float s = subgroupAdd(acc[r][n]);
+            if (subgroupElect() && m0 + uint(r) < row_end) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
+        }
+}
+
 void main() {
     uint wg = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
     uint kq = pc.K / 4u, units = pc.K / UNIT;
@@ -307,11 +317,7 @@ void main() {
             if (first + rr < row_end) y[n * pc.ystride + pc.row0 + first + rr] = s;
         }
 #else
-        [[unroll]] for (int r = 0; r < ROWS; ++r)
-            [[unroll]] for (int n = 0; n < N_COLS; ++n) {
-                float s = subgroupAdd(acc[r][n]);
-                if (subgroupElect() && m0 + uint(r) < row_end) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
-            }
+        write_rows(m0, row_end);
 #endif
         return;
     }
@@ -320,11 +326,7 @@ void main() {
     for (uint m0 = first + gl_SubgroupID * ROWS; m0 < row_end; m0 += gl_NumSubgroups * ROWS) {
         start_rows(m0, m);
         accumulate(m, gl_SubgroupInvocationID, units, gl_SubgroupSize, kq);
-        [[unroll]] for (int r = 0; r < ROWS; ++r)
-            [[unroll]] for (int n = 0; n < N_COLS; ++n) {
-                float s = subgroupAdd(acc[r][n]);
-                if (subgroupElect() && m0 + uint(r) < row_end) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
-            }
+        write_rows(m0, row_end);
     }
 }
 #else

@@ -37,7 +37,8 @@ uint fp4_pair(uint q, uint j) {
     uint t = q << (12u - 4u * j);
     return (t & 0x80008000u) | ((t >> 3) & 0x0E000E00u);
 }
-const float kFp4PairScale = 16384.0;  // 2^14
+const uint kFp4PairExp = 14u;
+const float kFp4PairScale = float(1u << kFp4PairExp);  // 2^14
 
 // Elements 0 and 2 (odd = 0) or 1 and 3 (odd = 1) of FP8 word q, times 2^-8:
 // sign to bit 15, the seven exponent / mantissa bits to bits 7..13.
@@ -45,7 +46,8 @@ uint fp8_pair(uint q, uint odd) {
     uint t = q << (8u - 8u * odd);
     return (t & 0x80008000u) | ((t >> 1) & 0x3F803F80u);
 }
-const float kFp8PairScale = 256.0;  // 2^8
+const uint kFp8PairExp = 8u;
+const float kFp8PairScale = float(1u << kFp8PairExp);  // 2^8
 
 // Byte `i` of a uint array.
 #define MX_BYTE(arr, i) ((arr[(i) >> 2] >> (8u * ((i) & 3u))) & 0xffu)

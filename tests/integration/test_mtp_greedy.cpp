@@ -150,10 +150,9 @@ TEST_P(MtpTrainedGreedy, EqualsPlainGreedy) {
     const uint32_t k = static_cast<uint32_t>(GetParam());
     auto cases = test::load_trained_cases();
     ASSERT_EQ(cases.size(), 27u);
-    const size_t n_cases = cases.size();
     generator g(trained_model(), {}, decoder_kind::mtp, k);
     size_t equal = 0, steps_total = 0;
-    for (size_t ci = 0; ci < n_cases; ++ci) {
+    for (size_t ci = 0; ci < cases.size(); ++ci) {
         const auto &c = cases[ci];
         size_t steps = 0;
         auto spec = generate(g, c.prompt, static_cast<uint32_t>(c.greedy.size()), -1, &steps);
@@ -169,7 +168,7 @@ TEST_P(MtpTrainedGreedy, EqualsPlainGreedy) {
     const mtp_stats &st = g.stats();
     std::printf("  k=%u: %zu / %zu cases equal plain greedy; %zu steps; rounds %llu, acceptance %.4f (%llu/%llu), "
                 "tokens/round %.3f, per position:",
-                k, equal, n_cases, steps_total, (unsigned long long)st.rounds, double(st.accepted) / st.drafted,
+                k, equal, cases.size(), steps_total, (unsigned long long)st.rounds, double(st.accepted) / st.drafted,
                 (unsigned long long)st.accepted, (unsigned long long)st.drafted, double(st.tokens) / st.rounds);
     for (uint32_t i = 0; i < k; ++i) std::printf(" %.3f", double(st.accepted_at[i]) / st.reached[i]);
     std::printf("\n");
