@@ -41,6 +41,9 @@
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_arithmetic : enable
 #extension GL_EXT_control_flow_attributes : enable
+#if defined(HAS_STORAGE8) && !defined(SCALE_WORDS)
+#extension GL_EXT_shader_8bit_storage : require
+#endif
 #if defined(HAS_SUBGROUP_ARITH)
 #define WG_SIZE 256
 #else
@@ -73,7 +76,15 @@ layout(std430, binding = 0) readonly buffer Wt { uvec2 w2[]; };
 #else
 layout(std430, binding = 0) readonly buffer Wt { uint w1[]; };
 #endif
+#if defined(HAS_STORAGE8) && !defined(SCALE_WORDS)
+// MX scales as bytes: one 8-bit load per scale, no word extraction (fewer
+// integer instructions per packed word; the kernel is issue-bound).
+layout(std430, binding = 1) readonly buffer Sc { uint8_t sc8[]; };  // MX scales (unused otherwise)
+#define SCALE_BYTE(i) uint(sc8[i])
+#else
 layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };  // MX scales (unused otherwise)
+#define SCALE_BYTE(i) MX_BYTE(sc, i)  // (SCALE_WORDS: this path everywhere, for A/B runs)
+#endif
 layout(std430, binding = 2) readonly buffer X { vec4 x4[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; } pc;
@@ -193,7 +204,7 @@ unit_w load_unit(uint m[ROWS], uint u, uint kq) {
         d.q[r][0] = w1[m[r] * units + u];
 #endif
     }
-    [[unroll]] for (int r = 0; r < ROWS; ++r) d.s[r] = MX_BYTE(sc, m[r] * groups + u / (32u / UNIT));
+    [[unroll]] for (int r = 0; r < ROWS; ++r) d.s[r] = SCALE_BYTE(m[r] * groups + u / (32u / UNIT));
 #endif
     return d;
 }

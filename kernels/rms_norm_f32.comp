@@ -3,10 +3,14 @@
 // one workgroup per row.  Qwen3.5's Qwen3_5RMSNorm uses ONE_PLUS = 1.
 // ADD_RESIDUAL: x = a + b, also written to s: the residual add and the next
 // norm in one dispatch.  VEC4 (cols % 4 == 0): vec4 loads and stores.
-// Two passes over the row; the second recomputes x from the same loads
-// (cache hits), so every thread's view of x is its own.
+// The row's values are loaded once into registers (CACHE per thread, all
+// loads in flight together: one memory round trip instead of one per
+// loop step); rows longer than CACHE * WG_SIZE * VW loop over the rest, and
+// the second pass recomputes those from the same loads (cache hits).  The
+// per-thread order of the sum of squares is the plain strided loop's.
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_arithmetic : enable
+#extension GL_EXT_control_flow_attributes : enable
 #define WG_SIZE 256
 #define WG_REDUCE_SUBGROUPS
 layout(local_size_x = WG_SIZE) in;
@@ -33,19 +37,35 @@ layout(std430, binding = 2) writeonly buffer Y { VT y[]; };
 #define LOAD(i) x[i]
 #endif
 layout(push_constant) uniform P { uint cols; float eps; uint one_plus; } pc;
+#define CACHE 8
 void main() {
-    uint n = pc.cols / VW;
+    uint n = pc.cols / VW, t = gl_LocalInvocationID.x;
     uint base = gl_WorkGroupID.x * n;
+    VT v[CACHE];
+    [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
+        uint c = t + i * WG_SIZE;
+        v[i] = c < n ? LOAD(base + c) : VT(0.0);
+    }
     float ss = 0.0;
-    for (uint c = gl_LocalInvocationID.x; c < n; c += WG_SIZE) {
-        VT v = LOAD(base + c);
+    [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
 #if defined(ADD_RESIDUAL)
-        s[base + c] = v;
+        if (t + i * WG_SIZE < n) s[base + t + i * WG_SIZE] = v[i];
 #endif
-        ss += dot(v, v);
+        ss += dot(v[i], v[i]);
+    }
+    for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) {
+        VT u = LOAD(base + c);
+#if defined(ADD_RESIDUAL)
+        s[base + c] = u;
+#endif
+        ss += dot(u, u);
     }
     float scale = inversesqrt(wg_sum1_fast(ss) / float(pc.cols) + pc.eps);
-    for (uint c = gl_LocalInvocationID.x; c < n; c += WG_SIZE) {
+    [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
+        uint c = t + i * WG_SIZE;
+        if (c < n) y[base + c] = v[i] * scale * (pc.one_plus != 0u ? VT(1.0) + w[c] : w[c]);
+    }
+    for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) {
         VT g = pc.one_plus != 0u ? VT(1.0) + w[c] : w[c];
         y[base + c] = LOAD(base + c) * scale * g;
     }

@@ -1,5 +1,6 @@
 // Shared helpers for every kernel.  Device defines (set by the registry):
-//   SUBGROUP_SIZE, HAS_SUBGROUP_ARITH, HAS_FP16, HAS_INT8.
+//   SUBGROUP_SIZE, HAS_SUBGROUP_ARITH, HAS_FP16, HAS_INT8, HAS_STORAGE8
+//   (8-bit storage buffer access).
 #ifndef MLXMTP_TYPES_GLSL
 #define MLXMTP_TYPES_GLSL
 

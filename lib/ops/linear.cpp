@@ -157,6 +157,7 @@ void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span
                           {"UNROLL", std::to_string(matvec_unroll(w.format, n))},
                           {"MX_WORDS", std::to_string(matvec_mx_words(w.format))},
                           {wformat_define(w.format), "1"}};
+            if (tuning().matvec_scale_words) d.emplace_back("SCALE_WORDS", "1");
             const pipeline &p = dev.kernels().get("matvec", d);
             struct {
                 uint32_t M, K, ystride, row0;

@@ -52,6 +52,7 @@ struct linear_tuning {
     uint32_t matvec_unroll = 0;  // units whose loads a lane issues together
     uint32_t matvec_mx_words = 0;  // MX words per lane unit (1, 2, 4; 0: per format)
     bool force_matvec = false;   // T > 16 through matvec too
+    bool matvec_scale_words = false;  // MX scales read as 32-bit words even with 8-bit storage (A/B)
 };
 linear_tuning &tuning();
 // The matvec kernel's K split for a weight chunk of `rows` x `cols` (benchmarks report it).

@@ -43,6 +43,15 @@ vk_device::vk_device(vk_instance &inst, uint32_t index) : inst_(inst) {
         exts.push_back(VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
         push_descriptors_ = true;
     }
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR pe{
+        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
+    if (inst.options().pipeline_statistics &&
+        desc_.has_extension(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME)) {
+        exts.push_back(VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
+        pe.pipelineExecutableInfo = VK_TRUE;
+        e12.pNext = &pe;
+        pipeline_statistics_ = true;
+    }
 
     float prio = 1.0f;
     VkDeviceQueueCreateInfo q{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};

@@ -31,6 +31,9 @@ public:
     const VkPhysicalDeviceLimits &limits() const { return limits_; }
     uint32_t queue_family() const { return desc_.compute_queue_family; }
     bool push_descriptors() const { return push_descriptors_; }
+    // Pipelines are built with their statistics captured (instance option
+    // pipeline_statistics, and the device has the extension).
+    bool pipeline_statistics() const { return pipeline_statistics_; }
     PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn() const { return push_descriptor_fn_; }
     kernel_registry &kernels() { return *kernels_; }
 
@@ -71,6 +74,7 @@ private:
     VkQueue queue_ = VK_NULL_HANDLE;
     std::mutex submit_mutex_;  // guards queue_ (vkQueueSubmit); leaf lock
     bool push_descriptors_ = false;
+    bool pipeline_statistics_ = false;
     PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn_ = nullptr;
     uint64_t max_allocation_size_ = 0;
     uint64_t storage_alignment_ = 256;

@@ -21,6 +21,10 @@ struct instance_options {
     std::string cache_dir;           // "" = no disk cache
     uint64_t max_allocation_size = 0;  // testing cap, 0 = device limit
     uint64_t max_device_memory = 0;    // testing cap, 0 = none
+    // Benchmarks: ask the driver for each pipeline's statistics (registers,
+    // local memory, ...) through VK_KHR_pipeline_executable_properties where
+    // the device has it (kernel_registry::executable_statistics).
+    bool pipeline_statistics = false;
 };
 
 struct physical_device_desc {

@@ -29,13 +29,16 @@ kernel_check_result check_scale_add(vk_device &dev, uint64_t seed) {
     return make_result("scale_add_f32", bufs.read<float>(dy, n), ref, 1e-6);
 }
 
-// Both layouts (scalar and vec4 rows), optionally with the residual add.
+// Both layouts (scalar and vec4 rows), optionally with the residual add;
+// short rows and rows longer than the kernel's register cache (past 2048
+// scalar or 8192 vec4 columns it loops over the rest).
 kernel_check_result rms_norm_case(vk_device &dev, uint64_t seed, bool add) {
     std::mt19937_64 rng(seed);
     std::vector<float> got_all, ref_all;
-    for (int vec4 = 0; vec4 < 2; ++vec4) {
+    for (int layout = 0; layout < 4; ++layout) {
+        const int vec4 = layout % 2;
         const uint32_t rows = 3 + static_cast<uint32_t>(rng() % 5);
-        uint32_t cols = 64 + static_cast<uint32_t>(rng() % 1400);
+        uint32_t cols = 64 + static_cast<uint32_t>(rng() % 1400) + (layout >= 2 ? 8200 : 0);
         cols = vec4 ? cols / 4 * 4 : (cols % 4 ? cols : cols + 1);
         auto a = random_floats(rng, size_t(rows) * cols, -3, 3), b = random_floats(rng, size_t(rows) * cols, -3, 3);
         auto w = random_floats(rng, cols, -0.5f, 0.5f);

@@ -8,6 +8,7 @@
 #include <shaderc/shaderc.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -147,6 +148,7 @@ kernel_registry::kernel_registry(vk_device &dev) : dev_(dev) {
     if (info.features & MLXMTP_FEATURE_SUBGROUP_ARITH) device_defines_.emplace_back("HAS_SUBGROUP_ARITH", "1");
     if (info.features & MLXMTP_FEATURE_FP16) device_defines_.emplace_back("HAS_FP16", "1");
     if (info.features & MLXMTP_FEATURE_INT8) device_defines_.emplace_back("HAS_INT8", "1");
+    if (info.features & MLXMTP_FEATURE_STORAGE8) device_defines_.emplace_back("HAS_STORAGE8", "1");
     cache_dir_ = dev.instance().options().cache_dir;
     load_pipeline_cache();
 }
@@ -342,6 +344,7 @@ pipeline kernel_registry::build(const std::string &name, const std::vector<uint3
         ci.stage.module = module;
         ci.stage.pName = "main";
         ci.layout = p.layout;
+        if (dev_.pipeline_statistics()) ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
         MLXMTP_VK_CHECK(vkCreateComputePipelines(d, cache_, 1, &ci, nullptr, &p.handle));
     } catch (...) {
         if (module) vkDestroyShaderModule(d, module, nullptr);
@@ -390,6 +393,44 @@ const pipeline &kernel_registry::get(const std::string &name, const define_list 
     }
     cv_.notify_all();
     return e->p;
+}
+
+std::vector<std::pair<std::string, std::string>> kernel_registry::executable_statistics() {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (!dev_.pipeline_statistics()) return out;
+    VkDevice d = dev_.handle();
+    auto get_stats = reinterpret_cast<PFN_vkGetPipelineExecutableStatisticsKHR>(
+        vkGetDeviceProcAddr(d, "vkGetPipelineExecutableStatisticsKHR"));
+    if (!get_stats) return out;
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto &[key, e] : entries_) {
+        if (!e->ready) continue;
+        VkPipelineExecutableInfoKHR info{VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR};
+        info.pipeline = e->p.handle;
+        info.executableIndex = 0;  // a compute pipeline has one executable
+        uint32_t n = 0;
+        if (get_stats(d, &info, &n, nullptr) != VK_SUCCESS) continue;
+        std::vector<VkPipelineExecutableStatisticKHR> st(n, {VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR});
+        if (get_stats(d, &info, &n, st.data()) != VK_SUCCESS) continue;
+        std::string line;
+        for (uint32_t i = 0; i < n; ++i) {
+            char v[64];
+            switch (st[i].format) {
+            case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: std::snprintf(v, sizeof v, "%u", st[i].value.b32); break;
+            case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR:
+                std::snprintf(v, sizeof v, "%lld", static_cast<long long>(st[i].value.i64));
+                break;
+            case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR:
+                std::snprintf(v, sizeof v, "%llu", static_cast<unsigned long long>(st[i].value.u64));
+                break;
+            default: std::snprintf(v, sizeof v, "%g", st[i].value.f64); break;
+            }
+            if (!line.empty()) line += "; ";
+            line += std::string(st[i].name) + " = " + v;
+        }
+        out.emplace_back(key, line);
+    }
+    return out;
 }
 
 void kernel_registry::load_pipeline_cache() {

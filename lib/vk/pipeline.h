@@ -62,6 +62,11 @@ public:
     std::string pipeline_cache_path() const;
     void save_pipeline_cache();  // atomic write; also called by the destructor
 
+    // The driver's statistics of every pipeline built so far, as one line of
+    // "name = value" pairs per pipeline keyed by kernel and defines (empty
+    // unless the device captures them: vk_device::pipeline_statistics).
+    std::vector<std::pair<std::string, std::string>> executable_statistics();
+
     // Every kernel source name known (file stems of *.comp).
     static std::vector<std::string> kernel_names();
     static std::string source_of(const std::string &path);  // embedded text; throws if absent

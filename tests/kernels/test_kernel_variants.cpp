@@ -10,7 +10,7 @@ using detail::define_list;
 
 namespace {
 std::vector<define_list> device_variants() {
-    return {{{"SUBGROUP_SIZE", "32"}, {"HAS_SUBGROUP_ARITH", "1"}, {"HAS_FP16", "1"}},
+    return {{{"SUBGROUP_SIZE", "32"}, {"HAS_SUBGROUP_ARITH", "1"}, {"HAS_FP16", "1"}, {"HAS_STORAGE8", "1"}},
             {{"SUBGROUP_SIZE", "8"}, {"HAS_SUBGROUP_ARITH", "1"}},
             {{"SUBGROUP_SIZE", "64"}}};  // no subgroup arithmetic: shared-memory fallbacks
 }

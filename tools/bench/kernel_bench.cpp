@@ -4,7 +4,7 @@
 // format.  Prints one JSON object per line.  Internal tool (not installed).
 // Then the prefill matrix-matrix kernel for T = 512 and 2048 tokens (TFLOP/s).
 //   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES [RPS_LIST [TOKENS_LIST [KSPLIT_LIST [UNROLL_LIST [FORMATS
-//                        [MX_WORDS_LIST [SERIAL [N_LIST]]]]]]]]]]
+//                        [MX_WORDS_LIST [SERIAL [N_LIST [STATS]]]]]]]]]]]
 // RPS_LIST: comma-separated matvec rows-per-subgroup values to sweep
 // (0 = the library's default for each n); TOKENS_LIST: matmul token counts
 // ("0" skips the matmul); KSPLIT_LIST / UNROLL_LIST: matvec K splits and
@@ -14,7 +14,11 @@
 // kernel's streaming rate), 1 puts a barrier after every dispatch as the
 // model does (each dispatch's launch and drain exposed), 2 both; with 1 or 2
 // a "stage" line also gives the cost of one tiny dispatch behind a barrier.
-// N_LIST: activation column counts (default 1,2,3,4,8,9,16).
+// N_LIST: activation column counts (default 1,2,3,4,8,9,16).  STATS 1: end
+// with the driver's statistics of every pipeline (registers etc.).  On the
+// H200 the one such run timed most variants up to 3x slower than runs
+// without (same binary sizes as uncaptured builds, cause unknown): take
+// timings from runs without STATS.
 #include "ops/basic_ops.h"
 #include "ops/linear.h"
 #include "vk/command.h"
@@ -78,6 +82,7 @@ int main(int argc, char **argv) {
     if (serial_mode >= 1) serial_list.push_back(true);
     try {
         instance_options io;
+        io.pipeline_statistics = argc > 12 && std::atoi(argv[12]) != 0;
         vk_instance inst(io);
         vk_device dev(inst, 0);
         arena weights(dev, false, 0, "bench weights"), acts(dev, false, 0, "bench activations");
@@ -193,6 +198,9 @@ int main(int argc, char **argv) {
                 std::fflush(stdout);
             }
         }
+        for (const auto &[key, stats] : dev.kernels().executable_statistics())
+            std::printf("{\"kernel\":\"pipeline_stats\",\"key\":\"%s\",\"stats\":\"%s\"}\n", key.c_str(),
+                        stats.c_str());
     } catch (const std::exception &e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;

@@ -6,8 +6,10 @@
 //   mlxmtp-verify-bench CONFIG.json [bf16|mxfp4|mxfp8] [tokens_per_round for k=1,2,...]
 //   mlxmtp-verify-bench --profile CONFIG.json [format]: GPU time per kernel and
 //     section for one decode and 2- and 8-token verifies (timestamps after every
-//     command; the totals include each command's barrier and launch).
+//     command; the totals include each command's barrier and launch), then the
+//     driver's statistics of every pipeline (registers etc., where reported).
 //   --matvec-rows N (before CONFIG): rows per subgroup in every matvec (A/B).
+//   --scale-words (before CONFIG): MX scales read as 32-bit words (A/B against byte loads).
 #include "model/model.h"
 #include "ops/linear.h"
 #include "session/session.h"
@@ -49,6 +51,8 @@ int main(int argc, char **argv) {
         const std::string f = argv[1];
         if (f == "--profile") {
             profile = true;
+        } else if (f == "--scale-words") {
+            ops::tuning().matvec_scale_words = true;
         } else if (f == "--matvec-rows" && argc > 2) {
             ops::tuning().matvec_rows = static_cast<uint32_t>(std::atoi(argv[2]));
             --argc;
@@ -69,6 +73,7 @@ int main(int argc, char **argv) {
     for (int i = 3; i < argc; ++i) tpr.push_back(std::atof(argv[i]));
     try {
         instance_options io;
+        io.pipeline_statistics = profile;  // the profile ends with each pipeline's driver statistics
         vk_instance inst(io);
         auto dev = std::make_shared<vk_device>(inst, 0);
         synthetic_options so;
@@ -105,6 +110,9 @@ int main(int argc, char **argv) {
             run(van, 1, logits_rows::argmax, "decode");
             run(mtp, 2, logits_rows::argmax_all, "verify2");
             run(mtp, 8, logits_rows::argmax_all, "verify8");
+            for (const auto &[key, stats] : dev->kernels().executable_statistics())
+                std::printf("{\"what\":\"pipeline_stats\",\"key\":\"%s\",\"stats\":\"%s\"}\n", key.c_str(),
+                            stats.c_str());
             return 0;
         }
         // One untimed pass over every shape first: on a fresh GPU machine the
