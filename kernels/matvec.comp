@@ -127,13 +127,18 @@ struct word_x { vec4 a; };
 
 // E8M0 byte b's scale times 2^kUnitExp (undoing the pair decoding's power
 // of two) in one integer multiply-add: 2^(b - 127 + kUnitExp) as float bits.
-// b = 0 gives 2^(kUnitExp - 127), exactly e8m0_scale(0) * 2^kUnitExp; the
-// clamp sends every product past fp32's range (and b = 255) to inf, as
-// e8m0_scale(b) * 2^kUnitExp would be.  fma(p, unit_scale(b), acc) equals
-// fma(p * 2^kUnitExp, e8m0_scale(b), acc) bit for bit: both products are p
-// times a power of two, formed exactly inside the fma.
+// b = 0 gives 2^(kUnitExp - 127), exactly e8m0_scale(0) * 2^kUnitExp.  Every
+// MX weight on a device has b <= 254 - kUnitExp (ops::max_scale_byte: the
+// loader rejects checkpoints with larger scales, synthetic weights stay far
+// below), where the result is finite; larger bytes would give inf or wrap
+// into the sign bit.  fma(p, unit_scale(b), acc) equals fma(p * 2^kUnitExp,
+// e8m0_scale(b), acc) bit for bit: both products are p times a power of two,
+// formed exactly in the fma.
 float unit_scale(uint b) {
-    return uintBitsToFloat(min(b, 255u - kUnitExp) * 8388608u + kUnitExp * 8388608u);
+#if defined(SCALE_CLAMP)  // (A/B: the clamp the loader's check made redundant)
+    b = min(b, 255u - kUnitExp);
+#endif
+    return uintBitsToFloat(b * 8388608u + kUnitExp * 8388608u);
 }
 
 void decode_word(uint q, out vec2 f[WORD_PAIRS]) {

@@ -104,6 +104,22 @@ ops::device_weight model_loader::matrix(const std::string &name, int64_t rows, i
         }
     }
     const uint64_t rb = ops::row_bytes(w.format, cols), sb = ops::row_scale_bytes(w.format, cols);
+    if (scales) {  // the matrix-vector kernel's scale range (ops::max_scale_byte)
+        const uint8_t lim = ops::max_scale_byte(w.format);
+        const uint64_t n = uint64_t(rows) * sb;
+        uint8_t hi = 0;
+        for (uint64_t i = 0; i < n; ++i) hi = std::max(hi, scales->data[i]);
+        if (hi > lim) {
+            uint64_t i = 0;
+            while (scales->data[i] <= lim) ++i;
+            fail(MLXMTP_ERR_FORMAT,
+                 "%s: scale byte %u (2^%d) at row %llu, group %llu is out of range: %s scales above %u (2^%d) are "
+                 "not supported (a broken checkpoint: real weights sit near 2^0)",
+                 name.c_str(), unsigned(scales->data[i]), int(scales->data[i]) - 127,
+                 static_cast<unsigned long long>(i / sb), static_cast<unsigned long long>(i % sb),
+                 ops::wformat_name(w.format), unsigned(lim), int(lim) - 127);
+        }
+    }
     uint32_t per = ops::rows_per_chunk(w.format, cols, m_.device().max_binding_range());
     for (uint32_t r0 = 0; r0 < w.rows; r0 += per) {
         ops::weight_chunk c;

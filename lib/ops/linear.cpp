@@ -40,6 +40,10 @@ uint64_t row_scale_bytes(wformat f, uint64_t cols) {
     return (f == wformat::mxfp4 || f == wformat::mxfp8) ? cols / 32 : 0;
 }
 
+uint8_t max_scale_byte(wformat f) {
+    return f == wformat::mxfp4 ? 254 - 14 : f == wformat::mxfp8 ? 254 - 8 : 255;  // mx.glsl kFp4PairExp, kFp8PairExp
+}
+
 uint64_t device_weight::bytes() const {
     return uint64_t(rows) * (row_bytes(format, cols) + row_scale_bytes(format, cols));
 }
@@ -158,6 +162,7 @@ void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span
                           {"MX_WORDS", std::to_string(matvec_mx_words(w.format))},
                           {wformat_define(w.format), "1"}};
             if (tuning().matvec_scale_words) d.emplace_back("SCALE_WORDS", "1");
+            if (tuning().matvec_scale_clamp) d.emplace_back("SCALE_CLAMP", "1");
             const pipeline &p = dev.kernels().get("matvec", d);
             struct {
                 uint32_t M, K, ystride, row0;

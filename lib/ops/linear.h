@@ -15,6 +15,13 @@ const char *wformat_name(wformat f);
 // Bytes of one row's elements / scales in a format (cols % 32 == 0 for MX).
 uint64_t row_bytes(wformat f, uint64_t cols);
 uint64_t row_scale_bytes(wformat f, uint64_t cols);
+// Largest E8M0 scale byte the matrix-vector kernel takes exactly (254 minus
+// the exponent of its fp16-pair decoding, kernels/common/mx.glsl): 2^113
+// for MXFP4, 2^119 for MXFP8.  Real weights sit near 2^0 (MLX's scale is
+// the group's largest magnitude over the largest element); larger scales
+// (and 255, NaN) only come from broken or hostile checkpoints, which the
+// loader rejects.
+uint8_t max_scale_byte(wformat f);
 
 struct weight_chunk {
     uint32_t row0 = 0, rows = 0;
@@ -53,6 +60,7 @@ struct linear_tuning {
     uint32_t matvec_mx_words = 0;  // MX words per lane unit (1, 2, 4; 0: per format)
     bool force_matvec = false;   // T > 16 through matvec too
     bool matvec_scale_words = false;  // MX scales read as 32-bit words even with 8-bit storage (A/B)
+    bool matvec_scale_clamp = false;  // clamp scale bytes in the kernel as well (A/B)
 };
 linear_tuning &tuning();
 // The matvec kernel's K split for a weight chunk of `rows` x `cols` (benchmarks report it).

@@ -11,6 +11,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 using namespace mlxmtp;
@@ -91,6 +93,55 @@ INSTANTIATE_TEST_SUITE_P(Modes, EngineQuantized, ::testing::Values(mx_mode::mxfp
                          [](const ::testing::TestParamInfo<mx_mode> &i) {
                              return std::string(i.param == mx_mode::mxfp8 ? "MXFP8" : "MXFP4");
                          });
+
+// A quantized checkpoint whose E8M0 scale exceeds what the matrix-vector
+// kernel takes exactly (ops::max_scale_byte: 2^113 for MXFP4, 2^119 for
+// MXFP8; MLX's quantizer never writes such scales for real weights) is a
+// clear FORMAT error naming the tensor; the largest allowed byte loads.
+TEST(EngineQuantizedScales, OutOfRangeScaleIsRejected) {
+    test::temp_dir tmp;
+    for (mx_mode mode : {mx_mode::mxfp4, mx_mode::mxfp8}) {
+        const std::string dir = tmp / mode_name(mode);
+        quantize_options qo;
+        qo.mode = mode;
+        quantize_checkpoint(test::fixture("tiny-qwen35-dev"), dir, qo, {});
+        // The byte offset of the first scale of the first down_proj scales
+        // tensor, from the safetensors header ("data_offsets" past 8 + N).
+        const std::string file = dir + "/model.safetensors";
+        std::FILE *f = std::fopen(file.c_str(), "r+b");
+        ASSERT_NE(f, nullptr) << file;
+        uint64_t hlen = 0;
+        ASSERT_EQ(std::fread(&hlen, 8, 1, f), 1u);
+        std::string header(hlen, '\0');
+        ASSERT_EQ(std::fread(header.data(), 1, hlen, f), hlen);
+        size_t at = header.find("mlp.down_proj.scales\"");
+        ASSERT_NE(at, std::string::npos);
+        const std::string tensor = header.substr(header.rfind('"', at - 1) + 1, at + 20 - header.rfind('"', at - 1) - 1);
+        size_t off = header.find("\"data_offsets\"", at);
+        ASSERT_NE(off, std::string::npos);
+        const uint64_t pos = 8 + hlen + std::strtoull(header.c_str() + header.find('[', off) + 1, nullptr, 10);
+        const uint8_t lim = ops::max_scale_byte(mode == mx_mode::mxfp4 ? ops::wformat::mxfp4 : ops::wformat::mxfp8);
+        for (uint8_t b : {uint8_t(lim + 1), lim}) {
+            ASSERT_EQ(std::fseek(f, long(pos), SEEK_SET), 0);
+            ASSERT_EQ(std::fwrite(&b, 1, 1, f), 1u);
+            ASSERT_EQ(std::fflush(f), 0);
+            if (b > lim) {
+                try {
+                    engine_model::open(dir, test::validated_device_ptr(), {});
+                    ADD_FAILURE() << mode_name(mode) << ": scale byte " << int(b) << " was accepted";
+                } catch (const error &e) {
+                    EXPECT_EQ(e.status(), MLXMTP_ERR_FORMAT);
+                    EXPECT_NE(std::string(e.what()).find(tensor.substr(0, tensor.size() - 7)), std::string::npos)
+                        << e.what();
+                    EXPECT_NE(std::string(e.what()).find("scale byte " + std::to_string(b)), std::string::npos) << e.what();
+                }
+            } else {
+                EXPECT_NO_THROW(engine_model::open(dir, test::validated_device_ptr(), {})) << mode_name(mode);
+            }
+        }
+        std::fclose(f);
+    }
+}
 
 TEST(EngineThreads, FourThreadsTwoSessionsEachMatchSerial) {
     // One shared model; 4 threads x 2 sessions, each greedy-decoding a different

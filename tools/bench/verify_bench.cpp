@@ -10,6 +10,7 @@
 //     driver's statistics of every pipeline (registers etc., where reported).
 //   --matvec-rows N (before CONFIG): rows per subgroup in every matvec (A/B).
 //   --scale-words (before CONFIG): MX scales read as 32-bit words (A/B against byte loads).
+//   --scale-clamp (before CONFIG): clamp MX scale bytes in the matvec kernel too (A/B).
 #include "model/model.h"
 #include "ops/linear.h"
 #include "session/session.h"
@@ -51,6 +52,8 @@ int main(int argc, char **argv) {
         const std::string f = argv[1];
         if (f == "--profile") {
             profile = true;
+        } else if (f == "--scale-clamp") {
+            ops::tuning().matvec_scale_clamp = true;
         } else if (f == "--scale-words") {
             ops::tuning().matvec_scale_words = true;
         } else if (f == "--matvec-rows" && argc > 2) {

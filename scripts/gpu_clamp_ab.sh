@@ -1,0 +1,13 @@
+#!/bin/bash
+# MX scale bytes used unclamped in the matvec kernel (the loader rejects
+# out-of-range scales) against the in-kernel clamp (verify-bench
+# --scale-clamp): 27B MXFP4 decode / verify, alternating twice.
+# Usage (repo root on the GPU machine): scripts/gpu_clamp_ab.sh BIN_DIR OUT_DIR
+set -u
+bin=$1; out=$2
+cfg=tests/fixtures/configs/qwen3.5-27b.config.json
+for rep in 1 2; do
+  "$bin/mlxmtp-verify-bench" $cfg mxfp4 > "$out/v_noclamp_$rep.jsonl" 2>&1
+  "$bin/mlxmtp-verify-bench" --scale-clamp $cfg mxfp4 > "$out/v_clamp_$rep.jsonl" 2>&1
+done
+for f in "$out"/v_*.jsonl; do echo "== $(basename $f)"; grep -E '"decode"|"tokens":[2-9],' "$f" | sed 's/"what"://; s/"weight_bytes".*//; s/"ratio_to_decode"/r/; s/"verify",//; s/"tokens"://' | cut -c1-40 | tr '\n' ' '; echo; done
