@@ -79,10 +79,13 @@ static uint32_t matvec_rows(wformat f, uint32_t n) {
 // It does not change the summation order, so it may depend on n.
 static uint32_t matvec_unroll(wformat f, uint32_t n) {
     if (tuning().matvec_unroll) return tuning().matvec_unroll;
+    if (tuning().unroll_from_cols && n >= tuning().unroll_from_cols) return tuning().unroll_from_value;
     // H200 sweeps (docs/perf-matvec.md): 2 helps bf16 at every n; one-word
-    // FP4 units want 4 at n <= 2 and 2 up to n = 8; past 8 columns the
+    // FP4 units want 4 at n <= 2 and 2 up to n = 8 except at 6 and 7 columns,
+    // where 1 is better (27B verify of 7 tokens 32.8 -> 27.2 ms, of 6 tokens
+    // 26.9 -> 26.3; 5 and 8 columns slower with 1); past 8 columns the
     // registers of a deeper unroll cost occupancy (several times slower).
-    if (f == wformat::mxfp4) return n <= 2 ? 4 : n <= 8 ? 2 : 1;
+    if (f == wformat::mxfp4) return n <= 2 ? 4 : (n == 6 || n == 7) ? 1 : n <= 8 ? 2 : 1;
     if (f == wformat::mxfp8) return n <= 8 ? 2 : 1;
     return 2;
 }

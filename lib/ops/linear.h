@@ -57,6 +57,7 @@ struct linear_tuning {
     uint32_t matvec_rows = 0;    // rows per subgroup in matvec (1..8)
     uint32_t matvec_ksplit = 0;  // parts of K per row set (1, 2, 4, 8)
     uint32_t matvec_unroll = 0;  // units whose loads a lane issues together
+    uint32_t unroll_from_cols = 0, unroll_from_value = 0;  // from this many columns on, this unroll (A/B)
     uint32_t matvec_mx_words = 0;  // MX words per lane unit (1, 2, 4; 0: per format)
     bool force_matvec = false;   // T > 16 through matvec too
     bool matvec_scale_words = false;  // MX scales read as 32-bit words even with 8-bit storage (A/B)

@@ -11,6 +11,7 @@
 //   --matvec-rows N (before CONFIG): rows per subgroup in every matvec (A/B).
 //   --scale-words (before CONFIG): MX scales read as 32-bit words (A/B against byte loads).
 //   --scale-clamp (before CONFIG): clamp MX scale bytes in the matvec kernel too (A/B).
+//   --unroll-from N U (before CONFIG): matvec load unroll U from N columns on (A/B).
 #include "model/model.h"
 #include "ops/linear.h"
 #include "session/session.h"
@@ -52,6 +53,11 @@ int main(int argc, char **argv) {
         const std::string f = argv[1];
         if (f == "--profile") {
             profile = true;
+        } else if (f == "--unroll-from" && argc > 3) {
+            ops::tuning().unroll_from_cols = static_cast<uint32_t>(std::atoi(argv[2]));
+            ops::tuning().unroll_from_value = static_cast<uint32_t>(std::atoi(argv[3]));
+            argc -= 2;
+            argv += 2;
         } else if (f == "--scale-clamp") {
             ops::tuning().matvec_scale_clamp = true;
         } else if (f == "--scale-words") {
