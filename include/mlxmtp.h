@@ -376,7 +376,9 @@ MLXMTP_API void mlxmtp_quantize_params_init(mlxmtp_quantize_params *p);
  *  path is left as it was.  `dst_dir`'s parent must exist.  The output must
  *  not be, contain or lie inside the source.  An existing non-empty output is
  *  replaced only with MLXMTP_QUANTIZE_FORCE.  Free disk space is checked
- *  first.  A tensor to quantize that contains NaN or Inf is an error.
+ *  first.  A tensor to quantize that contains NaN or Inf, or values so large
+ *  that their scale is past what the engine runs (about 2^116 for MXFP4), is
+ *  an error.
  *
  *  @param src_dir      source checkpoint directory (not modified).
  *  @param dst_dir      output directory.
@@ -385,7 +387,7 @@ MLXMTP_API void mlxmtp_quantize_params_init(mlxmtp_quantize_params *p);
  *  @param user_data    passed to progress_cb.
  *  @return MLXMTP_OK; MLXMTP_ERR_INVALID_ARG (bad params, output aliases the
  *          source), MLXMTP_ERR_EXISTS (non-empty output without FORCE),
- *          MLXMTP_ERR_NOT_FOUND, MLXMTP_ERR_FORMAT (malformed input, NaN/Inf),
+ *          MLXMTP_ERR_NOT_FOUND, MLXMTP_ERR_FORMAT (malformed input, NaN/Inf, scale range),
  *          MLXMTP_ERR_CONFIG, MLXMTP_ERR_NO_SPACE, MLXMTP_ERR_IO,
  *          MLXMTP_ERR_ABORTED; mlxmtp_last_error() explains.
  *  Thread-safety: may run concurrently with any other call (for different

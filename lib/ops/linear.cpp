@@ -1,6 +1,7 @@
 #include "ops/linear.h"
 
 #include "ops/basic_ops.h"
+#include "quant/mx.h"
 
 #include <algorithm>
 
@@ -41,7 +42,9 @@ uint64_t row_scale_bytes(wformat f, uint64_t cols) {
 }
 
 uint8_t max_scale_byte(wformat f) {
-    return f == wformat::mxfp4 ? 254 - 14 : f == wformat::mxfp8 ? 254 - 8 : 255;  // mx.glsl kFp4PairExp, kFp8PairExp
+    if (f == wformat::mxfp4) return mx_max_engine_scale_byte(mx_mode::mxfp4);
+    if (f == wformat::mxfp8) return mx_max_engine_scale_byte(mx_mode::mxfp8);
+    return 255;
 }
 
 uint64_t device_weight::bytes() const {

@@ -24,6 +24,11 @@ inline float mx_elem_max(mx_mode m) { return m == mx_mode::mxfp4 ? 6.0f : 448.0f
 uint8_t mx_scale_byte(float amax, mx_mode mode, mx_scale_rule rule);
 // Decoded scale: byte 0 -> 2^-127, 255 -> +inf, else 2^(b-127).
 float e8m0_to_float(uint8_t b);
+// Largest scale byte the engine runs exactly: 254 minus the exponent of its
+// matvec's fp16-pair element decoding (kernels/common/mx.glsl kFp4PairExp,
+// kFp8PairExp), i.e. 2^113 (MXFP4) and 2^119 (MXFP8).  Real weights sit near
+// 2^0; the loader rejects larger scales and the quantizer refuses to write them.
+inline uint8_t mx_max_engine_scale_byte(mx_mode m) { return m == mx_mode::mxfp4 ? 254 - 14 : 254 - 8; }
 
 // Element encoders (value already divided by the scale) and decoders.
 uint8_t fp4_e2m1_encode(float v);   // 4-bit code, RNE, saturating, sign kept, NaN -> 0x7

@@ -304,6 +304,32 @@ TEST(QuantCheckpoint, NanOrInfRefusedNamingTheTensor) {
     run(d / "src3", d / "out3", mx_mode::mxfp4);
 }
 
+// Finite weights so large that their MX scale is past what the engine runs
+// exactly (mx_max_engine_scale_byte: 2^113 for MXFP4) are refused as NaN is,
+// naming tensor, row and group, with nothing written; the same tensor
+// quantizes in MXFP8, whose range (2^119) covers it.
+TEST(QuantCheckpoint, ScaleBeyondEngineRangeRefused) {
+    temp_dir d;
+    std::vector<float> w(4 * 64, 0.5f);
+    w[64 + 40] = std::ldexp(1.0f, 120);  // row 1, group 1: an MXFP4 scale near 2^117
+    make_checkpoint(d / "src", {{{"model.language_model.layers.0.mlp.up_proj.weight", dtype::f32, {4, 64}, w.size() * 4},
+                                 w.data()}});
+    err_outcome e = catch_error([&] { run(d / "src", d / "out", mx_mode::mxfp4); });
+    EXPECT_EQ(e.status, MLXMTP_ERR_FORMAT);
+    EXPECT_NE(e.message.find("model.language_model.layers.0.mlp.up_proj.weight"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("at row 1, columns 32..63 (largest magnitude 1.32923e+36)"), std::string::npos)
+        << e.message;
+    EXPECT_NE(e.message.find("at most 2^113"), std::string::npos) << e.message;
+    EXPECT_FALSE(qtest::exists(d / "out"));
+    EXPECT_EQ(list_dir(d.path), std::vector<std::string>{"src"});  // no temporary directory left
+    run(d / "src", d / "out8", mx_mode::mxfp8);
+    auto ck = checkpoint::open(d / "out8");
+    const tensor_info *sc = ck->find("model.language_model.layers.0.mlp.up_proj.scales");
+    ASSERT_NE(sc, nullptr);
+    EXPECT_GT(sc->data[2 + 1], 127 + 100);  // row 1, group 1: the large value's scale, within MXFP8's range
+    EXPECT_LE(sc->data[2 + 1], mx_max_engine_scale_byte(mx_mode::mxfp8));
+}
+
 TEST(QuantCheckpoint, OutputPathSafety) {
     temp_dir d;
     ASSERT_EQ(std::system(("cp -r '" + kDev + "' '" + (d / "src") + "'").c_str()), 0);
