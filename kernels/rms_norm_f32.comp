@@ -38,6 +38,7 @@ layout(std430, binding = 2) writeonly buffer Y { VT y[]; };
 #endif
 layout(push_constant) uniform P { uint cols; float eps; uint one_plus; } pc;
 #define CACHE 8
+VT gain(uint c) { return pc.one_plus != 0u ? VT(1.0) + w[c] : w[c]; }
 void main() {
     uint n = pc.cols / VW, t = gl_LocalInvocationID.x;
     uint base = gl_WorkGroupID.x * n;
@@ -63,10 +64,7 @@ void main() {
     float scale = inversesqrt(wg_sum1_fast(ss) / float(pc.cols) + pc.eps);
     [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
         uint c = t + i * WG_SIZE;
-        if (c < n) y[base + c] = v[i] * scale * (pc.one_plus != 0u ? VT(1.0) + w[c] : w[c]);
+        if (c < n) y[base + c] = v[i] * scale * gain(c);
     }
-    for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) {
-        VT g = pc.one_plus != 0u ? VT(1.0) + w[c] : w[c];
-        y[base + c] = LOAD(base + c) * scale * g;
-    }
+    for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) y[base + c] = LOAD(base + c) * scale * gain(c);
 }

@@ -2,6 +2,7 @@
 // the config (name, dtype, shape) and uploads it to the device.
 #include "io/safetensors.h"
 #include "model/model.h"
+#include "quant/mx.h"
 #include "util/fs.h"
 #include "util/half.h"
 
@@ -106,12 +107,10 @@ ops::device_weight model_loader::matrix(const std::string &name, int64_t rows, i
     const uint64_t rb = ops::row_bytes(w.format, cols), sb = ops::row_scale_bytes(w.format, cols);
     if (scales) {  // the matrix-vector kernel's scale range (ops::max_scale_byte)
         const uint8_t lim = ops::max_scale_byte(w.format);
-        const uint64_t n = uint64_t(rows) * sb;
-        uint8_t hi = 0;
-        for (uint64_t i = 0; i < n; ++i) hi = std::max(hi, scales->data[i]);
-        if (hi > lim) {
-            uint64_t i = 0;
-            while (scales->data[i] <= lim) ++i;
+        const int64_t bad = mx_first_scale_beyond_engine(
+            scales->data, uint64_t(rows) * sb, w.format == ops::wformat::mxfp4 ? mx_mode::mxfp4 : mx_mode::mxfp8);
+        if (bad >= 0) {
+            const uint64_t i = static_cast<uint64_t>(bad);
             fail(MLXMTP_ERR_FORMAT,
                  "%s: scale byte %u (2^%d) at row %llu, group %llu is out of range: %s scales above %u (2^%d) are "
                  "not supported (a broken checkpoint: real weights sit near 2^0)",

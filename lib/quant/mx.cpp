@@ -6,6 +6,7 @@
 
 #include "util/half.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -69,6 +70,16 @@ float e8m0_to_float(uint8_t b) {
     if (b == 0) return bitsf(0x00400000u);  // 2^-127
     if (b == 0xFF) return bitsf(0x7F800000u);
     return bitsf(static_cast<uint32_t>(b) << 23);
+}
+
+int64_t mx_first_scale_beyond_engine(const uint8_t *scales, uint64_t n, mx_mode m) {
+    const uint8_t lim = mx_max_engine_scale_byte(m);
+    uint8_t hi = 0;
+    for (uint64_t i = 0; i < n; ++i) hi = std::max(hi, scales[i]);  // branch-free: vectorizes
+    if (hi <= lim) return -1;
+    uint64_t i = 0;
+    while (scales[i] <= lim) ++i;
+    return static_cast<int64_t>(i);
 }
 
 uint8_t mx_scale_byte(float amax, mx_mode mode, mx_scale_rule rule) {

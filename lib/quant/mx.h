@@ -29,6 +29,9 @@ float e8m0_to_float(uint8_t b);
 // kFp8PairExp), i.e. 2^113 (MXFP4) and 2^119 (MXFP8).  Real weights sit near
 // 2^0; the loader rejects larger scales and the quantizer refuses to write them.
 inline uint8_t mx_max_engine_scale_byte(mx_mode m) { return m == mx_mode::mxfp4 ? 254 - 14 : 254 - 8; }
+// Index of the first of n scale bytes above mx_max_engine_scale_byte(m), or
+// -1 when all are in range (the loader's and the quantizer's check).
+int64_t mx_first_scale_beyond_engine(const uint8_t *scales, uint64_t n, mx_mode m);
 
 // Element encoders (value already divided by the scale) and decoders.
 uint8_t fp4_e2m1_encode(float v);   // 4-bit code, RNE, saturating, sign kept, NaN -> 0x7

@@ -362,20 +362,19 @@ quantize_report quantize_checkpoint(const std::string &src_dir, const std::strin
                      t->file.c_str(), t->name.c_str(), std::isnan(v) ? "NaN" : "Inf", static_cast<long long>(r),
                      static_cast<long long>(c));
             }
-            const uint8_t lim = mx_max_engine_scale_byte(opt.mode);
-            for (uint64_t i = 0; i < scales.size(); ++i)
-                if (scales[i] > lim) {
-                    const int64_t r = static_cast<int64_t>(i / sc_row), g = static_cast<int64_t>(i % sc_row);
-                    float amax = 0;
-                    for (int64_t c = g * 32; c < g * 32 + 32; ++c)
-                        amax = std::max(amax, std::fabs(load_as_f32(t->type, s, r * cols + c)));
-                    fail(MLXMTP_ERR_FORMAT,
-                         "%s: tensor \"%s\" needs scale 2^%d at row %lld, columns %lld..%lld (largest magnitude "
-                         "%g), beyond the engine's %s range (at most 2^%d); refusing to quantize it",
-                         t->file.c_str(), t->name.c_str(), int(scales[i]) - 127, static_cast<long long>(w.r0 + r),
-                         static_cast<long long>(g * 32), static_cast<long long>(g * 32 + 31), double(amax),
-                         opt.mode == mx_mode::mxfp4 ? "MXFP4" : "MXFP8", int(lim) - 127);
-                }
+            const int64_t big = mx_first_scale_beyond_engine(scales.data(), scales.size(), opt.mode);
+            if (big >= 0) {
+                const int64_t r = big / static_cast<int64_t>(sc_row), g = big % static_cast<int64_t>(sc_row);
+                float amax = 0;
+                for (int64_t c = g * 32; c < g * 32 + 32; ++c)
+                    amax = std::max(amax, std::fabs(load_as_f32(t->type, s, r * cols + c)));
+                fail(MLXMTP_ERR_FORMAT,
+                     "%s: tensor \"%s\" needs scale 2^%d at row %lld, columns %lld..%lld (largest magnitude "
+                     "%g), beyond the engine's %s range (at most 2^%d); refusing to quantize it",
+                     t->file.c_str(), t->name.c_str(), int(scales[big]) - 127, static_cast<long long>(w.r0 + r),
+                     static_cast<long long>(g * 32), static_cast<long long>(g * 32 + 31), double(amax),
+                     opt.mode == mx_mode::mxfp4 ? "MXFP4" : "MXFP8", int(mx_max_engine_scale_byte(opt.mode)) - 127);
+            }
             files[w.weight.file]->pwrite_all(w.weight.offset + w.r0 * pk_row, packed.data(), packed.size());
             files[w.scales.file]->pwrite_all(w.scales.offset + w.r0 * sc_row, scales.data(), scales.size());
             files[w.weight.file]->start_writeback(w.weight.offset + w.r0 * pk_row, packed.size());

@@ -47,8 +47,7 @@ static void print_profile(const char *what, const gpu_profile &p, int reps) {
 
 int main(int argc, char **argv) {
     bool profile = false;
-    // Leading flags: --profile; --matvec-rows N (rows per subgroup of every
-    // matrix-vector dispatch, for A/B runs against the per-format defaults).
+    // Leading flags (the usage comment at the top lists them).
     while (argc > 1 && argv[1][0] == '-' && argv[1][1] == '-') {
         const std::string f = argv[1];
         if (f == "--profile") {
