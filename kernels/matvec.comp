@@ -64,6 +64,9 @@
 #ifndef MX_WORDS
 #define MX_WORDS 1
 #endif
+#ifndef DIAG_DECODE
+#define DIAG_DECODE 0  // diagnostics for A/B runs only (wrong results); see decode_word
+#endif
 layout(local_size_x = WG_SIZE) in;
 #include "common/types.glsl"
 #include "common/mx.glsl"
@@ -142,7 +145,16 @@ float unit_scale(uint b) {
 }
 
 void decode_word(uint q, out vec2 f[WORD_PAIRS]) {
-#if defined(WEIGHT_MXFP4)
+#if defined(WEIGHT_MXFP4) && DIAG_DECODE == 1
+    // Diagnostic (wrong values): the pair decode without the fp16 -> fp32 conversion.
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+        uint h = fp4_pair(q, j);
+        f[j] = vec2(uintBitsToFloat(h << 16), uintBitsToFloat(h & 0xffff0000u));
+    }
+#elif defined(WEIGHT_MXFP4) && DIAG_DECODE == 2
+    // Diagnostic (wrong values): no decode, one integer instruction per pair.
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) f[j] = vec2(uintBitsToFloat(q ^ (j * 0x01010101u)));
+#elif defined(WEIGHT_MXFP4)
     [[unroll]] for (uint j = 0u; j < 4u; ++j) f[j] = unpackHalf2x16(fp4_pair(q, j));
 #else
     [[unroll]] for (uint j = 0u; j < 2u; ++j) f[j] = unpackHalf2x16(fp8_pair(q, j));
@@ -151,9 +163,17 @@ void decode_word(uint q, out vec2 f[WORD_PAIRS]) {
 
 word_x load_word_x(uint xi) {
     word_x x;
+#if defined(WEIGHT_MXFP4) && defined(DIAG_XCOAL)
+    // Diagnostic (wrong values): the same loads, coalesced across lanes
+    // (lane-consecutive vec4s) instead of 32 bytes apart.
+    uint b = xi & ~63u, l = (xi >> 1) & 31u;
+    x.a = x4[b + l];
+    x.b = x4[b + 32u + l];
+#else
     x.a = x4[xi];
 #if defined(WEIGHT_MXFP4)
     x.b = x4[xi + 1u];
+#endif
 #endif
     return x;
 }
@@ -243,6 +263,11 @@ void compute_unit(unit_w d, uint u, uint kq) {
 #else
     // MX: p = unit . x over the unscaled codes (elements in k order),
     // then one scaling per (row, column) and unit.
+#if defined(DIAG_LOADONLY)  // diagnostic (wrong values): the weight loads alone, no x, no decode
+    [[unroll]] for (int r = 0; r < ROWS; ++r)
+        [[unroll]] for (uint w = 0u; w < MX_WORDS; ++w) acc[r][0] += uintBitsToFloat(d.q[r][w] ^ d.s[r]);
+    return;
+#endif
     float s[ROWS];
     [[unroll]] for (int r = 0; r < ROWS; ++r) s[r] = unit_scale(d.s[r]);
 #if MX_WORDS == 1
@@ -307,6 +332,9 @@ void write_rows(uint m0, uint row_end) {
 }
 
 void main() {
+#if defined(DIAG_EMPTY)  // diagnostic (no result): the dispatch without its work
+    return;
+#endif
     uint wg = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
     uint kq = pc.K / 4u, units = pc.K / UNIT;
     uint first = wg * RPW, row_end = min(first + RPW, pc.M);

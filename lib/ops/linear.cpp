@@ -169,6 +169,7 @@ void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span
                           {wformat_define(w.format), "1"}};
             if (tuning().matvec_scale_words) d.emplace_back("SCALE_WORDS", "1");
             if (tuning().matvec_scale_clamp) d.emplace_back("SCALE_CLAMP", "1");
+            for (const auto &e : tuning().matvec_defines) d.push_back(e);
             const pipeline &p = dev.kernels().get("matvec", d);
             struct {
                 uint32_t M, K, ystride, row0;

@@ -5,6 +5,8 @@
 #include "util/error.h"
 #include "vk/command.h"
 
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace mlxmtp::detail::ops {
@@ -62,6 +64,7 @@ struct linear_tuning {
     bool force_matvec = false;   // T > 16 through matvec too
     bool matvec_scale_words = false;  // MX scales read as 32-bit words even with 8-bit storage (A/B)
     bool matvec_scale_clamp = false;  // clamp scale bytes in the kernel as well (A/B)
+    std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)
 };
 linear_tuning &tuning();
 // The matvec kernel's K split for a weight chunk of `rows` x `cols` (benchmarks report it).

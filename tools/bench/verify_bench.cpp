@@ -12,6 +12,9 @@
 //   --scale-words (before CONFIG): MX scales read as 32-bit words (A/B against byte loads).
 //   --scale-clamp (before CONFIG): clamp MX scale bytes in the matvec kernel too (A/B).
 //   --unroll-from N U (before CONFIG): matvec load unroll U from N columns on (A/B).
+//   --mx-words N (before CONFIG): packed MX words per lane unit in every matvec (A/B).
+//   --matvec-define NAME[=VALUE] (before CONFIG, repeatable): an extra define for
+//     every matvec variant (A/B and diagnostics, e.g. the DIAG_* of matvec.comp).
 #include "model/model.h"
 #include "ops/linear.h"
 #include "session/session.h"
@@ -61,6 +64,16 @@ int main(int argc, char **argv) {
             ops::tuning().matvec_scale_clamp = true;
         } else if (f == "--scale-words") {
             ops::tuning().matvec_scale_words = true;
+        } else if (f == "--matvec-define" && argc > 2) {
+            const std::string d = argv[2];
+            const size_t eq = d.find('=');
+            ops::tuning().matvec_defines.emplace_back(d.substr(0, eq), eq == std::string::npos ? "1" : d.substr(eq + 1));
+            --argc;
+            ++argv;
+        } else if (f == "--mx-words" && argc > 2) {
+            ops::tuning().matvec_mx_words = static_cast<uint32_t>(std::atoi(argv[2]));
+            --argc;
+            ++argv;
         } else if (f == "--matvec-rows" && argc > 2) {
             ops::tuning().matvec_rows = static_cast<uint32_t>(std::atoi(argv[2]));
             --argc;
