@@ -72,6 +72,14 @@ uint32_t matvec_ksplit(const vk_device &dev, wformat f, uint32_t rows, uint32_t 
 // Packed words per lane unit of an MX weight in the matvec kernel.
 uint32_t matvec_mx_words(wformat f);
 
+// EXPERIMENT (benchmarks only): the MXFP4 matrix-vector product for n <= 8
+// columns on tensor cores (kernels/matvec_coop.comp), x scaled by 2^xexp
+// and the weights by 2^wexp inside (fp16 ranges), the result scaled back.
+// Needs vk_device::cooperative_matrix(), subgroup size 32 and K % 512 == 0;
+// throws MLXMTP_ERR_UNSUPPORTED otherwise.
+void linear_matvec_coop(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
+                        uint32_t n, int32_t xexp, int32_t wexp);
+
 // y[t, :] = W[ids[t], :] (dequantized), ids int32 [T].
 void embed(command_stream &cs, const device_weight &w, const buffer_span &ids, const buffer_span &y, uint32_t T);
 

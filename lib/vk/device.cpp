@@ -53,6 +53,23 @@ vk_device::vk_device(vk_instance &inst, uint32_t index) : inst_(inst) {
         pipeline_statistics_ = true;
     }
 
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV cm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+    if (inst.options().cooperative_matrix && desc_.has_extension(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) &&
+        f12.vulkanMemoryModel && f12.shaderFloat16 && f12.storageBuffer8BitAccess) {
+        VkPhysicalDeviceCooperativeMatrixFeaturesNV have{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+        VkPhysicalDeviceFeatures2 q2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+        q2.pNext = &have;
+        vkGetPhysicalDeviceFeatures2(desc_.handle, &q2);
+        if (have.cooperativeMatrix) {
+            exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+            cm.cooperativeMatrix = VK_TRUE;
+            cm.pNext = en.pNext;  // chain in front of the 1.1 / 1.2 features
+            en.pNext = &cm;
+            e12.vulkanMemoryModel = VK_TRUE;
+            cooperative_matrix_ = true;
+        }
+    }
+
     float prio = 1.0f;
     VkDeviceQueueCreateInfo q{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
     q.queueFamilyIndex = desc_.compute_queue_family;

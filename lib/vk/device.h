@@ -34,6 +34,8 @@ public:
     // Pipelines are built with their statistics captured (instance option
     // pipeline_statistics, and the device has the extension).
     bool pipeline_statistics() const { return pipeline_statistics_; }
+    // VK_NV_cooperative_matrix enabled (instance_options::cooperative_matrix).
+    bool cooperative_matrix() const { return cooperative_matrix_; }
     PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn() const { return push_descriptor_fn_; }
     kernel_registry &kernels() { return *kernels_; }
 
@@ -75,6 +77,7 @@ private:
     std::mutex submit_mutex_;  // guards queue_ (vkQueueSubmit); leaf lock
     bool push_descriptors_ = false;
     bool pipeline_statistics_ = false;
+    bool cooperative_matrix_ = false;
     PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn_ = nullptr;
     uint64_t max_allocation_size_ = 0;
     uint64_t storage_alignment_ = 256;

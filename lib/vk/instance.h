@@ -25,6 +25,11 @@ struct instance_options {
     // local memory, ...) through VK_KHR_pipeline_executable_properties where
     // the device has it (kernel_registry::executable_statistics).
     bool pipeline_statistics = false;
+    // Experiments: enable VK_NV_cooperative_matrix (and the Vulkan memory
+    // model its shaders need) where the device has both; kernels then see
+    // HAS_COOPMAT_NV (the tensor-core matvec prototype, matvec_coop.comp).
+    // Off by default: no library path uses it yet.
+    bool cooperative_matrix = false;
 };
 
 struct physical_device_desc {

@@ -149,6 +149,7 @@ kernel_registry::kernel_registry(vk_device &dev) : dev_(dev) {
     if (info.features & MLXMTP_FEATURE_FP16) device_defines_.emplace_back("HAS_FP16", "1");
     if (info.features & MLXMTP_FEATURE_INT8) device_defines_.emplace_back("HAS_INT8", "1");
     if (info.features & MLXMTP_FEATURE_STORAGE8) device_defines_.emplace_back("HAS_STORAGE8", "1");
+    if (dev.cooperative_matrix()) device_defines_.emplace_back("HAS_COOPMAT_NV", "1");
     cache_dir_ = dev.instance().options().cache_dir;
     load_pipeline_cache();
 }

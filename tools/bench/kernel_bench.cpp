@@ -4,7 +4,7 @@
 // format.  Prints one JSON object per line.  Internal tool (not installed).
 // Then the prefill matrix-matrix kernel for T = 512 and 2048 tokens (TFLOP/s).
 //   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES [RPS_LIST [TOKENS_LIST [KSPLIT_LIST [UNROLL_LIST [FORMATS
-//                        [MX_WORDS_LIST [SERIAL [N_LIST [STATS]]]]]]]]]]]
+//                        [MX_WORDS_LIST [SERIAL [N_LIST [STATS [COOP [COOP_DEFINES]]]]]]]]]]]]]
 // RPS_LIST: comma-separated matvec rows-per-subgroup values to sweep
 // (0 = the library's default for each n); TOKENS_LIST: matmul token counts
 // ("0" skips the matmul); KSPLIT_LIST / UNROLL_LIST: matvec K splits and
@@ -15,7 +15,11 @@
 // model does (each dispatch's launch and drain exposed), 2 both; with 1 or 2
 // a "stage" line also gives the cost of one tiny dispatch behind a barrier.
 // N_LIST: activation column counts (default 1,2,3,4,8,9,16).  STATS 1: end
-// with the driver's statistics of every pipeline (registers etc.).  On the
+// with the driver's statistics of every pipeline (registers etc.).  COOP 1:
+// also the tensor-core MXFP4 prototype (matvec_coop.comp, n <= 8) on devices
+// with VK_NV_cooperative_matrix: its largest difference from matvec.comp's
+// result (relative to the largest |y|), then its time; COOP_DEFINES: extra
+// defines for it, NAME=VALUE[,NAME=VALUE...] (e.g. PF=8).  On the
 // H200 the one such run timed most variants up to 3x slower than runs
 // without (same binary sizes as uncaptured builds, cause unknown): take
 // timings from runs without STATS.
@@ -27,6 +31,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -83,6 +88,17 @@ int main(int argc, char **argv) {
     try {
         instance_options io;
         io.pipeline_statistics = argc > 12 && std::atoi(argv[12]) != 0;
+        const bool coop = argc > 13 && std::atoi(argv[13]) != 0;
+        io.cooperative_matrix = coop;
+        if (argc > 14)
+            for (const char *p = argv[14]; *p;) {
+                const char *e = p;
+                while (*e && *e != ',') ++e;
+                const std::string d(p, e);
+                const size_t eq = d.find('=');
+                ops::tuning().matvec_defines.emplace_back(d.substr(0, eq), eq == std::string::npos ? "1" : d.substr(eq + 1));
+                p = *e ? e + 1 : e;
+            }
         vk_instance inst(io);
         vk_device dev(inst, 0);
         arena weights(dev, false, 0, "bench weights"), acts(dev, false, 0, "bench activations");
@@ -183,6 +199,41 @@ int main(int argc, char **argv) {
             ops::tuning().matvec_unroll = 0;
             ops::tuning().matvec_rows = 0;
             ops::tuning().matvec_mx_words = 0;
+            if (coop && fmt == ops::wformat::mxfp4) {
+                if (!dev.cooperative_matrix())
+                    std::printf("{\"kernel\":\"matvec_coop\",\"error\":\"no VK_NV_cooperative_matrix\"}\n");
+                buffer_span yref = acts.alloc(uint64_t(16) * rows * 4, "yref");
+                for (uint32_t n : n_list) {
+                    if (!dev.cooperative_matrix() || n == 0 || n > 8) continue;
+                    try {
+                        command_stream cs(dev);
+                        ops::linear_matvec(cs, ws[0], x, yref, n);
+                        ops::linear_matvec_coop(cs, ws[0], x, y, n, 0, 0);
+                        cs.submit();
+                        std::vector<float> a(size_t(n) * rows), b(size_t(n) * rows);
+                        download(dev, yref, a.data(), a.size() * 4);
+                        download(dev, y, b.data(), b.size() * 4);
+                        double dmax = 0, ymax = 0;
+                        for (size_t i = 0; i < a.size(); ++i) {
+                            dmax = std::max(dmax, double(std::fabs(a[i] - b[i])));
+                            ymax = std::max(ymax, double(std::fabs(a[i])));
+                        }
+                        const int iters = 400;
+                        for (int i = 0; i < 8; ++i) ops::linear_matvec_coop(cs, ws[i % count], x, y, n, 0, 0);
+                        cs.submit();
+                        auto t0 = std::chrono::steady_clock::now();
+                        for (int i = 0; i < iters; ++i) ops::linear_matvec_coop(cs, ws[i % count], x, y, n, 0, 0);
+                        cs.submit();
+                        double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+                        std::printf("{\"kernel\":\"matvec_coop\",\"format\":\"mxfp4\",\"rows\":%u,\"cols\":%u,\"n\":%u,"
+                                    "\"defines\":\"%s\",\"max_diff_rel\":%.3g,\"max_abs_y\":%.4g,\"us\":%.2f,\"gb_s\":%.1f}\n",
+                                    rows, cols, n, argc > 14 ? argv[14] : "", ymax > 0 ? dmax / ymax : dmax, ymax, s * 1e6, wbytes / s / 1e9);
+                    } catch (const std::exception &e) {
+                        std::printf("{\"kernel\":\"matvec_coop\",\"n\":%u,\"error\":\"%s\"}\n", n, e.what());
+                    }
+                    std::fflush(stdout);
+                }
+            }
             for (uint32_t T : tok_list) {
                 command_stream cs(dev);
                 const int iters = T >= 1024 ? 10 : 30;
