@@ -106,9 +106,9 @@ ops::device_weight model_loader::matrix(const std::string &name, int64_t rows, i
     }
     const uint64_t rb = ops::row_bytes(w.format, cols), sb = ops::row_scale_bytes(w.format, cols);
     if (scales) {  // the matrix-vector kernel's scale range (ops::max_scale_byte)
-        const uint8_t lim = ops::max_scale_byte(w.format);
-        const int64_t bad = mx_first_scale_beyond_engine(
-            scales->data, uint64_t(rows) * sb, w.format == ops::wformat::mxfp4 ? mx_mode::mxfp4 : mx_mode::mxfp8);
+        const mx_mode mode = w.format == ops::wformat::mxfp4 ? mx_mode::mxfp4 : mx_mode::mxfp8;
+        const uint8_t lim = mx_max_engine_scale_byte(mode);
+        const int64_t bad = mx_first_scale_beyond_engine(scales->data, uint64_t(rows) * sb, mode);
         if (bad >= 0) {
             const uint64_t i = static_cast<uint64_t>(bad);
             fail(MLXMTP_ERR_FORMAT,

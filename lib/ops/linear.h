@@ -65,6 +65,8 @@ struct linear_tuning {
     bool matvec_scale_words = false;  // MX scales read as 32-bit words even with 8-bit storage (A/B)
     bool matvec_scale_clamp = false;  // clamp scale bytes in the kernel as well (A/B)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)
+    // Appends "NAME" or "NAME=VALUE" (no value: "1") to matvec_defines.
+    void add_matvec_define(const std::string &spec);
 };
 linear_tuning &tuning();
 // The matvec kernel's K split for a weight chunk of `rows` x `cols` (benchmarks report it).

@@ -34,6 +34,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,22 @@ struct filler {
         cs.dispatch(dev.kernels().get("fill_random"), {s}, pc, gx, gy);
     }
 };
+
+// Mean seconds per call of call(0..iters-1), recorded into cs after `warmup`
+// untimed calls (which also compile the pipelines), with a barrier after
+// each timed call when `barrier` (each dispatch's launch and drain exposed).
+double seconds_per_call(command_stream &cs, int warmup, int iters, const std::function<void(int)> &call,
+                        bool barrier = false) {
+    for (int i = 0; i < warmup; ++i) call(i);
+    cs.submit();
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < iters; ++i) {
+        call(i);
+        if (barrier) cs.barrier();
+    }
+    cs.submit();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+}
 
 }  // namespace
 
@@ -94,9 +111,7 @@ int main(int argc, char **argv) {
             for (const char *p = argv[14]; *p;) {
                 const char *e = p;
                 while (*e && *e != ',') ++e;
-                const std::string d(p, e);
-                const size_t eq = d.find('=');
-                ops::tuning().matvec_defines.emplace_back(d.substr(0, eq), eq == std::string::npos ? "1" : d.substr(eq + 1));
+                ops::tuning().add_matvec_define(std::string(p, e));
                 p = *e ? e + 1 : e;
             }
         vk_instance inst(io);
@@ -117,14 +132,9 @@ int main(int argc, char **argv) {
             // as the full one.)
             const char *kinds[] = {"5120-float add + barrier", "5120-float add, no barrier"};
             for (int kind = 0; kind < 2; ++kind)
-                for (int rep = 0; rep < 2; ++rep) {
-                    auto t0 = std::chrono::steady_clock::now();
-                    for (int i = 0; i < iters; ++i) {
-                        ops::scale_add(cs, v, v, o, 5120, 1.0f);
-                        if (kind == 0) cs.barrier();
-                    }
-                    cs.submit();
-                    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+                for (int rep = 0; rep < 2; ++rep) {  // the first repetition warms up
+                    const double s = seconds_per_call(
+                        cs, 0, iters, [&](int) { ops::scale_add(cs, v, v, o, 5120, 1.0f); }, kind == 0);
                     if (rep) std::printf("{\"kernel\":\"stage\",\"what\":\"%s\",\"us\":%.2f}\n", kinds[kind], s * 1e6);
                 }
         }
@@ -174,17 +184,8 @@ int main(int argc, char **argv) {
                         for (bool serial : serial_list) {
                             if (n == 0 || n > 16) continue;
                             command_stream cs(dev);
-                            const int iters = 400;
-                            auto call = [&](int i) { ops::linear_matvec(cs, ws[i % count], x, y, n); };
-                            for (int i = 0; i < 8; ++i) call(i);  // warm-up + compile
-                            cs.submit();
-                            auto t0 = std::chrono::steady_clock::now();
-                            for (int i = 0; i < iters; ++i) {
-                                call(i);
-                                if (serial) cs.barrier();
-                            }
-                            cs.submit();
-                            double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+                            const double s = seconds_per_call(
+                                cs, 8, 400, [&](int i) { ops::linear_matvec(cs, ws[i % count], x, y, n); }, serial);
                             std::printf("{\"kernel\":\"matvec\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"n\":%u,\"rps\":%u,"
                                         "\"ksplit\":%u,\"unroll\":%u,\"mx_words\":%u,\"serial\":%s,\"matrices\":%u,\"us\":%.2f,"
                                         "\"weight_bytes\":%llu,\"gb_s\":%.1f}\n",
@@ -218,13 +219,8 @@ int main(int argc, char **argv) {
                             dmax = std::max(dmax, double(std::fabs(a[i] - b[i])));
                             ymax = std::max(ymax, double(std::fabs(a[i])));
                         }
-                        const int iters = 400;
-                        for (int i = 0; i < 8; ++i) ops::linear_matvec_coop(cs, ws[i % count], x, y, n, 0, 0);
-                        cs.submit();
-                        auto t0 = std::chrono::steady_clock::now();
-                        for (int i = 0; i < iters; ++i) ops::linear_matvec_coop(cs, ws[i % count], x, y, n, 0, 0);
-                        cs.submit();
-                        double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+                        const double s = seconds_per_call(
+                            cs, 8, 400, [&](int i) { ops::linear_matvec_coop(cs, ws[i % count], x, y, n, 0, 0); });
                         std::printf("{\"kernel\":\"matvec_coop\",\"format\":\"mxfp4\",\"rows\":%u,\"cols\":%u,\"n\":%u,"
                                     "\"defines\":\"%s\",\"max_diff_rel\":%.3g,\"max_abs_y\":%.4g,\"us\":%.2f,\"gb_s\":%.1f}\n",
                                     rows, cols, n, argc > 14 ? argv[14] : "", ymax > 0 ? dmax / ymax : dmax, ymax, s * 1e6, wbytes / s / 1e9);
@@ -236,13 +232,8 @@ int main(int argc, char **argv) {
             }
             for (uint32_t T : tok_list) {
                 command_stream cs(dev);
-                const int iters = T >= 1024 ? 10 : 30;
-                for (int i = 0; i < 2; ++i) ops::linear_matmul(cs, ws[i % count], x, y, T);
-                cs.submit();
-                auto t0 = std::chrono::steady_clock::now();
-                for (int i = 0; i < iters; ++i) ops::linear_matmul(cs, ws[i % count], x, y, T);
-                cs.submit();
-                double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
+                const double s = seconds_per_call(cs, 2, T >= 1024 ? 10 : 30,
+                                                  [&](int i) { ops::linear_matmul(cs, ws[i % count], x, y, T); });
                 std::printf("{\"kernel\":\"matmul\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"T\":%u,"
                             "\"us\":%.2f,\"tflop_s\":%.2f}\n",
                             ops::wformat_name(fmt), rows, cols, T, s * 1e6, 2.0 * rows * cols * T / s / 1e12);

@@ -65,9 +65,7 @@ int main(int argc, char **argv) {
         } else if (f == "--scale-words") {
             ops::tuning().matvec_scale_words = true;
         } else if (f == "--matvec-define" && argc > 2) {
-            const std::string d = argv[2];
-            const size_t eq = d.find('=');
-            ops::tuning().matvec_defines.emplace_back(d.substr(0, eq), eq == std::string::npos ? "1" : d.substr(eq + 1));
+            ops::tuning().add_matvec_define(argv[2]);
             --argc;
             ++argv;
         } else if (f == "--mx-words" && argc > 2) {
