@@ -17,8 +17,11 @@
 // multi-token call matches single-token calls bit for bit.  The state and
 // the per-token snapshots go through a shared-memory tile so that global
 // reads / writes are coalesced over j.
-//   u [T, C] (q | k | v), a, b [T, Hv], A_log, dt_bias [Hv], state [Hv, dk, dv],
-//   o [T, Hv*dv], snap [T, Hv, dk, dv] (when pc.snap != 0; else a dummy binding)
+//   u [T, C] (q | k | v), a, b [T, Hv], A_log, dt_bias [Hv], state_in [Hv, dk, dv]
+//   (read), o [T, Hv*dv]; pc.snap != 0: snap [T, Hv, dk, dv] gets the state
+//   after every token (the last one is the new state; the session keeps its
+//   current state in that ring); else state_out [Hv, dk, dv] gets the final
+//   state (it may alias state_in: a workgroup reads its columns first).
 #ifndef DK
 #define DK 128
 #endif
@@ -52,9 +55,10 @@ layout(std430, binding = 1) readonly buffer Ab { float a_in[]; };
 layout(std430, binding = 2) readonly buffer Bb { float b_in[]; };
 layout(std430, binding = 3) readonly buffer Al { float A_log[]; };
 layout(std430, binding = 4) readonly buffer Dt { float dt_bias[]; };
-layout(std430, binding = 5) buffer St { float state[]; };
+layout(std430, binding = 5) readonly buffer Si { float state_in[]; };
 layout(std430, binding = 6) writeonly buffer Ob { float o[]; };
 layout(std430, binding = 7) writeonly buffer Sn { float snap[]; };
+layout(std430, binding = 8) writeonly buffer So { float state_out[]; };
 layout(push_constant) uniform P { uint T; uint Hk; uint Hv; uint dv; uint nblk; uint snap; } pc;
 
 // The tile doubles as group_sum4's scratch (fallback path): the tile is
@@ -103,7 +107,7 @@ void load_state(uint base, uint j0) {
     [[unroll]] for (uint ch = 0; ch < NCH; ++ch) {
         for (uint e = gl_LocalInvocationID.x; e < TR * BV; e += WG_SIZE) {
             uint r = ch * TR + e / BV, j = j0 + e % BV;
-            tile[(e / BV) * TW + e % BV] = r < DK && j < pc.dv ? state[base + r * pc.dv + j] : 0.0;
+            tile[(e / BV) * TW + e % BV] = r < DK && j < pc.dv ? state_in[base + r * pc.dv + j] : 0.0;
         }
         barrier();
         [[unroll]] for (uint k = 0; k < NCOL; ++k)
@@ -124,7 +128,7 @@ void store_state(bool to_snap, uint snap_base, bool to_state, uint state_base, u
             if (r < DK && j < pc.dv) {
                 float x = tile[(e / BV) * TW + e % BV];
                 if (to_snap) snap[snap_base + r * pc.dv + j] = x;
-                if (to_state) state[state_base + r * pc.dv + j] = x;
+                if (to_state) state_out[state_base + r * pc.dv + j] = x;
             }
         }
         barrier();
@@ -206,8 +210,7 @@ void main() {
             uint j = j0 + grp + k * NGR;
             if (j < pc.dv && lane == 0u) o[t * pc.Hv * pc.dv + h * pc.dv + j] = acc[k] * rq;
         }
-        if (pc.snap != 0u)  // the last token's pass also writes the state
-            store_state(true, (t * pc.Hv + h) * DK * pc.dv, t + 1u == pc.T, state_base, j0);
+        if (pc.snap != 0u) store_state(true, (t * pc.Hv + h) * DK * pc.dv, false, 0u, j0);
         qv = qn;
         kv = kn;
         bt = bn;

@@ -90,7 +90,28 @@ layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };  // MX scales (un
 #endif
 layout(std430, binding = 2) readonly buffer X { vec4 x4[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+#if defined(CONV_EPILOGUE)
+// The Gated DeltaNet qkv projection with its causal conv + SiLU as the
+// epilogue (one stage fewer per layer): y receives u = conv(W x), not W x.
+// Row r of the chunk is channel c = row0 + r; the thread that finishes a
+// row walks its N_COLS tokens in order (common/conv_step.glsl, the same
+// operations as gdn_conv_f32) from the window in conv_state and writes the
+// window after token t to snapshot slot (slot0 + t) % ring for t >=
+// snap_from (the session's snapshot ring, which holds its current state:
+// snap_from < N_COLS).  A slot it writes may be the one it read: the same
+// thread read it first.
+//   conv_w [C, ck], conv_state [ck-1, C], conv_snap [ring, ck-1, C]; C = ystride
+#include "common/conv_step.glsl"
+layout(std430, binding = 4) readonly buffer CW { float conv_w[]; };
+layout(std430, binding = 5) readonly buffer CSt { float conv_state[]; };
+layout(std430, binding = 6) writeonly buffer CSn { float conv_snap[]; };
+layout(push_constant) uniform P {
+    uint M; uint K; uint ystride; uint row0;
+    uint ck; uint snap_from; uint slot0; uint ring;
+} pc;
+#else
 layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; } pc;
+#endif
 
 #if defined(WEIGHT_F32)
 #define UNIT 4u
@@ -111,6 +132,28 @@ layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; } pc;
 // (Not `precise`: glslang 12 fails on precise global arrays; every update is
 // an explicit fma, which the drivers emit as one fused instruction.)
 float acc[ROWS][N_COLS];
+
+// Stores row r (of the chunk) given all its columns' sums.
+void store_row(uint r, float v[N_COLS]) {
+#if defined(CONV_EPILOGUE)
+    const uint C = pc.ystride, c = pc.row0 + r, K1 = pc.ck - 1u;
+    float win[MAX_CONV_K], wc[MAX_CONV_K];
+    for (uint j = 0; j < MAX_CONV_K; ++j) {
+        win[j] = j < K1 ? conv_state[j * C + c] : 0.0;
+        wc[j] = j < pc.ck ? conv_w[c * pc.ck + j] : 0.0;
+    }
+    for (uint t = 0; t < N_COLS; ++t) {
+        y[t * C + c] = conv_step(win, wc, K1, v[t]);
+        if (t >= pc.snap_from) {
+            uint slot = (pc.slot0 + t) % pc.ring;
+            for (uint j = 0; j < MAX_CONV_K - 1; ++j)
+                if (j < K1) conv_snap[(slot * K1 + j) * C + c] = win[j];
+        }
+    }
+#else
+    [[unroll]] for (uint n = 0; n < N_COLS; ++n) y[n * pc.ystride + pc.row0 + r] = v[n];
+#endif
+}
 
 #if defined(WEIGHT_MXFP4) || defined(WEIGHT_MXFP8)
 // One packed MX word: its elements as fp16 pairs (decode_word) and its x
@@ -324,12 +367,29 @@ shared float part[KSPLIT * RPW * N_COLS];
 // The subgroup sums of rows m0 .. m0 + ROWS - 1 (below row_end), written by
 // one lane.
 void write_rows(uint m0, uint row_end) {
+#if defined(CONV_EPILOGUE)  // a row's columns in one lane
+    [[unroll]] for (int r = 0; r < ROWS; ++r) {
+        float v[N_COLS];
+        [[unroll]] for (int n = 0; n < N_COLS; ++n) v[n] = subgroupAdd(acc[r][n]);
+        if (subgroupElect() && m0 + uint(r) < row_end) store_row(m0 + uint(r), v);
+    }
+#else
     [[unroll]] for (int r = 0; r < ROWS; ++r)
         [[unroll]] for (int n = 0; n < N_COLS; ++n) {
             float s = subgroupAdd(acc[r][n]);
             if (subgroupElect() && m0 + uint(r) < row_end) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
         }
+#endif
 }
+
+#if KSPLIT > 1
+// Row-set element i's sum over the K parts, in part order.
+float part_sum(uint i) {
+    float s = part[i];
+    for (uint k = 1u; k < KSPLIT; ++k) s += part[k * RPW * N_COLS + i];
+    return s;
+}
+#endif
 
 void main() {
 #if defined(DIAG_EMPTY)  // diagnostic (no result): the dispatch without its work
@@ -354,12 +414,18 @@ void main() {
                 if (subgroupElect()) part[((ks * SETS + set) * ROWS + uint(r)) * N_COLS + uint(n)] = s;
             }
         barrier();
+#if defined(CONV_EPILOGUE)  // a row's columns in one thread
+        for (uint rr = gl_LocalInvocationIndex; rr < RPW; rr += WG_SIZE) {
+            float v[N_COLS];
+            [[unroll]] for (uint n = 0; n < N_COLS; ++n) v[n] = part_sum(rr * N_COLS + n);
+            if (first + rr < row_end) store_row(first + rr, v);
+        }
+#else
         for (uint i = gl_LocalInvocationIndex; i < RPW * N_COLS; i += WG_SIZE) {
             uint rr = i / N_COLS, n = i % N_COLS;
-            float s = part[i];
-            for (uint k = 1u; k < KSPLIT; ++k) s += part[k * RPW * N_COLS + i];
-            if (first + rr < row_end) y[n * pc.ystride + pc.row0 + first + rr] = s;
+            if (first + rr < row_end) y[n * pc.ystride + pc.row0 + first + rr] = part_sum(i);
         }
+#endif
 #else
         write_rows(m0, row_end);
 #endif
@@ -383,10 +449,9 @@ void main() {
     start_rows(m0, m);
     accumulate(m, gl_LocalInvocationID.x, pc.K / UNIT, WG_SIZE, pc.K / 4u);
     [[unroll]] for (int r = 0; r < ROWS; ++r) {
-        [[unroll]] for (int n = 0; n < N_COLS; ++n) {
-            float s = wg_sum1(acc[r][n]);
-            if (gl_LocalInvocationID.x == 0u && m0 + uint(r) < pc.M) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
-        }
+        float v[N_COLS];
+        [[unroll]] for (int n = 0; n < N_COLS; ++n) v[n] = wg_sum1(acc[r][n]);
+        if (gl_LocalInvocationID.x == 0u && m0 + uint(r) < pc.M) store_row(m0 + uint(r), v);
     }
 }
 #endif

@@ -14,30 +14,39 @@ std::string u32(uint32_t v) { return std::to_string(v); }
 }  // namespace
 
 void gdn_conv(command_stream &cs, const gdn_dims &d, const buffer_span &qkv, const buffer_span &w,
-              const buffer_span &state, const buffer_span &u, const buffer_span &snapshots) {
+              const buffer_span &state_in, const buffer_span &state_out, const buffer_span &u,
+              const buffer_span &snapshots) {
     if (d.K < 1 || d.K > 8) fail(MLXMTP_ERR_INTERNAL, "gdn_conv supports K = 1..8, got %u", d.K);
     if (d.T == 0) return;
+    const bool snap = snapshots.valid();
+    if (!snap && !state_out.valid()) fail(MLXMTP_ERR_INTERNAL, "gdn_conv: the new state needs snapshots or state_out");
     struct {
         uint32_t T, C, K, snap;
-    } pc{d.T, d.C(), d.K, snapshots.valid() ? 1u : 0u};
+    } pc{d.T, d.C(), d.K, snap ? 1u : 0u};
     const pipeline &p = cs.device().kernels().get("gdn_conv_f32");
-    // Without snapshots the (unwritten) snapshot binding aliases `u`.
-    cs.dispatch(p, {qkv, w, state, u, snapshots.valid() ? snapshots : u}, pc, (d.C() + 127) / 128);
+    // The binding the kernel leaves unwritten aliases `u`.
+    cs.dispatch(p, {qkv, w, state_in, u, snap ? snapshots : u, snap ? u : state_out}, pc, (d.C() + 127) / 128);
 }
 
 void gdn_recurrence(command_stream &cs, const gdn_dims &d, const buffer_span &u, const buffer_span &a,
                     const buffer_span &b, const buffer_span &A_log, const buffer_span &dt_bias,
-                    const buffer_span &state, const buffer_span &o, const buffer_span &snapshots) {
+                    const buffer_span &state_in, const buffer_span &state_out, const buffer_span &o,
+                    const buffer_span &snapshots) {
     if (d.Hk == 0 || d.Hv % d.Hk) fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence: Hv %u not a multiple of Hk %u", d.Hv, d.Hk);
     if (d.dk < 1 || d.dk > 256) fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence supports dk <= 256, got %u", d.dk);
     if (d.T == 0) return;
+    const bool snap = snapshots.valid();
+    if (!snap && !state_out.valid())
+        fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence: the new state needs snapshots or state_out");
     const uint32_t bv = d.dv <= 16 ? 16 : 32;
     const uint32_t nblk = (d.dv + bv - 1) / bv;
     struct {
         uint32_t T, Hk, Hv, dv, nblk, snap;
-    } pc{d.T, d.Hk, d.Hv, d.dv, nblk, snapshots.valid() ? 1u : 0u};
+    } pc{d.T, d.Hk, d.Hv, d.dv, nblk, snap ? 1u : 0u};
     const pipeline &p = cs.device().kernels().get("gdn_recurrence_f32", {{"DK", u32(d.dk)}, {"BV", u32(bv)}});
-    cs.dispatch(p, {u, a, b, A_log, dt_bias, state, o, snapshots.valid() ? snapshots : o}, pc, d.Hv * nblk);
+    // The binding the kernel leaves unwritten aliases `o`.
+    cs.dispatch(p, {u, a, b, A_log, dt_bias, state_in, o, snap ? snapshots : o, snap ? o : state_out}, pc,
+                d.Hv * nblk);
 }
 
 void gated_rms_norm(command_stream &cs, const gdn_dims &d, const buffer_span &o, const buffer_span &z,

@@ -21,28 +21,34 @@ struct gdn_dims {
     uint32_t C() const { return 2 * Hk * dk + Hv * dv; }
 };
 
-// Causal depthwise conv over time + SiLU, continuing from `state`.
-//   qkv   [T, C]        pre-conv projections (q | k | v, head-major)
-//   w     [C, K]        conv1d.weight (f32), w[c, K-1] multiplies the current token
-//   state [K-1, C]      the previous K-1 pre-conv rows, oldest first; updated in place
-//   u     [T, C]        silu(conv) output
-//   snapshots: if valid(), [T, K-1, C]: the state after each token t (rollback)
+// Causal depthwise conv over time + SiLU, continuing from `state_in`.
+//   qkv      [T, C]     pre-conv projections (q | k | v, head-major)
+//   w        [C, K]     conv1d.weight (f32), w[c, K-1] multiplies the current token
+//   state_in [K-1, C]   the previous K-1 pre-conv rows, oldest first (read only)
+//   u        [T, C]     silu(conv) output
+//   snapshots valid(): [T, K-1, C], the window after each token t (the last is
+//     the new state); else the final window goes to state_out [K-1, C] (which
+//     may be state_in itself).
 void gdn_conv(command_stream &cs, const gdn_dims &d, const buffer_span &qkv, const buffer_span &w,
-              const buffer_span &state, const buffer_span &u, const buffer_span &snapshots);
+              const buffer_span &state_in, const buffer_span &state_out, const buffer_span &u,
+              const buffer_span &snapshots);
 
 // The delta-rule recurrence, fused with its inputs' preprocessing:
 //   q, k = l2norm over dk (eps 1e-6 inside the rsqrt), q *= dk^-0.5;
 //   beta = sigmoid(b);  g = -exp(A_log) * softplus(a + dt_bias);
 //   S = exp(g) S;  S += k (beta (v - S^T k))^T;  o = S^T q   (per value head, fp32)
-//   u      [T, C]          conv output (q | k | v)
-//   a, b   [T, Hv]         in_proj_a / in_proj_b outputs
-//   A_log, dt_bias [Hv]    f32
-//   state  [Hv, dk, dv]    f32 recurrent state, S[h][i][j]; updated in place
-//   o      [T, Hv * dv]
-//   snapshots: if valid(), [T, Hv, dk, dv]: the state after each token t (rollback)
+//   u        [T, C]          conv output (q | k | v)
+//   a, b     [T, Hv]         in_proj_a / in_proj_b outputs
+//   A_log, dt_bias [Hv]      f32
+//   state_in [Hv, dk, dv]    f32 recurrent state S[h][i][j] before the first token (read only)
+//   o        [T, Hv * dv]
+//   snapshots valid(): [T, Hv, dk, dv], the state after each token t (the
+//     last is the new state); else the final state goes to state_out (which
+//     may be state_in itself).
 void gdn_recurrence(command_stream &cs, const gdn_dims &d, const buffer_span &u, const buffer_span &a,
                     const buffer_span &b, const buffer_span &A_log, const buffer_span &dt_bias,
-                    const buffer_span &state, const buffer_span &o, const buffer_span &snapshots);
+                    const buffer_span &state_in, const buffer_span &state_out, const buffer_span &o,
+                    const buffer_span &snapshots);
 
 // y = (o * rsqrt(mean_dv(o^2) + eps)) * w * silu(z), per (token, value head).
 //   o, z, y [T, Hv * dv];  w [dv] (plain weight, not 1+w)

@@ -153,13 +153,17 @@ static void check_cols(const device_weight &w) {
              wformat_name(w.format));
 }
 
-void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
-                   uint32_t T) {
+namespace {
+
+// The matrix-vector dispatches of y = W x for T columns, optionally with the
+// GDN conv epilogue (then T <= 16: one dispatch per weight chunk).
+void matvec_dispatch(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
+                     uint32_t T, const matvec_conv *conv) {
     check_cols(w);
     vk_device &dev = cs.device();
     const bool subgroups = (dev.info().features & MLXMTP_FEATURE_SUBGROUP_ARITH) != 0;
-    for (uint32_t t0 = 0; t0 < T; t0 += 16) {
-        uint32_t n = std::min<uint32_t>(16, T - t0);
+    for (uint32_t t0 = 0; t0 < T; t0 += kMatvecMaxCols) {
+        uint32_t n = std::min<uint32_t>(kMatvecMaxCols, T - t0);
         const uint32_t rows = matvec_rows(w.format, n);
         buffer_span xs = x.sub(uint64_t(t0) * w.cols * 4, uint64_t(n) * w.cols * 4);
         buffer_span ys = y.sub(uint64_t(t0) * w.rows * 4, uint64_t(n) * w.rows * 4);
@@ -172,18 +176,45 @@ void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span
                           {"UNROLL", std::to_string(matvec_unroll(w.format, n))},
                           {"MX_WORDS", std::to_string(matvec_mx_words(w.format))},
                           {wformat_define(w.format), "1"}};
+            if (conv) d.emplace_back("CONV_EPILOGUE", "1");
             if (tuning().matvec_scale_words) d.emplace_back("SCALE_WORDS", "1");
             if (tuning().matvec_scale_clamp) d.emplace_back("SCALE_CLAMP", "1");
             for (const auto &e : tuning().matvec_defines) d.push_back(e);
             const pipeline &p = dev.kernels().get("matvec", d);
-            struct {
-                uint32_t M, K, ystride, row0;
-            } pc{c.rows, w.cols, w.rows, c.row0};
             uint32_t gx, gy;
             grid_1d(dev, (c.rows + rows_per_group - 1) / rows_per_group, &gx, &gy);
-            cs.dispatch(p, {c.data, c.scales.valid() ? c.scales : c.data, xs, ys}, pc, gx, gy);
+            const buffer_span scales = c.scales.valid() ? c.scales : c.data;
+            if (conv) {
+                struct {
+                    uint32_t M, K, ystride, row0, ck, snap_from, slot0, ring;
+                } pc{c.rows, w.cols, w.rows, c.row0, conv->K, conv->snap_from, conv->slot0, conv->ring};
+                cs.dispatch(p, {c.data, scales, xs, ys, conv->w, conv->state, conv->snapshots}, pc, gx, gy);
+            } else {
+                struct {
+                    uint32_t M, K, ystride, row0;
+                } pc{c.rows, w.cols, w.rows, c.row0};
+                cs.dispatch(p, {c.data, scales, xs, ys}, pc, gx, gy);
+            }
         }
     }
+}
+
+}  // namespace
+
+void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
+                   uint32_t T) {
+    matvec_dispatch(cs, w, x, y, T, nullptr);
+}
+
+void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &u,
+                        uint32_t T, const matvec_conv &conv) {
+    if (T == 0) return;
+    if (T > kMatvecMaxCols) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: %u tokens (at most %u)", T, kMatvecMaxCols);
+    if (conv.K < 1 || conv.K > 8) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv supports K = 1..8, got %u", conv.K);
+    if (conv.ring == 0 || !conv.w.valid() || !conv.state.valid() || !conv.snapshots.valid())
+        fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: conv weights, state and snapshot ring are required");
+    if (conv.snap_from >= T) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: the last token must write its snapshot");
+    matvec_dispatch(cs, w, x, u, T, &conv);
 }
 
 void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
@@ -210,7 +241,7 @@ void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span
 }
 
 void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T) {
-    if (T > 16 && !tuning().force_matvec)
+    if (T > kMatvecMaxCols && !tuning().force_matvec)
         linear_matmul(cs, w, x, y, T);
     else
         linear_matvec(cs, w, x, y, T);

@@ -43,7 +43,7 @@ struct device_weight {
 uint32_t rows_per_chunk(wformat f, uint64_t cols, uint64_t max_range);
 
 // Y[t, :] = W X[t, :] for t < T; x [T, cols], y [T, rows] (fp32).
-// T <= 16 (decode, MTP verify): the matrix-vector kernel, batch-invariant:
+// T <= kMatvecMaxCols = 16 (decode, MTP verify): the matrix-vector kernel, batch-invariant:
 // every column's result is bit-identical whatever T is (matvec.comp).
 // T > 16 (prefill): the tiled matrix-matrix kernel, which matches the
 // matrix-vector results within rounding only (a different summation order).
@@ -53,6 +53,27 @@ void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span
                    uint32_t T);
 void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                    uint32_t T);
+
+// Columns one matrix-vector dispatch takes (linear() uses it up to this T).
+constexpr uint32_t kMatvecMaxCols = 16;
+
+// The Gated DeltaNet's causal depthwise conv + SiLU fused into the qkv
+// projection (matvec.comp CONV_EPILOGUE): u[t, c] = silu(conv over the
+// previous K-1 rows of channel c and (W x)[t, c]), for T <= kMatvecMaxCols
+// tokens, with exactly the arithmetic of gdn_conv (ops/layer_ops.h) on the
+// same sums as linear_matvec (batch-invariant like it).  The window starts
+// from `state` [K-1, C] (read only); token t >= snap_from writes the window
+// after it to slot (slot0 + t) % ring of `snapshots` [ring, K-1, C], and
+// snap_from < T, so the last token's slot holds the new state.
+struct matvec_conv {
+    buffer_span w;          // conv1d weight [C, K] (f32)
+    buffer_span state;      // [K-1, C]
+    buffer_span snapshots;  // [ring, K-1, C]
+    uint32_t K = 4;
+    uint32_t snap_from = 0, slot0 = 0, ring = 1;
+};
+void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &u,
+                        uint32_t T, const matvec_conv &conv);
 
 // Process-wide knobs for benchmarks and tests (0 / false: the defaults).
 struct linear_tuning {

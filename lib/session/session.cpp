@@ -283,15 +283,6 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
     const uint64_t C = d.C(), Hv = d.Hv, Vd = uint64_t(d.Hv) * d.dv;
     const uint64_t state_sz = f4(uint64_t(d.Hv) * d.dk * d.dv), conv_sz = f4(uint64_t(d.K - 1) * C);
 
-    cs.section("gdn.proj");
-    // Small products first: with no barrier between these four they overlap,
-    // and the tiny a / b ones (latency-bound) then hide under the big ones.
-    ops::linear(cs, w.a, xn_, a_, T);
-    ops::linear(cs, w.b, xn_, b_, T);
-    ops::linear(cs, w.qkv, xn_, qkv_, T);
-    ops::linear(cs, w.z, xn_, z_, T);
-    cs.barrier();
-
     // Segments: tokens before the last ring_ run without snapshots; the rest
     // are split where the snapshot ring wraps.
     struct segment {
@@ -308,12 +299,48 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         segs.push_back({t, n, true, slot});
         t += n;
     }
+
+    // The state before token t of this chunk (recurrent, conv window): the
+    // session keeps its current state in the snapshot ring (slot of the last
+    // position; nothing to write back or to copy on rollback).  st.state /
+    // st.conv are zeros at position 0 (reset) and otherwise receive the end
+    // of a segment that writes no snapshots.
+    auto state_before = [&](uint32_t t) -> std::pair<buffer_span, buffer_span> {
+        if (t == 0 && p0 == 0) return {st.state, st.conv};
+        if (t > 0 && t <= first_snap) return {st.state, st.conv};
+        const uint32_t q = p0 + t - 1, slot = q % ring_;
+        if (t == 0 && slot_pos_[slot] != int64_t(q))
+            fail(MLXMTP_ERR_INTERNAL, "GDN state of position %u is not in the snapshot ring", q);
+        return {st.snap_state.sub(slot * state_sz, state_sz), st.snap_conv.sub(slot * conv_sz, conv_sz)};
+    };
+
+    cs.section("gdn.proj");
+    // Small products first: with no barrier between these four they overlap,
+    // and the tiny a / b ones (latency-bound) then hide under the big ones.
+    ops::linear(cs, w.a, xn_, a_, T);
+    ops::linear(cs, w.b, xn_, b_, T);
+    // Decode and verify sizes: the conv runs in the qkv product's epilogue
+    // (one stage fewer); prefill: its own kernel over the segments.
+    const bool conv_in_proj = T <= ops::kMatvecMaxCols;
+    if (conv_in_proj) {
+        ops::matvec_conv mc;
+        mc.w = w.conv_w, mc.state = state_before(0).second, mc.snapshots = st.snap_conv, mc.K = d.K;
+        mc.snap_from = first_snap, mc.slot0 = p0 % ring_, mc.ring = ring_;
+        ops::linear_matvec_conv(cs, w.qkv, xn_, u_, T, mc);
+    } else {
+        ops::linear(cs, w.qkv, xn_, qkv_, T);
+    }
+    ops::linear(cs, w.z, xn_, z_, T);
+    cs.barrier();
+
     cs.section("gdn.conv");
     for (const segment &sg : segs) {
+        if (conv_in_proj) break;
         ops::gdn_dims ds = d;
         ds.T = sg.n;
         buffer_span snap = sg.snap ? st.snap_conv.sub(sg.slot * conv_sz, sg.n * conv_sz) : buffer_span{};
-        ops::gdn_conv(cs, ds, qkv_.sub(f4(sg.t0 * C), f4(sg.n * C)), w.conv_w, st.conv, u_.sub(f4(sg.t0 * C), f4(sg.n * C)), snap);
+        ops::gdn_conv(cs, ds, qkv_.sub(f4(sg.t0 * C), f4(sg.n * C)), w.conv_w, state_before(sg.t0).second, st.conv,
+                      u_.sub(f4(sg.t0 * C), f4(sg.n * C)), snap);
         cs.barrier();
     }
     cs.section("gdn.rec");
@@ -322,8 +349,8 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         ds.T = sg.n;
         buffer_span snap = sg.snap ? st.snap_state.sub(sg.slot * state_sz, sg.n * state_sz) : buffer_span{};
         ops::gdn_recurrence(cs, ds, u_.sub(f4(sg.t0 * C), f4(sg.n * C)), a_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)),
-                            b_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)), w.A_log, w.dt_bias, st.state,
-                            o_.sub(f4(sg.t0 * Vd), f4(sg.n * Vd)), snap);
+                            b_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)), w.A_log, w.dt_bias, state_before(sg.t0).first,
+                            st.state, o_.sub(f4(sg.t0 * Vd), f4(sg.n * Vd)), snap);
         cs.barrier();
     }
     d.T = T;
@@ -393,14 +420,8 @@ void engine_session::rollback(uint32_t n) {
         return;
     }
     if (rollback_is_exact(n)) {
-        int64_t q = int64_t(keep) - 1;
-        uint32_t slot = static_cast<uint32_t>(q % ring_);
-        for (gdn_state &g : gdn_) {
-            if (!g.state.valid()) continue;
-            cs_->copy(g.snap_state.sub(slot * g.state.size, g.state.size), g.state, g.state.size);
-            cs_->copy(g.snap_conv.sub(slot * g.conv.size, g.conv.size), g.conv, g.conv.size);
-        }
-        cs_->submit();
+        // The state after the last kept token is its ring slot, where the
+        // next evaluation reads it (gdn_layer): only the bookkeeping moves.
         history_.resize(keep);
         mtp_len_ = std::min(mtp_len_, keep - 1);
         for (int64_t &p : slot_pos_)

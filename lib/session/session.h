@@ -112,9 +112,12 @@ private:
     std::unique_ptr<arena> state_arena_, scratch_arena_, io_arena_;
     std::unique_ptr<command_stream> cs_;
 
+    // A GDN layer's state lives in its snapshot ring: after every evaluation
+    // the slot of the last position holds it (the chunk's last tokens always
+    // write snapshots), so an exact rollback only moves the position.
     struct gdn_state {
-        buffer_span state;      // [Hv, dk, dv]
-        buffer_span conv;       // [K-1, C]
+        buffer_span state;      // [Hv, dk, dv]: zeros at position 0; the end of a snapshot-less prefill segment
+        buffer_span conv;       // [K-1, C]: likewise for the conv window
         buffer_span snap_state; // [ring, Hv, dk, dv]
         buffer_span snap_conv;  // [ring, K-1, C]
     };

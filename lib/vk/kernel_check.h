@@ -4,6 +4,7 @@
 // randomized kernel tests (tests/kernels/).  Adding a kernel: write its
 // launcher, a reference, and one check function; add it to the table.
 #pragma once
+#include "ops/linear.h"
 #include "vk/command.h"
 
 #include <cstdint>
@@ -53,5 +54,9 @@ std::vector<float> random_floats(std::mt19937_64 &rng, size_t n, float lo = -1.f
 double max_rel_error(const std::vector<float> &got, const std::vector<float> &ref);
 kernel_check_result make_result(const char *name, const std::vector<float> &got, const std::vector<float> &ref,
                                 double tolerance);
+// Uploads a weight in `fmt` built from random values, split into chunks of
+// at most `chunk_rows` rows; `ref_w` receives the exact dequantized values.
+ops::device_weight make_weight(check_buffers &bufs, std::mt19937_64 &rng, ops::wformat fmt, uint32_t rows,
+                               uint32_t cols, uint32_t chunk_rows, std::vector<float> *ref_w);
 
 }  // namespace mlxmtp::detail

@@ -76,54 +76,6 @@ kernel_check_result rms_norm_case(vk_device &dev, uint64_t seed, bool add) {
 kernel_check_result check_rms_norm(vk_device &dev, uint64_t seed) { return rms_norm_case(dev, seed, false); }
 kernel_check_result check_add_rms_norm(vk_device &dev, uint64_t seed) { return rms_norm_case(dev, seed, true); }
 
-// Uploads a weight in `fmt` built from random values, split into chunks of
-// at most `chunk_rows` rows; `ref_w` receives the exact dequantized values.
-ops::device_weight make_weight(check_buffers &bufs, std::mt19937_64 &rng, ops::wformat fmt, uint32_t rows,
-                               uint32_t cols, uint32_t chunk_rows, std::vector<float> *ref_w) {
-    auto wf = random_floats(rng, size_t(rows) * cols);
-    std::vector<uint8_t> data, scales;
-    ref::weight_view view{ref::wformat::f32, rows, cols, nullptr, nullptr};
-    std::vector<uint16_t> bf;
-    switch (fmt) {
-    case ops::wformat::f32:
-        data.assign(reinterpret_cast<uint8_t *>(wf.data()), reinterpret_cast<uint8_t *>(wf.data() + wf.size()));
-        break;
-    case ops::wformat::bf16:
-        bf.resize(wf.size());
-        for (size_t i = 0; i < wf.size(); ++i) bf[i] = f32_to_bf16(wf[i]);
-        data.assign(reinterpret_cast<uint8_t *>(bf.data()), reinterpret_cast<uint8_t *>(bf.data() + bf.size()));
-        view.format = ref::wformat::bf16;
-        break;
-    case ops::wformat::mxfp4:
-    case ops::wformat::mxfp8: {
-        mx_mode mode = fmt == ops::wformat::mxfp4 ? mx_mode::mxfp4 : mx_mode::mxfp8;
-        data.resize(ops::row_bytes(fmt, cols) * rows);
-        scales.resize(ops::row_scale_bytes(fmt, cols) * rows);
-        mx_quantize_rows(dtype::f32, reinterpret_cast<const uint8_t *>(wf.data()), rows, cols, mode,
-                         mx_scale_rule::mlx_round, data.data(), scales.data());
-        view.format = fmt == ops::wformat::mxfp4 ? ref::wformat::mxfp4 : ref::wformat::mxfp8;
-        break;
-    }
-    }
-    view.data = data.data();
-    view.scales = scales.empty() ? nullptr : scales.data();
-    *ref_w = ref::dequantize(view);
-    ops::device_weight w;
-    w.format = fmt;
-    w.rows = rows;
-    w.cols = cols;
-    const uint64_t rb = ops::row_bytes(fmt, cols), sb = ops::row_scale_bytes(fmt, cols);
-    for (uint32_t r0 = 0; r0 < rows; r0 += chunk_rows) {
-        ops::weight_chunk c;
-        c.row0 = r0;
-        c.rows = std::min(chunk_rows, rows - r0);
-        c.data = bufs.upload(data.data() + r0 * rb, c.rows * rb);
-        if (sb) c.scales = bufs.upload(scales.data() + r0 * sb, c.rows * sb);
-        w.chunks.push_back(c);
-    }
-    return w;
-}
-
 // y = W x through ops::linear for T in [t_min, t_max]: T <= 16 runs the
 // matrix-vector kernel, T > 16 the tiled matrix-matrix kernel (prefill).  The
 // output starts poisoned (NaN) so unwritten elements fail.
@@ -286,6 +238,52 @@ kernel_check_result check_argmax(vk_device &dev, uint64_t seed) {
 }
 
 }  // namespace
+
+ops::device_weight make_weight(check_buffers &bufs, std::mt19937_64 &rng, ops::wformat fmt, uint32_t rows,
+                               uint32_t cols, uint32_t chunk_rows, std::vector<float> *ref_w) {
+    auto wf = random_floats(rng, size_t(rows) * cols);
+    std::vector<uint8_t> data, scales;
+    ref::weight_view view{ref::wformat::f32, rows, cols, nullptr, nullptr};
+    std::vector<uint16_t> bf;
+    switch (fmt) {
+    case ops::wformat::f32:
+        data.assign(reinterpret_cast<uint8_t *>(wf.data()), reinterpret_cast<uint8_t *>(wf.data() + wf.size()));
+        break;
+    case ops::wformat::bf16:
+        bf.resize(wf.size());
+        for (size_t i = 0; i < wf.size(); ++i) bf[i] = f32_to_bf16(wf[i]);
+        data.assign(reinterpret_cast<uint8_t *>(bf.data()), reinterpret_cast<uint8_t *>(bf.data() + bf.size()));
+        view.format = ref::wformat::bf16;
+        break;
+    case ops::wformat::mxfp4:
+    case ops::wformat::mxfp8: {
+        mx_mode mode = fmt == ops::wformat::mxfp4 ? mx_mode::mxfp4 : mx_mode::mxfp8;
+        data.resize(ops::row_bytes(fmt, cols) * rows);
+        scales.resize(ops::row_scale_bytes(fmt, cols) * rows);
+        mx_quantize_rows(dtype::f32, reinterpret_cast<const uint8_t *>(wf.data()), rows, cols, mode,
+                         mx_scale_rule::mlx_round, data.data(), scales.data());
+        view.format = fmt == ops::wformat::mxfp4 ? ref::wformat::mxfp4 : ref::wformat::mxfp8;
+        break;
+    }
+    }
+    view.data = data.data();
+    view.scales = scales.empty() ? nullptr : scales.data();
+    *ref_w = ref::dequantize(view);
+    ops::device_weight w;
+    w.format = fmt;
+    w.rows = rows;
+    w.cols = cols;
+    const uint64_t rb = ops::row_bytes(fmt, cols), sb = ops::row_scale_bytes(fmt, cols);
+    for (uint32_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+        ops::weight_chunk c;
+        c.row0 = r0;
+        c.rows = std::min(chunk_rows, rows - r0);
+        c.data = bufs.upload(data.data() + r0 * rb, c.rows * rb);
+        if (sb) c.scales = bufs.upload(scales.data() + r0 * sb, c.rows * sb);
+        w.chunks.push_back(c);
+    }
+    return w;
+}
 
 std::vector<kernel_check> basic_kernel_checks() {
     return {

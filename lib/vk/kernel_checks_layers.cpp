@@ -1,6 +1,8 @@
 // Checks for the per-layer kernels (ops/layer_ops.h) against the scalar
 // references of lib/ref (validated against the Hugging Face fixtures).
 #include "ops/layer_ops.h"
+#include "ops/linear.h"
+#include "ref/linear.h"
 #include "ref/attention.h"
 #include "ref/conv1d.h"
 #include "ref/gdn.h"
@@ -10,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace mlxmtp::detail {
 
@@ -91,21 +94,111 @@ kernel_check_result check_gdn_conv(vk_device &dev, uint64_t seed) {
         check_buffers bufs(dev);
         buffer_span dx = bufs.upload(x), dw = bufs.upload(wt), ds = bufs.upload(st), du = bufs.zeros(ru.size() * 4);
         buffer_span dsnap = bufs.zeros(rsnap.size() * 4);
-        buffer_span ds2 = bufs.upload(st), du2 = bufs.zeros(ru.size() * 4);
+        buffer_span ds2 = bufs.upload(st), du2 = bufs.zeros(ru.size() * 4), dout3 = bufs.zeros(rs.size() * 4);
+        buffer_span du3 = bufs.zeros(ru.size() * 4);
         command_stream cs(dev);
-        ops::gdn_conv(cs, d, dx, dw, ds, du, dsnap);
-        ops::gdn_conv(cs, d, dx, dw, ds2, du2, buffer_span{});  // without snapshots
+        ops::gdn_conv(cs, d, dx, dw, ds, buffer_span{}, du, dsnap);  // snapshots: the input stays
+        ops::gdn_conv(cs, d, dx, dw, ds2, ds2, du2, buffer_span{});  // without: in place
+        ops::gdn_conv(cs, d, dx, dw, ds, dout3, du3, buffer_span{});  // without: to another buffer
         cs.submit();
         std::vector<float> got = bufs.read<float>(du, ru.size()), ref = ru1;
         append(got, bufs.read<float>(ds, rs.size()));
-        append(ref, rs1);
+        append(ref, st);
         append(got, bufs.read<float>(dsnap, rsnap.size()));
         append(ref, rsnap);
         append(got, bufs.read<float>(du2, ru.size()));
         append(ref, ru1);
         append(got, bufs.read<float>(ds2, rs.size()));
         append(ref, rs1);
+        append(got, bufs.read<float>(du3, ru.size()));
+        append(ref, ru1);
+        append(got, bufs.read<float>(dout3, rs.size()));
+        append(ref, rs1);
         w.add(make_result("gdn_conv_f32", got, ref, 1e-5));
+    }
+    return w.r;
+}
+
+// The conv fused into the qkv projection (ops::linear_matvec_conv, decode
+// and verify sizes): u, the state and the snapshot ring (small rings too, so
+// that early tokens skip their snapshot and slots wrap) against the scalar
+// product and conv; and batch invariance: token j computed alone from the
+// window the batch had before it (the plain matvec's sums, bit-identical to
+// the fused kernel's by linear_batch_invariance) must give the batch's u
+// and window bit for bit.
+kernel_check_result check_gdn_qkv_conv(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    worst w("gdn_qkv_conv");
+    const ops::wformat fmts[] = {ops::wformat::bf16, ops::wformat::mxfp4, ops::wformat::mxfp8, ops::wformat::f32};
+    for (int k = 0; k < 4; ++k) {
+        gdn_shape s = pick_gdn(rng, seed, k);
+        ops::gdn_dims d{};
+        d.Hk = s.Hk, d.Hv = s.Hv, d.dk = s.dk, d.dv = s.dv, d.K = 4;
+        const uint32_t T = k == 0 ? 1 : k == 1 ? ops::kMatvecMaxCols : rnd(rng, 2, ops::kMatvecMaxCols - 1);
+        const uint32_t C = d.C(), K1 = d.K - 1, H = 32 * rnd(rng, 2, 12);
+        const uint32_t ring = rnd(rng, 2, 20), p0 = rnd(rng, 0, 60);
+        const uint32_t snap_from = T > ring ? T - ring : 0, slot0 = p0 % ring;
+        check_buffers bufs(dev);
+        std::vector<float> wf;
+        ops::device_weight wt = make_weight(bufs, rng, fmts[k], C, H, 16 * rnd(rng, 1, 8), &wf);
+        auto x = random_floats(rng, size_t(T) * H), cw = random_floats(rng, size_t(C) * d.K, -0.7f, 0.7f);
+        auto st = random_floats(rng, size_t(K1) * C, -2, 2);
+        auto snap0 = random_floats(rng, size_t(ring) * K1 * C, -9, 9);  // slots not written keep these
+        // Reference: the product, then the conv token by token.
+        std::vector<float> y(size_t(T) * C), ru(y.size()), rs = st, rsnap = snap0;
+        ref::matmul_f32(wf.data(), C, H, x.data(), T, y.data());
+        for (uint32_t t = 0; t < T; ++t) {
+            ref::conv1d_causal_silu(&y[size_t(t) * C], 1, C, cw.data(), d.K, rs.data(), &ru[size_t(t) * C]);
+            if (t >= snap_from) std::copy(rs.begin(), rs.end(), rsnap.begin() + size_t((slot0 + t) % ring) * K1 * C);
+        }
+        buffer_span dx = bufs.upload(x), dcw = bufs.upload(cw), dst = bufs.upload(st), dsnap = bufs.upload(snap0);
+        buffer_span du = bufs.upload(std::vector<float>(y.size(), NAN)), dy = bufs.zeros(y.size() * 4);
+        ops::matvec_conv mc;
+        mc.w = dcw, mc.state = dst, mc.snapshots = dsnap, mc.K = d.K;
+        mc.snap_from = snap_from, mc.slot0 = slot0, mc.ring = ring;
+        command_stream cs(dev);
+        ops::linear_matvec_conv(cs, wt, dx, du, T, mc);
+        ops::linear_matvec(cs, wt, dx, dy, T);
+        cs.submit();
+        auto got_u = bufs.read<float>(du, y.size()), got_s = bufs.read<float>(dst, rs.size());
+        auto got_snap = bufs.read<float>(dsnap, rsnap.size()), sums = bufs.read<float>(dy, y.size());
+        std::vector<float> got = got_u, ref = ru;
+        append(got, got_s);  // read only
+        append(ref, st);
+        append(got, got_snap);  // the last token's slot holds the new window (rs)
+        append(ref, rsnap);
+        w.add(make_result("gdn_qkv_conv", got, ref, 2e-5));
+
+        // Token j alone, from the batch's window before it.
+        const uint32_t j = rnd(rng, 0, T - 1);
+        std::vector<float> win(size_t(K1) * C);
+        for (uint32_t r = 0; r < K1; ++r) {  // row r of the window: token j - K1 + r
+            const int64_t t = int64_t(j) - K1 + r;
+            for (uint32_t c = 0; c < C; ++c)
+                win[size_t(r) * C + c] = t < 0 ? st[size_t(K1 + t) * C + c] : sums[size_t(t) * C + c];
+        }
+        buffer_span dxj = bufs.upload(x.data() + size_t(j) * H, size_t(H) * 4), dwin = bufs.upload(win);
+        buffer_span duj = bufs.zeros(size_t(C) * 4), dsnapj = bufs.zeros(size_t(K1) * C * 4);
+        ops::matvec_conv mj = mc;
+        mj.state = dwin, mj.snapshots = dsnapj, mj.snap_from = 0, mj.slot0 = 0, mj.ring = 1;
+        command_stream cs2(dev);
+        ops::linear_matvec_conv(cs2, wt, dxj, duj, 1, mj);
+        cs2.submit();
+        std::vector<float> single = bufs.read<float>(duj, C), batch(got_u.begin() + size_t(j) * C, got_u.begin() + size_t(j + 1) * C);
+        kernel_check_result exact = make_result("gdn_qkv_conv", batch, single, 0);
+        for (size_t i = 0; i < batch.size(); ++i)
+            if (std::memcmp(&batch[i], &single[i], 4) != 0) exact.passed = false;
+        // The window after token j: the single call's snapshot and the batch's slot.
+        if (j >= snap_from) {
+            auto sw = bufs.read<float>(dsnapj, win.size());
+            const size_t off = size_t((slot0 + j) % ring) * K1 * C;
+            for (size_t i = 0; i < sw.size(); ++i)
+                if (std::memcmp(&sw[i], &got_snap[off + i], 4) != 0) exact.passed = false;
+        }
+        if (!exact.passed) {  // (keeps the reference tolerance in the report)
+            w.r.passed = false;
+            w.r.error = std::max(w.r.error, exact.error);
+        }
     }
     return w.r;
 }
@@ -146,20 +239,26 @@ kernel_check_result check_gdn_recurrence(vk_device &dev, uint64_t seed) {
         check_buffers bufs(dev);
         buffer_span du = bufs.upload(u), da = bufs.upload(a), db = bufs.upload(b), dA = bufs.upload(A_log),
                     ddt = bufs.upload(dt_bias), ds = bufs.upload(st), dout = bufs.zeros(ro.size() * 4),
-                    dsnap = bufs.zeros(rsnap.size() * 4), ds2 = bufs.upload(st), dout2 = bufs.zeros(ro.size() * 4);
+                    dsnap = bufs.zeros(rsnap.size() * 4), ds2 = bufs.upload(st), dout2 = bufs.zeros(ro.size() * 4),
+                    ds3 = bufs.zeros(Ssz * 4), dout3 = bufs.zeros(ro.size() * 4);
         command_stream cs(dev);
-        ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds, dout, dsnap);
-        ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds2, dout2, buffer_span{});
+        ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds, buffer_span{}, dout, dsnap);  // the input stays
+        ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds2, ds2, dout2, buffer_span{});  // in place
+        ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds, ds3, dout3, buffer_span{});   // to another buffer
         cs.submit();
         std::vector<float> got = bufs.read<float>(dout, ro.size());
         append(got, bufs.read<float>(dout2, ro.size()));
+        append(got, bufs.read<float>(dout3, ro.size()));
         std::vector<float> ref = ro;
+        append(ref, ro);
         append(ref, ro);
         w.add(make_result("gdn_recurrence_f32", got, ref, 2e-5));
         got = bufs.read<float>(ds, Ssz);
         append(got, bufs.read<float>(ds2, Ssz));
+        append(got, bufs.read<float>(ds3, Ssz));
         append(got, bufs.read<float>(dsnap, rsnap.size()));
-        ref = rs;
+        ref = st;
+        append(ref, rs);
         append(ref, rs);
         append(ref, rsnap);
         w.add(make_result("gdn_recurrence_f32", got, ref, 2e-5));
@@ -302,6 +401,7 @@ std::vector<kernel_check> layer_kernel_checks() {
     return {
         {"swiglu_f32", check_swiglu},
         {"gdn_conv_f32", check_gdn_conv},
+        {"gdn_qkv_conv", check_gdn_qkv_conv},
         {"gdn_recurrence_f32", check_gdn_recurrence},
         {"gated_rms_norm_f32", check_gated_rms_norm},
         {"attn_prepare_f32", check_attn_prepare},

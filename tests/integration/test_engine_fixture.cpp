@@ -126,6 +126,41 @@ TEST(EngineRollback, WithinWindowIsExactAndMatchesFreshSession) {
     }
 }
 
+TEST(EngineRollback, SmallWindowWithMultiTokenEvals) {
+    // A snapshot window smaller than the evals (ring of 4 slots, evals of up
+    // to 9 tokens): the first tokens of an eval skip their snapshots, the
+    // state then passes through the scratch state, and the conv epilogue of
+    // the qkv product (evals <= 16 tokens) starts mid-ring.  Every row's
+    // logits must still match the reference, and rollbacks inside and
+    // beyond the window must continue like a fresh session.
+    test::validation_scope vs;
+    auto ids = test::dev_references().i32("p1.ids");  // 37 tokens
+    auto want = test::dev_references().f32("p1.logits");
+    const size_t V = dev_model().text().vocab_size;
+    session_options so;
+    so.snapshot_window = 2;
+    engine_session s(dev_model(), so);
+    uint32_t at = 0;
+    for (uint32_t piece : {7u, 1u, 9u, 3u, 2u, 5u}) {
+        s.eval(&ids[at], piece, logits_rows::all);
+        ASSERT_EQ(s.logits().size(), piece * V);
+        std::vector<float> rows(want.begin() + at * V, want.begin() + (at + piece) * V);
+        EXPECT_LT(test::compare(s.logits(), rows).rel, 1e-3) << "piece at " << at;
+        at += piece;
+    }
+    for (uint32_t back : {2u, 5u}) {
+        EXPECT_EQ(s.rollback_is_exact(back), back <= 2) << back;
+        s.rollback(back);
+        const uint32_t keep = at - back;
+        s.eval(&ids[keep], 3, logits_rows::all);
+        engine_session fresh(dev_model(), {});
+        fresh.eval(ids.data(), keep + 3, logits_rows::all);
+        std::vector<float> tail(fresh.logits().end() - 3 * V, fresh.logits().end());
+        EXPECT_LT(test::compare(s.logits(), tail).rel, 1e-5) << "rollback " << back;
+        at = keep + 3;
+    }
+}
+
 TEST(EngineRollback, BeyondWindowRecomputes) {
     test::validation_scope vs;
     auto ids = test::dev_references().i32("p2.ids");  // 130 tokens
