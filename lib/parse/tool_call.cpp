@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -93,7 +94,8 @@ json_object *typed_value(const std::string &text, json_object *schema) {
             long long v = std::strtoll(s.c_str(), &end, 10);
             if (!s.empty() && end && !*end && !errno) return json_object_new_int64(v);
             double d = std::strtod(s.c_str(), &end);
-            if (!s.empty() && end && !*end && d == static_cast<double>(static_cast<long long>(d)))
+            // Integral doubles ("1e3") inside int64's range (casting others is undefined).
+            if (!s.empty() && end && !*end && d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d))
                 return json_object_new_int64(static_cast<long long>(d));
         } else if (ty == "number") {
             json_object *o = try_json(t);

@@ -31,6 +31,11 @@ TEST(KernelVariants, EveryKernelCompiles) {
                                 define_list d = dv;
                                 d.insert(d.end(), {{f, "1"}, {"N_COLS", n}, {"ROWS", rows}, {"KSPLIT", ksplit}, {"UNROLL", "4"}});
                                 variants.push_back(d);
+                                if (rows[0] == '8') {  // the GDN conv epilogue (qkv projection)
+                                    define_list dc = d;
+                                    dc.emplace_back("CONV_EPILOGUE", "1");
+                                    variants.push_back(dc);
+                                }
                                 if (f[7] == 'M')  // MX: the wider units too
                                     for (const char *words : {"2", "4"}) {
                                         define_list dw = d;
