@@ -57,7 +57,11 @@ void regex_splitter::split(std::string_view text, std::vector<std::pair<size_t, 
         if (rc == PCRE2_ERROR_NOMATCH) break;
         if (rc < 0) {
             pcre2_match_data_free(md);
-            fail(MLXMTP_ERR_INTERNAL, "pre-tokenizer regex match failed (%d)", rc);
+            // A tokenizer.json pattern that backtracks without bound hits
+            // PCRE2's match / depth / heap limits on this text.
+            const bool limit = rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT;
+            fail(limit ? MLXMTP_ERR_INVALID_ARG : MLXMTP_ERR_INTERNAL, "pre-tokenizer regex match failed (%d%s)", rc,
+                 limit ? ": the pattern exceeded PCRE2's match limits on this text" : "");
         }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
         size_t b = ov[0], e = ov[1];

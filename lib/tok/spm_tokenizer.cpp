@@ -11,7 +11,12 @@ class spm_tokenizer final : public tokenizer {
 public:
     explicit spm_tokenizer(const std::string &path) {
         backend_ = "sentencepiece";
-        auto st = sp_.Load(path);
+        sentencepiece::util::Status st;
+        try {
+            st = sp_.Load(path);
+        } catch (const std::exception &e) {  // libsentencepiece throws on some malformed models (its trie builder)
+            fail(MLXMTP_ERR_FORMAT, "%s: not a SentencePiece model: %s", path.c_str(), e.what());
+        }
         if (!st.ok()) fail(MLXMTP_ERR_FORMAT, "%s: not a SentencePiece model: %s", path.c_str(), st.ToString().c_str());
         int n = sp_.GetPieceSize();
         id_to_token_.reserve(static_cast<size_t>(n));
@@ -35,9 +40,15 @@ protected:
         if (sp_.IsControl(id)) return true;  // <s>, </s>: no text, as DecodeIds
         if (sp_.IsUnknown(id)) { out += " \xE2\x81\x87 "; return true; }  // " ⁇ "
         const std::string &piece = sp_.IdToPiece(id);
-        if (sp_.IsByte(id) && piece.size() == 6) {  // <0xAB>
-            out.push_back(static_cast<char>(std::stoi(piece.substr(3, 2), nullptr, 16)));
-            return true;
+        if (sp_.IsByte(id) && piece.size() == 6) {  // <0xAB> (a malformed model's other byte pieces: as text)
+            auto hex = [](char c) {
+                return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            };
+            const int hi = hex(piece[3]), lo = hex(piece[4]);
+            if (hi >= 0 && lo >= 0) {
+                out.push_back(static_cast<char>(hi * 16 + lo));
+                return true;
+            }
         }
         static const std::string kSpace = "\xE2\x96\x81";  // U+2581
         size_t i = 0;
