@@ -8,6 +8,7 @@
 #include "tok/tokenizer.h"
 #include "util/error.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -53,6 +54,30 @@ void safetensors_header(const uint8_t *data, size_t size) {
         (void)f->find(t.name);
     }
     (void)f->metadata().size();
+}
+
+// The input is model.safetensors.index.json; the directory holds two small
+// valid shards (a.safetensors: tensors x, y; b.safetensors: z).
+void checkpoint_index(const uint8_t *data, size_t size) {
+    static const std::string dir = [] {
+        auto shard = [](const std::string &header, size_t data_bytes) {
+            std::string f(8, '\0');
+            uint64_t n = header.size();
+            for (int i = 0; i < 8; ++i) f[i] = static_cast<char>(n >> (8 * i));
+            return f + header + std::string(data_bytes, '\x3f');
+        };
+        std::string d = scratch_dir() + "/ckpt";
+        if (mkdir(d.c_str(), 0700) != 0) std::abort();
+        std::string a = shard(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                              R"("y":{"dtype":"BF16","shape":[2,2],"data_offsets":[8,16]}})", 16);
+        std::string b = shard(R"({"z":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}})", 3);
+        write_scratch("ckpt/a.safetensors", reinterpret_cast<const uint8_t *>(a.data()), a.size());
+        write_scratch("ckpt/b.safetensors", reinterpret_cast<const uint8_t *>(b.data()), b.size());
+        return d;
+    }();
+    write_scratch("ckpt/model.safetensors.index.json", data, size);
+    auto ck = detail::checkpoint::open(dir);
+    for (const auto *t : ck->tensors()) (void)ck->find(t->name);
 }
 
 void json(const uint8_t *data, size_t size) { (void)detail::parse_json_strict(text(data, size), "fuzz"); }
@@ -130,7 +155,8 @@ void output_parser(const uint8_t *data, size_t size) {
 
 const std::vector<target> &targets() {
     static const std::vector<target> t = {
-        {"safetensors_header", safetensors_header}, {"json", json},
+        {"safetensors_header", safetensors_header}, {"checkpoint_index", checkpoint_index},
+        {"json", json},
         {"model_config", model_config},             {"tokenizer_json", tokenizer_json},
         {"tokenizer_model", tokenizer_model},       {"chat_template", chat_template},
         {"chat_input", chat_input},                 {"output_parser", output_parser},

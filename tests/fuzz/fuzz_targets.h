@@ -1,5 +1,5 @@
 // Fuzz targets for the parsers that read untrusted bytes: safetensors
-// headers, JSON, config.json, tokenizer.json / tokenizer.model, chat
+// headers and checkpoint indexes, JSON, config.json, tokenizer.json / tokenizer.model, chat
 // templates and the variables rendered through one, generated-text parsing.  Each target takes one input and
 // returns normally when the input is accepted or rejected with a
 // detail::error; any other exception, a crash or a sanitizer report is a

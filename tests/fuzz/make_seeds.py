@@ -42,6 +42,11 @@ put("safetensors_header", "u8_and_empty", safetensors({
     "q": ("U8", [2, 16], bytes(range(32))), "e": ("F32", [0, 5], b"")}, pad=7))
 put("safetensors_header", "scalar_i64", safetensors({"s": ("I64", [], struct.pack("<q", -5))}))
 
+# checkpoint index (the shards the target writes: a.safetensors holds x, y; b.safetensors holds z)
+put("checkpoint_index", "valid", json.dumps({"metadata": {"total_size": 27},
+                                             "weight_map": {"x": "a.safetensors", "y": "a.safetensors", "z": "b.safetensors"}}))
+put("checkpoint_index", "escape", json.dumps({"weight_map": {"x": "../a.safetensors", "z": "b.safetensors"}}))
+
 # JSON
 for i, doc in enumerate([
         '{"a": [1, 2.5e-3, -0, true, false, null], "b": {"c": "\\u00e9\\ud83d\\ude00"}}',
@@ -86,7 +91,7 @@ put("chat_template", "small",
     "{%- for m in messages %}{{ m.role | upper }}: {{ m.content | trim }}{% if not loop.last %}\n{% endif %}"
     "{%- endfor %}{% set ns = namespace(x=0) %}{% for t in tools %}{% set ns.x = ns.x + 1 %}"
     "{{ t.function.name ~ (t | tojson) }}{% endfor %}{{ ns.x if add_generation_prompt else '' }}")
-put("chat_template", "macro", "{% macro f(a, b=2) %}{{ a * b }}{% endmacro %}{{ f(3) }}{{ '%s-%d' % ('a', 1) }}"
+put("chat_template", "macro", "{% macro f(a, b=2) %}{{ a * b }}{% endmacro %}{{ f(3) }}{{ 'a-%d' | format(1) if false else 'a' ~ 1 }}"
     "{{ messages[0]['content'][1:] }}{{ {'k': [1, 2]}.items() | list }}")
 
 # chat variables for the Qwen3.5 template (the last byte's low bit: parse tool arguments)
@@ -99,7 +104,11 @@ put("chat_input", "tools", json.dumps({
                  {"role": "tool", "content": "sunny"}, {"role": "user", "content": [{"type": "text", "text": "thanks"}]}],
     "tools": [{"type": "function", "function": {"name": "get", "description": "weather",
                                                 "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}],
-    "add_generation_prompt": True, "enable_thinking": False}) + " ")
+    "add_generation_prompt": True, "enable_thinking": False}))  # ends in "}": parse the arguments string
+put("chat_input", "tool_object_args", json.dumps({
+    "messages": [{"role": "user", "content": "x"},
+                 {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "f", "arguments": {"a": [1, {"b": None}]}}}]},
+                 {"role": "tool", "content": "done"}], "add_generation_prompt": False}) + " ")
 
 # generated text (first byte: options and feed size, see fuzz_targets.cpp)
 put("output_parser", "think_content", "\x05<think>\nreasoning here\n</think>\n\nThe answer is 4.")

@@ -85,7 +85,7 @@ std::string mutate(const std::vector<std::string> &seeds, std::mt19937_64 &rng) 
 // Mutations per target: a few seconds each on two CPU cores.
 int mutations(const std::string &name) {
     if (name == "tokenizer_json" || name == "tokenizer_model") return 3000;
-    if (name == "safetensors_header") return 5000;
+    if (name == "safetensors_header" || name == "checkpoint_index") return 5000;
     if (name == "chat_template" || name == "chat_input") return 20000;
     return 100000;
 }
@@ -115,6 +115,6 @@ TEST_P(FuzzReplay, CorpusAndMutationsFailCleanly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplay,
-                         ::testing::Values("safetensors_header", "json", "model_config", "tokenizer_json",
+                         ::testing::Values("safetensors_header", "checkpoint_index", "json", "model_config", "tokenizer_json",
                                            "tokenizer_model", "chat_template", "chat_input", "output_parser"),
                          [](const auto &info) { return info.param; });
