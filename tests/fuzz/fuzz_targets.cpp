@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -24,11 +25,22 @@ namespace {
 
 using detail::error;
 
-// A private scratch directory for targets whose parser reads files.
+// A private scratch directory for targets whose parser reads files,
+// removed at exit with what the targets wrote into it.
+std::vector<std::string> &scratch_paths() {  // in creation order (never destroyed: the atexit handler reads it)
+    static auto *p = new std::vector<std::string>;
+    return *p;
+}
+
 const std::string &scratch_dir() {
     static const std::string dir = [] {
         std::string tmpl = "/tmp/mlxmtp-fuzz-XXXXXX";
         if (!mkdtemp(tmpl.data())) std::abort();
+        std::atexit([] {
+            auto &p = scratch_paths();
+            for (auto it = p.rbegin(); it != p.rend(); ++it) (void)std::remove(it->c_str());
+        });
+        scratch_paths().push_back(tmpl);
         return tmpl;
     }();
     return dir;
@@ -36,6 +48,8 @@ const std::string &scratch_dir() {
 
 std::string write_scratch(const char *name, const uint8_t *data, size_t size) {
     std::string path = scratch_dir() + "/" + name;
+    auto &known = scratch_paths();
+    if (std::find(known.begin(), known.end(), path) == known.end()) known.push_back(path);
     FILE *f = std::fopen(path.c_str(), "wb");
     if (!f) std::abort();
     if (size && std::fwrite(data, 1, size, f) != size) std::abort();
@@ -68,6 +82,7 @@ void checkpoint_index(const uint8_t *data, size_t size) {
         };
         std::string d = scratch_dir() + "/ckpt";
         if (mkdir(d.c_str(), 0700) != 0) std::abort();
+        scratch_paths().push_back(d);
         std::string a = shard(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                               R"("y":{"dtype":"BF16","shape":[2,2],"data_offsets":[8,16]}})", 16);
         std::string b = shard(R"({"z":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}})", 3);
