@@ -117,7 +117,8 @@ void load_state(uint base, uint j0) {
     }
 }
 
-void store_state(bool to_snap, uint snap_base, bool to_state, uint state_base, uint j0) {
+// The registers' state to snap (to_snap) or state_out, at `base`.
+void store_state(bool to_snap, uint base, uint j0) {
     [[unroll]] for (uint ch = 0; ch < NCH; ++ch) {
         [[unroll]] for (uint k = 0; k < NCOL; ++k)
             [[unroll]] for (uint m = 0; m < MPC; ++m)
@@ -127,8 +128,10 @@ void store_state(bool to_snap, uint snap_base, bool to_state, uint state_base, u
             uint r = ch * TR + e / BV, j = j0 + e % BV;
             if (r < DK && j < pc.dv) {
                 float x = tile[(e / BV) * TW + e % BV];
-                if (to_snap) snap[snap_base + r * pc.dv + j] = x;
-                if (to_state) state_out[state_base + r * pc.dv + j] = x;
+                if (to_snap)
+                    snap[base + r * pc.dv + j] = x;
+                else
+                    state_out[base + r * pc.dv + j] = x;
             }
         }
         barrier();
@@ -210,12 +213,12 @@ void main() {
             uint j = j0 + grp + k * NGR;
             if (j < pc.dv && lane == 0u) o[t * pc.Hv * pc.dv + h * pc.dv + j] = acc[k] * rq;
         }
-        if (pc.snap != 0u) store_state(true, (t * pc.Hv + h) * DK * pc.dv, false, 0u, j0);
+        if (pc.snap != 0u) store_state(true, (t * pc.Hv + h) * DK * pc.dv, j0);
         qv = qn;
         kv = kn;
         bt = bn;
         at = an;
         vj = vn;
     }
-    if (pc.snap == 0u) store_state(false, 0u, true, state_base, j0);
+    if (pc.snap == 0u) store_state(false, state_base, j0);
 }

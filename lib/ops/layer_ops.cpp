@@ -1,6 +1,7 @@
 #include "ops/layer_ops.h"
 
 #include "ops/basic_ops.h"
+#include "ops/linear.h"
 
 #include <cmath>
 #include <string>
@@ -16,7 +17,7 @@ std::string u32(uint32_t v) { return std::to_string(v); }
 void gdn_conv(command_stream &cs, const gdn_dims &d, const buffer_span &qkv, const buffer_span &w,
               const buffer_span &state_in, const buffer_span &state_out, const buffer_span &u,
               const buffer_span &snapshots) {
-    if (d.K < 1 || d.K > 8) fail(MLXMTP_ERR_INTERNAL, "gdn_conv supports K = 1..8, got %u", d.K);
+    if (d.K < 1 || d.K > kMaxConvK) fail(MLXMTP_ERR_INTERNAL, "gdn_conv supports K = 1..%u, got %u", kMaxConvK, d.K);
     if (d.T == 0) return;
     const bool snap = snapshots.valid();
     if (!snap && !state_out.valid()) fail(MLXMTP_ERR_INTERNAL, "gdn_conv: the new state needs snapshots or state_out");

@@ -210,7 +210,8 @@ void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer
                         uint32_t T, const matvec_conv &conv) {
     if (T == 0) return;
     if (T > kMatvecMaxCols) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: %u tokens (at most %u)", T, kMatvecMaxCols);
-    if (conv.K < 1 || conv.K > 8) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv supports K = 1..8, got %u", conv.K);
+    if (conv.K < 1 || conv.K > kMaxConvK)
+        fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv supports K = 1..%u, got %u", kMaxConvK, conv.K);
     if (conv.ring == 0 || !conv.w.valid() || !conv.state.valid() || !conv.snapshots.valid())
         fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: conv weights, state and snapshot ring are required");
     if (conv.snap_from >= T) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: the last token must write its snapshot");

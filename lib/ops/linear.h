@@ -65,6 +65,8 @@ constexpr uint32_t kMatvecMaxCols = 16;
 // from `state` [K-1, C] (read only); token t >= snap_from writes the window
 // after it to slot (slot0 + t) % ring of `snapshots` [ring, K-1, C], and
 // snap_from < T, so the last token's slot holds the new state.
+// Largest conv kernel size the conv kernels take (common/conv_step.glsl MAX_CONV_K).
+constexpr uint32_t kMaxConvK = 8;
 struct matvec_conv {
     buffer_span w;          // conv1d weight [C, K] (f32)
     buffer_span state;      // [K-1, C]

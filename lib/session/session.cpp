@@ -334,14 +334,15 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
     cs.barrier();
 
     cs.section("gdn.conv");
-    for (const segment &sg : segs) {
-        if (conv_in_proj) break;
-        ops::gdn_dims ds = d;
-        ds.T = sg.n;
-        buffer_span snap = sg.snap ? st.snap_conv.sub(sg.slot * conv_sz, sg.n * conv_sz) : buffer_span{};
-        ops::gdn_conv(cs, ds, qkv_.sub(f4(sg.t0 * C), f4(sg.n * C)), w.conv_w, state_before(sg.t0).second, st.conv,
-                      u_.sub(f4(sg.t0 * C), f4(sg.n * C)), snap);
-        cs.barrier();
+    if (!conv_in_proj) {
+        for (const segment &sg : segs) {
+            ops::gdn_dims ds = d;
+            ds.T = sg.n;
+            buffer_span snap = sg.snap ? st.snap_conv.sub(sg.slot * conv_sz, sg.n * conv_sz) : buffer_span{};
+            ops::gdn_conv(cs, ds, qkv_.sub(f4(sg.t0 * C), f4(sg.n * C)), w.conv_w, state_before(sg.t0).second, st.conv,
+                          u_.sub(f4(sg.t0 * C), f4(sg.n * C)), snap);
+            cs.barrier();
+        }
     }
     cs.section("gdn.rec");
     for (const segment &sg : segs) {
