@@ -19,7 +19,7 @@ flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undef
        -fno-sanitize-recover=undefined -Iinclude -Ilib -Itests/fuzz -DMLXMTP_SOURCE_DIR="\"$PWD\"")
 libs=(-ljson-c -lpcre2-8 -lutf8proc -lsentencepiece -lpthread)
 # One object set, one binary per target.
-if [ ! -f "$out/objs.stamp" ] || [ -n "$(find "${srcs[@]}" lib tests/fuzz -newer "$out/objs.stamp" -name '*.[ch]*' | head -1)" ]; then
+if [ ! -f "$out/objs.stamp" ] || [ -n "$(find include lib tests/fuzz -newer "$out/objs.stamp" -name '*.[ch]*' | head -1)" ]; then
   rm -f "$out"/*.o
   for s in "${srcs[@]}"; do
     "$CXX" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" -c "$s" -o "$out/$(echo "$s" | tr / _).o" &

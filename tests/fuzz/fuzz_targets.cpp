@@ -3,10 +3,12 @@
 #include "chat/chat.h"
 #include "io/json_strict.h"
 #include "io/safetensors.h"
+#include "io/safetensors_writer.h"
 #include "model/config.h"
 #include "parse/output_parser.h"
 #include "tok/tokenizer.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,8 +17,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <fstream>
-#include <sstream>
 #include <string_view>
 
 namespace mlxmtp::fuzz {
@@ -74,20 +74,17 @@ void safetensors_header(const uint8_t *data, size_t size) {
 // valid shards (a.safetensors: tensors x, y; b.safetensors: z).
 void checkpoint_index(const uint8_t *data, size_t size) {
     static const std::string dir = [] {
-        auto shard = [](const std::string &header, size_t data_bytes) {
-            std::string f(8, '\0');
-            uint64_t n = header.size();
-            for (int i = 0; i < 8; ++i) f[i] = static_cast<char>(n >> (8 * i));
-            return f + header + std::string(data_bytes, '\x3f');
-        };
         std::string d = scratch_dir() + "/ckpt";
         if (mkdir(d.c_str(), 0700) != 0) std::abort();
         scratch_paths().push_back(d);
-        std::string a = shard(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                              R"("y":{"dtype":"BF16","shape":[2,2],"data_offsets":[8,16]}})", 16);
-        std::string b = shard(R"({"z":{"dtype":"U8","shape":[3],"data_offsets":[0,3]}})", 3);
-        write_scratch("ckpt/a.safetensors", reinterpret_cast<const uint8_t *>(a.data()), a.size());
-        write_scratch("ckpt/b.safetensors", reinterpret_cast<const uint8_t *>(b.data()), b.size());
+        static const uint8_t bytes[16] = {};
+        using detail::dtype;
+        auto shard = [&](const char *name, std::vector<detail::st_tensor_data> tensors) {
+            scratch_paths().push_back(d + "/" + name);
+            detail::write_safetensors_file(d + "/" + name, tensors, {});
+        };
+        shard("a.safetensors", {{{"x", dtype::f32, {2}, 8}, bytes}, {{"y", dtype::bf16, {2, 2}, 8}, bytes}});
+        shard("b.safetensors", {{{"z", dtype::u8, {3}, 3}, bytes}});
         return d;
     }();
     write_scratch("ckpt/model.safetensors.index.json", data, size);
@@ -139,11 +136,11 @@ void chat_template(const uint8_t *data, size_t size) {
 // Qwen3.5 chat template.
 void chat_input(const uint8_t *data, size_t size) {
     static const std::string tmpl = [] {
-        std::ifstream in(std::string(MLXMTP_SOURCE_DIR) + "/tests/fixtures/chat_templates/qwen3.5.jinja");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        if (ss.str().empty()) std::abort();
-        return ss.str();
+        std::string t;
+        if (!detail::read_text_file(std::string(MLXMTP_SOURCE_DIR) + "/tests/fixtures/chat_templates/qwen3.5.jinja", &t) ||
+            t.empty())
+            std::abort();
+        return t;
     }();
     detail::chat_options opt;
     opt.parse_tool_arguments = size && (data[size - 1] & 1);

@@ -11,16 +11,12 @@
 #include "session/session.h"
 #include "test_env.h"
 #include "util/error.h"
+#include "util/fs.h"
 
 #include <gtest/gtest.h>
 #include <json-c/json.h>
 
-#include <sys/stat.h>
-
-#include <cstring>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 using namespace mlxmtp;
 using namespace mlxmtp::detail;
@@ -45,14 +41,13 @@ std::vector<tensor_copy> dev_tensors() {
 }
 
 std::string dev_config_text() {
-    std::ifstream in(test::fixture("tiny-qwen35-dev/config.json"));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    std::string text;
+    EXPECT_TRUE(read_text_file(test::fixture("tiny-qwen35-dev/config.json"), &text));
+    return text;
 }
 
 void write_model(const std::string &dir, const std::vector<tensor_copy> &ts, const std::string &config) {
-    std::ofstream(dir + "/config.json") << config;
+    write_file_atomic(dir + "/config.json", config.data(), config.size(), false);
     std::vector<st_tensor_data> data;
     for (const auto &t : ts) data.push_back({t.e, t.bytes.data()});
     write_safetensors_file(dir + "/model.safetensors", data, {});
@@ -82,14 +77,15 @@ size_t find_tensor(const std::vector<tensor_copy> &ts, const std::string &suffix
 TEST(ModelLoadErrors, MissingTensorIsNamed) {
     test::validation_scope vs;
     test::temp_dir tmp;
-    auto ts = dev_tensors();
+    const auto ts = dev_tensors();
+    const std::string config = dev_config_text();
     for (const char *suffix : {"layers.1.linear_attn.in_proj_qkv.weight", "layers.3.self_attn.k_norm.weight",
                                "mlp.down_proj.weight"}) {
         auto broken = ts;
         const size_t i = find_tensor(broken, suffix);
         const std::string name = broken[i].e.name;
         broken.erase(broken.begin() + static_cast<long>(i));
-        write_model(tmp.path(), broken, dev_config_text());
+        write_model(tmp.path(), broken, config);
         auto [st, msg] = try_open(tmp.path());
         EXPECT_EQ(st, MLXMTP_ERR_NOT_FOUND) << msg;
         EXPECT_NE(msg.find(name), std::string::npos) << msg;
@@ -99,7 +95,8 @@ TEST(ModelLoadErrors, MissingTensorIsNamed) {
 TEST(ModelLoadErrors, MisShapedTensorIsNamed) {
     test::validation_scope vs;
     test::temp_dir tmp;
-    auto ts = dev_tensors();
+    const auto ts = dev_tensors();
+    const std::string config = dev_config_text();
     for (const char *suffix : {"layers.0.mlp.down_proj.weight", "layers.2.linear_attn.out_proj.weight",
                                "layers.3.self_attn.q_proj.weight", "linear_attn.conv1d.weight"}) {
         auto broken = ts;
@@ -111,7 +108,7 @@ TEST(ModelLoadErrors, MisShapedTensorIsNamed) {
         for (int64_t d : s) numel *= d;
         if (s.size() == 2 && s[0] != s[1]) std::swap(s[0], s[1]);
         else s = {numel, 1};
-        write_model(tmp.path(), broken, dev_config_text());
+        write_model(tmp.path(), broken, config);
         auto [st, msg] = try_open(tmp.path());
         EXPECT_NE(st, MLXMTP_OK) << suffix;
         EXPECT_NE(msg.find(t.e.name), std::string::npos) << msg;

@@ -5,6 +5,7 @@
 // or another exception type fails.  (Sanitizer findings need
 // scripts/fuzz.sh; this build has no sanitizers.)
 #include "fuzz_targets.h"
+#include "util/fs.h"
 
 #include <gtest/gtest.h>
 
@@ -12,9 +13,7 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -33,10 +32,9 @@ std::vector<std::string> corpus(const std::string &name) {
     std::sort(files.begin(), files.end());  // a fixed order: the mutations depend on it
     std::vector<std::string> out;
     for (const auto &f : files) {
-        std::ifstream in(f, std::ios::binary);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        out.push_back(ss.str());
+        std::string text;
+        if (mlxmtp::detail::read_text_file(f, &text)) out.push_back(std::move(text));
+        else ADD_FAILURE() << "cannot read " << f;
     }
     return out;
 }
