@@ -42,6 +42,12 @@ struct mtp_weights {
     layer_weights layer;                         // one gated full-attention layer
 };
 
+// Refuses (MLXMTP_ERR_UNSUPPORTED, naming the field) a well-formed config
+// whose shapes the kernels do not take: conv kernel size, head dims, widths
+// that are not whole 8-element units.  engine_model::open and ::synthetic
+// call it before touching the device.
+void check_engine_limits(const text_config &c);
+
 struct model_open_options {
     std::function<bool(double fraction, const std::string &what)> progress;  // false = abort
 };

@@ -207,7 +207,6 @@ layer_weights model_loader::decoder_layer(const std::string &p, layer_kind kind)
 
 void model_loader::run() {
     const text_config &c = m_.text();
-    if (!c.attn_output_gate) fail(MLXMTP_ERR_UNSUPPORTED, "attn_output_gate = false is not supported");
     for (const char *pre : {"model.language_model.", "language_model.model.", "model."}) {
         if (find(std::string(pre) + "embed_tokens.weight")) {
             lm_prefix_ = pre;
@@ -264,6 +263,7 @@ std::unique_ptr<engine_model> engine_model::open(const std::string &dir, std::sh
     std::unique_ptr<engine_model> m(new engine_model());
     m->dir_ = dir;
     m->cfg_ = load_model_config(dir);
+    check_engine_limits(m->cfg_.text);
     m->dev_ = std::move(dev);
     m->arena_ = std::make_unique<arena>(*m->dev_, false, 0, "model weights");
     std::unique_ptr<checkpoint> ck = checkpoint::open(dir);

@@ -138,6 +138,7 @@ void synthetic_builder::run() {
 
 std::unique_ptr<engine_model> engine_model::synthetic(const model_config &cfg, std::shared_ptr<vk_device> dev,
                                                       const synthetic_options &opt) {
+    check_engine_limits(cfg.text);
     std::unique_ptr<engine_model> m(new engine_model());
     m->cfg_ = cfg;
     m->dir_ = "(synthetic)";

@@ -34,7 +34,8 @@ void gdn_recurrence(command_stream &cs, const gdn_dims &d, const buffer_span &u,
                     const buffer_span &state_in, const buffer_span &state_out, const buffer_span &o,
                     const buffer_span &snapshots) {
     if (d.Hk == 0 || d.Hv % d.Hk) fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence: Hv %u not a multiple of Hk %u", d.Hv, d.Hk);
-    if (d.dk < 1 || d.dk > 256) fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence supports dk <= 256, got %u", d.dk);
+    if (d.dk < 1 || d.dk > kMaxGdnKeyDim)
+        fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence supports dk <= %u, got %u", kMaxGdnKeyDim, d.dk);
     if (d.T == 0) return;
     const bool snap = snapshots.valid();
     if (!snap && !state_out.valid())
@@ -68,7 +69,7 @@ void attn_prepare(command_stream &cs, const attn_dims &d, const buffer_span &qg,
                   const buffer_span &v, const buffer_span &q_norm, const buffer_span &k_norm,
                   const buffer_span &positions, const buffer_span &q_out, const buffer_span &k_cache,
                   const buffer_span &v_cache) {
-    if (d.hd > 1024 || d.rot > d.hd || d.rot % 2)
+    if (d.hd > kMaxAttnHeadDim || d.rot > d.hd || d.rot % 2)
         fail(MLXMTP_ERR_INTERNAL, "attn_prepare: bad head_dim %u / rotary dims %u", d.hd, d.rot);
     if (d.cache_pos + d.T > d.max_ctx)
         fail(MLXMTP_ERR_INTERNAL, "attn_prepare: %u + %u tokens exceed the cache (%u)", d.cache_pos, d.T, d.max_ctx);
@@ -89,7 +90,8 @@ void attn_prepare(command_stream &cs, const attn_dims &d, const buffer_span &qg,
 void attn_core(command_stream &cs, const attn_dims &d, const buffer_span &q, const buffer_span &qg,
                const buffer_span &k_cache, const buffer_span &v_cache, const buffer_span &out) {
     if (d.Hkv == 0 || d.Hq % d.Hkv) fail(MLXMTP_ERR_INTERNAL, "attn_core: Hq %u not a multiple of Hkv %u", d.Hq, d.Hkv);
-    if (d.hd > 1024) fail(MLXMTP_ERR_INTERNAL, "attn_core supports head_dim <= 1024, got %u", d.hd);
+    if (d.hd > kMaxAttnHeadDim)
+        fail(MLXMTP_ERR_INTERNAL, "attn_core supports head_dim <= %u, got %u", kMaxAttnHeadDim, d.hd);
     if (d.T == 0) return;
     const uint32_t dpt = (d.hd + 127) / 128;
     struct {

@@ -10,6 +10,12 @@
 
 namespace mlxmtp::detail::ops {
 
+// Largest head dims the kernels take (gdn_recurrence_f32 keeps a key head's
+// rows in registers; attn_core_f32 keeps a head's dims in DPT registers of
+// 128 threads).  engine_model checks a config against them at open.
+constexpr uint32_t kMaxGdnKeyDim = 256;
+constexpr uint32_t kMaxAttnHeadDim = 1024;
+
 // ---- Gated DeltaNet --------------------------------------------------------
 
 struct gdn_dims {

@@ -165,3 +165,39 @@ TEST(ModelLoadErrors, MutatedConfigsFailCleanly) {
     s.eval(ids, 3, logits_rows::last);
     EXPECT_EQ(s.logits().size(), static_cast<size_t>(test::dev_engine_model().text().vocab_size));
 }
+
+// Well-formed configs whose shapes the kernels do not take are refused at
+// open with UNSUPPORTED naming the field (before, a conv kernel of 9 opened
+// and failed inside the first evaluation with an internal error).
+TEST(ModelLoadErrors, UnsupportedShapesRefusedAtOpen) {
+    test::validation_scope vs;
+    test::temp_dir tmp;
+    const auto ts = dev_tensors();
+    const std::string text = dev_config_text();
+    const struct {
+        const char *field;
+        int64_t value;
+    } cases[] = {{"linear_conv_kernel_dim", 9}, {"linear_key_head_dim", 512}, {"head_dim", 2048}};
+    for (const auto &c : cases) {
+        json_object *root = json_tokener_parse(text.c_str());
+        ASSERT_NE(root, nullptr);
+        json_object *tc = json_object_object_get(root, "text_config");
+        json_object_object_add(tc, c.field, json_object_new_int64(c.value));
+        if (std::string(c.field) == "head_dim")  // keep rotary_dim = 2 * sum(mrope_section) = 8
+            json_object_object_add(json_object_object_get(tc, "rope_parameters"), "partial_rotary_factor",
+                                   json_object_new_double(8.0 / double(c.value)));
+        const std::string edited = json_object_to_json_string(root);
+        json_object_put(root);
+        write_model(tmp.path(), ts, edited);
+        auto [st, msg] = try_open(tmp.path());
+        EXPECT_EQ(st, MLXMTP_ERR_UNSUPPORTED) << c.field << ": " << msg;
+        EXPECT_NE(msg.find(c.field), std::string::npos) << msg;
+        // The synthetic-weights path refuses the same config.
+        try {
+            engine_model::synthetic(load_model_config(tmp.path()), test::validated_device_ptr(), {});
+            ADD_FAILURE() << c.field << ": synthetic model opened";
+        } catch (const error &e) {
+            EXPECT_EQ(e.status(), MLXMTP_ERR_UNSUPPORTED) << e.what();
+        }
+    }
+}
