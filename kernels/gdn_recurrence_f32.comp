@@ -22,6 +22,12 @@
 //   after every token (the last one is the new state; the session keeps its
 //   current state in that ring); else state_out [Hv, dk, dv] gets the final
 //   state (it may alias state_in: a workgroup reads its columns first).
+// NORM_EPILOGUE: the gated RMSNorm that follows (gated_rms_norm_f32) runs here
+// too, one stage fewer per layer: the head's nblk workgroups count their
+// arrival on arrivals[h] after writing o, and the last one reads the head's
+// whole o rows back and writes y [T, Hv*dv] = o * rsqrt(mean_dv(o^2) + eps)
+// * norm_w * silu(z) (z [T, Hv*dv], norm_w [dv]) as gated_rms_norm_f32 does;
+// it resets the counter for the next dispatch.
 #ifndef DK
 #define DK 128
 #endif
@@ -56,10 +62,18 @@ layout(std430, binding = 2) readonly buffer Bb { float b_in[]; };
 layout(std430, binding = 3) readonly buffer Al { float A_log[]; };
 layout(std430, binding = 4) readonly buffer Dt { float dt_bias[]; };
 layout(std430, binding = 5) readonly buffer Si { float state_in[]; };
+#if defined(NORM_EPILOGUE)
+layout(std430, binding = 6) coherent buffer Ob { float o[]; };  // read back by the head's last workgroup
+layout(std430, binding = 9) readonly buffer Zb { float z[]; };
+layout(std430, binding = 10) readonly buffer Nw { float norm_w[]; };
+layout(std430, binding = 11) writeonly buffer Yb { float y[]; };
+layout(std430, binding = 12) coherent buffer Ar { uint arrivals[]; };
+#else
 layout(std430, binding = 6) writeonly buffer Ob { float o[]; };
+#endif
 layout(std430, binding = 7) writeonly buffer Sn { float snap[]; };
 layout(std430, binding = 8) writeonly buffer So { float state_out[]; };
-layout(push_constant) uniform P { uint T; uint Hk; uint Hv; uint dv; uint nblk; uint snap; } pc;
+layout(push_constant) uniform P { uint T; uint Hk; uint Hv; uint dv; uint nblk; uint snap; float eps; } pc;
 
 // The tile doubles as group_sum4's scratch (fallback path): the tile is
 // written only after a group_sum2 barrier and group_sum4 follows a tile
@@ -155,6 +169,51 @@ void load_inputs(uint t, uint kh, uint Kd, uint C, uint h, uint j0, out float qv
     }
 }
 
+#if defined(NORM_EPILOGUE)
+shared uint last_flag;
+#define NL 64u                 // lanes per row: gated_rms_norm_f32's workgroup
+#define NR (WG_SIZE / 64)      // rows per pass (WG_SIZE >= 64)
+
+// After this workgroup's o stores: the gated RMSNorm of head h's rows if it
+// is the head's last workgroup to finish (the others return).  NR rows at a
+// time, NL lanes each, with gated_rms_norm_f32's arithmetic (lane l sums
+// o[l], o[l + 64], ... in order, then the same shared-memory tree): the
+// order does not depend on T, and the tail is one pass for up to NR tokens.
+void norm_epilogue(uint h) {
+    memoryBarrierBuffer();  // this invocation's o stores, before the arrival
+    barrier();
+    if (gl_LocalInvocationIndex == 0u) {
+        last_flag = atomicAdd(arrivals[h], 1u) == pc.nblk - 1u ? 1u : 0u;
+        if (last_flag != 0u) atomicExchange(arrivals[h], 0u);  // every block has arrived: ready for the next dispatch
+    }
+    barrier();
+    if (last_flag == 0u) return;  // uniform
+    memoryBarrierBuffer();  // the other blocks' o stores, before these loads
+    uint rr = gl_LocalInvocationIndex / NL, l = gl_LocalInvocationIndex % NL, sbase = rr * NL;
+    for (uint t0 = 0u; t0 < pc.T; t0 += NR) {
+        uint t = t0 + rr;
+        bool row = t < pc.T;
+        uint base = (t * pc.Hv + h) * pc.dv;
+        float ss = 0.0;
+        if (row)
+            for (uint c = l; c < pc.dv; c += NL) {
+                float v = o[base + c];
+                ss += v * v;
+            }
+        tile[sbase + l] = ss;
+        barrier();
+        for (uint k = NL / 2u; k > 0u; k >>= 1) {
+            if (l < k) tile[sbase + l] += tile[sbase + l + k];
+            barrier();
+        }
+        float scale = inversesqrt(tile[sbase] / float(pc.dv) + pc.eps);
+        barrier();  // the tile is rewritten by the next pass
+        if (row)
+            for (uint c = l; c < pc.dv; c += NL) y[base + c] = o[base + c] * scale * norm_w[c] * silu(z[base + c]);
+    }
+}
+#endif
+
 void main() {
     uint h = gl_WorkGroupID.x / pc.nblk;
     uint blk = gl_WorkGroupID.x % pc.nblk;
@@ -221,4 +280,7 @@ void main() {
         vj = vn;
     }
     if (pc.snap == 0u) store_state(false, state_base, j0);
+#if defined(NORM_EPILOGUE)
+    norm_epilogue(h);
+#endif
 }

@@ -3,7 +3,9 @@
 // (1..16): the decode / MTP-verify matrix-vector product, fp32 accumulation.
 // Weight rows are chunks of a possibly split weight: rows [row0, row0 + M).
 // Formats: WEIGHT_F32, WEIGHT_BF16 (two bf16 per uint), WEIGHT_MXFP4,
-// WEIGHT_MXFP8 (packed words + E8M0 scale bytes, group 32).
+// WEIGHT_MXFP8 (packed words + E8M0 scale bytes, group 32).  Epilogues:
+// CONV_EPILOGUE (the GDN qkv projection's causal conv), GLU_EPILOGUE (the
+// MLP's gate and up projections with SwiGLU).
 //
 // Work split.  A lane's unit is one 16-byte load of 4 f32 or 8 bf16, or
 // MX_WORDS (1, 2 or 4) packed MX words of 8 FP4 / 4 FP8 elements, so a
@@ -70,26 +72,48 @@
 layout(local_size_x = WG_SIZE) in;
 #include "common/types.glsl"
 #include "common/mx.glsl"
-#if defined(WEIGHT_F32)
-layout(std430, binding = 0) readonly buffer Wt { vec4 w4[]; };
-#elif defined(WEIGHT_BF16) || MX_WORDS == 4
-layout(std430, binding = 0) readonly buffer Wt { uvec4 w4[]; };
-#elif MX_WORDS == 2
-layout(std430, binding = 0) readonly buffer Wt { uvec2 w2[]; };
-#else
-layout(std430, binding = 0) readonly buffer Wt { uint w1[]; };
+#if defined(GLU_EPILOGUE) && defined(CONV_EPILOGUE)
+#error "GLU_EPILOGUE and CONV_EPILOGUE are exclusive"
 #endif
+// One lane's weight load: 4 f32, 8 bf16, or MX_WORDS packed MX words.
+#if defined(WEIGHT_F32)
+#define WLOAD vec4
+#elif defined(WEIGHT_BF16) || MX_WORDS == 4
+#define WLOAD uvec4
+#elif MX_WORDS == 2
+#define WLOAD uvec2
+#else
+#define WLOAD uint
+#endif
+layout(std430, binding = 0) readonly buffer Wt { WLOAD wt[]; };
 #if defined(HAS_STORAGE8) && !defined(SCALE_WORDS)
 // MX scales as bytes: one 8-bit load per scale, no word extraction (fewer
 // integer instructions per packed word; the kernel is issue-bound).
-layout(std430, binding = 1) readonly buffer Sc { uint8_t sc8[]; };  // MX scales (unused otherwise)
-#define SCALE_BYTE(i) uint(sc8[i])
+#define SCALE_T uint8_t
+#define SCALE_BYTE(arr, i) uint(arr[i])
 #else
-layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };  // MX scales (unused otherwise)
-#define SCALE_BYTE(i) MX_BYTE(sc, i)  // (SCALE_WORDS: this path everywhere, for A/B runs)
+#define SCALE_T uint
+#define SCALE_BYTE(arr, i) MX_BYTE(arr, i)  // (SCALE_WORDS: this path everywhere, for A/B runs)
 #endif
+layout(std430, binding = 1) readonly buffer Sc { SCALE_T sc[]; };  // MX scales (unused otherwise)
 layout(std430, binding = 2) readonly buffer X { vec4 x4[]; };
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+#if defined(GLU_EPILOGUE)
+// The MLP's gate and up projections in one pass with SwiGLU as the epilogue
+// (one stage fewer per layer): y = swiglu(G x, U x) (common/types.glsl).  A
+// subgroup's ROWS rows are ROWS rows of G (binding 0, 1) and the same ROWS
+// rows of U (binding 4, 5): every x load serves both, and the lane that has
+// a row's two sums writes the result.  Each product is summed exactly as
+// the plain kernel sums it (same K, KSPLIT, unit order), so the result is
+// swiglu_f32 of the plain kernel's two products bit for bit, and batch
+// invariant like them.
+layout(std430, binding = 4) readonly buffer Wu { WLOAD wu[]; };
+layout(std430, binding = 5) readonly buffer Su { SCALE_T su[]; };
+#define NW 2
+#else
+#define NW 1
+#endif
+#define AROWS (ROWS * NW)  // accumulator rows per subgroup
 #if defined(CONV_EPILOGUE)
 // The Gated DeltaNet qkv projection with its causal conv + SiLU as the
 // epilogue (one stage fewer per layer): y receives u = conv(W x), not W x.
@@ -131,7 +155,7 @@ layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; } pc;
 //
 // (Not `precise`: glslang 12 fails on precise global arrays; every update is
 // an explicit fma, which the drivers emit as one fused instruction.)
-float acc[ROWS][N_COLS];
+float acc[AROWS][N_COLS];  // GLU: rows ROWS.. are U's
 
 // Stores row r (of the chunk) given all its columns' sums.
 void store_row(uint r, float v[N_COLS]) {
@@ -244,35 +268,42 @@ float word_dot(vec2 f[WORD_PAIRS], word_x x, float p, bool first) {
 // batch is in flight).
 struct unit_w {
 #if defined(WEIGHT_F32)
-    vec4 w[ROWS];
+    vec4 w[AROWS];
 #elif defined(WEIGHT_BF16)
-    uvec4 q[ROWS];
+    uvec4 q[AROWS];
 #else
-    uint q[ROWS][MX_WORDS];
-    uint s[ROWS];  // the scale byte
+    uint q[AROWS][MX_WORDS];
+    uint s[AROWS];  // the scale byte
 #endif
 };
 
+// Row r's unit u (of lane loads) into slot a of d, from weight array ARR.
+#if defined(WEIGHT_F32)
+#define LOAD_ROW(d, a, ARR, row, u, kq) d.w[a] = ARR[(row) * (kq) + (u)]
+#elif defined(WEIGHT_BF16)
+#define LOAD_ROW(d, a, ARR, row, u, kq) d.q[a] = ARR[(row) * ((kq) / 2u) + (u)]
+#elif MX_WORDS == 4
+#define LOAD_ROW(d, a, ARR, row, u, kq) \
+    { uvec4 v = ARR[(row) * (pc.K / UNIT) + (u)]; d.q[a][0] = v.x; d.q[a][1] = v.y; d.q[a][2] = v.z; d.q[a][3] = v.w; }
+#elif MX_WORDS == 2
+#define LOAD_ROW(d, a, ARR, row, u, kq) \
+    { uvec2 v = ARR[(row) * (pc.K / UNIT) + (u)]; d.q[a][0] = v.x; d.q[a][1] = v.y; }
+#else
+#define LOAD_ROW(d, a, ARR, row, u, kq) d.q[a][0] = ARR[(row) * (pc.K / UNIT) + (u)]
+#endif
+#define LOAD_SCALE(d, a, ARR, row, u) d.s[a] = SCALE_BYTE(ARR, (row) * (pc.K / 32u) + (u) / (32u / UNIT))
+
 unit_w load_unit(uint m[ROWS], uint u, uint kq) {
     unit_w d;
-#if defined(WEIGHT_F32)
-    [[unroll]] for (int r = 0; r < ROWS; ++r) d.w[r] = w4[m[r] * kq + u];
-#elif defined(WEIGHT_BF16)
-    [[unroll]] for (int r = 0; r < ROWS; ++r) d.q[r] = w4[m[r] * (kq / 2u) + u];
-#else
-    uint units = pc.K / UNIT, groups = pc.K / 32u;
-    [[unroll]] for (int r = 0; r < ROWS; ++r) {
-#if MX_WORDS == 4
-        uvec4 v = w4[m[r] * units + u];
-        d.q[r][0] = v.x; d.q[r][1] = v.y; d.q[r][2] = v.z; d.q[r][3] = v.w;
-#elif MX_WORDS == 2
-        uvec2 v = w2[m[r] * units + u];
-        d.q[r][0] = v.x; d.q[r][1] = v.y;
-#else
-        d.q[r][0] = w1[m[r] * units + u];
+    [[unroll]] for (int r = 0; r < ROWS; ++r) LOAD_ROW(d, r, wt, m[r], u, kq);
+#if defined(GLU_EPILOGUE)
+    [[unroll]] for (int r = 0; r < ROWS; ++r) LOAD_ROW(d, ROWS + r, wu, m[r], u, kq);
 #endif
-    }
-    [[unroll]] for (int r = 0; r < ROWS; ++r) d.s[r] = SCALE_BYTE(m[r] * groups + u / (32u / UNIT));
+#if defined(WEIGHT_MXFP4) || defined(WEIGHT_MXFP8)
+    [[unroll]] for (int r = 0; r < ROWS; ++r) LOAD_SCALE(d, r, sc, m[r], u);
+#if defined(GLU_EPILOGUE)
+    [[unroll]] for (int r = 0; r < ROWS; ++r) LOAD_SCALE(d, ROWS + r, su, m[r], u);
+#endif
 #endif
     return d;
 }
@@ -282,7 +313,7 @@ void compute_unit(unit_w d, uint u, uint kq) {
 #if defined(WEIGHT_F32)
     [[unroll]] for (int n = 0; n < N_COLS; ++n) {
         vec4 xv = x4[uint(n) * kq + u];
-        [[unroll]] for (int r = 0; r < ROWS; ++r) {
+        [[unroll]] for (int r = 0; r < AROWS; ++r) {
             acc[r][n] = fma(d.w[r].x, xv.x, acc[r][n]);
             acc[r][n] = fma(d.w[r].y, xv.y, acc[r][n]);
             acc[r][n] = fma(d.w[r].z, xv.z, acc[r][n]);
@@ -292,7 +323,7 @@ void compute_unit(unit_w d, uint u, uint kq) {
 #elif defined(WEIGHT_BF16)
     [[unroll]] for (int n = 0; n < N_COLS; ++n) {
         vec4 xa = x4[uint(n) * kq + 2u * u], xb = x4[uint(n) * kq + 2u * u + 1u];
-        [[unroll]] for (int r = 0; r < ROWS; ++r) {
+        [[unroll]] for (int r = 0; r < AROWS; ++r) {
             acc[r][n] = fma(bf16_lo(d.q[r].x), xa.x, acc[r][n]);
             acc[r][n] = fma(bf16_hi(d.q[r].x), xa.y, acc[r][n]);
             acc[r][n] = fma(bf16_lo(d.q[r].y), xa.z, acc[r][n]);
@@ -307,34 +338,34 @@ void compute_unit(unit_w d, uint u, uint kq) {
     // MX: p = unit . x over the unscaled codes (elements in k order),
     // then one scaling per (row, column) and unit.
 #if defined(DIAG_LOADONLY)  // diagnostic (wrong values): the weight loads alone, no x, no decode
-    [[unroll]] for (int r = 0; r < ROWS; ++r)
+    [[unroll]] for (int r = 0; r < AROWS; ++r)
         [[unroll]] for (uint w = 0u; w < MX_WORDS; ++w) acc[r][0] += uintBitsToFloat(d.q[r][w] ^ d.s[r]);
     return;
 #endif
-    float s[ROWS];
-    [[unroll]] for (int r = 0; r < ROWS; ++r) s[r] = unit_scale(d.s[r]);
+    float s[AROWS];
+    [[unroll]] for (int r = 0; r < AROWS; ++r) s[r] = unit_scale(d.s[r]);
 #if MX_WORDS == 1
     // One word: decode it for every row, then per column p is a temporary
     // (the form the one-word defaults were tuned with).
-    vec2 f[ROWS][WORD_PAIRS];
-    [[unroll]] for (int r = 0; r < ROWS; ++r) decode_word(d.q[r][0], f[r]);
+    vec2 f[AROWS][WORD_PAIRS];
+    [[unroll]] for (int r = 0; r < AROWS; ++r) decode_word(d.q[r][0], f[r]);
     [[unroll]] for (int n = 0; n < N_COLS; ++n) {
         word_x x = load_word_x(uint(n) * kq + WORD_VEC4 * u);
-        [[unroll]] for (int r = 0; r < ROWS; ++r)
+        [[unroll]] for (int r = 0; r < AROWS; ++r)
             acc[r][n] = fma(word_dot(f[r], x, 0.0, true), s[r], acc[r][n]);
     }
 #else
     // Several words: per word decode every row, p accumulates across words.
-    float p[ROWS][N_COLS];
+    float p[AROWS][N_COLS];
     [[unroll]] for (uint w = 0u; w < MX_WORDS; ++w) {
-        vec2 f[ROWS][WORD_PAIRS];
-        [[unroll]] for (int r = 0; r < ROWS; ++r) decode_word(d.q[r][w], f[r]);
+        vec2 f[AROWS][WORD_PAIRS];
+        [[unroll]] for (int r = 0; r < AROWS; ++r) decode_word(d.q[r][w], f[r]);
         [[unroll]] for (int n = 0; n < N_COLS; ++n) {
             word_x x = load_word_x(uint(n) * kq + WORD_VEC4 * (MX_WORDS * u + w));
-            [[unroll]] for (int r = 0; r < ROWS; ++r) p[r][n] = word_dot(f[r], x, p[r][n], w == 0u);
+            [[unroll]] for (int r = 0; r < AROWS; ++r) p[r][n] = word_dot(f[r], x, p[r][n], w == 0u);
         }
     }
-    [[unroll]] for (int r = 0; r < ROWS; ++r)
+    [[unroll]] for (int r = 0; r < AROWS; ++r)
         [[unroll]] for (int n = 0; n < N_COLS; ++n) acc[r][n] = fma(p[r][n], s[r], acc[r][n]);
 #endif
 #endif
@@ -353,7 +384,7 @@ void accumulate(uint m[ROWS], uint u, uint uend, uint step, uint kq) {
 
 void start_rows(uint m0, out uint m[ROWS]) {
     [[unroll]] for (int r = 0; r < ROWS; ++r) m[r] = min(m0 + uint(r), pc.M - 1u);  // clamped loads, writes skipped
-    [[unroll]] for (int r = 0; r < ROWS; ++r)
+    [[unroll]] for (int r = 0; r < AROWS; ++r)
         [[unroll]] for (int n = 0; n < N_COLS; ++n) acc[r][n] = 0.0;
 }
 
@@ -362,7 +393,9 @@ void start_rows(uint m0, out uint m[ROWS]) {
 #define SETS (NSG / KSPLIT)            // row sets per workgroup
 #define RPW (SETS * ROWS)              // rows per workgroup
 #if KSPLIT > 1
-shared float part[KSPLIT * RPW * N_COLS];
+// Per K part: row set, accumulator row (GLU: G's rows, then U's), column.
+#define PART_N (RPW * NW * N_COLS)
+shared float part[KSPLIT * PART_N];
 #endif
 // The subgroup sums of rows m0 .. m0 + ROWS - 1 (below row_end), written by
 // one lane.
@@ -377,18 +410,24 @@ void write_rows(uint m0, uint row_end) {
     [[unroll]] for (int r = 0; r < ROWS; ++r)
         [[unroll]] for (int n = 0; n < N_COLS; ++n) {
             float s = subgroupAdd(acc[r][n]);
+#if defined(GLU_EPILOGUE)
+            s = swiglu(s, subgroupAdd(acc[ROWS + r][n]));
+#endif
             if (subgroupElect() && m0 + uint(r) < row_end) y[uint(n) * pc.ystride + pc.row0 + m0 + uint(r)] = s;
         }
 #endif
 }
 
 #if KSPLIT > 1
-// Row-set element i's sum over the K parts, in part order.
+// Part element i's sum over the K parts, in part order.
 float part_sum(uint i) {
     float s = part[i];
-    for (uint k = 1u; k < KSPLIT; ++k) s += part[k * RPW * N_COLS + i];
+    for (uint k = 1u; k < KSPLIT; ++k) s += part[k * PART_N + i];
     return s;
 }
+// The part element of row rr (of the workgroup) and column n (GLU: of G;
+// U's follows ROWS * N_COLS later).
+uint part_at(uint rr, uint n) { return ((rr / ROWS) * AROWS + rr % ROWS) * N_COLS + n; }
 #endif
 
 void main() {
@@ -408,22 +447,26 @@ void main() {
         start_rows(m0, m);
         accumulate(m, ub + gl_SubgroupInvocationID, ue, gl_SubgroupSize, kq);
 #if KSPLIT > 1
-        [[unroll]] for (int r = 0; r < ROWS; ++r)
+        [[unroll]] for (int r = 0; r < AROWS; ++r)
             [[unroll]] for (int n = 0; n < N_COLS; ++n) {
                 float s = subgroupAdd(acc[r][n]);
-                if (subgroupElect()) part[((ks * SETS + set) * ROWS + uint(r)) * N_COLS + uint(n)] = s;
+                if (subgroupElect()) part[((ks * SETS + set) * AROWS + uint(r)) * N_COLS + uint(n)] = s;
             }
         barrier();
 #if defined(CONV_EPILOGUE)  // a row's columns in one thread
         for (uint rr = gl_LocalInvocationIndex; rr < RPW; rr += WG_SIZE) {
             float v[N_COLS];
-            [[unroll]] for (uint n = 0; n < N_COLS; ++n) v[n] = part_sum(rr * N_COLS + n);
+            [[unroll]] for (uint n = 0; n < N_COLS; ++n) v[n] = part_sum(part_at(rr, n));
             if (first + rr < row_end) store_row(first + rr, v);
         }
 #else
         for (uint i = gl_LocalInvocationIndex; i < RPW * N_COLS; i += WG_SIZE) {
             uint rr = i / N_COLS, n = i % N_COLS;
-            if (first + rr < row_end) y[n * pc.ystride + pc.row0 + first + rr] = part_sum(i);
+            float v = part_sum(part_at(rr, n));
+#if defined(GLU_EPILOGUE)
+            v = swiglu(v, part_sum(part_at(rr, n) + ROWS * N_COLS));
+#endif
+            if (first + rr < row_end) y[n * pc.ystride + pc.row0 + first + rr] = v;
         }
 #endif
 #else
@@ -450,7 +493,12 @@ void main() {
     accumulate(m, gl_LocalInvocationID.x, pc.K / UNIT, WG_SIZE, pc.K / 4u);
     [[unroll]] for (int r = 0; r < ROWS; ++r) {
         float v[N_COLS];
-        [[unroll]] for (int n = 0; n < N_COLS; ++n) v[n] = wg_sum1(acc[r][n]);
+        [[unroll]] for (int n = 0; n < N_COLS; ++n) {
+            v[n] = wg_sum1(acc[r][n]);
+#if defined(GLU_EPILOGUE)
+            v[n] = swiglu(v[n], wg_sum1(acc[ROWS + r][n]));
+#endif
+        }
         if (gl_LocalInvocationID.x == 0u && m0 + uint(r) < pc.M) store_row(m0 + uint(r), v);
     }
 }

@@ -10,5 +10,5 @@ layout(push_constant) uniform P { uint n; } pc;
 void main() {
     uint i = (gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x) * WG_SIZE + gl_LocalInvocationID.x;
     if (i >= pc.n) return;
-    y[i] = silu(gate[i]) * up[i];
+    y[i] = swiglu(gate[i], up[i]);
 }

@@ -32,7 +32,7 @@ void gdn_conv(command_stream &cs, const gdn_dims &d, const buffer_span &qkv, con
 void gdn_recurrence(command_stream &cs, const gdn_dims &d, const buffer_span &u, const buffer_span &a,
                     const buffer_span &b, const buffer_span &A_log, const buffer_span &dt_bias,
                     const buffer_span &state_in, const buffer_span &state_out, const buffer_span &o,
-                    const buffer_span &snapshots) {
+                    const buffer_span &snapshots, const gdn_norm_epilogue *norm) {
     if (d.Hk == 0 || d.Hv % d.Hk) fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence: Hv %u not a multiple of Hk %u", d.Hv, d.Hk);
     if (d.dk < 1 || d.dk > kMaxGdnKeyDim)
         fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence supports dk <= %u, got %u", kMaxGdnKeyDim, d.dk);
@@ -42,13 +42,19 @@ void gdn_recurrence(command_stream &cs, const gdn_dims &d, const buffer_span &u,
         fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence: the new state needs snapshots or state_out");
     const uint32_t bv = d.dv <= 16 ? 16 : 32;
     const uint32_t nblk = (d.dv + bv - 1) / bv;
+    if (norm && (!norm->z.valid() || !norm->w.valid() || !norm->y.valid() || norm->arrivals.size < 4ull * d.Hv))
+        fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence: the norm epilogue needs z, w, y and %u arrival counters", d.Hv);
     struct {
         uint32_t T, Hk, Hv, dv, nblk, snap;
-    } pc{d.T, d.Hk, d.Hv, d.dv, nblk, snap ? 1u : 0u};
-    const pipeline &p = cs.device().kernels().get("gdn_recurrence_f32", {{"DK", u32(d.dk)}, {"BV", u32(bv)}});
+        float eps;
+    } pc{d.T, d.Hk, d.Hv, d.dv, nblk, snap ? 1u : 0u, d.eps};
+    define_list defs{{"DK", u32(d.dk)}, {"BV", u32(bv)}};
+    if (norm) defs.emplace_back("NORM_EPILOGUE", "1");
+    const pipeline &p = cs.device().kernels().get("gdn_recurrence_f32", defs);
     // The binding the kernel leaves unwritten aliases `o`.
-    cs.dispatch(p, {u, a, b, A_log, dt_bias, state_in, o, snap ? snapshots : o, snap ? o : state_out}, pc,
-                d.Hv * nblk);
+    std::vector<buffer_span> binds{u, a, b, A_log, dt_bias, state_in, o, snap ? snapshots : o, snap ? o : state_out};
+    if (norm) binds.insert(binds.end(), {norm->z, norm->w, norm->y, norm->arrivals});
+    cs.dispatch(p, binds, &pc, sizeof(pc), d.Hv * nblk);
 }
 
 void gated_rms_norm(command_stream &cs, const gdn_dims &d, const buffer_span &o, const buffer_span &z,

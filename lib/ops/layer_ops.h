@@ -51,10 +51,18 @@ void gdn_conv(command_stream &cs, const gdn_dims &d, const buffer_span &qkv, con
 //   snapshots valid(): [T, Hv, dk, dv], the state after each token t (the
 //     last is the new state); else the final state goes to state_out (which
 //     may be state_in itself).
+//   norm != nullptr: gated_rms_norm below runs in the same dispatch (the
+//     head's last workgroup to finish reads its o rows back): norm->y gets
+//     it, `o` still receives the raw output.  norm->arrivals is one uint per
+//     value head, zero before the first such dispatch and left zero by each.
+struct gdn_norm_epilogue {
+    buffer_span z, w, y;    // as gated_rms_norm's z, w, y
+    buffer_span arrivals;   // [Hv] uint32, zeros
+};
 void gdn_recurrence(command_stream &cs, const gdn_dims &d, const buffer_span &u, const buffer_span &a,
                     const buffer_span &b, const buffer_span &A_log, const buffer_span &dt_bias,
                     const buffer_span &state_in, const buffer_span &state_out, const buffer_span &o,
-                    const buffer_span &snapshots);
+                    const buffer_span &snapshots, const gdn_norm_epilogue *norm = nullptr);
 
 // y = (o * rsqrt(mean_dv(o^2) + eps)) * w * silu(z), per (token, value head).
 //   o, z, y [T, Hv * dv];  w [dv] (plain weight, not 1+w)

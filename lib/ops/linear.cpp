@@ -155,19 +155,30 @@ static void check_cols(const device_weight &w) {
 
 namespace {
 
+// Rows of G (and as many of U) per subgroup in the GLU kernel: half the plain
+// kernel's, so that a subgroup holds as many accumulators as it does there.
+static uint32_t glu_rows(wformat f, uint32_t n) {
+    if (tuning().glu_rows) return tuning().glu_rows;
+    return std::max<uint32_t>(1, matvec_rows(f, n) / 2);
+}
+
 // The matrix-vector dispatches of y = W x for T columns, optionally with the
-// GDN conv epilogue (then T <= 16: one dispatch per weight chunk).
+// GDN conv epilogue or (up != nullptr) as the G of a GLU pair (then T <= 16:
+// one dispatch per weight chunk).
 void matvec_dispatch(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
-                     uint32_t T, const matvec_conv *conv) {
+                     uint32_t T, const matvec_conv *conv, const device_weight *up = nullptr) {
     check_cols(w);
     vk_device &dev = cs.device();
     const bool subgroups = (dev.info().features & MLXMTP_FEATURE_SUBGROUP_ARITH) != 0;
     for (uint32_t t0 = 0; t0 < T; t0 += kMatvecMaxCols) {
         uint32_t n = std::min<uint32_t>(kMatvecMaxCols, T - t0);
-        const uint32_t rows = matvec_rows(w.format, n);
+        const uint32_t rows = up ? glu_rows(w.format, n) : matvec_rows(w.format, n);
         buffer_span xs = x.sub(uint64_t(t0) * w.cols * 4, uint64_t(n) * w.cols * 4);
         buffer_span ys = y.sub(uint64_t(t0) * w.rows * 4, uint64_t(n) * w.rows * 4);
-        for (const weight_chunk &c : w.chunks) {
+        for (size_t ci = 0; ci < w.chunks.size(); ++ci) {
+            const weight_chunk &c = w.chunks[ci];
+            // (GLU: the plain kernel's K split for G and U alike, so that both
+            // sums are bit-identical to linear_matvec's.)
             const uint32_t ksplit = subgroups ? matvec_ksplit(dev, w.format, c.rows, w.cols) : 1;
             const uint32_t rows_per_group = subgroups ? rows * (matvec_subgroups_per_wg(dev) / ksplit) : rows;
             define_list d{{"N_COLS", std::to_string(n)},
@@ -177,6 +188,7 @@ void matvec_dispatch(command_stream &cs, const device_weight &w, const buffer_sp
                           {"MX_WORDS", std::to_string(matvec_mx_words(w.format))},
                           {wformat_define(w.format), "1"}};
             if (conv) d.emplace_back("CONV_EPILOGUE", "1");
+            if (up) d.emplace_back("GLU_EPILOGUE", "1");
             if (tuning().matvec_scale_words) d.emplace_back("SCALE_WORDS", "1");
             if (tuning().matvec_scale_clamp) d.emplace_back("SCALE_CLAMP", "1");
             for (const auto &e : tuning().matvec_defines) d.push_back(e);
@@ -189,6 +201,12 @@ void matvec_dispatch(command_stream &cs, const device_weight &w, const buffer_sp
                     uint32_t M, K, ystride, row0, ck, snap_from, slot0, ring;
                 } pc{c.rows, w.cols, w.rows, c.row0, conv->K, conv->snap_from, conv->slot0, conv->ring};
                 cs.dispatch(p, {c.data, scales, xs, ys, conv->w, conv->state, conv->snapshots}, pc, gx, gy);
+            } else if (up) {
+                const weight_chunk &u = up->chunks[ci];
+                struct {
+                    uint32_t M, K, ystride, row0;
+                } pc{c.rows, w.cols, w.rows, c.row0};
+                cs.dispatch(p, {c.data, scales, xs, ys, u.data, u.scales.valid() ? u.scales : u.data}, pc, gx, gy);
             } else {
                 struct {
                     uint32_t M, K, ystride, row0;
@@ -216,6 +234,28 @@ void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer
         fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: conv weights, state and snapshot ring are required");
     if (conv.snap_from >= T) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: the last token must write its snapshot");
     matvec_dispatch(cs, w, x, u, T, &conv);
+}
+
+bool glu_fusable(const device_weight &gate, const device_weight &up) {
+    if (!gate.valid() || !up.valid() || gate.format != up.format || gate.rows != up.rows || gate.cols != up.cols ||
+        gate.chunks.size() != up.chunks.size())
+        return false;
+    for (size_t i = 0; i < gate.chunks.size(); ++i)
+        if (gate.chunks[i].rows != up.chunks[i].rows || gate.chunks[i].row0 != up.chunks[i].row0) return false;
+    return true;
+}
+
+uint32_t glu_fused_max_cols() {
+    const int32_t t = tuning().glu_max_cols;
+    return t < 0 ? 3 : std::min<uint32_t>(static_cast<uint32_t>(t), kMatvecMaxCols);
+}
+
+void linear_matvec_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
+                       const buffer_span &x, const buffer_span &act, uint32_t T) {
+    if (T > kMatvecMaxCols) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_glu: %u tokens (at most %u)", T, kMatvecMaxCols);
+    if (!glu_fusable(gate, up)) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_glu: gate and up differ in shape or layout");
+    if (T == 0) return;
+    matvec_dispatch(cs, gate, x, act, T, nullptr, &up);
 }
 
 void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,

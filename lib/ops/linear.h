@@ -77,6 +77,25 @@ struct matvec_conv {
 void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &u,
                         uint32_t T, const matvec_conv &conv);
 
+// The MLP's gate and up projections with SwiGLU as the epilogue
+// (matvec.comp GLU_EPILOGUE): act[t, i] = swiglu((G x)[t, i], (U x)[t, i])
+// for T <= kMatvecMaxCols tokens, one dispatch per weight chunk instead of
+// two products, a barrier and swiglu.  Each product is summed exactly as
+// linear_matvec sums it and swiglu is the shared `precise` function of
+// common/types.glsl, so the result equals linear_matvec (G), linear_matvec
+// (U), swiglu() bit for bit (kernel check matvec_glu): a session may fuse
+// some chunk sizes and not others and stay batch-invariant.  G and U need
+// the same shape, format and chunks (glu_fusable); otherwise
+// MLXMTP_ERR_INTERNAL.
+bool glu_fusable(const device_weight &gate, const device_weight &up);
+void linear_matvec_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
+                       const buffer_span &x, const buffer_span &act, uint32_t T);
+// Chunks of up to this many tokens take linear_matvec_glu in a session
+// (tuning().glu_max_cols, else 3: H200, fourth session, the fused pass was
+// 1.5% faster per decoded token but slower than the two products from 4
+// columns on).
+uint32_t glu_fused_max_cols();
+
 // Process-wide knobs for benchmarks and tests (0 / false: the defaults).
 struct linear_tuning {
     uint32_t matvec_rows = 0;    // rows per subgroup in matvec (1..8)
@@ -85,6 +104,10 @@ struct linear_tuning {
     uint32_t unroll_from_cols = 0, unroll_from_value = 0;  // from this many columns on, this unroll (A/B)
     uint32_t matvec_mx_words = 0;  // MX words per lane unit (1, 2, 4; 0: per format)
     bool force_matvec = false;   // T > 16 through matvec too
+    int32_t glu_max_cols = -1;   // linear_matvec_glu for chunks of up to this many tokens (-1: glu_fused_max_cols' default)
+    uint32_t glu_rows = 0;       // rows of G (and of U) per subgroup in linear_matvec_glu (1..8)
+    bool unfused_gdn_norm = false;  // decode / verify GDN gated norm as its own kernel (A/B against the
+                                    // recurrence's epilogue, ops::gdn_norm_epilogue)
     bool matvec_scale_words = false;  // MX scales read as 32-bit words even with 8-bit storage (A/B)
     bool matvec_scale_clamp = false;  // clamp scale bytes in the kernel as well (A/B)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

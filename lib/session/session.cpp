@@ -54,6 +54,8 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
             gdn_.push_back({});
         }
     }
+    if (std::any_of(gdn_.begin(), gdn_.end(), [](const gdn_state &g) { return g.state.valid(); }))
+        gdn_arrivals_ = state_arena_->alloc(4 * Hv, "GDN norm arrival counters");
     auto s = [&](uint64_t floats, const char *what) { return scratch_arena_->alloc(f4(std::max<uint64_t>(floats, 1)), what); };
     x_ = s(B * H, "x"), x2_ = s(B * H, "x2"), xn_ = s(B * H, "xn"), mix_ = s(B * H, "mix"), hn_ = s(B * H, "hn");
     qkv_ = s(B * C, "qkv"), u_ = s(B * C, "u"), z_ = s(B * Vd, "z"), o_ = s(B * Vd, "o"), y_ = s(B * Vd, "y");
@@ -90,6 +92,7 @@ void engine_session::reset() {
             cs_->fill_zero(g.state);
             cs_->fill_zero(g.conv);
         }
+    if (gdn_arrivals_.valid()) cs_->fill_zero(gdn_arrivals_);
     cs_->barrier();
     cs_->submit();
     history_.clear();
@@ -345,19 +348,27 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         }
     }
     cs.section("gdn.rec");
+    // Decode and verify sizes: the gated norm runs in the recurrence's
+    // epilogue (one stage fewer); prefill: its own kernel.
+    const bool norm_in_rec = T <= ops::kMatvecMaxCols && !ops::tuning().unfused_gdn_norm;
     for (const segment &sg : segs) {
         ops::gdn_dims ds = d;
         ds.T = sg.n;
         buffer_span snap = sg.snap ? st.snap_state.sub(sg.slot * state_sz, sg.n * state_sz) : buffer_span{};
+        const buffer_span rows = o_.sub(f4(sg.t0 * Vd), f4(sg.n * Vd));
+        ops::gdn_norm_epilogue ne{z_.sub(f4(sg.t0 * Vd), f4(sg.n * Vd)), w.norm, y_.sub(f4(sg.t0 * Vd), f4(sg.n * Vd)),
+                                  gdn_arrivals_};
         ops::gdn_recurrence(cs, ds, u_.sub(f4(sg.t0 * C), f4(sg.n * C)), a_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)),
                             b_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)), w.A_log, w.dt_bias, state_before(sg.t0).first,
-                            st.state, o_.sub(f4(sg.t0 * Vd), f4(sg.n * Vd)), snap);
+                            st.state, rows, snap, norm_in_rec ? &ne : nullptr);
         cs.barrier();
     }
-    d.T = T;
-    cs.section("gdn.norm");
-    ops::gated_rms_norm(cs, d, o_, z_, w.norm, y_);
-    cs.barrier();
+    if (!norm_in_rec) {
+        d.T = T;
+        cs.section("gdn.norm");
+        ops::gated_rms_norm(cs, d, o_, z_, w.norm, y_);
+        cs.barrier();
+    }
     cs.section("gdn.out");
     ops::linear(cs, w.out, y_, mix_, T);
 }
@@ -396,11 +407,17 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
 
 void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T) {
     cs.section("mlp.gateup");
-    ops::linear(cs, L.gate, xn_, gate_, T);
-    ops::linear(cs, L.up, xn_, up_, T);
-    cs.barrier();
-    cs.section("mlp.act");
-    ops::swiglu(cs, gate_, up_, act_, static_cast<uint32_t>(T * m_.text().intermediate_size));
+    if (T <= ops::glu_fused_max_cols() && ops::glu_fusable(L.gate, L.up)) {
+        // Decode and short verifies: SwiGLU in the products' epilogue (one
+        // stage fewer; bit-identical to the path below at these sizes).
+        ops::linear_matvec_glu(cs, L.gate, L.up, xn_, act_, T);
+    } else {
+        ops::linear(cs, L.gate, xn_, gate_, T);
+        ops::linear(cs, L.up, xn_, up_, T);
+        cs.barrier();
+        cs.section("mlp.act");
+        ops::swiglu(cs, gate_, up_, act_, static_cast<uint32_t>(T * m_.text().intermediate_size));
+    }
     cs.barrier();
     cs.section("mlp.down");
     ops::linear(cs, L.down, act_, mix_, T);

@@ -126,6 +126,7 @@ private:
     };
     std::vector<gdn_state> gdn_;
     std::vector<kv_state> kv_;
+    buffer_span gdn_arrivals_;  // [Hv] uint32 zeros: the recurrence's norm epilogue counters (ops::gdn_norm_epilogue)
 
     // Scratch (sized for max_batch tokens).
     buffer_span x_, x2_, xn_, mix_, qkv_, z_, a_, b_, u_, o_, y_, qg_, k_, v_, q_, att_, gate_, up_, act_, hn_, logits_dev_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace mlxmtp::detail {
 
@@ -33,6 +34,12 @@ double max_rel_error(const std::vector<float> &got, const std::vector<float> &re
         maxdiff = std::max(maxdiff, d);
     }
     return maxref > 0 ? maxdiff / maxref : maxdiff;
+}
+
+bool same_bits(const float *a, const float *b, size_t n, bool zero_sign_free) {
+    for (size_t i = 0; i < n; ++i)
+        if (std::memcmp(&a[i], &b[i], 4) != 0 && !(zero_sign_free && a[i] == 0 && b[i] == 0)) return false;
+    return true;
 }
 
 kernel_check_result make_result(const char *name, const std::vector<float> &got, const std::vector<float> &ref,

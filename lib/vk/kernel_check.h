@@ -52,6 +52,9 @@ private:
 
 std::vector<float> random_floats(std::mt19937_64 &rng, size_t n, float lo = -1.f, float hi = 1.f);
 double max_rel_error(const std::vector<float> &got, const std::vector<float> &ref);
+// Bit-identical float vectors (batch invariance); +0 and -0 count as equal
+// when `zero_sign_free`.
+bool same_bits(const float *a, const float *b, size_t n, bool zero_sign_free = false);
 kernel_check_result make_result(const char *name, const std::vector<float> &got, const std::vector<float> &ref,
                                 double tolerance);
 // Uploads a weight in `fmt` built from random values, split into chunks of

@@ -51,6 +51,49 @@ kernel_check_result check_swiglu(vk_device &dev, uint64_t seed) {
     return make_result("swiglu_f32", bufs.read<float>(dy, n), ref, 1e-6);
 }
 
+// The MLP's gate and up products with SwiGLU as their epilogue
+// (ops::linear_matvec_glu, decode and verify sizes, chunked weights) against
+// silu(G x) * (U x) of the scalar product; bit for bit what the unfused path
+// (two linear_matvec, swiglu) gives, which a session takes for other chunk
+// sizes; and batch invariance: token j alone gives the batch's row j bit for
+// bit.
+kernel_check_result check_matvec_glu(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    worst w("matvec_glu");
+    const ops::wformat fmts[] = {ops::wformat::bf16, ops::wformat::mxfp4, ops::wformat::mxfp8, ops::wformat::f32};
+    for (int k = 0; k < 4; ++k) {
+        const uint32_t M = rnd(rng, 5, 300), K = 32 * rnd(rng, 2, 40), chunk = 4 * rnd(rng, 4, 40);
+        const uint32_t T = k == 0 ? 1 : k == 1 ? ops::kMatvecMaxCols : rnd(rng, 2, ops::kMatvecMaxCols - 1);
+        check_buffers bufs(dev);
+        std::vector<float> gf, uf;
+        ops::device_weight G = make_weight(bufs, rng, fmts[k], M, K, chunk, &gf);
+        ops::device_weight U = make_weight(bufs, rng, fmts[k], M, K, chunk, &uf);
+        auto x = random_floats(rng, size_t(T) * K);
+        std::vector<float> g(size_t(T) * M), u(g.size()), ref(g.size());
+        ref::matmul_f32(gf.data(), M, K, x.data(), T, g.data());
+        ref::matmul_f32(uf.data(), M, K, x.data(), T, u.data());
+        for (size_t i = 0; i < ref.size(); ++i) ref[i] = ref::silu(g[i]) * u[i];
+        const uint32_t j = rnd(rng, 0, T - 1);
+        buffer_span dx = bufs.upload(x), dxj = bufs.upload(x.data() + size_t(j) * K, size_t(K) * 4);
+        buffer_span dy = bufs.upload(std::vector<float>(ref.size(), NAN)), dyj = bufs.zeros(size_t(M) * 4);
+        buffer_span dg = bufs.zeros(ref.size() * 4), du = bufs.zeros(ref.size() * 4), dp = bufs.zeros(ref.size() * 4);
+        command_stream cs(dev);
+        ops::linear_matvec_glu(cs, G, U, dx, dy, T);
+        ops::linear_matvec_glu(cs, G, U, dxj, dyj, 1);
+        ops::linear_matvec(cs, G, dx, dg, T);
+        ops::linear_matvec(cs, U, dx, du, T);
+        cs.barrier();
+        ops::swiglu(cs, dg, du, dp, T * M);
+        cs.submit();
+        std::vector<float> got = bufs.read<float>(dy, ref.size()), single = bufs.read<float>(dyj, M);
+        w.add(make_result("matvec_glu", got, ref, 2e-5));
+        if (!same_bits(single.data(), &got[size_t(j) * M], M) ||
+            !same_bits(got.data(), bufs.read<float>(dp, ref.size()).data(), ref.size()))
+            w.r.passed = false;
+    }
+    return w.r;
+}
+
 // ---- Gated DeltaNet ----------------------------------------------------------
 
 struct gdn_shape {
@@ -186,14 +229,12 @@ kernel_check_result check_gdn_qkv_conv(vk_device &dev, uint64_t seed) {
         cs2.submit();
         std::vector<float> single = bufs.read<float>(duj, C), batch(got_u.begin() + size_t(j) * C, got_u.begin() + size_t(j + 1) * C);
         kernel_check_result exact = make_result("gdn_qkv_conv", batch, single, 0);
-        for (size_t i = 0; i < batch.size(); ++i)
-            if (std::memcmp(&batch[i], &single[i], 4) != 0) exact.passed = false;
+        exact.passed = same_bits(batch.data(), single.data(), batch.size());
         // The window after token j: the single call's snapshot and the batch's slot.
         if (j >= snap_from) {
             auto sw = bufs.read<float>(dsnapj, win.size());
             const size_t off = size_t((slot0 + j) % ring) * K1 * C;
-            for (size_t i = 0; i < sw.size(); ++i)
-                if (std::memcmp(&sw[i], &got_snap[off + i], 4) != 0) exact.passed = false;
+            exact.passed = exact.passed && same_bits(sw.data(), &got_snap[off], sw.size());
         }
         if (!exact.passed) {  // (keeps the reference tolerance in the report)
             w.r.passed = false;
@@ -203,65 +244,143 @@ kernel_check_result check_gdn_qkv_conv(vk_device &dev, uint64_t seed) {
     return w.r;
 }
 
+// Random recurrence inputs for shape s over T tokens, continuing from a
+// random state, with the scalar reference's outputs.
+struct gdn_case {
+    ops::gdn_dims d{};
+    std::vector<float> u, a, b, A_log, dt_bias, st;  // inputs (st: the state before the first token)
+    std::vector<float> ro, rs, rsnap;                 // reference o, final state, state after each token
+};
+
+gdn_case make_gdn_case(std::mt19937_64 &rng, gdn_shape s, uint32_t T) {
+    gdn_case c;
+    ops::gdn_dims &d = c.d;
+    d.T = T, d.Hk = s.Hk, d.Hv = s.Hv, d.dk = s.dk, d.dv = s.dv, d.K = 4, d.eps = 1e-6f;
+    const uint32_t C = d.C(), Hk = d.Hk, Hv = d.Hv, dk = d.dk, dv = d.dv;
+    c.u = random_floats(rng, size_t(T) * C, -1, 1);
+    c.a = random_floats(rng, size_t(T) * Hv, -3, 3), c.b = random_floats(rng, size_t(T) * Hv, -3, 3);
+    c.A_log = random_floats(rng, Hv, -2, 1), c.dt_bias = random_floats(rng, Hv, -1, 1);
+    c.st = random_floats(rng, size_t(Hv) * dk * dv, -0.5f, 0.5f);
+    std::vector<float> q(size_t(T) * Hk * dk), kk(q.size()), v(size_t(T) * Hv * dv);
+    for (uint32_t t = 0; t < T; ++t) {
+        std::copy_n(&c.u[size_t(t) * C], Hk * dk, &q[size_t(t) * Hk * dk]);
+        std::copy_n(&c.u[size_t(t) * C + Hk * dk], Hk * dk, &kk[size_t(t) * Hk * dk]);
+        std::copy_n(&c.u[size_t(t) * C + 2 * Hk * dk], Hv * dv, &v[size_t(t) * Hv * dv]);
+    }
+    ref::l2norm(q.data(), int64_t(T) * Hk, dk, 1e-6f, q.data());
+    ref::l2norm(kk.data(), int64_t(T) * Hk, dk, 1e-6f, kk.data());
+    for (float &x : q) x *= float(1.0 / std::sqrt(double(dk)));
+    std::vector<float> g(size_t(T) * Hv), beta(g.size());
+    ref::gdn_gates(c.a.data(), c.b.data(), T, Hv, c.A_log.data(), c.dt_bias.data(), g.data(), beta.data());
+    c.rs = c.st;
+    c.ro.resize(size_t(T) * Hv * dv);
+    for (uint32_t t = 0; t < T; ++t) {
+        ref::gdn_recurrent(&q[size_t(t) * Hk * dk], &kk[size_t(t) * Hk * dk], &v[size_t(t) * Hv * dv],
+                           &g[size_t(t) * Hv], &beta[size_t(t) * Hv], 1, Hk, Hv, dk, dv, c.rs.data(),
+                           &c.ro[size_t(t) * Hv * dv]);
+        append(c.rsnap, c.rs);
+    }
+    return c;
+}
+
 kernel_check_result check_gdn_recurrence(vk_device &dev, uint64_t seed) {
     std::mt19937_64 rng(seed);
     worst w("gdn_recurrence_f32");
     for (int k = 0; k < 4; ++k) {  // k = 3: a prefill of hundreds of tokens at the fixture dims
         gdn_shape s = pick_gdn(rng, seed, k == 3 ? 0 : k);
-        ops::gdn_dims d{};
-        d.T = k == 1 ? 1 : k == 3 ? rnd(rng, 100, 300) : rnd(rng, 2, 24);
-        d.Hk = s.Hk, d.Hv = s.Hv, d.dk = s.dk, d.dv = s.dv, d.K = 4, d.eps = 1e-6f;
-        const uint32_t C = d.C(), T = d.T, Hk = d.Hk, Hv = d.Hv, dk = d.dk, dv = d.dv;
-        const size_t Ssz = size_t(Hv) * dk * dv;
-        auto u = random_floats(rng, size_t(T) * C, -1, 1);
-        auto a = random_floats(rng, size_t(T) * Hv, -3, 3), b = random_floats(rng, size_t(T) * Hv, -3, 3);
-        auto A_log = random_floats(rng, Hv, -2, 1), dt_bias = random_floats(rng, Hv, -1, 1);
-        auto st = random_floats(rng, Ssz, -0.5f, 0.5f);  // continuing from a state
-        // Reference inputs.
-        std::vector<float> q(size_t(T) * Hk * dk), kk(q.size()), v(size_t(T) * Hv * dv);
-        for (uint32_t t = 0; t < T; ++t) {
-            std::copy_n(&u[size_t(t) * C], Hk * dk, &q[size_t(t) * Hk * dk]);
-            std::copy_n(&u[size_t(t) * C + Hk * dk], Hk * dk, &kk[size_t(t) * Hk * dk]);
-            std::copy_n(&u[size_t(t) * C + 2 * Hk * dk], Hv * dv, &v[size_t(t) * Hv * dv]);
-        }
-        ref::l2norm(q.data(), int64_t(T) * Hk, dk, 1e-6f, q.data());
-        ref::l2norm(kk.data(), int64_t(T) * Hk, dk, 1e-6f, kk.data());
-        for (float &x : q) x *= float(1.0 / std::sqrt(double(dk)));
-        std::vector<float> g(size_t(T) * Hv), beta(g.size());
-        ref::gdn_gates(a.data(), b.data(), T, Hv, A_log.data(), dt_bias.data(), g.data(), beta.data());
-        std::vector<float> rs = st, ro(size_t(T) * Hv * dv), rsnap;
-        for (uint32_t t = 0; t < T; ++t) {
-            ref::gdn_recurrent(&q[size_t(t) * Hk * dk], &kk[size_t(t) * Hk * dk], &v[size_t(t) * Hv * dv],
-                               &g[size_t(t) * Hv], &beta[size_t(t) * Hv], 1, Hk, Hv, dk, dv, rs.data(),
-                               &ro[size_t(t) * Hv * dv]);
-            append(rsnap, rs);
-        }
+        const uint32_t T = k == 1 ? 1 : k == 3 ? rnd(rng, 100, 300) : rnd(rng, 2, 24);
+        const gdn_case c = make_gdn_case(rng, s, T);
+        const ops::gdn_dims &d = c.d;
+        const size_t Ssz = c.st.size();
         check_buffers bufs(dev);
-        buffer_span du = bufs.upload(u), da = bufs.upload(a), db = bufs.upload(b), dA = bufs.upload(A_log),
-                    ddt = bufs.upload(dt_bias), ds = bufs.upload(st), dout = bufs.zeros(ro.size() * 4),
-                    dsnap = bufs.zeros(rsnap.size() * 4), ds2 = bufs.upload(st), dout2 = bufs.zeros(ro.size() * 4),
-                    ds3 = bufs.zeros(Ssz * 4), dout3 = bufs.zeros(ro.size() * 4);
+        buffer_span du = bufs.upload(c.u), da = bufs.upload(c.a), db = bufs.upload(c.b), dA = bufs.upload(c.A_log),
+                    ddt = bufs.upload(c.dt_bias), ds = bufs.upload(c.st), dout = bufs.zeros(c.ro.size() * 4),
+                    dsnap = bufs.zeros(c.rsnap.size() * 4), ds2 = bufs.upload(c.st), dout2 = bufs.zeros(c.ro.size() * 4),
+                    ds3 = bufs.zeros(Ssz * 4), dout3 = bufs.zeros(c.ro.size() * 4);
         command_stream cs(dev);
         ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds, buffer_span{}, dout, dsnap);  // the input stays
         ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds2, ds2, dout2, buffer_span{});  // in place
         ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds, ds3, dout3, buffer_span{});   // to another buffer
         cs.submit();
-        std::vector<float> got = bufs.read<float>(dout, ro.size());
-        append(got, bufs.read<float>(dout2, ro.size()));
-        append(got, bufs.read<float>(dout3, ro.size()));
-        std::vector<float> ref = ro;
-        append(ref, ro);
-        append(ref, ro);
+        std::vector<float> got = bufs.read<float>(dout, c.ro.size());
+        append(got, bufs.read<float>(dout2, c.ro.size()));
+        append(got, bufs.read<float>(dout3, c.ro.size()));
+        std::vector<float> ref = c.ro;
+        append(ref, c.ro);
+        append(ref, c.ro);
         w.add(make_result("gdn_recurrence_f32", got, ref, 2e-5));
         got = bufs.read<float>(ds, Ssz);
         append(got, bufs.read<float>(ds2, Ssz));
         append(got, bufs.read<float>(ds3, Ssz));
-        append(got, bufs.read<float>(dsnap, rsnap.size()));
-        ref = st;
-        append(ref, rs);
-        append(ref, rs);
-        append(ref, rsnap);
+        append(got, bufs.read<float>(dsnap, c.rsnap.size()));
+        ref = c.st;
+        append(ref, c.rs);
+        append(ref, c.rs);
+        append(ref, c.rsnap);
         w.add(make_result("gdn_recurrence_f32", got, ref, 2e-5));
+    }
+    return w.r;
+}
+
+// The gated norm as the recurrence's epilogue (ops::gdn_norm_epilogue,
+// decode and verify sizes): y against the scalar recurrence + gated norm, o
+// and the snapshots still written, the arrival counters back at zero after
+// two dispatches on them; and batch invariance: token j alone, from the
+// batch's snapshot before it, gives the batch's o and y rows bit for bit.
+kernel_check_result check_gdn_recurrence_norm(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    worst w("gdn_recurrence_norm");
+    for (int k = 0; k < 3; ++k) {
+        const uint32_t T = k == 0 ? 1 : k == 1 ? ops::kMatvecMaxCols : rnd(rng, 2, ops::kMatvecMaxCols - 1);
+        const gdn_case c = make_gdn_case(rng, pick_gdn(rng, seed, k), T);
+        const ops::gdn_dims &d = c.d;
+        const uint32_t Hv = d.Hv, dv = d.dv;
+        const size_t Ssz = c.st.size(), rows = size_t(Hv) * dv;
+        auto z = random_floats(rng, c.ro.size(), -4, 4), nw = random_floats(rng, dv, 0.5f, 1.5f);
+        std::vector<float> ry(c.ro.size());
+        ref::rmsnorm_gated(c.ro.data(), z.data(), int64_t(T) * Hv, dv, nw.data(), d.eps, ry.data());
+        check_buffers bufs(dev);
+        buffer_span du = bufs.upload(c.u), da = bufs.upload(c.a), db = bufs.upload(c.b), dA = bufs.upload(c.A_log),
+                    ddt = bufs.upload(c.dt_bias), ds = bufs.upload(c.st), dz = bufs.upload(z), dnw = bufs.upload(nw);
+        buffer_span dout = bufs.zeros(c.ro.size() * 4), dsnap = bufs.zeros(c.rsnap.size() * 4),
+                    dy = bufs.upload(std::vector<float>(ry.size(), NAN)), dy2 = bufs.zeros(ry.size() * 4),
+                    ds2 = bufs.zeros(Ssz * 4), dout2 = bufs.zeros(c.ro.size() * 4), darr = bufs.zeros(4ull * Hv);
+        ops::gdn_norm_epilogue ne{dz, dnw, dy, darr}, ne2{dz, dnw, dy2, darr};
+        command_stream cs(dev);
+        ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds, buffer_span{}, dout, dsnap, &ne);
+        cs.barrier();
+        ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds, ds2, dout2, buffer_span{}, &ne2);  // no snapshots
+        cs.submit();
+        std::vector<float> got = bufs.read<float>(dy, ry.size()), ref = ry;
+        append(got, bufs.read<float>(dy2, ry.size()));
+        append(ref, ry);
+        append(got, bufs.read<float>(dout, c.ro.size()));
+        append(ref, c.ro);
+        append(got, bufs.read<float>(dsnap, c.rsnap.size()));
+        append(ref, c.rsnap);
+        append(got, bufs.read<float>(ds2, Ssz));
+        append(ref, c.rs);
+        w.add(make_result("gdn_recurrence_norm", got, ref, 2e-5));
+        for (uint32_t a : bufs.read<uint32_t>(darr, Hv))
+            if (a != 0) w.r.passed = false;
+
+        // Token j alone from the state before it.
+        const uint32_t j = rnd(rng, 0, T - 1), C = d.C();
+        ops::gdn_dims d1 = d;
+        d1.T = 1;
+        std::vector<float> before = j == 0 ? c.st : bufs.read<float>(dsnap.sub(uint64_t(j - 1) * Ssz * 4, Ssz * 4), Ssz);
+        buffer_span su = bufs.upload(c.u.data() + size_t(j) * C, size_t(C) * 4),
+                    sa = bufs.upload(c.a.data() + size_t(j) * Hv, size_t(Hv) * 4),
+                    sb = bufs.upload(c.b.data() + size_t(j) * Hv, size_t(Hv) * 4), sst = bufs.upload(before),
+                    sz = bufs.upload(z.data() + j * rows, rows * 4), so = bufs.zeros(rows * 4), sy = bufs.zeros(rows * 4);
+        ops::gdn_norm_epilogue n1{sz, dnw, sy, darr};
+        command_stream cs2(dev);
+        ops::gdn_recurrence(cs2, d1, su, sa, sb, dA, ddt, sst, sst, so, buffer_span{}, &n1);
+        cs2.submit();
+        const std::vector<float> bo = bufs.read<float>(dout, c.ro.size()), by = bufs.read<float>(dy, ry.size());
+        if (!same_bits(bufs.read<float>(so, rows).data(), &bo[j * rows], rows) ||
+            !same_bits(bufs.read<float>(sy, rows).data(), &by[j * rows], rows))
+            w.r.passed = false;
     }
     return w.r;
 }
@@ -400,10 +519,12 @@ kernel_check_result check_attn_core(vk_device &dev, uint64_t seed) {
 std::vector<kernel_check> layer_kernel_checks() {
     return {
         {"swiglu_f32", check_swiglu},
+        {"matvec_glu", check_matvec_glu},
         {"gdn_conv_f32", check_gdn_conv},
         {"gdn_qkv_conv", check_gdn_qkv_conv},
         {"gdn_recurrence_f32", check_gdn_recurrence},
         {"gated_rms_norm_f32", check_gated_rms_norm},
+        {"gdn_recurrence_norm", check_gdn_recurrence_norm},
         {"attn_prepare_f32", check_attn_prepare},
         {"attn_core_f32", check_attn_core},
     };

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 using namespace mlxmtp;
 using namespace mlxmtp::detail;
@@ -215,4 +216,31 @@ TEST(EngineTrained, GreedyMatchesReference) {
     }
     std::printf("  trained model: %d of 27 greedy continuations equal the reference\n", matched);
     EXPECT_GE(matched, 25);
+}
+
+// Issue 6's verify contract at the session level: a chunk of n tokens (an
+// MTP verify) gives each row's logits bit for bit as the same tokens decoded
+// one at a time, for chunk sizes across everything a verify can take (every
+// matvec column count, the fused conv / gated-norm / SwiGLU epilogues, and
+// the unfused MLP past ops::glu_fused_max_cols).
+TEST(EngineBatchInvariance, ChunkRowsEqualSingleTokenDecodeBitForBit) {
+    test::validation_scope vs;
+    const engine_model &m = dev_model();
+    const auto ids = test::dev_references().i32("p1.ids");
+    ASSERT_GE(ids.size(), 28u);
+    const uint32_t P = 12, V = static_cast<uint32_t>(m.text().vocab_size);
+    for (uint32_t n : {2u, 3u, 4u, 5u, 9u, 16u}) {
+        engine_session chunk(m, {}), single(m, {});
+        chunk.eval(ids.data(), P, logits_rows::last);
+        single.eval(ids.data(), P, logits_rows::last);
+        chunk.eval(ids.data() + P, n, logits_rows::all);
+        const std::vector<float> rows = chunk.logits();
+        ASSERT_EQ(rows.size(), size_t(n) * V);
+        for (uint32_t i = 0; i < n; ++i) {
+            single.eval(ids.data() + P + i, 1, logits_rows::last);
+            ASSERT_EQ(single.logits().size(), size_t(V));
+            EXPECT_EQ(std::memcmp(single.logits().data(), rows.data() + size_t(i) * V, size_t(V) * 4), 0)
+                << "chunk of " << n << ", row " << i;
+        }
+    }
 }

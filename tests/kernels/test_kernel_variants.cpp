@@ -31,11 +31,12 @@ TEST(KernelVariants, EveryKernelCompiles) {
                                 define_list d = dv;
                                 d.insert(d.end(), {{f, "1"}, {"N_COLS", n}, {"ROWS", rows}, {"KSPLIT", ksplit}, {"UNROLL", "4"}});
                                 variants.push_back(d);
-                                if (rows[0] == '8') {  // the GDN conv epilogue (qkv projection)
-                                    define_list dc = d;
-                                    dc.emplace_back("CONV_EPILOGUE", "1");
-                                    variants.push_back(dc);
-                                }
+                                if (rows[0] == '8')  // the epilogues: GDN conv (qkv projection), SwiGLU (gate + up)
+                                    for (const char *epi : {"CONV_EPILOGUE", "GLU_EPILOGUE"}) {
+                                        define_list de = d;
+                                        de.emplace_back(epi, "1");
+                                        variants.push_back(de);
+                                    }
                                 if (f[7] == 'M')  // MX: the wider units too
                                     for (const char *words : {"2", "4"}) {
                                         define_list dw = d;
@@ -58,6 +59,16 @@ TEST(KernelVariants, EveryKernelCompiles) {
                     d.emplace_back(f, "1");
                     variants.push_back(d);
                 }
+            } else if (name == "gdn_recurrence_f32") {
+                // The production head dims and the session's two forms (the
+                // gated norm as epilogue for decode / verify, or not).
+                for (const char *bv : {"16", "32"})
+                    for (bool norm : {false, true}) {
+                        define_list d = dv;
+                        d.insert(d.end(), {{"DK", "128"}, {"BV", bv}});
+                        if (norm) d.emplace_back("NORM_EPILOGUE", "1");
+                        variants.push_back(d);
+                    }
             } else {
                 variants.push_back(dv);
             }

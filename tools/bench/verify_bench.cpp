@@ -13,6 +13,11 @@
 //   --scale-clamp (before CONFIG): clamp MX scale bytes in the matvec kernel too (A/B).
 //   --unroll-from N U (before CONFIG): matvec load unroll U from N columns on (A/B).
 //   --mx-words N (before CONFIG): packed MX words per lane unit in every matvec (A/B).
+//   --glu-max-cols N (before CONFIG): the MLP's gate + up + SwiGLU in one matvec for chunks
+//     of up to N tokens (0: never; 16: decode and every verify; default 3).
+//   --unfused-gdn-norm (before CONFIG): the decode / verify GDN gated norm as its own
+//     kernel (A/B against the recurrence's epilogue).
+//   --glu-rows N (before CONFIG): rows of gate (and of up) per subgroup in the fused MLP kernel.
 //   --matvec-define NAME[=VALUE] (before CONFIG, repeatable): an extra define for
 //     every matvec variant (A/B and diagnostics, e.g. the DIAG_* of matvec.comp).
 #include "model/model.h"
@@ -70,6 +75,16 @@ int main(int argc, char **argv) {
             ++argv;
         } else if (f == "--mx-words" && argc > 2) {
             ops::tuning().matvec_mx_words = static_cast<uint32_t>(std::atoi(argv[2]));
+            --argc;
+            ++argv;
+        } else if (f == "--unfused-gdn-norm") {
+            ops::tuning().unfused_gdn_norm = true;
+        } else if (f == "--glu-max-cols" && argc > 2) {
+            ops::tuning().glu_max_cols = std::atoi(argv[2]);
+            --argc;
+            ++argv;
+        } else if (f == "--glu-rows" && argc > 2) {
+            ops::tuning().glu_rows = static_cast<uint32_t>(std::atoi(argv[2]));
             --argc;
             ++argv;
         } else if (f == "--matvec-rows" && argc > 2) {
