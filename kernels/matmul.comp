@@ -72,29 +72,40 @@ void load_w(uint m, uint k, out float v[8]) {
 #endif
 }
 
+// One loader thread's share of a K step: eight weights of row `row` and
+// eight x values of token `tok` from element k (zeros past K).
+void load_step(uint row, uint tok, uint k, out float wv[8], out vec4 xa, out vec4 xb) {
+    uint kq = pc.K / 4u;
+    load_w(row, k, wv);
+    xa = vec4(0.0);
+    xb = vec4(0.0);
+    if (k < pc.K) xa = x4[tok * kq + k / 4u];
+    if (k + 4u < pc.K) xb = x4[tok * kq + k / 4u + 1u];
+}
+
 void main() {
     uint tid = gl_LocalInvocationIndex;
     uint tileM = gl_WorkGroupID.x * BM, tileN = gl_WorkGroupID.y * BN;
     uint tx = tid % 16u, ty = tid / 16u;  // outputs: tokens 4tx..4tx+3, rows 4ty..4ty+3
     uint lr = tid % 64u, seg = tid / 64u;  // loader: row / token lr, elements 8seg..8seg+7
     uint lrow = min(tileM + lr, pc.M - 1u), ltok = min(tileN + lr, pc.T - 1u);
-    uint kq = pc.K / 4u;
     float acc[4][4];
     for (int i = 0; i < 4; ++i)
         for (int j = 0; j < 4; ++j) acc[i][j] = 0.0;
+    // The next K step's global loads are issued before this step's
+    // multiply-adds (register double buffering), so their latency hides
+    // behind the arithmetic instead of stalling every step.
+    float wv[8];
+    vec4 xa, xb;
+    load_step(lrow, ltok, 8u * seg, wv, xa, xb);
     for (uint k0 = 0u; k0 < pc.K; k0 += BK) {
-        uint k = k0 + 8u * seg;
-        float wv[8];
-        load_w(lrow, k, wv);
-        vec4 xa = vec4(0.0), xb = vec4(0.0);
-        if (k < pc.K) xa = x4[ltok * kq + k / 4u];
-        if (k + 4u < pc.K) xb = x4[ltok * kq + k / 4u + 1u];
         for (uint e = 0u; e < 8u; ++e) Ws[8u * seg + e][lr / 4u][lr % 4u] = wv[e];
         for (uint e = 0u; e < 4u; ++e) {
             Xs[8u * seg + e][lr / 4u][lr % 4u] = xa[e];
             Xs[8u * seg + 4u + e][lr / 4u][lr % 4u] = xb[e];
         }
         barrier();
+        if (k0 + BK < pc.K) load_step(lrow, ltok, k0 + BK + 8u * seg, wv, xa, xb);
         for (uint kk = 0u; kk < BK; ++kk) {
             vec4 a = Ws[kk][ty], b = Xs[kk][tx];
             for (int i = 0; i < 4; ++i)
