@@ -18,6 +18,15 @@
 // out = softmax(q K^T / sqrt(hd)) V * sigmoid(gate).
 //   q [T, Hq, hd], qg [T, Hq*2*hd] (gate = second half per head),
 //   k_cache, v_cache [Hkv, max_ctx, hd], out [T, Hq*hd]
+// SPLIT (split-K across workgroups, for long contexts; grid Hq x T x
+// max_splits): a query that sees n keys is split into S = min(ceil(n /
+// split_keys), max_splits) contiguous key ranges [s n / S, (s+1) n / S), one
+// workgroup each (the rest of the grid returns); S and the ranges depend on
+// n alone, so batch invariance holds.  With S = 1 the workgroup writes out
+// as above (the same bits as without SPLIT).  Otherwise each writes its
+// (max, sum, unnormalized accumulator) to partials [T, Hq, max_splits, 2 +
+// hd], fences and counts its arrival on arrivals [T, Hq]; the last one
+// combines the S partials in split order, writes out and resets the counter.
 #ifndef DPT
 #define DPT 2
 #endif
@@ -49,7 +58,13 @@ layout(std430, binding = 1) readonly buffer QG { float qg[]; };
 layout(std430, binding = 2) readonly buffer KC { float k_cache[]; };
 layout(std430, binding = 3) readonly buffer VC { float v_cache[]; };
 layout(std430, binding = 4) writeonly buffer O { float o[]; };
-layout(push_constant) uniform P { uint T; uint Hq; uint Hkv; uint hd; uint cache_pos; uint max_ctx; float scale; } pc;
+#if defined(SPLIT)
+layout(std430, binding = 5) coherent buffer Pa { float partials[]; };
+layout(std430, binding = 6) coherent buffer Ar { uint arrivals[]; };
+#endif
+layout(push_constant) uniform P {
+    uint T; uint Hq; uint Hkv; uint hd; uint cache_pos; uint max_ctx; float scale; uint split_keys; uint max_splits;
+} pc;
 
 shared float comb[WG_SIZE * IC];  // also the scratch of the fallback group sums
 shared vec2 mlsh[NG];
@@ -72,9 +87,10 @@ float group_sum(float v, uint slot) {
     return r;
 }
 
-void load_kv(uint key0, uint n_keys, uint kv_base, out float kv[KB][NV], out float vv[KB][NV]) {
+// Keys key0 .. key0 + KB - 1 (clamped below key_end, masked by the caller).
+void load_kv(uint key0, uint key_end, uint kv_base, out float kv[KB][NV], out float vv[KB][NV]) {
     [[unroll]] for (uint j = 0; j < KB; ++j) {
-        uint kr = kv_base + min(key0 + j, n_keys - 1u) * pc.hd;
+        uint kr = kv_base + min(key0 + j, key_end - 1u) * pc.hd;
         [[unroll]] for (uint n = 0; n < NV; ++n) {
             uint d = lane + G * n;
             kv[j][n] = d < pc.hd ? k_cache[kr + d] : 0.0;
@@ -82,6 +98,41 @@ void load_kv(uint key0, uint n_keys, uint kv_base, out float kv[KB][NV], out flo
         }
     }
 }
+
+#if defined(SPLIT)
+shared uint last_flag;
+
+// After this split's partial is written: if it is the last of the query's S
+// splits to finish, out = (sum_s acc_s e^(M_s - M)) / (sum_s L_s e^(M_s - M))
+// * sigmoid(gate), M = max_s M_s, sums in split order.
+void combine_splits(uint t, uint hq, uint S, uint ob) {
+    uint ai = t * pc.Hq + hq;
+    memoryBarrierBuffer();  // this invocation's partial stores, before the arrival
+    barrier();
+    if (gl_LocalInvocationID.x == 0u) {
+        last_flag = atomicAdd(arrivals[ai], 1u) == S - 1u ? 1u : 0u;
+        if (last_flag != 0u) atomicExchange(arrivals[ai], 0u);  // every split has arrived: ready for the next dispatch
+    }
+    barrier();
+    if (last_flag == 0u) return;  // uniform
+    memoryBarrierBuffer();  // the other splits' partials, before these loads
+    uint hd = pc.hd, p0 = ai * pc.max_splits * (hd + 2u);
+    float M = partials[p0];
+    for (uint s = 1u; s < S; ++s) M = max(M, partials[p0 + s * (hd + 2u)]);
+    float L = 0.0;
+    for (uint s = 0u; s < S; ++s) L += partials[p0 + s * (hd + 2u) + 1u] * exp(partials[p0 + s * (hd + 2u)] - M);
+    float inv_l = 1.0 / L;
+    uint gb = t * pc.Hq * 2u * hd + hq * 2u * hd + hd;
+    for (uint d = gl_LocalInvocationID.x; d < hd; d += WG_SIZE) {
+        float sum = 0.0;
+        for (uint s = 0u; s < S; ++s) {
+            uint b = p0 + s * (hd + 2u);
+            sum += partials[b + 2u + d] * exp(partials[b] - M);
+        }
+        o[ob + d] = sum * inv_l * sigmoid_f(qg[gb + d]);
+    }
+}
+#endif
 
 void main() {
     uint hq = gl_WorkGroupID.x;
@@ -100,6 +151,14 @@ void main() {
     uint kvh = hq / (pc.Hq / pc.Hkv);
     uint n_keys = pc.cache_pos + t + 1u;
     uint kv_base = kvh * pc.max_ctx * hd;
+    // This workgroup's keys [k_begin, k_end): never empty (S <= n_keys).
+#if defined(SPLIT)
+    uint S = min((n_keys + pc.split_keys - 1u) / pc.split_keys, pc.max_splits), split = gl_WorkGroupID.z;
+    if (split >= S) return;  // uniform
+    uint k_begin = split * n_keys / S, k_end = (split + 1u) * n_keys / S;
+#else
+    uint S = 1u, k_begin = 0u, k_end = n_keys;
+#endif
 
     float qv[NV], acc[NV];
     [[unroll]] for (uint n = 0; n < NV; ++n) {
@@ -120,13 +179,13 @@ void main() {
 
     // Batch b+1's K / V rows are loaded while batch b computes.  Keys past
     // the end are clamped to the last key (valid reads) and masked out.
-    uint nbat = (n_keys + NG * KB - 1u) / (NG * KB);
+    uint nbat = (k_end - k_begin + NG * KB - 1u) / (NG * KB);
     float kv[KB][NV], vv[KB][NV];
-    load_kv(grp * KB, n_keys, kv_base, kv, vv);
+    load_kv(k_begin + grp * KB, k_end, kv_base, kv, vv);
     for (uint b = 0; b < nbat; ++b) {  // uniform over the workgroup
-        uint key0 = b * (NG * KB) + grp * KB;
+        uint key0 = k_begin + b * (NG * KB) + grp * KB;
         float kn[KB][NV], vn[KB][NV];
-        load_kv(key0 + NG * KB, n_keys, kv_base, kn, vn);
+        load_kv(key0 + NG * KB, k_end, kv_base, kn, vn);
         float sc[KB];
         [[unroll]] for (uint j = 0; j < KB; ++j) {
             float s0 = 0.0;
@@ -134,16 +193,16 @@ void main() {
             sc[j] = s0;
         }
         [[unroll]] for (uint j = 0; j < KB; ++j) sc[j] = group_sum(sc[j], b * KB + j);
-        if (key0 < n_keys) {  // uniform over the group
+        if (key0 < k_end) {  // uniform over the group
             float bm = sc[0];
             [[unroll]] for (uint j = 1; j < KB; ++j)
-                if (key0 + j < n_keys) bm = max(bm, sc[j]);
+                if (key0 + j < k_end) bm = max(bm, sc[j]);
             float m_new = max(m, bm);
             float corr = exp(m - m_new);
             float p[KB];
             float ps = 0.0;
             [[unroll]] for (uint j = 0; j < KB; ++j) {
-                p[j] = key0 + j < n_keys ? exp(sc[j] - m_new) : 0.0;
+                p[j] = key0 + j < k_end ? exp(sc[j] - m_new) : 0.0;
                 ps += p[j];
             }
             l = l * corr + ps;
@@ -162,12 +221,19 @@ void main() {
     if (lane == 0u) mlsh[grp] = vec2(m, l);
     barrier();
     float M = mlsh[0].x;
-    for (uint g = 1; g < NG; ++g) M = max(M, mlsh[g].x);  // group 0 always has key 0
+    for (uint g = 1; g < NG; ++g) M = max(M, mlsh[g].x);  // group 0 always has key k_begin
     float L = 0.0;
     for (uint g = 0; g < NG; ++g) L += mlsh[g].y * exp(mlsh[g].x - M);
     float f = exp(m - M);  // 0 for a group without keys
     float inv_l = 1.0 / L;
     uint ob = t * pc.Hq * hd + hq * hd;
+#if defined(SPLIT)
+    uint pb = ((t * pc.Hq + hq) * pc.max_splits + split) * (hd + 2u);  // this split's partial
+    if (S > 1u && gl_LocalInvocationID.x == 0u) {
+        partials[pb] = M;
+        partials[pb + 1u] = L;
+    }
+#endif
     [[unroll]] for (uint ch = 0; ch < NCH; ++ch) {
         [[unroll]] for (uint i = 0; i < IC; ++i)
             if (ch * IC + i < NV) comb[grp * (G * IC) + G * i + lane] = acc[ch * IC + i] * f;
@@ -177,9 +243,16 @@ void main() {
             if (x < G * IC && d < hd) {
                 float sum = comb[x];
                 for (uint g = 1; g < NG; ++g) sum += comb[g * (G * IC) + x];
+#if defined(SPLIT)
+                if (S > 1u) partials[pb + 2u + d] = sum;
+                else
+#endif
                 o[ob + d] = sum * inv_l * gate[ch][k];
             }
         }
         barrier();
     }
+#if defined(SPLIT)
+    if (S > 1u) combine_splits(t, hq, S, ob);
+#endif
 }

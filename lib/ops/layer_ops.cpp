@@ -3,6 +3,7 @@
 #include "ops/basic_ops.h"
 #include "ops/linear.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -94,7 +95,8 @@ void attn_prepare(command_stream &cs, const attn_dims &d, const buffer_span &qg,
 }
 
 void attn_core(command_stream &cs, const attn_dims &d, const buffer_span &q, const buffer_span &qg,
-               const buffer_span &k_cache, const buffer_span &v_cache, const buffer_span &out) {
+               const buffer_span &k_cache, const buffer_span &v_cache, const buffer_span &out,
+               const attn_split *split) {
     if (d.Hkv == 0 || d.Hq % d.Hkv) fail(MLXMTP_ERR_INTERNAL, "attn_core: Hq %u not a multiple of Hkv %u", d.Hq, d.Hkv);
     if (d.hd > kMaxAttnHeadDim)
         fail(MLXMTP_ERR_INTERNAL, "attn_core supports head_dim <= %u, got %u", kMaxAttnHeadDim, d.hd);
@@ -103,9 +105,25 @@ void attn_core(command_stream &cs, const attn_dims &d, const buffer_span &q, con
     struct {
         uint32_t T, Hq, Hkv, hd, cache_pos, max_ctx;
         float scale;
-    } pc{d.T, d.Hq, d.Hkv, d.hd, d.cache_pos, d.max_ctx, float(1.0 / std::sqrt(double(d.hd)))};
-    const pipeline &p = cs.device().kernels().get("attn_core_f32", {{"DPT", u32(dpt)}});
-    cs.dispatch(p, {q, qg, k_cache, v_cache, out}, pc, d.Hq, d.T);
+        uint32_t split_keys, max_splits;
+    } pc{d.T, d.Hq, d.Hkv, d.hd, d.cache_pos, d.max_ctx, float(1.0 / std::sqrt(double(d.hd))), 0, 1};
+    if (!split) {
+        const pipeline &p = cs.device().kernels().get("attn_core_f32", {{"DPT", u32(dpt)}});
+        cs.dispatch(p, {q, qg, k_cache, v_cache, out}, pc, d.Hq, d.T);
+        return;
+    }
+    if (split->split_keys == 0 || split->max_splits == 0)
+        fail(MLXMTP_ERR_INTERNAL, "attn_core: split_keys and max_splits must be positive");
+    if (split->partials.size < 4ull * d.T * d.Hq * split->max_splits * (d.hd + 2) ||
+        split->arrivals.size < 4ull * d.T * d.Hq)
+        fail(MLXMTP_ERR_INTERNAL, "attn_core: split scratch too small for %u tokens", d.T);
+    pc.split_keys = split->split_keys, pc.max_splits = split->max_splits;
+    // The grid's split dimension covers the query that sees the most keys.
+    const uint64_t most = uint64_t(d.cache_pos) + d.T;
+    const uint32_t S = static_cast<uint32_t>(
+        std::min<uint64_t>((most + split->split_keys - 1) / split->split_keys, split->max_splits));
+    const pipeline &p = cs.device().kernels().get("attn_core_f32", {{"DPT", u32(dpt)}, {"SPLIT", "1"}});
+    cs.dispatch(p, {q, qg, k_cache, v_cache, out, split->partials, split->arrivals}, pc, d.Hq, d.T, S);
 }
 
 void swiglu(command_stream &cs, const buffer_span &gate, const buffer_span &up, const buffer_span &y, uint32_t n) {

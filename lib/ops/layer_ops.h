@@ -98,8 +98,19 @@ void attn_prepare(command_stream &cs, const attn_dims &d, const buffer_span &qg,
 
 // out[t] = (softmax(q_t K^T / sqrt(hd), causal: keys 0..cache_pos + t) V) * sigmoid(gate_t)
 //   q [T, Hq, hd];  qg [T, Hq * 2 * hd] (the gate halves);  out [T, Hq * hd]
+// split != nullptr: split-K across workgroups for long contexts (attn_core_f32
+// SPLIT): a query that sees n keys runs as S = min(ceil(n / split_keys),
+// max_splits) workgroups over contiguous key ranges, combined in split order
+// by the last to finish.  S depends on n alone, so results stay
+// batch-invariant; S = 1 (n <= split_keys) gives the unsplit kernel's bits.
+struct attn_split {
+    uint32_t split_keys = 512, max_splits = 32;
+    buffer_span partials;  // [T, Hq, max_splits, hd + 2] f32 scratch
+    buffer_span arrivals;  // [T, Hq] uint32, zeros before the first call and left zero by each
+};
 void attn_core(command_stream &cs, const attn_dims &d, const buffer_span &q, const buffer_span &qg,
-               const buffer_span &k_cache, const buffer_span &v_cache, const buffer_span &out);
+               const buffer_span &k_cache, const buffer_span &v_cache, const buffer_span &out,
+               const attn_split *split = nullptr);
 
 // ---- MLP -------------------------------------------------------------------
 

@@ -108,6 +108,8 @@ struct linear_tuning {
     uint32_t glu_rows = 0;       // rows of G (and of U) per subgroup in linear_matvec_glu (1..8)
     bool unfused_gdn_norm = false;  // decode / verify GDN gated norm as its own kernel (A/B against the
                                     // recurrence's epilogue, ops::gdn_norm_epilogue)
+    uint32_t attn_split_keys = 0;   // decode / verify attention split-K: keys per split (ops::attn_split; 0: 512)
+    uint32_t attn_max_splits = 0;   // and at most this many splits (0: 32; 1: no split)
     bool matvec_scale_words = false;  // MX scales read as 32-bit words even with 8-bit storage (A/B)
     bool matvec_scale_clamp = false;  // clamp scale bytes in the kernel as well (A/B)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

@@ -56,6 +56,16 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     }
     if (std::any_of(gdn_.begin(), gdn_.end(), [](const gdn_state &g) { return g.state.valid(); }))
         gdn_arrivals_ = state_arena_->alloc(4 * Hv, "GDN norm arrival counters");
+    if (std::any_of(kv_.begin(), kv_.end(), [](const kv_state &k) { return k.k.valid(); }) ||
+        (opt.mtp && m.mtp().present)) {
+        // Split-K attention for decode / verify chunks (long contexts).
+        const ops::linear_tuning &tu = ops::tuning();
+        attn_split_.split_keys = tu.attn_split_keys ? tu.attn_split_keys : 512;
+        attn_split_.max_splits = tu.attn_max_splits ? tu.attn_max_splits : 32;
+        const uint64_t rows = uint64_t(ops::kMatvecMaxCols) * Hq;
+        attn_split_.partials = state_arena_->alloc(f4(rows * attn_split_.max_splits * (hd + 2)), "attention split partials");
+        attn_split_.arrivals = state_arena_->alloc(4 * rows, "attention split arrival counters");
+    }
     auto s = [&](uint64_t floats, const char *what) { return scratch_arena_->alloc(f4(std::max<uint64_t>(floats, 1)), what); };
     x_ = s(B * H, "x"), x2_ = s(B * H, "x2"), xn_ = s(B * H, "xn"), mix_ = s(B * H, "mix"), hn_ = s(B * H, "hn");
     qkv_ = s(B * C, "qkv"), u_ = s(B * C, "u"), z_ = s(B * Vd, "z"), o_ = s(B * Vd, "o"), y_ = s(B * Vd, "y");
@@ -93,6 +103,7 @@ void engine_session::reset() {
             cs_->fill_zero(g.conv);
         }
     if (gdn_arrivals_.valid()) cs_->fill_zero(gdn_arrivals_);
+    if (attn_split_.arrivals.valid()) cs_->fill_zero(attn_split_.arrivals);
     cs_->barrier();
     cs_->submit();
     history_.clear();
@@ -399,7 +410,9 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
     ops::attn_prepare(cs, d, qg_, k_, v_, w.q_norm, w.k_norm, positions, q_, kc, vc);
     cs.barrier();
     cs.section("attn.core");
-    ops::attn_core(cs, d, q_, qg_, kc, vc, att_);
+    // Decode and verify: split-K over workgroups for long contexts (a
+    // prefill chunk has T x Hq workgroups already).
+    ops::attn_core(cs, d, q_, qg_, kc, vc, att_, T <= ops::kMatvecMaxCols ? &attn_split_ : nullptr);
     cs.barrier();
     cs.section("attn.out");
     ops::linear(cs, w.o, att_, mix_, T);

@@ -477,6 +477,39 @@ kernel_check_result check_attn_prepare(vk_device &dev, uint64_t seed) {
     return w.r;
 }
 
+// Random attention-core inputs (queries, gates, caches) and the scalar
+// reference's gated output.
+struct attn_case {
+    ops::attn_dims d{};
+    std::vector<float> q, qg, kc, vc, ref;
+};
+
+attn_case make_attn_case(std::mt19937_64 &rng, const attn_shape &s, uint32_t T, uint32_t cache_pos) {
+    attn_case c;
+    c.d = make_attn(rng, s, T, cache_pos);
+    const ops::attn_dims &d = c.d;
+    const uint32_t Hq = d.Hq, Hkv = d.Hkv, hd = d.hd, S = cache_pos + T;
+    c.q = random_floats(rng, size_t(T) * Hq * hd, -1.5f, 1.5f);
+    c.qg = random_floats(rng, size_t(T) * Hq * 2 * hd, -3, 3);
+    const size_t csz = size_t(Hkv) * d.max_ctx * hd;
+    c.kc = random_floats(rng, csz, -1.5f, 1.5f), c.vc = random_floats(rng, csz, -2, 2);
+    // Reference: caches re-laid out as [S, Hkv, hd].
+    std::vector<float> kr(size_t(S) * Hkv * hd), vr(kr.size());
+    c.ref.resize(size_t(T) * Hq * hd);
+    for (uint32_t p = 0; p < S; ++p)
+        for (uint32_t h = 0; h < Hkv; ++h) {
+            std::copy_n(&c.kc[(size_t(h) * d.max_ctx + p) * hd], hd, &kr[(size_t(p) * Hkv + h) * hd]);
+            std::copy_n(&c.vc[(size_t(h) * d.max_ctx + p) * hd], hd, &vr[(size_t(p) * Hkv + h) * hd]);
+        }
+    ref::attention_core(c.q.data(), kr.data(), vr.data(), T, S, Hq, Hkv, hd, float(1.0 / std::sqrt(double(hd))),
+                        c.ref.data());
+    for (uint32_t t = 0; t < T; ++t)
+        for (uint32_t h = 0; h < Hq; ++h)
+            for (uint32_t e = 0; e < hd; ++e)
+                c.ref[(size_t(t) * Hq + h) * hd + e] *= ref::sigmoid(c.qg[(size_t(t) * Hq + h) * 2 * hd + hd + e]);
+    return c;
+}
+
 kernel_check_result check_attn_core(vk_device &dev, uint64_t seed) {
     std::mt19937_64 rng(seed);
     worst w("attn_core_f32");
@@ -484,32 +517,58 @@ kernel_check_result check_attn_core(vk_device &dev, uint64_t seed) {
         const attn_shape &s = kAttnShapes[k == 0 || k == 3 ? 0 : rng() % std::size(kAttnShapes)];
         const uint32_t T = k == 1 ? 1 : k == 3 ? rnd(rng, 100, 260) : rnd(rng, 2, 20);
         const uint32_t cache_pos = k == 0 ? 0 : rnd(rng, 1, k == 1 ? 700 : 300);
-        ops::attn_dims d = make_attn(rng, s, T, cache_pos);
-        const uint32_t Hq = d.Hq, Hkv = d.Hkv, hd = d.hd, S = cache_pos + T;
-        auto q = random_floats(rng, size_t(T) * Hq * hd, -1.5f, 1.5f);
-        auto qg = random_floats(rng, size_t(T) * Hq * 2 * hd, -3, 3);
-        const size_t csz = size_t(Hkv) * d.max_ctx * hd;
-        auto kc = random_floats(rng, csz, -1.5f, 1.5f), vc = random_floats(rng, csz, -2, 2);
-        // Reference: caches re-laid out as [S, Hkv, hd].
-        std::vector<float> kr(size_t(S) * Hkv * hd), vr(kr.size()), o(size_t(T) * Hq * hd);
-        for (uint32_t p = 0; p < S; ++p)
-            for (uint32_t h = 0; h < Hkv; ++h) {
-                std::copy_n(&kc[(size_t(h) * d.max_ctx + p) * hd], hd, &kr[(size_t(p) * Hkv + h) * hd]);
-                std::copy_n(&vc[(size_t(h) * d.max_ctx + p) * hd], hd, &vr[(size_t(p) * Hkv + h) * hd]);
-            }
-        ref::attention_core(q.data(), kr.data(), vr.data(), T, S, Hq, Hkv, hd, float(1.0 / std::sqrt(double(hd))),
-                            o.data());
-        for (uint32_t t = 0; t < T; ++t)
-            for (uint32_t h = 0; h < Hq; ++h)
-                for (uint32_t e = 0; e < hd; ++e)
-                    o[(size_t(t) * Hq + h) * hd + e] *= ref::sigmoid(qg[(size_t(t) * Hq + h) * 2 * hd + hd + e]);
+        const attn_case c = make_attn_case(rng, s, T, cache_pos);
         check_buffers bufs(dev);
-        buffer_span dq = bufs.upload(q), dqg = bufs.upload(qg), dkc = bufs.upload(kc), dvc = bufs.upload(vc),
-                    dout = bufs.zeros(o.size() * 4);
+        buffer_span dq = bufs.upload(c.q), dqg = bufs.upload(c.qg), dkc = bufs.upload(c.kc), dvc = bufs.upload(c.vc),
+                    dout = bufs.zeros(c.ref.size() * 4);
         command_stream cs(dev);
-        ops::attn_core(cs, d, dq, dqg, dkc, dvc, dout);
+        ops::attn_core(cs, c.d, dq, dqg, dkc, dvc, dout);
         cs.submit();
-        w.add(make_result("attn_core_f32", bufs.read<float>(dout, o.size()), o, 2e-5));
+        w.add(make_result("attn_core_f32", bufs.read<float>(dout, c.ref.size()), c.ref, 2e-5));
+    }
+    return w.r;
+}
+
+// Split-K over workgroups (ops::attn_split, decode and verify sizes) with
+// small random split sizes so that queries run as 1..max_splits splits:
+// against the reference; queries that fit one split bit for bit as the
+// unsplit kernel; the arrival counters back at zero; and batch invariance:
+// query j alone gives the batch's row j bit for bit.
+kernel_check_result check_attn_core_split(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    worst w("attn_core_split");
+    for (int k = 0; k < 3; ++k) {
+        const attn_shape &s = kAttnShapes[k == 0 ? 0 : rng() % std::size(kAttnShapes)];
+        const uint32_t T = k == 0 ? 1 : k == 1 ? ops::kMatvecMaxCols : rnd(rng, 2, ops::kMatvecMaxCols - 1);
+        const attn_case c = make_attn_case(rng, s, T, rnd(rng, 0, 300));
+        const ops::attn_dims &d = c.d;
+        const uint32_t Hq = d.Hq, hd = d.hd;
+        const size_t row = size_t(Hq) * hd;
+        check_buffers bufs(dev);
+        ops::attn_split sp;
+        sp.split_keys = rnd(rng, 1, 100), sp.max_splits = rnd(rng, 1, 40);
+        sp.partials = bufs.zeros(4ull * T * Hq * sp.max_splits * (hd + 2));
+        sp.arrivals = bufs.zeros(4ull * T * Hq);
+        buffer_span dq = bufs.upload(c.q), dqg = bufs.upload(c.qg), dkc = bufs.upload(c.kc), dvc = bufs.upload(c.vc),
+                    dout = bufs.upload(std::vector<float>(c.ref.size(), NAN)), dplain = bufs.zeros(c.ref.size() * 4);
+        const uint32_t j = rnd(rng, 0, T - 1);
+        ops::attn_dims dj = d;
+        dj.T = 1, dj.cache_pos = d.cache_pos + j;
+        buffer_span dqj = bufs.upload(c.q.data() + j * row, row * 4),
+                    dqgj = bufs.upload(c.qg.data() + j * 2 * row, 2 * row * 4), doutj = bufs.zeros(row * 4);
+        command_stream cs(dev);
+        ops::attn_core(cs, d, dq, dqg, dkc, dvc, dout, &sp);
+        ops::attn_core(cs, d, dq, dqg, dkc, dvc, dplain);
+        cs.barrier();
+        ops::attn_core(cs, dj, dqj, dqgj, dkc, dvc, doutj, &sp);
+        cs.submit();
+        const std::vector<float> got = bufs.read<float>(dout, c.ref.size()), plain = bufs.read<float>(dplain, c.ref.size());
+        w.add(make_result("attn_core_split", got, c.ref, 2e-5));
+        for (uint32_t t = 0; t < T; ++t)
+            if (d.cache_pos + t + 1 <= sp.split_keys && !same_bits(&got[t * row], &plain[t * row], row)) w.r.passed = false;
+        for (uint32_t a : bufs.read<uint32_t>(sp.arrivals, size_t(T) * Hq))
+            if (a != 0) w.r.passed = false;
+        if (!same_bits(bufs.read<float>(doutj, row).data(), &got[j * row], row)) w.r.passed = false;
     }
     return w.r;
 }
@@ -527,6 +586,7 @@ std::vector<kernel_check> layer_kernel_checks() {
         {"gdn_recurrence_norm", check_gdn_recurrence_norm},
         {"attn_prepare_f32", check_attn_prepare},
         {"attn_core_f32", check_attn_core},
+        {"attn_core_split", check_attn_core_split},
     };
 }
 

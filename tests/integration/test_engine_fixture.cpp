@@ -3,6 +3,7 @@
 // generations.  Runs on lavapipe with validation on.
 #include "fixture_data.h"
 #include "model/model.h"
+#include "ops/linear.h"
 #include "session/session.h"
 #include "engine_models.h"
 #include "test_env.h"
@@ -242,5 +243,33 @@ TEST(EngineBatchInvariance, ChunkRowsEqualSingleTokenDecodeBitForBit) {
             EXPECT_EQ(std::memcmp(single.logits().data(), rows.data() + size_t(i) * V, size_t(V) * 4), 0)
                 << "chunk of " << n << ", row " << i;
         }
+    }
+}
+
+// Split-K attention (decode and verify chunks at long contexts) at tiny split
+// sizes, so that the fixture's short prompts run as up to 7 splits: prompt
+// logits in chunks of 16 against the reference, and chunk rows bit for bit
+// as single-token decodes.
+TEST(EngineSplitAttention, SmallSplitsMatchReferenceAndStayBatchInvariant) {
+    test::validation_scope vs;
+    struct restore {
+        ~restore() { ops::tuning().attn_split_keys = 0, ops::tuning().attn_max_splits = 0; }
+    } r;
+    ops::tuning().attn_split_keys = 5;
+    ops::tuning().attn_max_splits = 7;
+    const engine_model &m = dev_model();
+    const auto ids = test::dev_references().i32("p2.ids");
+    test::rel_err e = test::compare(prompt_logits(m, ids, 16), test::dev_references().f32("p2.logits"));
+    std::printf("  p2 in chunks of 16, split attention: max rel err %.3e\n", e.rel);
+    EXPECT_LT(e.rel, 1e-3);
+    const uint32_t P = 40, n = 9, V = static_cast<uint32_t>(m.text().vocab_size);
+    engine_session chunk(m, {}), single(m, {});
+    chunk.eval(ids.data(), P, logits_rows::last);
+    single.eval(ids.data(), P, logits_rows::last);
+    chunk.eval(ids.data() + P, n, logits_rows::all);
+    const std::vector<float> rows = chunk.logits();
+    for (uint32_t i = 0; i < n; ++i) {
+        single.eval(ids.data() + P + i, 1, logits_rows::last);
+        EXPECT_EQ(std::memcmp(single.logits().data(), rows.data() + size_t(i) * V, size_t(V) * 4), 0) << "row " << i;
     }
 }

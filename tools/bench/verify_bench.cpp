@@ -13,6 +13,9 @@
 //   --scale-clamp (before CONFIG): clamp MX scale bytes in the matvec kernel too (A/B).
 //   --unroll-from N U (before CONFIG): matvec load unroll U from N columns on (A/B).
 //   --mx-words N (before CONFIG): packed MX words per lane unit in every matvec (A/B).
+//   --context N (before CONFIG): prompt tokens before the timed evaluations (default 128;
+//     long contexts time the attention's split-K).
+//   --attn-max-splits N (before CONFIG): at most N split-K workgroups per query (1: no split).
 //   --glu-max-cols N (before CONFIG): the MLP's gate + up + SwiGLU in one matvec for chunks
 //     of up to N tokens (0: never; 16: decode and every verify; default 3).
 //   --unfused-gdn-norm (before CONFIG): the decode / verify GDN gated norm as its own
@@ -55,6 +58,7 @@ static void print_profile(const char *what, const gpu_profile &p, int reps) {
 
 int main(int argc, char **argv) {
     bool profile = false;
+    uint32_t context = 128;  // prompt tokens before the timed evaluations
     // Leading flags (the usage comment at the top lists them).
     while (argc > 1 && argv[1][0] == '-' && argv[1][1] == '-') {
         const std::string f = argv[1];
@@ -79,6 +83,14 @@ int main(int argc, char **argv) {
             ++argv;
         } else if (f == "--unfused-gdn-norm") {
             ops::tuning().unfused_gdn_norm = true;
+        } else if (f == "--context" && argc > 2) {
+            context = static_cast<uint32_t>(std::max(1, std::atoi(argv[2])));
+            --argc;
+            ++argv;
+        } else if (f == "--attn-max-splits" && argc > 2) {
+            ops::tuning().attn_max_splits = static_cast<uint32_t>(std::atoi(argv[2]));
+            --argc;
+            ++argv;
         } else if (f == "--glu-max-cols" && argc > 2) {
             ops::tuning().glu_max_cols = std::atoi(argv[2]);
             --argc;
@@ -114,17 +126,17 @@ int main(int argc, char **argv) {
         so.format = fmt == "bf16" ? ops::wformat::bf16 : fmt == "mxfp8" ? ops::wformat::mxfp8 : ops::wformat::mxfp4;
         auto m = engine_model::synthetic(load_model_config_file(argv[1]), dev, so);
         std::mt19937 rng(7);
-        std::vector<int32_t> prompt(128), extra(16);
+        std::vector<int32_t> prompt(context), extra(16);
         for (auto &x : prompt) x = static_cast<int32_t>(rng() % 1000);
         for (auto &x : extra) x = static_cast<int32_t>(rng() % 1000);
         session_options vo;
-        vo.n_ctx = 512;
+        vo.n_ctx = context + 384;
         engine_session van(*m, vo);
         session_options mo = vo;
         mo.mtp = true;
         engine_session mtp(*m, mo);
-        van.eval(prompt.data(), 128, logits_rows::argmax);
-        mtp.eval(prompt.data(), 128, logits_rows::argmax);
+        van.eval(prompt.data(), context, logits_rows::argmax);
+        mtp.eval(prompt.data(), context, logits_rows::argmax);
         const int reps = 20;
         if (profile) {
             gpu_profile p;
