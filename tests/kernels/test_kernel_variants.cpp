@@ -59,6 +59,12 @@ TEST(KernelVariants, EveryKernelCompiles) {
                     d.emplace_back(f, "1");
                     variants.push_back(d);
                 }
+            } else if (name == "attn_core_f32") {
+                for (bool split : {false, true}) {  // prefill, and decode / verify with split-K
+                    define_list d = dv;
+                    if (split) d.emplace_back("SPLIT", "1");
+                    variants.push_back(d);
+                }
             } else if (name == "gdn_recurrence_f32") {
                 // The production head dims and the session's two forms (the
                 // gated norm as epilogue for decode / verify, or not).
