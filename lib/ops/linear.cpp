@@ -61,16 +61,6 @@ uint32_t rows_per_chunk(wformat f, uint64_t cols, uint64_t max_range) {
     return static_cast<uint32_t>(std::min<uint64_t>(n, 0xffffffffu));
 }
 
-void linear_tuning::add_matvec_define(const std::string &spec) {
-    const size_t eq = spec.find('=');
-    matvec_defines.emplace_back(spec.substr(0, eq), eq == std::string::npos ? "1" : spec.substr(eq + 1));
-}
-
-linear_tuning &tuning() {
-    static linear_tuning t;
-    return t;
-}
-
 // Rows per subgroup (register blocking) of the matrix-vector kernel for n
 // columns.  Any choice gives bit-identical results (see matvec.comp).
 static uint32_t matvec_rows(wformat f, uint32_t n) {

@@ -2,6 +2,7 @@
 // matrix-matrix (linear), embedding gather, argmax.  A weight larger than the
 // device's maxStorageBufferRange is split into row chunks, each bound alone.
 #pragma once
+#include "ops/tuning.h"
 #include "util/error.h"
 #include "vk/command.h"
 
@@ -96,27 +97,6 @@ void linear_matvec_glu(command_stream &cs, const device_weight &gate, const devi
 // columns on).
 uint32_t glu_fused_max_cols();
 
-// Process-wide knobs for benchmarks and tests (0 / false: the defaults).
-struct linear_tuning {
-    uint32_t matvec_rows = 0;    // rows per subgroup in matvec (1..8)
-    uint32_t matvec_ksplit = 0;  // parts of K per row set (1, 2, 4, 8)
-    uint32_t matvec_unroll = 0;  // units whose loads a lane issues together
-    uint32_t unroll_from_cols = 0, unroll_from_value = 0;  // from this many columns on, this unroll (A/B)
-    uint32_t matvec_mx_words = 0;  // MX words per lane unit (1, 2, 4; 0: per format)
-    bool force_matvec = false;   // T > 16 through matvec too
-    int32_t glu_max_cols = -1;   // linear_matvec_glu for chunks of up to this many tokens (-1: glu_fused_max_cols' default)
-    uint32_t glu_rows = 0;       // rows of G (and of U) per subgroup in linear_matvec_glu (1..8)
-    bool unfused_gdn_norm = false;  // decode / verify GDN gated norm as its own kernel (A/B against the
-                                    // recurrence's epilogue, ops::gdn_norm_epilogue)
-    uint32_t attn_split_keys = 0;   // decode / verify attention split-K: keys per split (ops::attn_split; 0: 512)
-    uint32_t attn_max_splits = 0;   // and at most this many splits (0: 32; 1: no split)
-    bool matvec_scale_words = false;  // MX scales read as 32-bit words even with 8-bit storage (A/B)
-    bool matvec_scale_clamp = false;  // clamp scale bytes in the kernel as well (A/B)
-    std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)
-    // Appends "NAME" or "NAME=VALUE" (no value: "1") to matvec_defines.
-    void add_matvec_define(const std::string &spec);
-};
-linear_tuning &tuning();
 // The matvec kernel's K split for a weight chunk of `rows` x `cols` (benchmarks report it).
 uint32_t matvec_ksplit(const vk_device &dev, wformat f, uint32_t rows, uint32_t cols);
 // Packed words per lane unit of an MX weight in the matvec kernel.

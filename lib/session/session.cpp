@@ -59,7 +59,7 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     if (std::any_of(kv_.begin(), kv_.end(), [](const kv_state &k) { return k.k.valid(); }) ||
         (opt.mtp && m.mtp().present)) {
         // Split-K attention for decode / verify chunks (long contexts).
-        const ops::linear_tuning &tu = ops::tuning();
+        const ops::kernel_tuning &tu = ops::tuning();
         attn_split_.split_keys = tu.attn_split_keys ? tu.attn_split_keys : 512;
         attn_split_.max_splits = tu.attn_max_splits ? tu.attn_max_splits : 32;
         const uint64_t rows = uint64_t(ops::kMatvecMaxCols) * Hq;

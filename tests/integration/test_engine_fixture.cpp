@@ -3,7 +3,7 @@
 // generations.  Runs on lavapipe with validation on.
 #include "fixture_data.h"
 #include "model/model.h"
-#include "ops/linear.h"
+#include "ops/tuning.h"
 #include "session/session.h"
 #include "engine_models.h"
 #include "test_env.h"

@@ -1,0 +1,34 @@
+// Process-wide knobs of the kernel launchers and the session's kernel
+// choices, for benchmarks, A/B runs and tests (0 / false / -1: the defaults).
+// Read when work is recorded (the attention split sizes: when a session is
+// created); not meant to change while other threads record.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace mlxmtp::detail::ops {
+
+struct kernel_tuning {
+    uint32_t matvec_rows = 0;    // rows per subgroup in matvec (1..8)
+    uint32_t matvec_ksplit = 0;  // parts of K per row set (1, 2, 4, 8)
+    uint32_t matvec_unroll = 0;  // units whose loads a lane issues together
+    uint32_t unroll_from_cols = 0, unroll_from_value = 0;  // from this many columns on, this unroll (A/B)
+    uint32_t matvec_mx_words = 0;  // MX words per lane unit (1, 2, 4; 0: per format)
+    bool force_matvec = false;   // T > 16 through matvec too
+    int32_t glu_max_cols = -1;   // linear_matvec_glu for chunks of up to this many tokens (-1: glu_fused_max_cols' default)
+    uint32_t glu_rows = 0;       // rows of G (and of U) per subgroup in linear_matvec_glu (1..8)
+    bool unfused_gdn_norm = false;  // decode / verify GDN gated norm as its own kernel (A/B against the
+                                    // recurrence's epilogue, ops::gdn_norm_epilogue)
+    uint32_t attn_split_keys = 0;   // decode / verify attention split-K: keys per split (ops::attn_split; 0: 512)
+    uint32_t attn_max_splits = 0;   // and at most this many splits (0: 32; 1: no split)
+    bool matvec_scale_words = false;  // MX scales read as 32-bit words even with 8-bit storage (A/B)
+    bool matvec_scale_clamp = false;  // clamp scale bytes in the kernel as well (A/B)
+    std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)
+    // Appends "NAME" or "NAME=VALUE" (no value: "1") to matvec_defines.
+    void add_matvec_define(const std::string &spec);
+};
+kernel_tuning &tuning();
+
+}  // namespace mlxmtp::detail::ops
