@@ -59,56 +59,47 @@ static void print_profile(const char *what, const gpu_profile &p, int reps) {
 int main(int argc, char **argv) {
     bool profile = false;
     uint32_t context = 128;  // prompt tokens before the timed evaluations
-    // Leading flags (the usage comment at the top lists them).
+    // Leading flags (the usage comment at the top lists them).  value(i):
+    // the flag's i-th argument, consumed.
     while (argc > 1 && argv[1][0] == '-' && argv[1][1] == '-') {
         const std::string f = argv[1];
+        int used = 0;
+        auto value = [&](int i) -> const char * {
+            if (argc <= 1 + i) return nullptr;
+            used = std::max(used, i);
+            return argv[1 + i];
+        };
+        auto count = [&](int i) { const char *v = value(i); return v ? std::atoi(v) : -1; };
+        ops::kernel_tuning &tu = ops::tuning();
         if (f == "--profile") {
             profile = true;
-        } else if (f == "--unroll-from" && argc > 3) {
-            ops::tuning().unroll_from_cols = static_cast<uint32_t>(std::atoi(argv[2]));
-            ops::tuning().unroll_from_value = static_cast<uint32_t>(std::atoi(argv[3]));
-            argc -= 2;
-            argv += 2;
         } else if (f == "--scale-clamp") {
-            ops::tuning().matvec_scale_clamp = true;
+            tu.matvec_scale_clamp = true;
         } else if (f == "--scale-words") {
-            ops::tuning().matvec_scale_words = true;
-        } else if (f == "--matvec-define" && argc > 2) {
-            ops::tuning().add_matvec_define(argv[2]);
-            --argc;
-            ++argv;
-        } else if (f == "--mx-words" && argc > 2) {
-            ops::tuning().matvec_mx_words = static_cast<uint32_t>(std::atoi(argv[2]));
-            --argc;
-            ++argv;
+            tu.matvec_scale_words = true;
         } else if (f == "--unfused-gdn-norm") {
-            ops::tuning().unfused_gdn_norm = true;
+            tu.unfused_gdn_norm = true;
+        } else if (f == "--unroll-from" && argc > 3) {
+            tu.unroll_from_cols = static_cast<uint32_t>(count(1));
+            tu.unroll_from_value = static_cast<uint32_t>(count(2));
+        } else if (f == "--matvec-define" && argc > 2) {
+            tu.add_matvec_define(value(1));
         } else if (f == "--context" && argc > 2) {
-            context = static_cast<uint32_t>(std::max(1, std::atoi(argv[2])));
-            --argc;
-            ++argv;
-        } else if (f == "--attn-max-splits" && argc > 2) {
-            ops::tuning().attn_max_splits = static_cast<uint32_t>(std::atoi(argv[2]));
-            --argc;
-            ++argv;
+            context = static_cast<uint32_t>(std::max(1, count(1)));
         } else if (f == "--glu-max-cols" && argc > 2) {
-            ops::tuning().glu_max_cols = std::atoi(argv[2]);
-            --argc;
-            ++argv;
-        } else if (f == "--glu-rows" && argc > 2) {
-            ops::tuning().glu_rows = static_cast<uint32_t>(std::atoi(argv[2]));
-            --argc;
-            ++argv;
-        } else if (f == "--matvec-rows" && argc > 2) {
-            ops::tuning().matvec_rows = static_cast<uint32_t>(std::atoi(argv[2]));
-            --argc;
-            ++argv;
+            tu.glu_max_cols = count(1);
+        } else if (argc > 2 && (f == "--mx-words" || f == "--attn-max-splits" || f == "--glu-rows" ||
+                                f == "--matvec-rows")) {
+            const uint32_t n = static_cast<uint32_t>(std::max(0, count(1)));
+            (f == "--mx-words" ? tu.matvec_mx_words : f == "--attn-max-splits" ? tu.attn_max_splits
+                                                     : f == "--glu-rows"     ? tu.glu_rows
+                                                                             : tu.matvec_rows) = n;
         } else {
-            std::fprintf(stderr, "unknown flag %s\n", f.c_str());
+            std::fprintf(stderr, "unknown flag %s (or its value is missing)\n", f.c_str());
             return 2;
         }
-        --argc;
-        ++argv;
+        argc -= 1 + used;
+        argv += 1 + used;
     }
     if (argc < 2) {
         std::fprintf(stderr, "usage: mlxmtp-verify-bench CONFIG.json [bf16|mxfp4|mxfp8] [tpr_k1 tpr_k2 ...]\n");
