@@ -1,14 +1,22 @@
 #version 450
 // Y[t, row0 + m] = sum_k W[m, k] * X[t, k] for t < T tokens: the prefill
 // (T > 16) matrix-matrix product, fp32 accumulation, weights dequantized in
-// the shader.  Tiles of 64 rows x 64 tokens per workgroup of 256, K in steps
-// of 32 (one MX group) staged in shared memory (dequantized W and X, k-major),
-// 4 x 4 outputs per thread.  Same bindings as matvec.comp plus T.
+// the shader.  Tiles of BM (64 or 128) rows x 64 tokens per workgroup of 256,
+// K in steps of 32 (one MX group) staged in shared memory (dequantized W and
+// X, k-major), TM x 4 outputs per thread (TM = BM / 16: the larger tile does
+// twice the multiply-adds per shared-memory read).  Every output sums its k
+// in order with one fma each, so BM does not change any result.  Same
+// bindings as matvec.comp plus T.
 //
 // Not batch-invariant with matvec.comp (a different summation order): prefill
 // results match the decode path within rounding, not bit for bit.  Within
 // this kernel a token's result does not depend on T or on its tile.
+#extension GL_EXT_control_flow_attributes : enable
+#ifndef BM
 #define BM 64
+#endif
+#define TM (BM / 16)  // rows per thread
+#define LW (BM / 64)  // weight rows each loader thread stages per K step
 #define BN 64
 #define BK 32
 layout(local_size_x = 256) in;
@@ -72,11 +80,12 @@ void load_w(uint m, uint k, out float v[8]) {
 #endif
 }
 
-// One loader thread's share of a K step: eight weights of row `row` and
-// eight x values of token `tok` from element k (zeros past K).
-void load_step(uint row, uint tok, uint k, out float wv[8], out vec4 xa, out vec4 xb) {
+// One loader thread's share of a K step: eight weights of each of its LW
+// rows (row0, row0 + 64, ...: clamped to the last row) and eight x values of
+// token `tok` from element k (zeros past K).
+void load_step(uint row0, uint tok, uint k, out float wv[LW][8], out vec4 xa, out vec4 xb) {
     uint kq = pc.K / 4u;
-    load_w(row, k, wv);
+    for (uint i = 0u; i < LW; ++i) load_w(min(row0 + 64u * i, pc.M - 1u), k, wv[i]);
     xa = vec4(0.0);
     xb = vec4(0.0);
     if (k < pc.K) xa = x4[tok * kq + k / 4u];
@@ -86,39 +95,42 @@ void load_step(uint row, uint tok, uint k, out float wv[8], out vec4 xa, out vec
 void main() {
     uint tid = gl_LocalInvocationIndex;
     uint tileM = gl_WorkGroupID.x * BM, tileN = gl_WorkGroupID.y * BN;
-    uint tx = tid % 16u, ty = tid / 16u;  // outputs: tokens 4tx..4tx+3, rows 4ty..4ty+3
-    uint lr = tid % 64u, seg = tid / 64u;  // loader: row / token lr, elements 8seg..8seg+7
-    uint lrow = min(tileM + lr, pc.M - 1u), ltok = min(tileN + lr, pc.T - 1u);
-    float acc[4][4];
-    for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) acc[i][j] = 0.0;
+    uint tx = tid % 16u, ty = tid / 16u;  // outputs: tokens 4tx..4tx+3, rows TM ty .. TM ty + TM-1
+    uint lr = tid % 64u, seg = tid / 64u;  // loader: rows lr + 64i / token lr, elements 8seg..8seg+7
+    uint ltok = min(tileN + lr, pc.T - 1u);
+    float acc[TM][4];
+    [[unroll]] for (int i = 0; i < TM; ++i)
+        [[unroll]] for (int j = 0; j < 4; ++j) acc[i][j] = 0.0;
     // The next K step's global loads are issued before this step's
     // multiply-adds (register double buffering), so their latency hides
     // behind the arithmetic instead of stalling every step.
-    float wv[8];
+    float wv[LW][8];
     vec4 xa, xb;
-    load_step(lrow, ltok, 8u * seg, wv, xa, xb);
+    load_step(tileM + lr, ltok, 8u * seg, wv, xa, xb);
     for (uint k0 = 0u; k0 < pc.K; k0 += BK) {
-        for (uint e = 0u; e < 8u; ++e) Ws[8u * seg + e][lr / 4u][lr % 4u] = wv[e];
+        for (uint i = 0u; i < LW; ++i)
+            for (uint e = 0u; e < 8u; ++e) Ws[8u * seg + e][(lr + 64u * i) / 4u][lr % 4u] = wv[i][e];
         for (uint e = 0u; e < 4u; ++e) {
             Xs[8u * seg + e][lr / 4u][lr % 4u] = xa[e];
             Xs[8u * seg + 4u + e][lr / 4u][lr % 4u] = xb[e];
         }
         barrier();
-        if (k0 + BK < pc.K) load_step(lrow, ltok, k0 + BK + 8u * seg, wv, xa, xb);
+        if (k0 + BK < pc.K) load_step(tileM + lr, ltok, k0 + BK + 8u * seg, wv, xa, xb);
         for (uint kk = 0u; kk < BK; ++kk) {
-            vec4 a = Ws[kk][ty], b = Xs[kk][tx];
-            for (int i = 0; i < 4; ++i)
-                for (int j = 0; j < 4; ++j) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+            vec4 b = Xs[kk][tx];
+            [[unroll]] for (uint v = 0u; v < TM / 4u; ++v) {
+                vec4 a = Ws[kk][ty * (TM / 4u) + v];
+                [[unroll]] for (uint i = 0u; i < 4u; ++i)
+                    [[unroll]] for (uint j = 0u; j < 4u; ++j) acc[4u * v + i][j] = fma(a[i], b[j], acc[4u * v + i][j]);
+            }
         }
         barrier();
     }
-    for (int j = 0; j < 4; ++j) {
+    [[unroll]] for (int j = 0; j < 4; ++j) {
         uint t = tileN + 4u * tx + uint(j);
-        if (t >= pc.T) continue;
-        for (int i = 0; i < 4; ++i) {
-            uint m = tileM + 4u * ty + uint(i);
-            if (m < pc.M) y[t * pc.ystride + pc.row0 + m] = acc[i][j];
+        [[unroll]] for (int i = 0; i < TM; ++i) {
+            uint m = tileM + TM * ty + uint(i);
+            if (t < pc.T && m < pc.M) y[t * pc.ystride + pc.row0 + m] = acc[i][j];
         }
     }
 }

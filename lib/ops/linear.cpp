@@ -248,11 +248,20 @@ void linear_matvec_glu(command_stream &cs, const device_weight &gate, const devi
     matvec_dispatch(cs, gate, x, act, T, nullptr, &up);
 }
 
+// Rows per workgroup of the prefill matmul (matmul.comp BM): 128-row tiles
+// (8 x 4 outputs per thread, twice the multiply-adds per shared-memory read)
+// where the weight has rows enough to fill a large GPU with them, else 64.
+// Any choice gives the same results.
+static uint32_t matmul_rows_tile(uint32_t rows, uint32_t asked) {
+    if (asked == 0) asked = tuning().matmul_rows_tile;
+    if (asked == 64 || asked == 128) return asked;
+    return rows >= 8192 ? 128 : 64;
+}
+
 void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
-                   uint32_t T) {
+                   uint32_t T, uint32_t rows_tile) {
     check_cols(w);
     vk_device &dev = cs.device();
-    const pipeline &p = dev.kernels().get("matmul", {{wformat_define(w.format), "1"}});
     // Tokens per dispatch: x and y spans must fit one binding.
     const uint64_t range = dev.max_binding_range();
     uint64_t per = std::min<uint64_t>(range / (uint64_t(w.cols) * 4), range / (uint64_t(w.rows) * 4));
@@ -265,7 +274,9 @@ void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span
             struct {
                 uint32_t M, K, ystride, row0, T;
             } pc{c.rows, w.cols, w.rows, c.row0, n};
-            cs.dispatch(p, {c.data, c.scales.valid() ? c.scales : c.data, xs, ys}, pc, (c.rows + 63) / 64,
+            const uint32_t bm = matmul_rows_tile(c.rows, rows_tile);
+            const pipeline &p = dev.kernels().get("matmul", {{wformat_define(w.format), "1"}, {"BM", std::to_string(bm)}});
+            cs.dispatch(p, {c.data, c.scales.valid() ? c.scales : c.data, xs, ys}, pc, (c.rows + bm - 1) / bm,
                         (n + 63) / 64);
         }
     }

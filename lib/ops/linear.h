@@ -52,8 +52,10 @@ void linear(command_stream &cs, const device_weight &w, const buffer_span &x, co
 // The two paths, for tests and benchmarks (matvec runs groups of <= 16 columns).
 void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                    uint32_t T);
+// rows_tile: the matmul's rows per workgroup (64 or 128, the same results;
+// 0: chosen by the weight's rows, or tuning().matmul_rows_tile).
 void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
-                   uint32_t T);
+                   uint32_t T, uint32_t rows_tile = 0);
 
 // Columns one matrix-vector dispatch takes (linear() uses it up to this T).
 constexpr uint32_t kMatvecMaxCols = 16;

@@ -17,6 +17,7 @@ struct kernel_tuning {
     uint32_t unroll_from_cols = 0, unroll_from_value = 0;  // from this many columns on, this unroll (A/B)
     uint32_t matvec_mx_words = 0;  // MX words per lane unit (1, 2, 4; 0: per format)
     bool force_matvec = false;   // T > 16 through matvec too
+    uint32_t matmul_rows_tile = 0;  // prefill matmul rows per workgroup (64, 128; 0: by the weight's rows)
     int32_t glu_max_cols = -1;   // linear_matvec_glu for chunks of up to this many tokens (-1: glu_fused_max_cols' default)
     uint32_t glu_rows = 0;       // rows of G (and of U) per subgroup in linear_matvec_glu (1..8)
     bool unfused_gdn_norm = false;  // decode / verify GDN gated norm as its own kernel (A/B against the

@@ -54,11 +54,14 @@ TEST(KernelVariants, EveryKernelCompiles) {
                     variants.push_back(d);
                 }
             } else if (name == "matmul" || name == "embed") {
-                for (const char *f : formats) {
-                    define_list d = dv;
-                    d.emplace_back(f, "1");
-                    variants.push_back(d);
-                }
+                for (const char *f : formats)
+                    for (const char *bm : {"64", "128"}) {
+                        if (name == "embed" && bm[0] == '1') continue;
+                        define_list d = dv;
+                        d.emplace_back(f, "1");
+                        if (name == "matmul") d.emplace_back("BM", bm);
+                        variants.push_back(d);
+                    }
             } else if (name == "attn_core_f32") {
                 for (bool split : {false, true}) {  // prefill, and decode / verify with split-K
                     define_list d = dv;

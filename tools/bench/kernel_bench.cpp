@@ -2,7 +2,8 @@
 // ROWS x COLS, rotating over enough distinct matrices that they do not fit in
 // the L2 cache, for n = 1, 2, 3, 4, 8, 9, 16 activation columns and each weight
 // format.  Prints one JSON object per line.  Internal tool (not installed).
-// Then the prefill matrix-matrix kernel for T = 512 and 2048 tokens (TFLOP/s).
+// Then the prefill matrix-matrix kernel for T = 512 and 2048 tokens (TFLOP/s),
+// with 64- and 128-row tiles.
 //   mlxmtp-kernel-bench [ROWS COLS [MIN_BYTES [RPS_LIST [TOKENS_LIST [KSPLIT_LIST [UNROLL_LIST [FORMATS
 //                        [MX_WORDS_LIST [SERIAL [N_LIST [STATS [COOP [COOP_DEFINES]]]]]]]]]]]]]
 // RPS_LIST: comma-separated matvec rows-per-subgroup values to sweep
@@ -230,15 +231,17 @@ int main(int argc, char **argv) {
                     std::fflush(stdout);
                 }
             }
-            for (uint32_t T : tok_list) {
-                command_stream cs(dev);
-                const double s = seconds_per_call(cs, 2, T >= 1024 ? 10 : 30,
-                                                  [&](int i) { ops::linear_matmul(cs, ws[i % count], x, y, T); });
-                std::printf("{\"kernel\":\"matmul\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"T\":%u,"
-                            "\"us\":%.2f,\"tflop_s\":%.2f}\n",
-                            ops::wformat_name(fmt), rows, cols, T, s * 1e6, 2.0 * rows * cols * T / s / 1e12);
-                std::fflush(stdout);
-            }
+            for (uint32_t T : tok_list)
+                for (uint32_t tile : {64u, 128u}) {  // rows per workgroup (the library picks by rows)
+                    command_stream cs(dev);
+                    const double s = seconds_per_call(cs, 2, T >= 1024 ? 10 : 30, [&](int i) {
+                        ops::linear_matmul(cs, ws[i % count], x, y, T, tile);
+                    });
+                    std::printf("{\"kernel\":\"matmul\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"T\":%u,"
+                                "\"rows_tile\":%u,\"us\":%.2f,\"tflop_s\":%.2f}\n",
+                                ops::wformat_name(fmt), rows, cols, T, tile, s * 1e6, 2.0 * rows * cols * T / s / 1e12);
+                    std::fflush(stdout);
+                }
         }
         for (const auto &[key, stats] : dev.kernels().executable_statistics())
             std::printf("{\"kernel\":\"pipeline_stats\",\"key\":\"%s\",\"stats\":\"%s\"}\n", key.c_str(),
