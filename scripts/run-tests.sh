@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 ./scripts/build.sh
 (cd build && ctest --output-on-failure -j "$(nproc)" -LE gpu)
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMLXMTP_SANITIZE=ON -DMLXMTP_BUILD_EXAMPLES=OFF
-cmake --build build-asan -j "$(nproc)" --target test_unit test_api test_integration
+cmake --build build-asan -j "$(nproc)" --target test_unit test_api test_integration mlxmtp_cli
 cd build-asan
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --output-on-failure -j "$(nproc)" -L unit
