@@ -100,22 +100,14 @@ void load_kv(uint key0, uint key_end, uint kv_base, out float kv[KB][NV], out fl
 }
 
 #if defined(SPLIT)
-shared uint last_flag;
+#include "common/last_arrival.glsl"
 
 // After this split's partial is written: if it is the last of the query's S
 // splits to finish, out = (sum_s acc_s e^(M_s - M)) / (sum_s L_s e^(M_s - M))
 // * sigmoid(gate), M = max_s M_s, sums in split order.
 void combine_splits(uint t, uint hq, uint S, uint ob) {
     uint ai = t * pc.Hq + hq;
-    memoryBarrierBuffer();  // this invocation's partial stores, before the arrival
-    barrier();
-    if (gl_LocalInvocationID.x == 0u) {
-        last_flag = atomicAdd(arrivals[ai], 1u) == S - 1u ? 1u : 0u;
-        if (last_flag != 0u) atomicExchange(arrivals[ai], 0u);  // every split has arrived: ready for the next dispatch
-    }
-    barrier();
-    if (last_flag == 0u) return;  // uniform
-    memoryBarrierBuffer();  // the other splits' partials, before these loads
+    if (!last_to_arrive(ai, S)) return;  // uniform
     uint hd = pc.hd, p0 = ai * pc.max_splits * (hd + 2u);
     float M = partials[p0];
     for (uint s = 1u; s < S; ++s) M = max(M, partials[p0 + s * (hd + 2u)]);

@@ -170,7 +170,7 @@ void load_inputs(uint t, uint kh, uint Kd, uint C, uint h, uint j0, out float qv
 }
 
 #if defined(NORM_EPILOGUE)
-shared uint last_flag;
+#include "common/last_arrival.glsl"
 #define NL 64u                 // lanes per row: gated_rms_norm_f32's workgroup
 #define NR (WG_SIZE / 64)      // rows per pass (WG_SIZE >= 64)
 
@@ -180,15 +180,7 @@ shared uint last_flag;
 // o[l], o[l + 64], ... in order, then the same shared-memory tree): the
 // order does not depend on T, and the tail is one pass for up to NR tokens.
 void norm_epilogue(uint h) {
-    memoryBarrierBuffer();  // this invocation's o stores, before the arrival
-    barrier();
-    if (gl_LocalInvocationIndex == 0u) {
-        last_flag = atomicAdd(arrivals[h], 1u) == pc.nblk - 1u ? 1u : 0u;
-        if (last_flag != 0u) atomicExchange(arrivals[h], 0u);  // every block has arrived: ready for the next dispatch
-    }
-    barrier();
-    if (last_flag == 0u) return;  // uniform
-    memoryBarrierBuffer();  // the other blocks' o stores, before these loads
+    if (!last_to_arrive(h, pc.nblk)) return;  // uniform
     uint rr = gl_LocalInvocationIndex / NL, l = gl_LocalInvocationIndex % NL, sbase = rr * NL;
     for (uint t0 = 0u; t0 < pc.T; t0 += NR) {
         uint t = t0 + rr;

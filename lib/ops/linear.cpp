@@ -147,7 +147,7 @@ namespace {
 
 // Rows of G (and as many of U) per subgroup in the GLU kernel: half the plain
 // kernel's, so that a subgroup holds as many accumulators as it does there.
-static uint32_t glu_rows(wformat f, uint32_t n) {
+uint32_t glu_rows(wformat f, uint32_t n) {
     if (tuning().glu_rows) return tuning().glu_rows;
     return std::max<uint32_t>(1, matvec_rows(f, n) / 2);
 }
@@ -185,24 +185,21 @@ void matvec_dispatch(command_stream &cs, const device_weight &w, const buffer_sp
             const pipeline &p = dev.kernels().get("matvec", d);
             uint32_t gx, gy;
             grid_1d(dev, (c.rows + rows_per_group - 1) / rows_per_group, &gx, &gy);
-            const buffer_span scales = c.scales.valid() ? c.scales : c.data;
             if (conv) {
                 struct {
                     uint32_t M, K, ystride, row0, ck, snap_from, slot0, ring;
                 } pc{c.rows, w.cols, w.rows, c.row0, conv->K, conv->snap_from, conv->slot0, conv->ring};
-                cs.dispatch(p, {c.data, scales, xs, ys, conv->w, conv->state, conv->snapshots}, pc, gx, gy);
-            } else if (up) {
-                const weight_chunk &u = up->chunks[ci];
-                struct {
-                    uint32_t M, K, ystride, row0;
-                } pc{c.rows, w.cols, w.rows, c.row0};
-                cs.dispatch(p, {c.data, scales, xs, ys, u.data, u.scales.valid() ? u.scales : u.data}, pc, gx, gy);
-            } else {
-                struct {
-                    uint32_t M, K, ystride, row0;
-                } pc{c.rows, w.cols, w.rows, c.row0};
-                cs.dispatch(p, {c.data, scales, xs, ys}, pc, gx, gy);
+                cs.dispatch(p, {c.data, c.scale_binding(), xs, ys, conv->w, conv->state, conv->snapshots}, pc, gx, gy);
+                continue;
             }
+            struct {
+                uint32_t M, K, ystride, row0;
+            } pc{c.rows, w.cols, w.rows, c.row0};
+            if (up)  // U's chunk beside G's (glu_fusable: the same rows)
+                cs.dispatch(p, {c.data, c.scale_binding(), xs, ys, up->chunks[ci].data, up->chunks[ci].scale_binding()},
+                            pc, gx, gy);
+            else
+                cs.dispatch(p, {c.data, c.scale_binding(), xs, ys}, pc, gx, gy);
         }
     }
 }
@@ -276,7 +273,7 @@ void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span
             } pc{c.rows, w.cols, w.rows, c.row0, n};
             const uint32_t bm = matmul_rows_tile(c.rows, rows_tile);
             const pipeline &p = dev.kernels().get("matmul", {{wformat_define(w.format), "1"}, {"BM", std::to_string(bm)}});
-            cs.dispatch(p, {c.data, c.scales.valid() ? c.scales : c.data, xs, ys}, pc, (c.rows + bm - 1) / bm,
+            cs.dispatch(p, {c.data, c.scale_binding(), xs, ys}, pc, (c.rows + bm - 1) / bm,
                         (n + 63) / 64);
         }
     }
@@ -296,7 +293,7 @@ void embed(command_stream &cs, const device_weight &w, const buffer_span &ids, c
         struct {
             uint32_t M, K, row0, T;
         } pc{c.rows, w.cols, c.row0, T};
-        cs.dispatch(p, {c.data, c.scales.valid() ? c.scales : c.data, ids, y}, pc, T);
+        cs.dispatch(p, {c.data, c.scale_binding(), ids, y}, pc, T);
     }
 }
 

@@ -30,6 +30,9 @@ struct weight_chunk {
     uint32_t row0 = 0, rows = 0;
     buffer_span data;    // rows x row_bytes
     buffer_span scales;  // rows x row_scale_bytes (MX only)
+    // What the kernels' scale binding gets: the scales, or (no scales: bf16,
+    // f32) the data again, which they then never read as scales.
+    const buffer_span &scale_binding() const { return scales.valid() ? scales : data; }
 };
 
 struct device_weight {

@@ -366,12 +366,11 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         ops::gdn_dims ds = d;
         ds.T = sg.n;
         buffer_span snap = sg.snap ? st.snap_state.sub(sg.slot * state_sz, sg.n * state_sz) : buffer_span{};
-        const buffer_span rows = o_.sub(f4(sg.t0 * Vd), f4(sg.n * Vd));
-        ops::gdn_norm_epilogue ne{z_.sub(f4(sg.t0 * Vd), f4(sg.n * Vd)), w.norm, y_.sub(f4(sg.t0 * Vd), f4(sg.n * Vd)),
-                                  gdn_arrivals_};
+        const uint64_t v0 = f4(sg.t0 * Vd), vn = f4(sg.n * Vd);  // the segment's rows of o, z, y
+        const ops::gdn_norm_epilogue ne{z_.sub(v0, vn), w.norm, y_.sub(v0, vn), gdn_arrivals_};
         ops::gdn_recurrence(cs, ds, u_.sub(f4(sg.t0 * C), f4(sg.n * C)), a_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)),
                             b_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)), w.A_log, w.dt_bias, state_before(sg.t0).first,
-                            st.state, rows, snap, norm_in_rec ? &ne : nullptr);
+                            st.state, o_.sub(v0, vn), snap, norm_in_rec ? &ne : nullptr);
         cs.barrier();
     }
     if (!norm_in_rec) {

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <json-c/json.h>
 
+#include <functional>
 #include <random>
 
 using namespace mlxmtp;
@@ -61,6 +62,17 @@ std::pair<mlxmtp_status, std::string> try_open(const std::string &dir) {
     } catch (const error &e) {
         return {e.status(), e.what()};
     }
+}
+
+// config.json text with its text_config edited by `edit` (json-c objects).
+std::string edit_text_config(const std::string &text, const std::function<void(json_object *tc)> &edit) {
+    json_object *root = json_tokener_parse(text.c_str());
+    EXPECT_NE(root, nullptr);
+    if (!root) return text;
+    edit(json_object_object_get(root, "text_config"));
+    const std::string edited = json_object_to_json_string(root);
+    json_object_put(root);
+    return edited;
 }
 
 size_t find_tensor(const std::vector<tensor_copy> &ts, const std::string &suffix) {
@@ -123,30 +135,27 @@ TEST(ModelLoadErrors, MutatedConfigsFailCleanly) {
     std::mt19937_64 rng(2026);
     int opened = 0, rejected = 0;
     for (int iter = 0; iter < 40; ++iter) {
-        json_object *root = json_tokener_parse(text.c_str());
-        ASSERT_NE(root, nullptr);
-        json_object *tc = json_object_object_get(root, "text_config");
-        std::vector<std::string> keys;
-        json_object_object_foreach(tc, k, v) {
-            if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) keys.push_back(k);
-        }
-        const int edits = 1 + static_cast<int>(rng() % 3);
-        for (int e = 0; e < edits; ++e) {
-            const std::string &k = keys[rng() % keys.size()];
-            const int64_t old = json_object_get_int64(json_object_object_get(tc, k.c_str()));
-            json_object *nv;
-            switch (rng() % 6) {
-            case 0: nv = json_object_new_int64(0); break;
-            case 1: nv = json_object_new_int64(-1); break;
-            case 2: nv = json_object_new_int64(old + 1); break;
-            case 3: nv = json_object_new_int64(old * 2); break;
-            case 4: nv = json_object_new_int64(int64_t(1) << 40); break;
-            default: nv = json_object_new_double(0.5); break;
+        const std::string mutated = edit_text_config(text, [&](json_object *tc) {
+            std::vector<std::string> keys;
+            json_object_object_foreach(tc, k, v) {
+                if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) keys.push_back(k);
             }
-            json_object_object_add(tc, k.c_str(), nv);
-        }
-        const std::string mutated = json_object_to_json_string(root);
-        json_object_put(root);
+            const int edits = 1 + static_cast<int>(rng() % 3);
+            for (int e = 0; e < edits; ++e) {
+                const std::string &k = keys[rng() % keys.size()];
+                const int64_t old = json_object_get_int64(json_object_object_get(tc, k.c_str()));
+                json_object *nv;
+                switch (rng() % 6) {
+                case 0: nv = json_object_new_int64(0); break;
+                case 1: nv = json_object_new_int64(-1); break;
+                case 2: nv = json_object_new_int64(old + 1); break;
+                case 3: nv = json_object_new_int64(old * 2); break;
+                case 4: nv = json_object_new_int64(int64_t(1) << 40); break;
+                default: nv = json_object_new_double(0.5); break;
+                }
+                json_object_object_add(tc, k.c_str(), nv);
+            }
+        });
         write_model(tmp.path(), ts, mutated);
         try {
             auto m = engine_model::open(tmp.path(), test::validated_device_ptr(), {});
@@ -179,15 +188,12 @@ TEST(ModelLoadErrors, UnsupportedShapesRefusedAtOpen) {
         int64_t value;
     } cases[] = {{"linear_conv_kernel_dim", 9}, {"linear_key_head_dim", 512}, {"head_dim", 2048}};
     for (const auto &c : cases) {
-        json_object *root = json_tokener_parse(text.c_str());
-        ASSERT_NE(root, nullptr);
-        json_object *tc = json_object_object_get(root, "text_config");
-        json_object_object_add(tc, c.field, json_object_new_int64(c.value));
-        if (std::string(c.field) == "head_dim")  // keep rotary_dim = 2 * sum(mrope_section) = 8
-            json_object_object_add(json_object_object_get(tc, "rope_parameters"), "partial_rotary_factor",
-                                   json_object_new_double(8.0 / double(c.value)));
-        const std::string edited = json_object_to_json_string(root);
-        json_object_put(root);
+        const std::string edited = edit_text_config(text, [&](json_object *tc) {
+            json_object_object_add(tc, c.field, json_object_new_int64(c.value));
+            if (std::string(c.field) == "head_dim")  // keep rotary_dim = 2 * sum(mrope_section) = 8
+                json_object_object_add(json_object_object_get(tc, "rope_parameters"), "partial_rotary_factor",
+                                       json_object_new_double(8.0 / double(c.value)));
+        });
         write_model(tmp.path(), ts, edited);
         auto [st, msg] = try_open(tmp.path());
         EXPECT_EQ(st, MLXMTP_ERR_UNSUPPORTED) << c.field << ": " << msg;
