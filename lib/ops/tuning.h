@@ -27,8 +27,11 @@ struct kernel_tuning {
     bool matvec_scale_words = false;  // MX scales read as 32-bit words even with 8-bit storage (A/B)
     bool matvec_scale_clamp = false;  // clamp scale bytes in the kernel as well (A/B)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)
+    std::vector<std::pair<std::string, std::string>> matmul_defines;  // extra prefill matmul defines (A/B)
     // Appends "NAME" or "NAME=VALUE" (no value: "1") to matvec_defines.
     void add_matvec_define(const std::string &spec);
+    // The same for matmul_defines.
+    void add_matmul_define(const std::string &spec);
 };
 kernel_tuning &tuning();
 

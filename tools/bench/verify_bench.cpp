@@ -23,6 +23,10 @@
 //   --glu-rows N (before CONFIG): rows of gate (and of up) per subgroup in the fused MLP kernel.
 //   --matvec-define NAME[=VALUE] (before CONFIG, repeatable): an extra define for
 //     every matvec variant (A/B and diagnostics, e.g. the DIAG_* of matvec.comp).
+//   --matmul-define NAME[=VALUE] (before CONFIG, repeatable): the same for the prefill
+//     matmul (e.g. PREFETCH=0).  --matmul-rows-tile N: its rows per workgroup (64, 128).
+//   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, the
+//     second of two runs: pipelines compiled) and stop.
 #include "model/model.h"
 #include "ops/linear.h"
 #include "session/session.h"
@@ -59,6 +63,7 @@ static void print_profile(const char *what, const gpu_profile &p, int reps) {
 int main(int argc, char **argv) {
     bool profile = false;
     uint32_t context = 128;  // prompt tokens before the timed evaluations
+    uint32_t prefill_only = 0;  // time a prefill of this many tokens instead
     // Leading flags (the usage comment at the top lists them).  value(i):
     // the flag's i-th argument, consumed.
     while (argc > 1 && argv[1][0] == '-' && argv[1][1] == '-') {
@@ -84,15 +89,20 @@ int main(int argc, char **argv) {
             tu.unroll_from_value = static_cast<uint32_t>(count(2));
         } else if (f == "--matvec-define" && argc > 2) {
             tu.add_matvec_define(value(1));
+        } else if (f == "--matmul-define" && argc > 2) {
+            tu.add_matmul_define(value(1));
+        } else if (f == "--prefill-only" && argc > 2) {
+            prefill_only = static_cast<uint32_t>(std::max(1, count(1)));
         } else if (f == "--context" && argc > 2) {
             context = static_cast<uint32_t>(std::max(1, count(1)));
         } else if (f == "--glu-max-cols" && argc > 2) {
             tu.glu_max_cols = count(1);
         } else if (argc > 2 && (f == "--mx-words" || f == "--attn-max-splits" || f == "--glu-rows" ||
-                                f == "--matvec-rows")) {
+                                f == "--matvec-rows" || f == "--matmul-rows-tile")) {
             const uint32_t n = static_cast<uint32_t>(std::max(0, count(1)));
             (f == "--mx-words" ? tu.matvec_mx_words : f == "--attn-max-splits" ? tu.attn_max_splits
                                                      : f == "--glu-rows"     ? tu.glu_rows
+                                                     : f == "--matmul-rows-tile" ? tu.matmul_rows_tile
                                                                              : tu.matvec_rows) = n;
         } else {
             std::fprintf(stderr, "unknown flag %s (or its value is missing)\n", f.c_str());
@@ -117,6 +127,23 @@ int main(int argc, char **argv) {
         so.format = fmt == "bf16" ? ops::wformat::bf16 : fmt == "mxfp8" ? ops::wformat::mxfp8 : ops::wformat::mxfp4;
         auto m = engine_model::synthetic(load_model_config_file(argv[1]), dev, so);
         std::mt19937 rng(7);
+        if (prefill_only) {
+            std::vector<int32_t> ids(prefill_only);
+            for (auto &x : ids) x = static_cast<int32_t>(rng() % 1000);
+            session_options po;
+            po.n_ctx = prefill_only + 16;
+            engine_session s(*m, po);
+            for (int r = 0; r < 3; ++r) {  // the first run compiles the pipelines
+                s.reset();
+                auto t0 = clk::now();
+                s.eval(ids.data(), prefill_only, logits_rows::argmax);
+                double t = secs(t0);
+                if (r > 0)
+                    std::printf("{\"what\":\"prefill\",\"format\":\"%s\",\"tokens\":%u,\"ms\":%.1f,\"tok_s\":%.1f}\n",
+                                fmt.c_str(), prefill_only, t * 1e3, prefill_only / t);
+            }
+            return 0;
+        }
         std::vector<int32_t> prompt(context), extra(16);
         for (auto &x : prompt) x = static_cast<int32_t>(rng() % 1000);
         for (auto &x : extra) x = static_cast<int32_t>(rng() % 1000);
