@@ -19,9 +19,6 @@
 #define LW (BM / 64)  // weight rows each loader thread stages per K step
 #define BN 64
 #define BK 32
-#ifndef PREFETCH
-#define PREFETCH 1  // (0: each step loads, then stages: A/B of the double buffering)
-#endif
 layout(local_size_x = 256) in;
 #include "common/types.glsl"
 #include "common/mx.glsl"
@@ -104,18 +101,14 @@ void main() {
     float acc[TM][4];
     [[unroll]] for (int i = 0; i < TM; ++i)
         [[unroll]] for (int j = 0; j < 4; ++j) acc[i][j] = 0.0;
-    // The next K step's global loads are issued before this step's
-    // multiply-adds (register double buffering), so their latency hides
-    // behind the arithmetic instead of stalling every step.
+    // Each K step loads its slice, then stages it.  (Register double
+    // buffering, the next step's loads issued before this step's
+    // multiply-adds, made the 27B 2048-token prefill 8% slower on the H200:
+    // docs/perf-matvec.md.)
     float wv[LW][8];
     vec4 xa, xb;
-#if PREFETCH
-    load_step(tileM + lr, ltok, 8u * seg, wv, xa, xb);
-#endif
     for (uint k0 = 0u; k0 < pc.K; k0 += BK) {
-#if !PREFETCH
         load_step(tileM + lr, ltok, k0 + 8u * seg, wv, xa, xb);
-#endif
         for (uint i = 0u; i < LW; ++i)
             for (uint e = 0u; e < 8u; ++e) Ws[8u * seg + e][(lr + 64u * i) / 4u][lr % 4u] = wv[i][e];
         for (uint e = 0u; e < 4u; ++e) {
@@ -123,9 +116,6 @@ void main() {
             Xs[8u * seg + 4u + e][lr / 4u][lr % 4u] = xb[e];
         }
         barrier();
-#if PREFETCH
-        if (k0 + BK < pc.K) load_step(tileM + lr, ltok, k0 + BK + 8u * seg, wv, xa, xb);
-#endif
         for (uint kk = 0u; kk < BK; ++kk) {
             vec4 b = Xs[kk][tx];
             [[unroll]] for (uint v = 0u; v < TM / 4u; ++v) {

@@ -20,7 +20,9 @@
 // also the tensor-core MXFP4 prototype (matvec_coop.comp, n <= 8) on devices
 // with VK_NV_cooperative_matrix: its largest difference from matvec.comp's
 // result (relative to the largest |y|), then its time; COOP_DEFINES: extra
-// defines for it, NAME=VALUE[,NAME=VALUE...] (e.g. PF=8).  On the
+// defines for it, NAME=VALUE[,NAME=VALUE...] (e.g. PF=8).  COOP 2: only the
+// fragment layout probe (coop_layout_probe.comp): one JSON line per
+// cooperative-matrix type with each lane's element indices r * 16 + c.  On the
 // H200 the one such run timed most variants up to 3x slower than runs
 // without (same binary sizes as uncaptured builds, cause unknown): take
 // timings from runs without STATS.
@@ -79,6 +81,37 @@ double seconds_per_call(command_stream &cs, int warmup, int iters, const std::fu
 
 }  // namespace
 
+// COOP 2: prints which element of each VK_NV_cooperative_matrix type every
+// lane holds (kernels/coop_layout_probe.comp).
+static int coop_layout_probe(vk_device &dev) {
+    if (!dev.cooperative_matrix() || dev.info().subgroup_size != 32) {
+        std::printf("{\"kernel\":\"coop_layout_probe\",\"error\":\"needs VK_NV_cooperative_matrix, subgroup size 32\"}\n");
+        return 1;
+    }
+    arena a(dev, false, 0, "probe");
+    const uint64_t n = 4 + 32 * (8 + 4 + 8 + 4) * 4;  // ample for up to 16 elements per lane and type
+    buffer_span out = a.alloc(n * 4, "out");
+    command_stream cs(dev);
+    cs.dispatch(dev.kernels().get("coop_layout_probe"), {out}, nullptr, 0, 1);
+    cs.submit();
+    std::vector<float> v(n);
+    download(dev, out, v.data(), n * 4);
+    const char *names[] = {"f16_16x16", "f16_16x8", "f32_16x16", "f32_16x8"};
+    size_t base = 4;
+    for (int t = 0; t < 4; ++t) {
+        const int len = static_cast<int>(v[t]);
+        std::printf("{\"kernel\":\"coop_layout_probe\",\"type\":\"%s\",\"per_lane\":%d,\"lanes\":[", names[t], len);
+        for (int l = 0; l < 32; ++l) {
+            std::printf("%s[", l ? "," : "");
+            for (int i = 0; i < len; ++i) std::printf("%s%d", i ? "," : "", static_cast<int>(v[base + size_t(l) * len + i]));
+            std::printf("]");
+        }
+        std::printf("]}\n");
+        base += size_t(32) * len;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     uint32_t rows = argc > 2 ? std::atoi(argv[1]) : 4096, cols = argc > 2 ? std::atoi(argv[2]) : 14336;
     uint64_t min_bytes = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : (512ull << 20);
@@ -117,6 +150,7 @@ int main(int argc, char **argv) {
             }
         vk_instance inst(io);
         vk_device dev(inst, 0);
+        if (coop && std::atoi(argv[13]) == 2) return coop_layout_probe(dev);
         arena weights(dev, false, 0, "bench weights"), acts(dev, false, 0, "bench activations");
         filler f{dev};
         if (serial_mode >= 1) {
