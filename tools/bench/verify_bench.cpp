@@ -24,7 +24,7 @@
 //   --matvec-define NAME[=VALUE] (before CONFIG, repeatable): an extra define for
 //     every matvec variant (A/B and diagnostics, e.g. the DIAG_* of matvec.comp).
 //   --matmul-define NAME[=VALUE] (before CONFIG, repeatable): the same for the prefill
-//     matmul (e.g. PREFETCH=0).  --matmul-rows-tile N: its rows per workgroup (64, 128).
+//     matmul (matmul.comp variants under test).  --matmul-rows-tile N: its rows per workgroup (64, 128).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, the
 //     second of two runs: pipelines compiled) and stop.
 #include "model/model.h"
