@@ -92,6 +92,9 @@ public:
 private:
     void mtp_rows_forward(command_stream &cs, const buffer_span &hidden, const buffer_span &ids, uint32_t T,
                           uint32_t pos0, const buffer_span &positions, bool logits, const buffer_span &argmax_out);
+    // The MTP input hidden row of draft step j: the ring's row of the last
+    // position (j = 0), else step j-1's normed output.
+    buffer_span draft_hidden(uint32_t j) const;
     // One decoder layer on x_.  Expects xn_ = input_norm(x_) (the caller or
     // the previous layer computed it); with next_norm, leaves xn_ =
     // next_norm(x_) for the next layer (residual add and norm fused).
