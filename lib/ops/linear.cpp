@@ -272,7 +272,7 @@ void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span
                 uint32_t M, K, ystride, row0, T;
             } pc{c.rows, w.cols, w.rows, c.row0, n};
             const uint32_t bm = matmul_rows_tile(c.rows, rows_tile);
-            std::vector<std::pair<std::string, std::string>> d{{wformat_define(w.format), "1"}, {"BM", std::to_string(bm)}};
+            define_list d{{wformat_define(w.format), "1"}, {"BM", std::to_string(bm)}};
             for (const auto &e : tuning().matmul_defines) d.push_back(e);
             const pipeline &p = dev.kernels().get("matmul", d);
             cs.dispatch(p, {c.data, c.scale_binding(), xs, ys}, pc, (c.rows + bm - 1) / bm,

@@ -89,7 +89,9 @@ static int coop_layout_probe(vk_device &dev) {
         return 1;
     }
     arena a(dev, false, 0, "probe");
-    const uint64_t n = 4 + 32 * (8 + 4 + 8 + 4) * 4;  // ample for up to 16 elements per lane and type
+    // The four lengths, then each lane's elements: at most every element of
+    // the four tiles (16x16, 16x8, 16x16, 16x8) in every one of 32 lanes.
+    const uint64_t n = 4 + 32 * (256 + 128 + 256 + 128);
     buffer_span out = a.alloc(n * 4, "out");
     command_stream cs(dev);
     cs.dispatch(dev.kernels().get("coop_layout_probe"), {out}, nullptr, 0, 1);

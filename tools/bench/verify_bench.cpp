@@ -25,8 +25,8 @@
 //     every matvec variant (A/B and diagnostics, e.g. the DIAG_* of matvec.comp).
 //   --matmul-define NAME[=VALUE] (before CONFIG, repeatable): the same for the prefill
 //     matmul (matmul.comp variants under test).  --matmul-rows-tile N: its rows per workgroup (64, 128).
-//   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, the
-//     second of two runs: pipelines compiled) and stop.
+//   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
+//     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
 #include "ops/linear.h"
 #include "session/session.h"
