@@ -29,6 +29,7 @@ struct kernel_check {
 const std::vector<kernel_check> &kernel_checks();  // every table below, concatenated
 std::vector<kernel_check> basic_kernel_checks();   // kernel_checks_basic.cpp
 std::vector<kernel_check> layer_kernel_checks();   // kernel_checks_layers.cpp
+std::vector<kernel_check> frag_kernel_checks();    // kernel_checks_frag.cpp (experimental kernel)
 
 // Helpers for writing checks.
 class check_buffers {

@@ -316,6 +316,7 @@ const std::vector<kernel_check> &kernel_checks() {
     static const std::vector<kernel_check> checks = [] {
         std::vector<kernel_check> all = basic_kernel_checks();
         for (const kernel_check &c : layer_kernel_checks()) all.push_back(c);
+        for (const kernel_check &c : frag_kernel_checks()) all.push_back(c);
         return all;
     }();
     return checks;

@@ -53,6 +53,20 @@ TEST(KernelVariants, EveryKernelCompiles) {
                     d.emplace_back("N_COLS", n);
                     variants.push_back(d);
                 }
+            } else if (name == "matvec_frag") {
+                // Its emulation everywhere (lavapipe runs it); the tensor-core
+                // form in NVIDIA's shape only.
+                for (const char *ng : {"1", "2"}) {
+                    define_list d = dv;
+                    d.insert(d.end(), {{"NG", ng}, {"EMULATE", "1"}});
+                    variants.push_back(d);
+                    if (dv[0].second != "32") continue;
+                    for (const char *pairs : {"0", "1"}) {
+                        define_list c = dv;
+                        c.insert(c.end(), {{"NG", ng}, {"C_ROW_PAIRS", pairs}, {"NSG", "8"}, {"R", "1"}, {"PF", "4"}});
+                        variants.push_back(c);
+                    }
+                }
             } else if (name == "coop_layout_probe") {
                 if (dv[0].second != "32") continue;  // as matvec_coop
                 variants.push_back(dv);

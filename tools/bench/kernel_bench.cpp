@@ -21,13 +21,17 @@
 // with VK_NV_cooperative_matrix: its largest difference from matvec.comp's
 // result (relative to the largest |y|), then its time; COOP_DEFINES: extra
 // defines for it, NAME=VALUE[,NAME=VALUE...] (e.g. PF=8).  COOP 2: only the
-// fragment layout probe (coop_layout_probe.comp): one JSON line per
-// cooperative-matrix type with each lane's element indices r * 16 + c.  On the
+// fragment layout probe (coop_layout_probe.comp): one JSON line per operand
+// of a 16 x 8 x 16 multiply-add with each lane's elements, then whether the
+// layout is usable by the fragment matvec.  COOP 3: the fragment-decoding
+// tensor-core MXFP4 matvec (matvec_frag.comp, n <= 16) instead of the
+// prototype; COOP_DEFINES then go to it alone (e.g. NSG=8,R=1,PF=4).  On the
 // H200 the one such run timed most variants up to 3x slower than runs
 // without (same binary sizes as uncaptured builds, cause unknown): take
 // timings from runs without STATS.
 #include "ops/basic_ops.h"
 #include "ops/linear.h"
+#include "ops/linear_frag.h"
 #include "vk/command.h"
 #include "vk/instance.h"
 #include "vk/memory.h"
@@ -81,37 +85,136 @@ double seconds_per_call(command_stream &cs, int warmup, int iters, const std::fu
 
 }  // namespace
 
-// COOP 2: prints which element of each VK_NV_cooperative_matrix type every
-// lane holds (kernels/coop_layout_probe.comp).
+// COOP 2: prints which element of each VK_NV_cooperative_matrix operand of
+// a 16 x 8 x 16 multiply-add every lane holds (kernels/coop_layout_probe.comp),
+// and whether the fragment matvec can use that layout.
 static int coop_layout_probe(vk_device &dev) {
-    if (!dev.cooperative_matrix() || dev.info().subgroup_size != 32) {
-        std::printf("{\"kernel\":\"coop_layout_probe\",\"error\":\"needs VK_NV_cooperative_matrix, subgroup size 32\"}\n");
-        return 1;
-    }
-    arena a(dev, false, 0, "probe");
-    // The four lengths, then each lane's elements: at most every element of
-    // the four tiles (16x16, 16x8, 16x16, 16x8) in every one of 32 lanes.
-    const uint64_t n = 4 + 32 * (256 + 128 + 256 + 128);
-    buffer_span out = a.alloc(n * 4, "out");
-    command_stream cs(dev);
-    cs.dispatch(dev.kernels().get("coop_layout_probe"), {out}, nullptr, 0, 1);
-    cs.submit();
-    std::vector<float> v(n);
-    download(dev, out, v.data(), n * 4);
-    const char *names[] = {"f16_16x16", "f16_16x8", "f32_16x16", "f32_16x8"};
-    size_t base = 4;
-    for (int t = 0; t < 4; ++t) {
-        const int len = static_cast<int>(v[t]);
-        std::printf("{\"kernel\":\"coop_layout_probe\",\"type\":\"%s\",\"per_lane\":%d,\"lanes\":[", names[t], len);
-        for (int l = 0; l < 32; ++l) {
-            std::printf("%s[", l ? "," : "");
-            for (int i = 0; i < len; ++i) std::printf("%s%d", i ? "," : "", static_cast<int>(v[base + size_t(l) * len + i]));
-            std::printf("]");
+    ops::frag_layout f{};
+    std::vector<float> v;
+    const std::string err = ops::frag_layout_probe(dev, &f, &v);
+    if (v.size() == ops::kCoopProbeFloats) {
+        const char *names[] = {"A_f16_16x16", "B_f16_16x8", "D_f32_16x8", "R_f32_16x8"};
+        size_t base = 4;
+        for (int t = 0; t < 4; ++t) {
+            const int len = static_cast<int>(v[t]);
+            if (len < 0 || len > 256) break;
+            std::printf("{\"kernel\":\"coop_layout_probe\",\"type\":\"%s\",\"per_lane\":%d,\"lanes\":[", names[t], len);
+            for (int l = 0; l < 32; ++l) {
+                std::printf("%s[", l ? "," : "");
+                for (int i = 0; i < len; ++i) std::printf("%s%g", i ? "," : "", v[base + size_t(l) * len + i]);
+                std::printf("]");
+            }
+            std::printf("]}\n");
+            base += size_t(32) * len;
         }
-        std::printf("]}\n");
-        base += size_t(32) * len;
     }
-    return 0;
+    const ops::frag_layout ptx = ops::frag_layout_mma_m16n8k16();
+    const bool same = err.empty() && f.a == ptx.a && f.b == ptx.b && f.c == ptx.c;
+    std::printf("{\"kernel\":\"coop_layout_probe\",\"usable\":%s,\"error\":\"%s\",\"ptx_m16n8k16\":%s,"
+                "\"c_row_pairs\":%s}\n",
+                err.empty() ? "true" : "false", err.c_str(), same ? "true" : "false",
+                err.empty() && ops::frag_c_row_pairs(f) ? "true" : "false");
+    return err.empty() ? 0 : 1;
+}
+
+// COOP 3: the fragment-decoding tensor-core matvec (kernels/matvec_frag.comp)
+// on the same rotating MXFP4 weights, repacked for the device's layout (or,
+// without cooperative matrices, its emulation under the PTX layout: for
+// checking the bench itself on lavapipe, not for timing).  Prints its
+// largest difference from matvec.comp's result (relative to the largest
+// |y|), its time, and the x split's time.
+static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws, uint32_t count, arena &acts,
+                       const buffer_span &x, const buffer_span &y, const std::vector<uint32_t> &n_list,
+                       uint64_t wbytes, const char *defines) {
+    const uint32_t rows = ws[0].rows, cols = ws[0].cols;
+    ops::frag_layout f = ops::frag_layout_mma_m16n8k16();
+    const bool real = dev.cooperative_matrix() && dev.info().subgroup_size == 32;
+    if (real) {
+        const std::string err = ops::frag_layout_probe(dev, &f);
+        if (!err.empty()) {
+            std::printf("{\"kernel\":\"matvec_frag\",\"error\":\"layout: %s\"}\n", err.c_str());
+            return;
+        }
+    }
+    if (cols % 64 || ws[0].chunks.size() != 1) {
+        std::printf("{\"kernel\":\"matvec_frag\",\"error\":\"needs cols %% 64 == 0 and one chunk\"}\n");
+        return;
+    }
+    arena fa(dev, false, 0, "frag weights");
+    std::vector<ops::frag_weight> fws(count);
+    const buffer_span table = fa.alloc(ops::frag_layout_table(f).size() * 4, "table");
+    {
+        const auto t = ops::frag_layout_table(f);
+        upload(dev, table, t.data(), t.size() * 4);
+    }
+    std::vector<uint8_t> codes(size_t(rows) * cols / 2);
+    for (uint32_t i = 0; i < count; ++i) {
+        download(dev, ws[i].chunks[0].data, codes.data(), codes.size());
+        const auto packed = ops::frag_repack_mxfp4(codes.data(), rows, cols, f);
+        ops::frag_weight &fw = fws[i];
+        fw.rows = rows;
+        fw.cols = cols;
+        fw.data = fa.alloc(packed.size() * 4, "frag w");
+        upload(dev, fw.data, packed.data(), packed.size() * 4);
+        fw.scales = ws[i].chunks[0].scales;
+        fw.table = table;
+        fw.c_row_pairs = ops::frag_c_row_pairs(f);
+        fw.emulate = !real;
+    }
+    // The defines go to matvec_frag only (the reference matvec below runs without them).
+    std::vector<std::pair<std::string, std::string>> frag_defines;
+    {
+        auto saved = ops::tuning().matvec_defines;
+        ops::tuning().matvec_defines.clear();
+        for (const char *p = defines; *p;) {
+            const char *e = p;
+            while (*e && *e != ',') ++e;
+            ops::tuning().add_matvec_define(std::string(p, e));
+            p = *e ? e + 1 : e;
+        }
+        frag_defines = ops::tuning().matvec_defines;
+        ops::tuning().matvec_defines = saved;
+    }
+    const buffer_span *xs_ptr = nullptr;
+    auto run_frag = [&](command_stream &cs, const ops::frag_weight &fw, uint32_t n) {
+        auto saved = ops::tuning().matvec_defines;
+        ops::tuning().matvec_defines = frag_defines;
+        ops::linear_matvec_frag(cs, fw, *xs_ptr, y, n, rows);
+        ops::tuning().matvec_defines = saved;
+    };
+    buffer_span xs = acts.alloc(uint64_t(16) * cols * 4, "xs"), yref = acts.alloc(uint64_t(16) * rows * 4, "yref");
+    xs_ptr = &xs;
+    const int iters = real ? 400 : 2;
+    for (uint32_t n : n_list) {
+        if (n == 0 || n > 16) continue;
+        try {
+            command_stream cs(dev);
+            ops::linear_matvec(cs, ws[0], x, yref, n);
+            ops::x_split_f16(cs, x, xs, n, cols);
+            cs.barrier();
+            run_frag(cs, fws[0], n);
+            cs.submit();
+            std::vector<float> a(size_t(n) * rows), b(size_t(n) * rows);
+            download(dev, yref, a.data(), a.size() * 4);
+            download(dev, y, b.data(), b.size() * 4);
+            double dmax = 0, ymax = 0;
+            for (size_t i = 0; i < a.size(); ++i) {
+                dmax = std::max(dmax, double(std::fabs(a[i] - b[i])));
+                ymax = std::max(ymax, double(std::fabs(a[i])));
+            }
+            const double s = seconds_per_call(
+                cs, real ? 8 : 1, iters, [&](int i) { run_frag(cs, fws[i % count], n); });
+            const double sx = seconds_per_call(cs, real ? 8 : 1, iters, [&](int) { ops::x_split_f16(cs, x, xs, n, cols); });
+            std::printf("{\"kernel\":\"matvec_frag\",\"format\":\"mxfp4\",\"rows\":%u,\"cols\":%u,\"n\":%u,"
+                        "\"emulated\":%s,\"defines\":\"%s\",\"max_diff_rel\":%.3g,\"max_abs_y\":%.4g,\"us\":%.2f,"
+                        "\"gb_s\":%.1f,\"x_split_us\":%.2f}\n",
+                        rows, cols, n, real ? "false" : "true", defines, ymax > 0 ? dmax / ymax : dmax, ymax, s * 1e6,
+                        wbytes / s / 1e9, sx * 1e6);
+        } catch (const std::exception &e) {
+            std::printf("{\"kernel\":\"matvec_frag\",\"n\":%u,\"error\":\"%s\"}\n", n, e.what());
+        }
+        std::fflush(stdout);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -143,7 +246,7 @@ int main(int argc, char **argv) {
         io.pipeline_statistics = argc > 12 && std::atoi(argv[12]) != 0;
         const bool coop = argc > 13 && std::atoi(argv[13]) != 0;
         io.cooperative_matrix = coop;
-        if (argc > 14)
+        if (argc > 14 && std::atoi(argv[13]) != 3)  // COOP 3: frag_bench sets them for its kernel only
             for (const char *p = argv[14]; *p;) {
                 const char *e = p;
                 while (*e && *e != ',') ++e;
@@ -237,7 +340,9 @@ int main(int argc, char **argv) {
             ops::tuning().matvec_unroll = 0;
             ops::tuning().matvec_rows = 0;
             ops::tuning().matvec_mx_words = 0;
-            if (coop && fmt == ops::wformat::mxfp4) {
+            if (coop && std::atoi(argv[13]) == 3 && fmt == ops::wformat::mxfp4)
+                frag_bench(dev, ws, count, acts, x, y, n_list, wbytes, argc > 14 ? argv[14] : "");
+            else if (coop && fmt == ops::wformat::mxfp4) {
                 if (!dev.cooperative_matrix())
                     std::printf("{\"kernel\":\"matvec_coop\",\"error\":\"no VK_NV_cooperative_matrix\"}\n");
                 buffer_span yref = acts.alloc(uint64_t(16) * rows * 4, "yref");

@@ -1,0 +1,281 @@
+#version 450
+// EXPERIMENT (bench and kernel check only; no model path uses it): the MXFP4
+// matrix-vector product Y[n, m] = sum_k W[m, k] * X[n, k] for n < N <= 8 * NG
+// on tensor cores, with the FP4 codes decoded straight into the A fragments
+// (no shared-memory round trip, which made matvec_coop.comp's n = 1 twice
+// as slow as matvec.comp: docs/perf-matvec.md).
+//
+// Fragment layout.  VK_NV_cooperative_matrix leaves which tile element each
+// lane's fragment element i holds to the implementation, but allows element
+// access (A[i]).  The host finds the layout on the device
+// (coop_layout_probe.comp, ops::frag_layout_probe) and repacks the weight
+// once (ops::frag_repack_mxfp4): per 16-row tile and 64-column group, lane
+// l's uvec4 holds, for each of the group's four 16 x 16 A tiles, the 8 codes
+// of its fragment elements in one word, placed so that element pair p
+// (elements 2p, 2p + 1) becomes an fp16 pair in at most three instructions
+// (decode_a).  The kernel itself only reads the B and C layouts from the
+// table binding (which x element a B element is; which output an
+// accumulator element is), so it runs under any layout the probe reports
+// that keeps B's elements in pairs of adjacent k (checked on the host).
+//
+// Arithmetic.  A holds the codes as fp16 times 2^-14 (exact: E2M1's
+// subnormal code lands on an fp16 subnormal); B holds x split into
+// hi = fp16(x) and lo = fp16((x - hi) * 2^11) (x_split_f16.comp; |x| <
+// 65504), so each product uses 22 bits of x.  Per 32-column MX block and
+// output element, two fp32 accumulator tiles (hi, lo) start at zero, take
+// the block's two 16 x 16 x 16 multiply-adds each, and are added into the
+// lane's fp32 sum as (hi + lo * 2^-11) * 2^(s - 127 + 14), s the block's
+// E8M0 byte (<= 240: ops::max_scale_byte).  Warps split K into contiguous
+// parts; their sums are added in warp order through shared memory.
+//
+// Batch invariance: column n's result depends only on column n of B and
+// the fixed warp / block order, not on N or NG (the matrix unit computes
+// each column of D on its own), so a verify of n tokens gives decode's bits
+// for each of them as long as both use this kernel.
+//
+// EMULATE=1 replaces the cooperative-matrix types by per-lane arrays and
+// the multiply-add by a shared-memory emulation (workgroup barriers; warps
+// are 32 consecutive invocations), so lavapipe runs the same decode,
+// layout and reduction logic under a layout from the table.
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_EXT_control_flow_attributes : enable
+#ifndef EMULATE
+#define EMULATE 0
+#endif
+#if !EMULATE
+#extension GL_NV_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#endif
+#ifndef NSG
+#define NSG 4  // warps per workgroup (each a contiguous part of K)
+#endif
+#ifndef R
+#define R 2  // 16-row tiles per warp (every B fragment serves R tiles)
+#endif
+#ifndef NG
+#define NG 1  // groups of 8 columns (N <= 8 * NG)
+#endif
+#ifndef PF
+#define PF 2  // 64-column groups of loads in flight per warp
+#endif
+#ifndef C_ROW_PAIRS
+#define C_ROW_PAIRS 0  // accumulator elements (0, 1) and (2, 3) of a lane share a row
+#endif
+#if EMULATE
+#define UNROLL [[dont_unroll]]
+#else
+#define UNROLL [[unroll]]
+#endif
+#define NSR (C_ROW_PAIRS != 0 ? 2 : 4)  // scale rows per lane
+#define LO_EXP 11
+layout(local_size_x = NSG * 32) in;
+layout(std430, binding = 0) readonly buffer Wf { uvec4 wf[]; };  // [tile][group64][lane]
+layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };    // E8M0 bytes [row][K / 32]
+layout(std430, binding = 2) readonly buffer Xs { uint xs[]; };    // [n]: K/2 hi pairs, K/2 lo pairs
+layout(std430, binding = 3) writeonly buffer Y { float y[]; };    // [n][ystride]
+// Per lane 16 entries: A elements r * 16 + c (8; the emulation's), B
+// elements k * 8 + n (4), accumulator elements r * 8 + n (4); then 128
+// entries: for each accumulator element r * 8 + n, lane * 4 + element.
+layout(std430, binding = 4) readonly buffer Lay { uint lay[]; };
+layout(push_constant) uniform P { uint M; uint K; uint N; uint ystride; } pc;
+
+#if EMULATE
+struct afrag { float16_t v[8]; };
+struct bfrag { float16_t v[4]; };
+struct cfrag { float v[4]; };
+#define AE(a, i) a.v[i]
+#define BE(b, i) b.v[i]
+#define CE(c, i) c.v[i]
+#define C_ZERO cfrag(float[4](0.0, 0.0, 0.0, 0.0))
+#define A_INIT afrag(float16_t[8](float16_t(0.0), float16_t(0.0), float16_t(0.0), float16_t(0.0), \
+                                  float16_t(0.0), float16_t(0.0), float16_t(0.0), float16_t(0.0)))
+#define B_INIT bfrag(float16_t[4](float16_t(0.0), float16_t(0.0), float16_t(0.0), float16_t(0.0)))
+#else
+#define afrag fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
+#define bfrag fcoopmatNV<16, gl_ScopeSubgroup, 16, 8>
+#define cfrag fcoopmatNV<32, gl_ScopeSubgroup, 16, 8>
+#define AE(a, i) a[i]
+#define BE(b, i) b[i]
+#define CE(c, i) c[i]
+#define C_ZERO cfrag(0.0)
+#define A_INIT afrag(0.0)
+#define B_INIT bfrag(0.0)
+#endif
+
+uint sg, l;         // warp, lane
+uint bk[2], bn[2];  // B element pairs (2j, 2j + 1): k, k + 1 of column n
+uint crow[4];       // this lane's accumulator rows
+
+#if EMULATE
+uint aidx[8], bidx[4], cidx[4];
+shared float emA[NSG * 256];
+shared float emB[NSG * 128];
+cfrag mma(afrag a, bfrag b, cfrag c) {
+    memoryBarrierShared();
+    barrier();
+    UNROLL for (uint i = 0u; i < 8u; ++i) emA[sg * 256u + aidx[i]] = float(a.v[i]);
+    UNROLL for (uint i = 0u; i < 4u; ++i) emB[sg * 128u + bidx[i]] = float(b.v[i]);
+    memoryBarrierShared();
+    barrier();
+    UNROLL for (uint e = 0u; e < 4u; ++e) {
+        const uint r = cidx[e] >> 3, n = cidx[e] & 7u;
+        float s = c.v[e];
+        for (uint k = 0u; k < 16u; ++k) s = fma(emA[sg * 256u + r * 16u + k], emB[sg * 128u + k * 8u + n], s);
+        c.v[e] = s;
+    }
+    return c;
+}
+#define MMA(a, b, c) mma(a, b, c)
+#else
+#define MMA(a, b, c) coopMatMulAddNV(a, b, c)
+#endif
+
+// The 8 codes of one A fragment -> fp16 elements times 2^-14.  Word layout
+// (ops::frag_repack_mxfp4): element 2p's magnitude bits at 3p..3p+2 and
+// sign at 12 + p, element 2p + 1's at 16 + 3p.. and 28 + p; pair 3 is
+// already in place.
+afrag decode_a(uint q) {
+    afrag a = A_INIT;
+    UNROLL for (uint p = 0u; p < 4u; ++p) {
+        const uint h = p == 3u ? q & 0x8E008E00u
+                               : ((q << (9u - 3u * p)) & 0x0E000E00u) | ((q << (3u - p)) & 0x80008000u);
+        const f16vec2 v = unpackFloat2x16(h);
+        AE(a, 2u * p) = v.x;
+        AE(a, 2u * p + 1u) = v.y;
+    }
+    return a;
+}
+
+// One 64-column group's loads (zeros past the warp's part or the tiles).
+struct step_in {
+    uvec4 q[R];
+    uint s[R][NSR];  // the two block scales of each scale row, in the low 16 bits
+    uint xh[4][NG][2], xl[4][NG][2];  // per 16-column tile: B pairs, hi and lo
+};
+uint wg_tile0, tiles, kg0, kg1, kgroups;
+
+step_in load_step(uint it) {
+    step_in d;
+    const uint kg = kg0 + it;
+    const bool ok = kg < kg1;  // uniform per warp
+    UNROLL for (uint t = 0u; t < R; ++t) {
+        const uint tile = wg_tile0 + t;
+        const bool tok = ok && tile < tiles;
+        d.q[t] = tok ? wf[(tile * kgroups + kg) * 32u + l] : uvec4(0u);
+        UNROLL for (uint j = 0u; j < NSR; ++j) {
+            const uint row = min(tile * 16u + crow[C_ROW_PAIRS != 0 ? 2u * j : j], pc.M - 1u);
+            const uint byte = row * (pc.K / 32u) + 2u * kg;  // even: both blocks in one word
+            d.s[t][j] = tok ? (sc[byte >> 2] >> (8u * (byte & 3u))) & 0xffffu : 0u;
+        }
+    }
+    UNROLL for (uint kt = 0u; kt < 4u; ++kt)
+        UNROLL for (uint g = 0u; g < NG; ++g)
+            UNROLL for (uint j = 0u; j < 2u; ++j) {
+                const uint n = bn[j] + 8u * g;
+                const bool xok = ok && n < pc.N;
+                const uint i = n * pc.K + ((kg * 64u + kt * 16u + bk[j]) >> 1);
+                d.xh[kt][g][j] = xok ? xs[i] : 0u;
+                d.xl[kt][g][j] = xok ? xs[i + pc.K / 2u] : 0u;
+            }
+    return d;
+}
+
+bfrag make_b(uint p0, uint p1) {
+    bfrag b = B_INIT;
+    const f16vec2 v0 = unpackFloat2x16(p0), v1 = unpackFloat2x16(p1);
+    BE(b, 0) = v0.x;
+    BE(b, 1) = v0.y;
+    BE(b, 2) = v1.x;
+    BE(b, 3) = v1.y;
+    return b;
+}
+
+// Per warp, tile and column group: 32 lanes x 4 accumulator elements.
+shared float red[NSG * R * NG * 128];
+
+void main() {
+#if EMULATE
+    sg = gl_LocalInvocationID.x >> 5;
+    l = gl_LocalInvocationID.x & 31u;
+    UNROLL for (uint i = 0u; i < 8u; ++i) aidx[i] = lay[l * 16u + i];
+    UNROLL for (uint i = 0u; i < 4u; ++i) bidx[i] = lay[l * 16u + 8u + i];
+    UNROLL for (uint i = 0u; i < 4u; ++i) cidx[i] = lay[l * 16u + 12u + i];
+#else
+    sg = gl_SubgroupID;
+    l = gl_SubgroupInvocationID;
+#endif
+    UNROLL for (uint j = 0u; j < 2u; ++j) {
+        const uint b = lay[l * 16u + 8u + 2u * j];
+        bk[j] = b >> 3;
+        bn[j] = b & 7u;
+    }
+    UNROLL for (uint e = 0u; e < 4u; ++e) crow[e] = lay[l * 16u + 12u + e] >> 3;
+    kgroups = pc.K / 64u;
+    tiles = (pc.M + 15u) / 16u;
+    wg_tile0 = gl_WorkGroupID.x * R;
+    kg0 = sg * kgroups / NSG;
+    kg1 = (sg + 1u) * kgroups / NSG;
+    const uint iters = (kgroups + NSG - 1u) / NSG;  // the same for every warp (emulation barriers)
+
+    float acc[R][NG][4];
+    UNROLL for (uint t = 0u; t < R; ++t)
+        UNROLL for (uint g = 0u; g < NG; ++g)
+            UNROLL for (uint e = 0u; e < 4u; ++e) acc[t][g][e] = 0.0;
+
+    step_in buf[PF];
+    UNROLL for (uint p = 0u; p < PF; ++p) buf[p] = load_step(p);
+    for (uint it = 0u; it < iters; it += PF) {
+        UNROLL for (uint p = 0u; p < PF; ++p) {
+            if (it + p < iters) {  // uniform
+                const step_in d = buf[p];
+                buf[p] = load_step(it + p + PF);
+                bfrag bh[4][NG], bl[4][NG];
+                UNROLL for (uint kt = 0u; kt < 4u; ++kt)
+                    UNROLL for (uint g = 0u; g < NG; ++g) {
+                        bh[kt][g] = make_b(d.xh[kt][g][0], d.xh[kt][g][1]);
+                        bl[kt][g] = make_b(d.xl[kt][g][0], d.xl[kt][g][1]);
+                    }
+                UNROLL for (uint blk = 0u; blk < 2u; ++blk)
+                    UNROLL for (uint t = 0u; t < R; ++t) {
+                        cfrag ch[NG], cl[NG];
+                        UNROLL for (uint g = 0u; g < NG; ++g) {
+                            ch[g] = C_ZERO;
+                            cl[g] = C_ZERO;
+                        }
+                        UNROLL for (uint h = 0u; h < 2u; ++h) {
+                            const uint kt = 2u * blk + h;
+                            const afrag a = decode_a(d.q[t][kt]);
+                            UNROLL for (uint g = 0u; g < NG; ++g) {
+                                ch[g] = MMA(a, bh[kt][g], ch[g]);
+                                cl[g] = MMA(a, bl[kt][g], cl[g]);
+                            }
+                        }
+                        float s[NSR];
+                        UNROLL for (uint j = 0u; j < NSR; ++j)
+                            s[j] = uintBitsToFloat((((d.s[t][j] >> (8u * blk)) & 0xffu) + 14u) << 23);
+                        UNROLL for (uint g = 0u; g < NG; ++g)
+                            UNROLL for (uint e = 0u; e < 4u; ++e)
+                                acc[t][g][e] = fma(fma(CE(cl[g], e), 1.0 / float(1 << LO_EXP), CE(ch[g], e)),
+                                                   s[C_ROW_PAIRS != 0 ? e >> 1 : e], acc[t][g][e]);
+                    }
+            }
+        }
+    }
+
+    UNROLL for (uint t = 0u; t < R; ++t)
+        UNROLL for (uint g = 0u; g < NG; ++g)
+            UNROLL for (uint e = 0u; e < 4u; ++e) red[((sg * R + t) * NG + g) * 128u + l * 4u + e] = acc[t][g][e];
+    memoryBarrierShared();
+    barrier();
+    for (uint o = gl_LocalInvocationID.x; o < R * 16u * NG * 8u; o += NSG * 32u) {
+        const uint t = o / (16u * NG * 8u), rem = o % (16u * NG * 8u);
+        const uint r = rem / (NG * 8u), col = rem % (NG * 8u), g = col / 8u;
+        const uint row = (wg_tile0 + t) * 16u + r;
+        if (col >= pc.N || row >= pc.M) continue;
+        const uint li = lay[512u + r * 8u + (col & 7u)];
+        float v = 0.0;
+        for (uint s = 0u; s < NSG; ++s) v += red[((s * R + t) * NG + g) * 128u + li];
+        y[col * pc.ystride + row] = v;
+    }
+}

@@ -1,0 +1,227 @@
+// EXPERIMENT: the fragment-decoding tensor-core MXFP4 matvec's host side:
+// its layout (probe, checks, table), the weight repacking and the launchers.
+#include "ops/linear_frag.h"
+
+#include "ops/basic_ops.h"
+#include "vk/memory.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+namespace mlxmtp::detail::ops {
+
+frag_layout frag_layout_mma_m16n8k16() {
+    frag_layout f{};
+    for (uint32_t l = 0; l < 32; ++l) {
+        const uint32_t g = l >> 2, t = l & 3;
+        for (uint32_t i = 0; i < 8; ++i) {
+            const uint32_t r = g + 8 * ((i >> 1) & 1), k = 2 * t + (i & 1) + 8 * (i >> 2);
+            f.a[l][i] = static_cast<uint8_t>(r * 16 + k);
+        }
+        for (uint32_t i = 0; i < 4; ++i) {
+            f.b[l][i] = static_cast<uint8_t>((2 * t + (i & 1) + 8 * (i >> 1)) * 8 + g);
+            f.c[l][i] = static_cast<uint8_t>((g + 8 * (i >> 1)) * 8 + 2 * t + (i & 1));
+        }
+    }
+    return f;
+}
+
+namespace {
+template <size_t N>
+std::string check_permutation(const std::array<std::array<uint8_t, N>, 32> &m, uint32_t size, const char *what) {
+    std::vector<int> seen(size, 0);
+    for (const auto &lane : m)
+        for (uint8_t v : lane) {
+            if (v >= size) return std::string(what) + ": element index out of range";
+            if (seen[v]++) return std::string(what) + ": an element is held twice";
+        }
+    return "";
+}
+}  // namespace
+
+std::string frag_layout_check(const frag_layout &f) {
+    std::string e = check_permutation(f.a, 256, "A");
+    if (e.empty()) e = check_permutation(f.b, 128, "B");
+    if (e.empty()) e = check_permutation(f.c, 128, "C");
+    if (!e.empty()) return e;
+    for (const auto &lane : f.b)
+        for (int j = 0; j < 2; ++j) {
+            const uint32_t k0 = lane[2 * j] >> 3, n0 = lane[2 * j] & 7, k1 = lane[2 * j + 1] >> 3, n1 = lane[2 * j + 1] & 7;
+            if (k0 % 2 || k1 != k0 + 1 || n1 != n0)
+                return "B: elements (2j, 2j + 1) are not adjacent k of one column (the kernel loads x in pairs)";
+        }
+    return "";
+}
+
+bool frag_c_row_pairs(const frag_layout &f) {
+    for (const auto &lane : f.c)
+        if (lane[0] >> 3 != lane[1] >> 3 || lane[2] >> 3 != lane[3] >> 3) return false;
+    return true;
+}
+
+std::string frag_layout_parse_probe(const std::vector<float> &out, frag_layout *f) {
+    if (out.size() < kCoopProbeFloats) return "probe output too short";
+    if (out[0] != 8 || out[1] != 4 || out[2] != 4 || out[3] != 4)
+        return "fragment lengths " + std::to_string(int(out[0])) + ", " + std::to_string(int(out[1])) + ", " +
+               std::to_string(int(out[2])) + ", " + std::to_string(int(out[3])) + " (expected 8, 4, 4, 4)";
+    auto index = [&](size_t at, uint32_t limit, uint32_t *v) {
+        const float x = out[at];
+        if (!(x >= 0) || x >= float(limit) || x != std::floor(x)) return false;
+        *v = static_cast<uint32_t>(x);
+        return true;
+    };
+    size_t base = 4;
+    for (uint32_t l = 0; l < 32; ++l)
+        for (uint32_t i = 0; i < 8; ++i) {
+            uint32_t v;
+            if (!index(base + l * 8 + i, 256, &v)) return "A: element value out of range";
+            f->a[l][i] = static_cast<uint8_t>(v);
+        }
+    base += 32 * 8;
+    for (uint32_t l = 0; l < 32; ++l)
+        for (uint32_t i = 0; i < 4; ++i) {  // loaded with a row stride of 16: k * 16 + n
+            uint32_t v;
+            if (!index(base + l * 4 + i, 256, &v) || (v & 15) >= 8) return "B: element value out of range";
+            f->b[l][i] = static_cast<uint8_t>((v >> 4) * 8 + (v & 15));
+        }
+    base += 32 * 4;
+    for (uint32_t l = 0; l < 32; ++l)
+        for (uint32_t i = 0; i < 4; ++i) {  // r * 16 + n
+            uint32_t v;
+            if (!index(base + l * 4 + i, 256, &v) || (v & 15) >= 8) return "C: element value out of range";
+            f->c[l][i] = static_cast<uint8_t>((v >> 4) * 8 + (v & 15));
+        }
+    base += 32 * 4;
+    std::string e = frag_layout_check(*f);
+    if (!e.empty()) return e;
+    // R = A B + D with A(r, k) = r * 16 + k, B(k, n) = k * 16 + n, D(r, n) =
+    // r * 16 + n: integers below 2^24, exact in fp32.
+    for (uint32_t l = 0; l < 32; ++l)
+        for (uint32_t i = 0; i < 4; ++i) {
+            const uint32_t r = f->c[l][i] >> 3, n = f->c[l][i] & 7;
+            double want = r * 16.0 + n;
+            for (uint32_t k = 0; k < 16; ++k) want += (r * 16.0 + k) * (k * 16.0 + n);
+            if (out[base + l * 4 + i] != want)
+                return "the multiply-add's result does not match the reported layouts (lane " + std::to_string(l) +
+                       ", element " + std::to_string(i) + ")";
+        }
+    return "";
+}
+
+std::string frag_layout_probe(vk_device &dev, frag_layout *f, std::vector<float> *raw) {
+    if (!dev.cooperative_matrix() || dev.info().subgroup_size != 32)
+        return "needs VK_NV_cooperative_matrix (instance_options::cooperative_matrix) and subgroup size 32";
+    arena a(dev, false, 0, "coop layout probe");
+    buffer_span out = a.alloc(kCoopProbeFloats * 4, "out");
+    command_stream cs(dev);
+    cs.dispatch(dev.kernels().get("coop_layout_probe"), {out}, nullptr, 0, 1);
+    cs.submit();
+    std::vector<float> v(kCoopProbeFloats);
+    download(dev, out, v.data(), v.size() * 4);
+    if (raw) *raw = v;
+    return frag_layout_parse_probe(v, f);
+}
+
+std::vector<uint32_t> frag_layout_table(const frag_layout &f) {
+    std::vector<uint32_t> t(32 * 16 + 128);
+    for (uint32_t l = 0; l < 32; ++l) {
+        for (uint32_t i = 0; i < 8; ++i) t[l * 16 + i] = f.a[l][i];
+        for (uint32_t i = 0; i < 4; ++i) t[l * 16 + 8 + i] = f.b[l][i];
+        for (uint32_t i = 0; i < 4; ++i) {
+            t[l * 16 + 12 + i] = f.c[l][i];
+            t[512 + f.c[l][i]] = l * 4 + i;
+        }
+    }
+    return t;
+}
+
+namespace {
+// Where element i (< 8) of a fragment word keeps its magnitude and sign
+// bits (matvec_frag.comp's decode_a).
+inline uint32_t mag_shift(uint32_t i) { return 3 * (i >> 1) + 16 * (i & 1); }
+inline uint32_t sign_bit(uint32_t i) { return 12 + (i >> 1) + 16 * (i & 1); }
+}  // namespace
+
+std::vector<uint32_t> frag_repack_mxfp4(const uint8_t *codes, uint32_t rows, uint32_t cols, const frag_layout &f) {
+    if (cols % 64) fail(MLXMTP_ERR_UNSUPPORTED, "frag_repack_mxfp4: cols %u is not a multiple of 64", cols);
+    const uint32_t tiles = (rows + 15) / 16, groups = cols / 64;
+    const uint64_t row_bytes = cols / 2;
+    std::vector<uint32_t> out(uint64_t(tiles) * groups * 32 * 4, 0);
+    for (uint32_t tile = 0; tile < tiles; ++tile)
+        for (uint32_t g = 0; g < groups; ++g)
+            for (uint32_t l = 0; l < 32; ++l)
+                for (uint32_t kt = 0; kt < 4; ++kt) {
+                    uint32_t w = 0;
+                    for (uint32_t i = 0; i < 8; ++i) {
+                        const uint32_t r = tile * 16 + (f.a[l][i] >> 4), k = g * 64 + kt * 16 + (f.a[l][i] & 15);
+                        if (r >= rows) continue;
+                        const uint32_t code = (codes[uint64_t(r) * row_bytes + k / 2] >> (4 * (k & 1))) & 15;
+                        w |= (code & 7) << mag_shift(i);
+                        w |= (code >> 3) << sign_bit(i);
+                    }
+                    out[((uint64_t(tile) * groups + g) * 32 + l) * 4 + kt] = w;
+                }
+    return out;
+}
+
+std::vector<uint8_t> frag_unpack_mxfp4(const std::vector<uint32_t> &packed, uint32_t rows, uint32_t cols,
+                                       const frag_layout &f) {
+    const uint32_t tiles = (rows + 15) / 16, groups = cols / 64;
+    const uint64_t row_bytes = cols / 2;
+    std::vector<uint8_t> codes(uint64_t(rows) * row_bytes, 0);
+    for (uint32_t tile = 0; tile < tiles; ++tile)
+        for (uint32_t g = 0; g < groups; ++g)
+            for (uint32_t l = 0; l < 32; ++l)
+                for (uint32_t kt = 0; kt < 4; ++kt) {
+                    const uint32_t w = packed.at(((uint64_t(tile) * groups + g) * 32 + l) * 4 + kt);
+                    for (uint32_t i = 0; i < 8; ++i) {
+                        const uint32_t r = tile * 16 + (f.a[l][i] >> 4), k = g * 64 + kt * 16 + (f.a[l][i] & 15);
+                        if (r >= rows) continue;
+                        const uint32_t code = ((w >> mag_shift(i)) & 7) | (((w >> sign_bit(i)) & 1) << 3);
+                        codes[uint64_t(r) * row_bytes + k / 2] |= static_cast<uint8_t>(code << (4 * (k & 1)));
+                    }
+                }
+    return codes;
+}
+
+void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs, uint32_t N, uint32_t K) {
+    if (K % 2) fail(MLXMTP_ERR_UNSUPPORTED, "x_split_f16: K %u is odd", K);
+    vk_device &dev = cs.device();
+    uint32_t gx, gy;
+    grid_1d(dev, (uint64_t(N) * K / 2 + 255) / 256, &gx, &gy);
+    struct {
+        uint32_t K, N, gx;
+    } pc{K, N, gx};
+    cs.dispatch(dev.kernels().get("x_split_f16"), {x, xs}, pc, gx, gy);
+}
+
+void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
+                        uint32_t N, uint32_t ystride) {
+    vk_device &dev = cs.device();
+    if (!w.emulate && (!dev.cooperative_matrix() || dev.info().subgroup_size != 32))
+        fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
+    if (N < 1 || N > 16 || w.cols % 64 || w.rows == 0)
+        fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: 1..16 columns, K %% 64 == 0 only");
+    define_list d{{"NG", N > 8 ? "2" : "1"}, {"R", "2"}};
+    if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
+    if (w.emulate) d.emplace_back("EMULATE", "1");
+    for (const auto &e : tuning().matvec_defines) {  // experiments (NSG, R, PF) override
+        auto it = std::find_if(d.begin(), d.end(), [&](const auto &x) { return x.first == e.first; });
+        if (it != d.end()) it->second = e.second;
+        else d.push_back(e);
+    }
+    uint32_t rt = 2;  // 16-row tiles per workgroup (the kernel's R)
+    for (const auto &e : d)
+        if (e.first == "R") rt = static_cast<uint32_t>(std::max(1ul, std::strtoul(e.second.c_str(), nullptr, 10)));
+    const pipeline &p = dev.kernels().get("matvec_frag", d);
+    struct {
+        uint32_t M, K, N, ystride;
+    } pc{w.rows, w.cols, N, ystride};
+    const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
+    if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
+    cs.dispatch(p, {w.data, w.scales, xs, y, w.table}, pc, groups);
+}
+
+}  // namespace mlxmtp::detail::ops

@@ -1,0 +1,76 @@
+// EXPERIMENT (benchmarks and the kernel check; no model path uses it yet):
+// the tensor-core MXFP4 matrix-vector product with the codes decoded
+// straight into the operand fragments (kernels/matvec_frag.comp).  The
+// fragment layout comes from the device (frag_layout_probe) or, for the
+// emulation lavapipe runs, from frag_layout_mma_m16n8k16; the weight is
+// repacked once for it (frag_repack_mxfp4).
+#pragma once
+#include "ops/linear.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mlxmtp::detail::ops {
+
+// Which tile element each lane's fragment element holds, for the operands
+// of one 16 x 8 x 16 multiply-add.
+struct frag_layout {
+    std::array<std::array<uint8_t, 8>, 32> a;  // r * 16 + k of the 16 x 16 A tile (rows x k)
+    std::array<std::array<uint8_t, 4>, 32> b;  // k * 8 + n of the 16 x 8 B tile
+    std::array<std::array<uint8_t, 4>, 32> c;  // r * 8 + n of the 16 x 8 accumulator
+};
+
+// NVIDIA's documented register layout of mma.sync.m16n8k16 (PTX ISA): the
+// emulation's default, and what the device probe is expected to report.
+frag_layout frag_layout_mma_m16n8k16();
+
+// "" when `f` is usable by matvec_frag.comp: every operand's elements are a
+// permutation over the 32 lanes, and B's elements come in pairs (2j, 2j + 1)
+// of adjacent k (k even) in one column.  Otherwise the reason.
+std::string frag_layout_check(const frag_layout &f);
+// Accumulator elements (0, 1) and (2, 3) of every lane share a row (the
+// kernel then loads two scale rows per lane instead of four).
+bool frag_c_row_pairs(const frag_layout &f);
+
+// Parses coop_layout_probe.comp's output into `f` and checks it (lengths 8,
+// 4, 4, 4; the multiply-add's result against A B + D at the reported
+// positions; frag_layout_check).  "" on success, else the reason.
+std::string frag_layout_parse_probe(const std::vector<float> &out, frag_layout *f);
+// The probe's output buffer, in floats: room for every element of the four
+// tiles in every lane, whatever lengths the device reports.
+constexpr uint64_t kCoopProbeFloats = 4 + 32 * (256 + 128 + 128 + 128);
+// Runs the probe on `dev` (VK_NV_cooperative_matrix enabled, subgroup size
+// 32) and parses it; `raw` (optional) receives its output.
+std::string frag_layout_probe(vk_device &dev, frag_layout *f, std::vector<float> *raw = nullptr);
+
+// The kernel's table binding: per lane A, B, C element indices, then the
+// inverse of C (r * 8 + n -> lane * 4 + element).
+std::vector<uint32_t> frag_layout_table(const frag_layout &f);
+
+// Repacks an MXFP4 weight's codes (rows x cols / 2 bytes, element i of a row
+// in the nibble 4 * (i % 8) of little-endian word i / 8; cols % 64 == 0)
+// into matvec_frag.comp's order: per 16-row tile (the last padded with
+// zero codes), 64-column group and lane, 4 words (one per 16 x 16 A tile).
+// Scales stay in the standard [row][cols / 32] layout.
+std::vector<uint32_t> frag_repack_mxfp4(const uint8_t *codes, uint32_t rows, uint32_t cols, const frag_layout &f);
+// The inverse (tests): the standard codes of the rows < rows.
+std::vector<uint8_t> frag_unpack_mxfp4(const std::vector<uint32_t> &packed, uint32_t rows, uint32_t cols,
+                                       const frag_layout &f);
+
+// A repacked weight on the device, with its layout table.
+struct frag_weight {
+    uint32_t rows = 0, cols = 0;
+    buffer_span data, scales, table;
+    bool c_row_pairs = false;
+    bool emulate = false;  // run EMULATE=1 (no cooperative matrices: lavapipe, tests)
+};
+
+// xs [N][K] words <- x [N][K] fp32 split into fp16 hi / lo (x_split_f16.comp).
+void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs, uint32_t N, uint32_t K);
+// y[n * ystride + m] = sum_k W[m, k] x[n, k] for n < N <= 16, from x_split_f16's xs.
+void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
+                        uint32_t N, uint32_t ystride);
+
+}  // namespace mlxmtp::detail::ops

@@ -1,0 +1,99 @@
+// Check for the experimental fragment-decoding tensor-core MXFP4 matvec
+// (kernels/matvec_frag.comp, ops/linear_frag.h).  With VK_NV_cooperative_matrix
+// enabled it runs the real kernel under the layout the device reports;
+// elsewhere (lavapipe) the kernel's emulation, under the PTX layout or a
+// lane-scrambled copy of it (even seeds), which the kernel must not notice.
+#include "ops/linear_frag.h"
+#include "vk/kernel_check.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mlxmtp::detail {
+
+namespace {
+
+kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    kernel_check_result res;
+    res.name = "matvec_frag_mxfp4";
+    ops::frag_layout f = ops::frag_layout_mma_m16n8k16();
+    const bool real = dev.cooperative_matrix() && dev.info().subgroup_size == 32;
+    if (real) {
+        const std::string e = ops::frag_layout_probe(dev, &f);
+        if (!e.empty()) {
+            res.error = 1;
+            return res;  // not passed: the device's layout is unusable
+        }
+    } else if (seed % 2 == 0) {
+        std::vector<uint32_t> perm(32);
+        for (uint32_t i = 0; i < 32; ++i) perm[i] = i;
+        std::shuffle(perm.begin(), perm.end(), rng);
+        ops::frag_layout g = f;
+        for (uint32_t l = 0; l < 32; ++l) {
+            g.a[l] = f.a[perm[l]];
+            std::swap(g.a[l][0], g.a[l][6]);  // element pairs in another order
+            std::swap(g.a[l][1], g.a[l][7]);
+            g.b[l] = f.b[perm[l]];
+            std::swap(g.b[l][0], g.b[l][2]);
+            std::swap(g.b[l][1], g.b[l][3]);
+            g.c[l] = f.c[perm[l]];
+        }
+        f = g;
+    }
+    // Rows not a multiple of 16 (a padded tile), K groups not a multiple of
+    // the kernel's 4 warps (parts of different lengths).
+    const uint32_t M = 17 + static_cast<uint32_t>(rng() % 100), K = 64 * (1 + static_cast<uint32_t>(rng() % 11));
+    check_buffers bufs(dev);
+    std::vector<float> wf;
+    ops::device_weight w = make_weight(bufs, rng, ops::wformat::mxfp4, M, K, M, &wf);
+    const auto codes = bufs.read<uint8_t>(w.chunks[0].data, size_t(M) * K / 2);
+    ops::frag_weight fw;
+    fw.rows = M;
+    fw.cols = K;
+    fw.data = bufs.upload(ops::frag_repack_mxfp4(codes.data(), M, K, f));
+    fw.scales = w.chunks[0].scales;
+    fw.table = bufs.upload(ops::frag_layout_table(f));
+    fw.c_row_pairs = ops::frag_c_row_pairs(f);
+    fw.emulate = !real;
+    res.tolerance = 2e-5;
+    res.passed = true;
+    for (uint32_t N : {1u, 3u, 9u, 16u}) {
+        const auto x = random_floats(rng, size_t(N) * K);
+        std::vector<float> ref(size_t(N) * M);
+        for (uint32_t n = 0; n < N; ++n)
+            for (uint32_t m = 0; m < M; ++m) {
+                double s = 0;
+                for (uint32_t k = 0; k < K; ++k) s += double(wf[size_t(m) * K + k]) * x[size_t(n) * K + k];
+                ref[size_t(n) * M + m] = static_cast<float>(s);
+            }
+        // Column j alone must give the batch's bits for it.
+        const uint32_t j = static_cast<uint32_t>(rng() % N);
+        std::vector<float> xj(x.begin() + size_t(j) * K, x.begin() + size_t(j + 1) * K);
+        buffer_span dx = bufs.upload(x), dxj = bufs.upload(xj);
+        buffer_span xs = bufs.zeros(size_t(N) * K * 4), xsj = bufs.zeros(size_t(K) * 4);
+        buffer_span dy = bufs.zeros(size_t(N) * M * 4), dyj = bufs.zeros(size_t(M) * 4);
+        command_stream cs(dev);
+        ops::x_split_f16(cs, dx, xs, N, K);
+        ops::x_split_f16(cs, dxj, xsj, 1, K);
+        cs.barrier();
+        ops::linear_matvec_frag(cs, fw, xs, dy, N, M);
+        ops::linear_matvec_frag(cs, fw, xsj, dyj, 1, M);
+        cs.submit();
+        const auto got = bufs.read<float>(dy, size_t(N) * M), single = bufs.read<float>(dyj, M);
+        kernel_check_result r = make_result(res.name.c_str(), got, ref, res.tolerance);
+        res.error = std::max(res.error, r.error);
+        if (!r.passed || !same_bits(got.data() + size_t(j) * M, single.data(), M, true)) {
+            if (r.passed) res.error = 1;  // not batch-invariant
+            res.passed = false;
+            return res;
+        }
+    }
+    return res;
+}
+
+}  // namespace
+
+std::vector<kernel_check> frag_kernel_checks() { return {{"matvec_frag_mxfp4", check_matvec_frag}}; }
+
+}  // namespace mlxmtp::detail

@@ -1,0 +1,102 @@
+// The experimental fragment matvec's host side (ops/linear_frag.h): layout
+// checks, the device probe's parser, and the weight repacking.  The kernel
+// itself is covered by the matvec_frag_mxfp4 kernel check.
+#include "ops/linear_frag.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+using namespace mlxmtp::detail::ops;
+
+namespace {
+
+// What coop_layout_probe.comp would write on a device using layout f.
+std::vector<float> probe_output(const frag_layout &f) {
+    std::vector<float> v(kCoopProbeFloats, 0.0f);
+    v[0] = 8;
+    v[1] = v[2] = v[3] = 4;
+    size_t base = 4;
+    for (int l = 0; l < 32; ++l)
+        for (int i = 0; i < 8; ++i) v[base + l * 8 + i] = f.a[l][i];
+    base += 32 * 8;
+    for (int l = 0; l < 32; ++l)
+        for (int i = 0; i < 4; ++i) v[base + l * 4 + i] = (f.b[l][i] >> 3) * 16 + (f.b[l][i] & 7);
+    base += 32 * 4;
+    for (int l = 0; l < 32; ++l)
+        for (int i = 0; i < 4; ++i) v[base + l * 4 + i] = (f.c[l][i] >> 3) * 16 + (f.c[l][i] & 7);
+    base += 32 * 4;
+    for (int l = 0; l < 32; ++l)
+        for (int i = 0; i < 4; ++i) {
+            const int r = f.c[l][i] >> 3, n = f.c[l][i] & 7;
+            double s = r * 16 + n;
+            for (int k = 0; k < 16; ++k) s += double(r * 16 + k) * (k * 16 + n);
+            v[base + l * 4 + i] = static_cast<float>(s);
+        }
+    return v;
+}
+
+}  // namespace
+
+TEST(MatvecFrag, PtxLayoutIsUsable) {
+    const frag_layout f = frag_layout_mma_m16n8k16();
+    EXPECT_EQ(frag_layout_check(f), "");
+    EXPECT_TRUE(frag_c_row_pairs(f));
+    // Lane 5 (group 1, thread 1): a0 = (1, 2), a7 = (9, 11); b2 = (k 10, n 1); c3 = (9, 3).
+    EXPECT_EQ(f.a[5][0], 1 * 16 + 2);
+    EXPECT_EQ(f.a[5][7], 9 * 16 + 11);
+    EXPECT_EQ(f.b[5][2], 10 * 8 + 1);
+    EXPECT_EQ(f.c[5][3], 9 * 8 + 3);
+}
+
+TEST(MatvecFrag, LayoutCheckRejectsBrokenLayouts) {
+    frag_layout f = frag_layout_mma_m16n8k16();
+    f.a[3][1] = f.a[4][1];  // an A element held twice
+    EXPECT_NE(frag_layout_check(f), "");
+    f = frag_layout_mma_m16n8k16();
+    std::swap(f.b[0][1], f.b[0][2]);  // B pair no longer adjacent k
+    EXPECT_NE(frag_layout_check(f), "");
+    f = frag_layout_mma_m16n8k16();
+    std::swap(f.c[0][1], f.c[0][2]);
+    EXPECT_EQ(frag_layout_check(f), "");  // still a permutation...
+    EXPECT_FALSE(frag_c_row_pairs(f));    // ...but scale rows are no longer paired
+}
+
+TEST(MatvecFrag, ProbeParserChecksTheMultiplyAdd) {
+    const frag_layout ptx = frag_layout_mma_m16n8k16();
+    std::vector<float> out = probe_output(ptx);
+    frag_layout f{};
+    EXPECT_EQ(frag_layout_parse_probe(out, &f), "");
+    EXPECT_EQ(f.a, ptx.a);
+    EXPECT_EQ(f.b, ptx.b);
+    EXPECT_EQ(f.c, ptx.c);
+    out[4 + 32 * (8 + 4 + 4) + 31 * 4 + 3] += 1;  // a result (lane 31's last) the layouts cannot explain
+    EXPECT_NE(frag_layout_parse_probe(out, &f), "");
+    out = probe_output(ptx);
+    out[1] = 8;  // unexpected fragment length
+    EXPECT_NE(frag_layout_parse_probe(out, &f), "");
+    out.resize(10);
+    EXPECT_NE(frag_layout_parse_probe(out, &f), "");
+}
+
+TEST(MatvecFrag, RepackRoundTripsAndPadsWithZeros) {
+    std::mt19937_64 rng(3);
+    frag_layout scrambled = frag_layout_mma_m16n8k16();
+    std::shuffle(scrambled.a.begin(), scrambled.a.end(), rng);
+    for (const frag_layout &f : {frag_layout_mma_m16n8k16(), scrambled}) {
+        const uint32_t rows = 37, cols = 192;
+        std::vector<uint8_t> codes(size_t(rows) * cols / 2);
+        for (auto &c : codes) c = static_cast<uint8_t>(rng());
+        const auto packed = frag_repack_mxfp4(codes.data(), rows, cols, f);
+        EXPECT_EQ(packed.size(), size_t(3) * 3 * 32 * 4);  // 3 tiles, 3 groups
+        EXPECT_EQ(frag_unpack_mxfp4(packed, rows, cols, f), codes);
+        // Rows 37..47 of the last tile are zero codes: unpacking as 48 rows
+        // gives the codes then zeros.
+        auto padded = frag_unpack_mxfp4(packed, 48, cols, f);
+        EXPECT_TRUE(std::equal(codes.begin(), codes.end(), padded.begin()));
+        EXPECT_TRUE(std::all_of(padded.begin() + codes.size(), padded.end(), [](uint8_t b) { return b == 0; }));
+    }
+    std::vector<uint8_t> codes(32 * 40 / 2);
+    EXPECT_ANY_THROW(frag_repack_mxfp4(codes.data(), 32, 40, frag_layout_mma_m16n8k16()));  // cols % 64
+}
