@@ -33,6 +33,8 @@
 // each column of D on its own), so a verify of n tokens gives decode's bits
 // for each of them as long as both use this kernel.
 //
+// Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO.
+//
 // EMULATE=1 replaces the cooperative-matrix types by per-lane arrays and
 // the multiply-add by a shared-memory emulation (workgroup barriers; warps
 // are 32 consecutive invocations), so lavapipe runs the same decode,
@@ -138,8 +140,12 @@ cfrag mma(afrag a, bfrag b, cfrag c) {
 afrag decode_a(uint q) {
     afrag a = A_INIT;
     UNROLL for (uint p = 0u; p < 4u; ++p) {
+#ifdef DIAG_NO_DECODE  // timing only (wrong results): the word's bits as the pair, no placement
+        const uint h = q;
+#else
         const uint h = p == 3u ? q & 0x8E008E00u
                                : ((q << (9u - 3u * p)) & 0x0E000E00u) | ((q << (3u - p)) & 0x80008000u);
+#endif
         const f16vec2 v = unpackFloat2x16(h);
         AE(a, 2u * p) = v.x;
         AE(a, 2u * p + 1u) = v.y;
@@ -248,7 +254,9 @@ void main() {
                             const afrag a = decode_a(d.q[t][kt]);
                             UNROLL for (uint g = 0u; g < NG; ++g) {
                                 ch[g] = MMA(a, bh[kt][g], ch[g]);
+#ifndef DIAG_NO_LO  // timing only (x rounded to fp16): what the lo half of x costs
                                 cl[g] = MMA(a, bl[kt][g], cl[g]);
+#endif
                             }
                         }
                         float s[NSR];

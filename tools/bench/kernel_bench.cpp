@@ -25,7 +25,8 @@
 // of a 16 x 8 x 16 multiply-add with each lane's elements, then whether the
 // layout is usable by the fragment matvec.  COOP 3: the fragment-decoding
 // tensor-core MXFP4 matvec (matvec_frag.comp, n <= 16) instead of the
-// prototype; COOP_DEFINES then go to it alone (e.g. NSG=8,R=1,PF=4).  On the
+// prototype; COOP_DEFINES then go to it alone, several configurations
+// separated by ';' (e.g. "NSG=4;NSG=8,R=1,PF=4"), the weights repacked once.  On the
 // H200 the one such run timed most variants up to 3x slower than runs
 // without (same binary sizes as uncaptured builds, cause unknown): take
 // timings from runs without STATS.
@@ -161,59 +162,66 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
         fw.c_row_pairs = ops::frag_c_row_pairs(f);
         fw.emulate = !real;
     }
-    // The defines go to matvec_frag only (the reference matvec below runs without them).
-    std::vector<std::pair<std::string, std::string>> frag_defines;
-    {
-        auto saved = ops::tuning().matvec_defines;
+    buffer_span xs = acts.alloc(uint64_t(16) * cols * 4, "xs"), yref = acts.alloc(uint64_t(16) * rows * 4, "yref");
+    const int iters = real ? 400 : 2;
+    // Configurations separated by ';', each NAME=VALUE[,NAME=VALUE...]; the
+    // defines go to matvec_frag alone (the reference matvec runs without them).
+    std::vector<std::string> configs;
+    for (const char *p = defines;;) {
+        const char *e = p;
+        while (*e && *e != ';') ++e;
+        configs.emplace_back(p, e);
+        if (!*e) break;
+        p = e + 1;
+    }
+    const auto saved = ops::tuning().matvec_defines;
+    for (const std::string &config : configs) {
         ops::tuning().matvec_defines.clear();
-        for (const char *p = defines; *p;) {
+        for (const char *p = config.c_str(); *p;) {
             const char *e = p;
             while (*e && *e != ',') ++e;
             ops::tuning().add_matvec_define(std::string(p, e));
             p = *e ? e + 1 : e;
         }
-        frag_defines = ops::tuning().matvec_defines;
+        const auto frag_defines = ops::tuning().matvec_defines;
         ops::tuning().matvec_defines = saved;
-    }
-    const buffer_span *xs_ptr = nullptr;
-    auto run_frag = [&](command_stream &cs, const ops::frag_weight &fw, uint32_t n) {
-        auto saved = ops::tuning().matvec_defines;
-        ops::tuning().matvec_defines = frag_defines;
-        ops::linear_matvec_frag(cs, fw, *xs_ptr, y, n, rows);
-        ops::tuning().matvec_defines = saved;
-    };
-    buffer_span xs = acts.alloc(uint64_t(16) * cols * 4, "xs"), yref = acts.alloc(uint64_t(16) * rows * 4, "yref");
-    xs_ptr = &xs;
-    const int iters = real ? 400 : 2;
-    for (uint32_t n : n_list) {
-        if (n == 0 || n > 16) continue;
-        try {
-            command_stream cs(dev);
-            ops::linear_matvec(cs, ws[0], x, yref, n);
-            ops::x_split_f16(cs, x, xs, n, cols);
-            cs.barrier();
-            run_frag(cs, fws[0], n);
-            cs.submit();
-            std::vector<float> a(size_t(n) * rows), b(size_t(n) * rows);
-            download(dev, yref, a.data(), a.size() * 4);
-            download(dev, y, b.data(), b.size() * 4);
-            double dmax = 0, ymax = 0;
-            for (size_t i = 0; i < a.size(); ++i) {
-                dmax = std::max(dmax, double(std::fabs(a[i] - b[i])));
-                ymax = std::max(ymax, double(std::fabs(a[i])));
+        auto run_frag = [&](command_stream &cs, const ops::frag_weight &fw, uint32_t n) {
+            ops::tuning().matvec_defines = frag_defines;
+            ops::linear_matvec_frag(cs, fw, xs, y, n, rows);
+            ops::tuning().matvec_defines = saved;
+        };
+        for (uint32_t n : n_list) {
+            if (n == 0 || n > 16) continue;
+            try {
+                command_stream cs(dev);
+                ops::linear_matvec(cs, ws[0], x, yref, n);
+                ops::x_split_f16(cs, x, xs, n, cols);
+                cs.barrier();
+                run_frag(cs, fws[0], n);
+                cs.submit();
+                std::vector<float> a(size_t(n) * rows), b(size_t(n) * rows);
+                download(dev, yref, a.data(), a.size() * 4);
+                download(dev, y, b.data(), b.size() * 4);
+                double dmax = 0, ymax = 0;
+                for (size_t i = 0; i < a.size(); ++i) {
+                    dmax = std::max(dmax, double(std::fabs(a[i] - b[i])));
+                    ymax = std::max(ymax, double(std::fabs(a[i])));
+                }
+                const double s = seconds_per_call(cs, real ? 8 : 1, iters, [&](int i) { run_frag(cs, fws[i % count], n); });
+                const double sx =
+                    seconds_per_call(cs, real ? 8 : 1, iters, [&](int) { ops::x_split_f16(cs, x, xs, n, cols); });
+                std::printf("{\"kernel\":\"matvec_frag\",\"format\":\"mxfp4\",\"rows\":%u,\"cols\":%u,\"n\":%u,"
+                            "\"emulated\":%s,\"defines\":\"%s\",\"max_diff_rel\":%.3g,\"max_abs_y\":%.4g,"
+                            "\"us\":%.2f,\"gb_s\":%.1f,\"x_split_us\":%.2f}\n",
+                            rows, cols, n, real ? "false" : "true", config.c_str(), ymax > 0 ? dmax / ymax : dmax, ymax,
+                            s * 1e6, wbytes / s / 1e9, sx * 1e6);
+            } catch (const std::exception &e) {
+                ops::tuning().matvec_defines = saved;
+                std::printf("{\"kernel\":\"matvec_frag\",\"n\":%u,\"defines\":\"%s\",\"error\":\"%s\"}\n", n,
+                            config.c_str(), e.what());
             }
-            const double s = seconds_per_call(
-                cs, real ? 8 : 1, iters, [&](int i) { run_frag(cs, fws[i % count], n); });
-            const double sx = seconds_per_call(cs, real ? 8 : 1, iters, [&](int) { ops::x_split_f16(cs, x, xs, n, cols); });
-            std::printf("{\"kernel\":\"matvec_frag\",\"format\":\"mxfp4\",\"rows\":%u,\"cols\":%u,\"n\":%u,"
-                        "\"emulated\":%s,\"defines\":\"%s\",\"max_diff_rel\":%.3g,\"max_abs_y\":%.4g,\"us\":%.2f,"
-                        "\"gb_s\":%.1f,\"x_split_us\":%.2f}\n",
-                        rows, cols, n, real ? "false" : "true", defines, ymax > 0 ? dmax / ymax : dmax, ymax, s * 1e6,
-                        wbytes / s / 1e9, sx * 1e6);
-        } catch (const std::exception &e) {
-            std::printf("{\"kernel\":\"matvec_frag\",\"n\":%u,\"error\":\"%s\"}\n", n, e.what());
+            std::fflush(stdout);
         }
-        std::fflush(stdout);
     }
 }
 
