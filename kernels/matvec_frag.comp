@@ -20,8 +20,8 @@
 //
 // Arithmetic.  A holds the codes as fp16 times 2^-14 (exact: E2M1's
 // subnormal code lands on an fp16 subnormal); B holds x split into
-// hi = fp16(x) and lo = fp16((x - hi) * 2^11) (x_split_f16.comp; |x| <
-// 65504), so each product uses 22 bits of x.  Per 32-column MX block and
+// hi = fp16(x) and lo = fp16((x - hi) * 2^11) (x_split_f16.comp, or here
+// with XF32=1; |x| < 65504), so each product uses 22 bits of x.  Per 32-column MX block and
 // output element, two fp32 accumulator tiles (hi, lo) start at zero, take
 // the block's two 16 x 16 x 16 multiply-adds each, and are added into the
 // lane's fp32 sum as (hi + lo * 2^-11) * 2^(s - 127 + 14), s the block's
@@ -61,6 +61,9 @@
 #ifndef PF
 #define PF 2  // 64-column groups of loads in flight per warp
 #endif
+#ifndef XF32
+#define XF32 0  // 1: read fp32 x and split it here (no x_split_f16 pass; more work per step)
+#endif
 #ifndef C_ROW_PAIRS
 #define C_ROW_PAIRS 0  // accumulator elements (0, 1) and (2, 3) of a lane share a row
 #endif
@@ -74,7 +77,11 @@
 layout(local_size_x = NSG * 32) in;
 layout(std430, binding = 0) readonly buffer Wf { uvec4 wf[]; };  // [tile][group64][lane]
 layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };    // E8M0 bytes [row][K / 32]
+#if XF32
+layout(std430, binding = 2) readonly buffer Xs { vec2 x2[]; };    // x [n][K] fp32, split here
+#else
 layout(std430, binding = 2) readonly buffer Xs { uint xs[]; };    // [n]: K/2 hi pairs, K/2 lo pairs
+#endif
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };    // [n][ystride]
 // Per lane 16 entries: A elements r * 16 + c (8; the emulation's), B
 // elements k * 8 + n (4), accumulator elements r * 8 + n (4); then 128
@@ -157,7 +164,11 @@ afrag decode_a(uint q) {
 struct step_in {
     uvec4 q[R];
     uint s[R][NSR];  // the two block scales of each scale row, in the low 16 bits
+#if XF32
+    vec2 xv[4][NG][2];  // per 16-column tile: B pairs of x
+#else
     uint xh[4][NG][2], xl[4][NG][2];  // per 16-column tile: B pairs, hi and lo
+#endif
 };
 uint wg_tile0, tiles, kg0, kg1, kgroups;
 
@@ -180,9 +191,14 @@ step_in load_step(uint it) {
             UNROLL for (uint j = 0u; j < 2u; ++j) {
                 const uint n = bn[j] + 8u * g;
                 const bool xok = ok && n < pc.N;
+#if XF32
+                const uint i = (n * pc.K + kg * 64u + kt * 16u + bk[j]) >> 1;
+                d.xv[kt][g][j] = xok ? x2[i] : vec2(0.0);
+#else
                 const uint i = n * pc.K + ((kg * 64u + kt * 16u + bk[j]) >> 1);
                 d.xh[kt][g][j] = xok ? xs[i] : 0u;
                 d.xl[kt][g][j] = xok ? xs[i + pc.K / 2u] : 0u;
+#endif
             }
     return d;
 }
@@ -239,8 +255,19 @@ void main() {
                 bfrag bh[4][NG], bl[4][NG];
                 UNROLL for (uint kt = 0u; kt < 4u; ++kt)
                     UNROLL for (uint g = 0u; g < NG; ++g) {
+#if XF32  // x_split_f16.comp's split, per B pair
+                        uint h[2], lo[2];
+                        UNROLL for (uint j = 0u; j < 2u; ++j) {
+                            const f16vec2 hv = f16vec2(d.xv[kt][g][j]);
+                            h[j] = packFloat2x16(hv);
+                            lo[j] = packFloat2x16(f16vec2((d.xv[kt][g][j] - vec2(hv)) * 2048.0));
+                        }
+                        bh[kt][g] = make_b(h[0], h[1]);
+                        bl[kt][g] = make_b(lo[0], lo[1]);
+#else
                         bh[kt][g] = make_b(d.xh[kt][g][0], d.xh[kt][g][1]);
                         bl[kt][g] = make_b(d.xl[kt][g][0], d.xl[kt][g][1]);
+#endif
                     }
                 UNROLL for (uint blk = 0u; blk < 2u; ++blk)
                     UNROLL for (uint t = 0u; t < R; ++t) {

@@ -198,7 +198,7 @@ void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs
 }
 
 void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
-                        uint32_t N, uint32_t ystride) {
+                        uint32_t N, uint32_t ystride, bool x_f32) {
     vk_device &dev = cs.device();
     if (!w.emulate && (!dev.cooperative_matrix() || dev.info().subgroup_size != 32))
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
@@ -207,6 +207,7 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
     define_list d{{"NG", N > 8 ? "2" : "1"}, {"R", "2"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
+    if (x_f32) d.emplace_back("XF32", "1");
     for (const auto &e : tuning().matvec_defines) {  // experiments (NSG, R, PF) override
         auto it = std::find_if(d.begin(), d.end(), [&](const auto &x) { return x.first == e.first; });
         if (it != d.end()) it->second = e.second;

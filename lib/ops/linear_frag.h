@@ -69,8 +69,9 @@ struct frag_weight {
 
 // xs [N][K] words <- x [N][K] fp32 split into fp16 hi / lo (x_split_f16.comp).
 void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs, uint32_t N, uint32_t K);
-// y[n * ystride + m] = sum_k W[m, k] x[n, k] for n < N <= 16, from x_split_f16's xs.
+// y[n * ystride + m] = sum_k W[m, k] x[n, k] for n < N <= 16, from x_split_f16's
+// xs, or (x_f32) from x [N][K] fp32 itself, split inside the kernel.
 void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
-                        uint32_t N, uint32_t ystride);
+                        uint32_t N, uint32_t ystride, bool x_f32 = false);
 
 }  // namespace mlxmtp::detail::ops

@@ -26,7 +26,8 @@
 // layout is usable by the fragment matvec.  COOP 3: the fragment-decoding
 // tensor-core MXFP4 matvec (matvec_frag.comp, n <= 16) instead of the
 // prototype; COOP_DEFINES then go to it alone, several configurations
-// separated by ';' (e.g. "NSG=4;NSG=8,R=1,PF=4"), the weights repacked once.  On the
+// separated by ';' (e.g. "NSG=4;NSG=8,R=1,PF=4;XF32"), the weights repacked
+// once; XF32 hands it fp32 x to split itself.  On the
 // H200 the one such run timed most variants up to 3x slower than runs
 // without (same binary sizes as uncaptured builds, cause unknown): take
 // timings from runs without STATS.
@@ -183,11 +184,15 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
             ops::tuning().add_matvec_define(std::string(p, e));
             p = *e ? e + 1 : e;
         }
-        const auto frag_defines = ops::tuning().matvec_defines;
+        auto frag_defines = ops::tuning().matvec_defines;
         ops::tuning().matvec_defines = saved;
+        // XF32: the kernel reads fp32 x and splits it itself (no x_split pass).
+        const auto xf = std::find_if(frag_defines.begin(), frag_defines.end(), [](const auto &e) { return e.first == "XF32"; });
+        const bool x_f32 = xf != frag_defines.end() && xf->second != "0";
+        if (xf != frag_defines.end()) frag_defines.erase(xf);
         auto run_frag = [&](command_stream &cs, const ops::frag_weight &fw, uint32_t n) {
             ops::tuning().matvec_defines = frag_defines;
-            ops::linear_matvec_frag(cs, fw, xs, y, n, rows);
+            ops::linear_matvec_frag(cs, fw, x_f32 ? x : xs, y, n, rows, x_f32);
             ops::tuning().matvec_defines = saved;
         };
         for (uint32_t n : n_list) {
