@@ -91,6 +91,10 @@ public:
 
 private:
     engine_model() = default;
+    // EXPERIMENT (kernel_tuning::frag_matvec): a repacked copy of every
+    // eligible MXFP4 matrix for the fragment tensor-core matvec
+    // (model_frag.cpp); called at the end of open() and synthetic().
+    void make_frag_copies();
     model_config cfg_;
     std::string dir_;
     std::shared_ptr<vk_device> dev_;

@@ -1,6 +1,7 @@
 #include "ops/linear.h"
 
 #include "ops/basic_ops.h"
+#include "ops/linear_frag.h"
 #include "quant/mx.h"
 
 #include <algorithm>
@@ -284,6 +285,8 @@ void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span
 void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T) {
     if (T > kMatvecMaxCols && !tuning().force_matvec)
         linear_matmul(cs, w, x, y, T);
+    else if (w.frag.valid() && T <= kMatvecMaxCols)
+        linear_matvec_frag(cs, w, x, y, T);
     else
         linear_matvec(cs, w, x, y, T);
 }

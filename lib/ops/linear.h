@@ -35,10 +35,21 @@ struct weight_chunk {
     const buffer_span &scale_binding() const { return scales.valid() ? scales : data; }
 };
 
+// EXPERIMENT (opt-in, kernel_tuning::frag_matvec): an MXFP4 weight's codes
+// repacked for the fragment-decoding tensor-core matvec (ops/linear_frag.h);
+// its scales stay in the weight's chunk.
+struct frag_copy {
+    buffer_span data, table;  // repacked codes; the fragment layout's table
+    bool c_row_pairs = false;
+    bool emulate = false;  // no cooperative matrices: the kernel's emulation
+    bool valid() const { return data.valid(); }
+};
+
 struct device_weight {
     wformat format = wformat::f32;
     uint32_t rows = 0, cols = 0;
     std::vector<weight_chunk> chunks;
+    frag_copy frag;  // when valid, linear() takes T <= kMatvecMaxCols through it
     bool valid() const { return !chunks.empty(); }
     uint64_t bytes() const;  // every byte a full product reads (elements + scales)
 };
@@ -48,7 +59,8 @@ uint32_t rows_per_chunk(wformat f, uint64_t cols, uint64_t max_range);
 
 // Y[t, :] = W X[t, :] for t < T; x [T, cols], y [T, rows] (fp32).
 // T <= kMatvecMaxCols = 16 (decode, MTP verify): the matrix-vector kernel, batch-invariant:
-// every column's result is bit-identical whatever T is (matvec.comp).
+// every column's result is bit-identical whatever T is (matvec.comp, or
+// matvec_frag.comp for a weight with a frag copy).
 // T > 16 (prefill): the tiled matrix-matrix kernel, which matches the
 // matrix-vector results within rounding only (a different summation order).
 void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T);

@@ -208,7 +208,7 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
     if (x_f32) d.emplace_back("XF32", "1");
-    for (const auto &e : tuning().matvec_defines) {  // experiments (NSG, R, PF) override
+    for (const auto &e : tuning().frag_defines) {  // experiments (NSG, R, PF) override
         auto it = std::find_if(d.begin(), d.end(), [&](const auto &x) { return x.first == e.first; });
         if (it != d.end()) it->second = e.second;
         else d.push_back(e);
@@ -223,6 +223,40 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
     const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
     if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
     cs.dispatch(p, {w.data, w.scales, xs, y, w.table}, pc, groups);
+}
+
+bool frag_eligible(const device_weight &w) {
+    return w.format == wformat::mxfp4 && w.chunks.size() == 1 && w.cols % 64 == 0 && w.rows > 0;
+}
+
+void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const buffer_span &table, bool c_row_pairs,
+                    bool emulate) {
+    if (!frag_eligible(w)) fail(MLXMTP_ERR_INTERNAL, "make_frag_copy: weight not eligible");
+    const uint64_t words = uint64_t((w.rows + 15) / 16) * (w.cols / 64) * 128;
+    w.frag.data = a.alloc(words * 4, "frag copy");
+    w.frag.table = table;
+    w.frag.c_row_pairs = c_row_pairs;
+    w.frag.emulate = emulate;
+    vk_device &dev = cs.device();
+    uint32_t gx, gy;
+    grid_1d(dev, (words + 255) / 256, &gx, &gy);
+    struct {
+        uint32_t M, K, gx;
+    } pc{w.rows, w.cols, gx};
+    cs.dispatch(dev.kernels().get("frag_repack_mxfp4"), {w.chunks[0].data, table, w.frag.data}, pc, gx, gy);
+}
+
+void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
+                        uint32_t T) {
+    frag_weight fw;
+    fw.rows = w.rows;
+    fw.cols = w.cols;
+    fw.data = w.frag.data;
+    fw.scales = w.chunks.at(0).scales;
+    fw.table = w.frag.table;
+    fw.c_row_pairs = w.frag.c_row_pairs;
+    fw.emulate = w.frag.emulate;
+    linear_matvec_frag(cs, fw, x, y, T, w.rows, true);
 }
 
 }  // namespace mlxmtp::detail::ops

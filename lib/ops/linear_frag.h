@@ -6,6 +6,7 @@
 // repacked once for it (frag_repack_mxfp4).
 #pragma once
 #include "ops/linear.h"
+#include "vk/memory.h"
 
 #include <array>
 #include <cstdint>
@@ -73,5 +74,16 @@ void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs
 // xs, or (x_f32) from x [N][K] fp32 itself, split inside the kernel.
 void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
                         uint32_t N, uint32_t ystride, bool x_f32 = false);
+
+// Model weights (kernel_tuning::frag_matvec).  Whether `w` can have a frag
+// copy: MXFP4, one chunk, cols % 64 == 0.
+bool frag_eligible(const device_weight &w);
+// Repacks `w`'s codes on the device into w.frag (allocated from `a`; the
+// table is shared by every weight of a model).  Records into cs.
+void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const buffer_span &table, bool c_row_pairs,
+                    bool emulate);
+// linear()'s path for a weight with a frag copy: fp32 x [T][cols] -> y [T][rows].
+void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
+                        uint32_t T);
 
 }  // namespace mlxmtp::detail::ops

@@ -11,6 +11,7 @@ void add_define(std::vector<std::pair<std::string, std::string>> &to, const std:
 
 void kernel_tuning::add_matvec_define(const std::string &spec) { add_define(matvec_defines, spec); }
 void kernel_tuning::add_matmul_define(const std::string &spec) { add_define(matmul_defines, spec); }
+void kernel_tuning::add_frag_define(const std::string &spec) { add_define(frag_defines, spec); }
 
 kernel_tuning &tuning() {
     static kernel_tuning t;

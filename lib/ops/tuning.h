@@ -26,12 +26,20 @@ struct kernel_tuning {
     uint32_t attn_max_splits = 0;   // and at most this many splits (0: 32; 1: no split)
     bool matvec_scale_words = false;  // MX scales read as 32-bit words even with 8-bit storage (A/B)
     bool matvec_scale_clamp = false;  // clamp scale bytes in the kernel as well (A/B)
+    // EXPERIMENT: models opened while this is set keep a repacked copy of each
+    // eligible MXFP4 weight and run decode / verify products through the
+    // fragment-decoding tensor-core matvec (ops/linear_frag.h; its emulation
+    // without VK_NV_cooperative_matrix).  Doubles the MXFP4 weight memory.
+    bool frag_matvec = false;
+    std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)
     std::vector<std::pair<std::string, std::string>> matmul_defines;  // extra prefill matmul defines (A/B)
     // Appends "NAME" or "NAME=VALUE" (no value: "1") to matvec_defines.
     void add_matvec_define(const std::string &spec);
     // The same for matmul_defines.
     void add_matmul_define(const std::string &spec);
+    // The same for frag_defines.
+    void add_frag_define(const std::string &spec);
 };
 kernel_tuning &tuning();
 

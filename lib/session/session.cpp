@@ -335,7 +335,9 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
     ops::linear(cs, w.b, xn_, b_, T);
     // Decode and verify sizes: the conv runs in the qkv product's epilogue
     // (one stage fewer); prefill: its own kernel over the segments.
-    const bool conv_in_proj = T <= ops::kMatvecMaxCols;
+    // (Not with a frag copy: linear() then runs the fragment kernel at every
+    // T <= 16, so the conv runs after it at every T, as decode must match.)
+    const bool conv_in_proj = T <= ops::kMatvecMaxCols && !w.qkv.frag.valid();
     if (conv_in_proj) {
         ops::matvec_conv mc;
         mc.w = w.conv_w, mc.state = state_before(0).second, mc.snapshots = st.snap_conv, mc.K = d.K;
@@ -419,7 +421,8 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
 
 void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T) {
     cs.section("mlp.gateup");
-    if (T <= ops::glu_fused_max_cols() && ops::glu_fusable(L.gate, L.up)) {
+    if (T <= ops::glu_fused_max_cols() && ops::glu_fusable(L.gate, L.up) && !L.gate.frag.valid() &&
+        !L.up.frag.valid()) {
         // Decode and short verifies: SwiGLU in the products' epilogue (one
         // stage fewer; bit-identical to the path below at these sizes).
         ops::linear_matvec_glu(cs, L.gate, L.up, xn_, act_, T);

@@ -2,12 +2,15 @@
 // checks, the device probe's parser, and the weight repacking.  The kernel
 // itself is covered by the matvec_frag_mxfp4 kernel check.
 #include "ops/linear_frag.h"
+#include "test_env.h"
+#include "vk/memory.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <random>
 
+using namespace mlxmtp::detail;
 using namespace mlxmtp::detail::ops;
 
 namespace {
@@ -99,4 +102,44 @@ TEST(MatvecFrag, RepackRoundTripsAndPadsWithZeros) {
     }
     std::vector<uint8_t> codes(32 * 40 / 2);
     EXPECT_ANY_THROW(frag_repack_mxfp4(codes.data(), 32, 40, frag_layout_mma_m16n8k16()));  // cols % 64
+}
+
+// The device repacking (frag_repack_mxfp4.comp, what models use) writes the
+// host form's words, under the PTX layout and a scrambled one.
+TEST(MatvecFrag, DeviceRepackEqualsHostRepack) {
+    mlxmtp::test::validation_scope vs;
+    vk_device &dev = mlxmtp::test::validated_device();
+    std::mt19937_64 rng(5);
+    frag_layout scrambled = frag_layout_mma_m16n8k16();
+    std::shuffle(scrambled.a.begin(), scrambled.a.end(), rng);
+    for (const frag_layout &f : {frag_layout_mma_m16n8k16(), scrambled}) {
+        const uint32_t rows = 45, cols = 320;
+        std::vector<uint8_t> codes(size_t(rows) * cols / 2);
+        for (auto &c : codes) c = static_cast<uint8_t>(rng());
+        arena a(dev, false, 0, "repack test");
+        device_weight w;
+        w.format = wformat::mxfp4;
+        w.rows = rows;
+        w.cols = cols;
+        weight_chunk c;
+        c.rows = rows;
+        c.data = a.alloc(codes.size(), "codes");
+        c.scales = a.alloc(size_t(rows) * cols / 32, "scales");
+        upload(dev, c.data, codes.data(), codes.size());
+        w.chunks.push_back(c);
+        ASSERT_TRUE(frag_eligible(w));
+        const auto t = frag_layout_table(f);
+        buffer_span table = a.alloc(t.size() * 4, "table");
+        upload(dev, table, t.data(), t.size() * 4);
+        {
+            command_stream cs(dev);
+            make_frag_copy(cs, a, w, table, frag_c_row_pairs(f), true);
+            cs.submit();
+        }
+        const auto want = frag_repack_mxfp4(codes.data(), rows, cols, f);
+        std::vector<uint32_t> got(want.size());
+        ASSERT_EQ(w.frag.data.size, want.size() * 4);
+        download(dev, w.frag.data, got.data(), got.size() * 4);
+        EXPECT_EQ(got, want);
+    }
 }

@@ -165,8 +165,8 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
     }
     buffer_span xs = acts.alloc(uint64_t(16) * cols * 4, "xs"), yref = acts.alloc(uint64_t(16) * rows * 4, "yref");
     const int iters = real ? 400 : 2;
-    // Configurations separated by ';', each NAME=VALUE[,NAME=VALUE...]; the
-    // defines go to matvec_frag alone (the reference matvec runs without them).
+    // Configurations separated by ';', each NAME=VALUE[,NAME=VALUE...]
+    // (kernel_tuning::frag_defines: matvec_frag's alone).
     std::vector<std::string> configs;
     for (const char *p = defines;;) {
         const char *e = p;
@@ -175,25 +175,21 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
         if (!*e) break;
         p = e + 1;
     }
-    const auto saved = ops::tuning().matvec_defines;
     for (const std::string &config : configs) {
-        ops::tuning().matvec_defines.clear();
+        ops::tuning().frag_defines.clear();
         for (const char *p = config.c_str(); *p;) {
             const char *e = p;
             while (*e && *e != ',') ++e;
-            ops::tuning().add_matvec_define(std::string(p, e));
+            ops::tuning().add_frag_define(std::string(p, e));
             p = *e ? e + 1 : e;
         }
-        auto frag_defines = ops::tuning().matvec_defines;
-        ops::tuning().matvec_defines = saved;
         // XF32: the kernel reads fp32 x and splits it itself (no x_split pass).
-        const auto xf = std::find_if(frag_defines.begin(), frag_defines.end(), [](const auto &e) { return e.first == "XF32"; });
-        const bool x_f32 = xf != frag_defines.end() && xf->second != "0";
-        if (xf != frag_defines.end()) frag_defines.erase(xf);
+        auto &fd = ops::tuning().frag_defines;
+        const auto xf = std::find_if(fd.begin(), fd.end(), [](const auto &e) { return e.first == "XF32"; });
+        const bool x_f32 = xf != fd.end() && xf->second != "0";
+        if (xf != fd.end()) fd.erase(xf);
         auto run_frag = [&](command_stream &cs, const ops::frag_weight &fw, uint32_t n) {
-            ops::tuning().matvec_defines = frag_defines;
             ops::linear_matvec_frag(cs, fw, x_f32 ? x : xs, y, n, rows, x_f32);
-            ops::tuning().matvec_defines = saved;
         };
         for (uint32_t n : n_list) {
             if (n == 0 || n > 16) continue;
@@ -221,13 +217,13 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
                             rows, cols, n, real ? "false" : "true", config.c_str(), ymax > 0 ? dmax / ymax : dmax, ymax,
                             s * 1e6, wbytes / s / 1e9, sx * 1e6);
             } catch (const std::exception &e) {
-                ops::tuning().matvec_defines = saved;
                 std::printf("{\"kernel\":\"matvec_frag\",\"n\":%u,\"defines\":\"%s\",\"error\":\"%s\"}\n", n,
                             config.c_str(), e.what());
             }
             std::fflush(stdout);
         }
     }
+    ops::tuning().frag_defines.clear();
 }
 
 int main(int argc, char **argv) {

@@ -25,6 +25,10 @@
 //     every matvec variant (A/B and diagnostics, e.g. the DIAG_* of matvec.comp).
 //   --matmul-define NAME[=VALUE] (before CONFIG, repeatable): the same for the prefill
 //     matmul (matmul.comp variants under test).  --matmul-rows-tile N: its rows per workgroup (64, 128).
+//   --frag-matvec (before CONFIG): EXPERIMENT: decode / verify MXFP4 products through the
+//     fragment-decoding tensor-core matvec (VK_NV_cooperative_matrix; ops/linear_frag.h);
+//     the model keeps a repacked copy of its MXFP4 matrices.  --frag-define NAME[=VALUE]
+//     (repeatable): an extra define for it (NSG, R, PF).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
@@ -82,6 +86,10 @@ int main(int argc, char **argv) {
             tu.matvec_scale_clamp = true;
         } else if (f == "--scale-words") {
             tu.matvec_scale_words = true;
+        } else if (f == "--frag-matvec") {
+            tu.frag_matvec = true;
+        } else if (f == "--frag-define" && argc > 2) {
+            tu.add_frag_define(value(1));
         } else if (f == "--unfused-gdn-norm") {
             tu.unfused_gdn_norm = true;
         } else if (f == "--unroll-from" && argc > 3) {
@@ -121,6 +129,7 @@ int main(int argc, char **argv) {
     try {
         instance_options io;
         io.pipeline_statistics = profile;  // the profile ends with each pipeline's driver statistics
+        io.cooperative_matrix = ops::tuning().frag_matvec;
         vk_instance inst(io);
         auto dev = std::make_shared<vk_device>(inst, 0);
         synthetic_options so;

@@ -1,0 +1,40 @@
+// EXPERIMENT: the model's repacked MXFP4 copies for the fragment-decoding
+// tensor-core matvec (ops/linear_frag.h, kernel_tuning::frag_matvec).  The
+// fragment layout comes from the device's probe; without cooperative
+// matrices (lavapipe) the kernel's emulation runs under the PTX layout.
+#include "model/model.h"
+#include "ops/linear_frag.h"
+
+namespace mlxmtp::detail {
+
+void engine_model::make_frag_copies() {
+    vk_device &dev = *dev_;
+    ops::frag_layout f = ops::frag_layout_mma_m16n8k16();
+    const bool real = dev.cooperative_matrix() && dev.info().subgroup_size == 32;
+    if (real) {
+        const std::string err = ops::frag_layout_probe(dev, &f);
+        if (!err.empty()) fail(MLXMTP_ERR_UNSUPPORTED, "frag matvec: the device's fragment layout: %s", err.c_str());
+    }
+    const std::vector<uint32_t> t = ops::frag_layout_table(f);
+    const buffer_span table = arena_->alloc(t.size() * 4, "frag layout table");
+    upload(dev, table, t.data(), t.size() * 4);
+    const bool pairs = ops::frag_c_row_pairs(f);
+    command_stream cs(dev);
+    auto copy = [&](ops::device_weight &w) {
+        if (ops::frag_eligible(w)) ops::make_frag_copy(cs, *arena_, w, table, pairs, !real);
+    };
+    auto layer = [&](layer_weights &L) {
+        for (ops::device_weight *w : {&L.gdn.qkv, &L.gdn.z, &L.gdn.a, &L.gdn.b, &L.gdn.out, &L.attn.q, &L.attn.k,
+                                      &L.attn.v, &L.attn.o, &L.gate, &L.up, &L.down})
+            copy(*w);
+    };
+    for (layer_weights &L : layers_) layer(L);
+    if (mtp_.present) {
+        copy(mtp_.fc);
+        layer(mtp_.layer);
+    }
+    copy(lm_head_);  // (the embedding gather keeps the standard layout)
+    cs.submit();
+}
+
+}  // namespace mlxmtp::detail
