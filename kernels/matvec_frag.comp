@@ -50,16 +50,16 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #endif
 #ifndef NSG
-#define NSG 4  // warps per workgroup (each a contiguous part of K)
+#define NSG 8  // warps per workgroup (each a contiguous part of K)
 #endif
 #ifndef R
-#define R 2  // 16-row tiles per warp (every B fragment serves R tiles)
+#define R 1  // 16-row tiles per warp (every B fragment serves R tiles)
 #endif
 #ifndef NG
 #define NG 1  // groups of 8 columns (N <= 8 * NG)
 #endif
 #ifndef PF
-#define PF 2  // 64-column groups of loads in flight per warp
+#define PF 4  // 64-column groups of loads in flight per warp
 #endif
 #ifndef XF32
 #define XF32 0  // 1: read fp32 x and split it here (no x_split_f16 pass; more work per step)

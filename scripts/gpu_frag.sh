@@ -5,13 +5,14 @@
 # 27B gate / down shapes, after the fragment layout probe (COOP = 2) and
 # with the copy ceiling.
 # Usage (repo root on the GPU machine): scripts/gpu_frag.sh BIN_DIR OUT_DIR ['SET;SET...']
-# SETs are matvec_frag define lists (NAME=V,NAME=V); the default sweeps the
+# SETs are matvec_frag define lists (NAME=V,NAME=V; empty: the defaults NSG=8,
+# R=1, PF=4); the default sweeps the
 # warps per workgroup (NSG), 16-row tiles per warp (R), groups of loads in
 # flight (PF), x split inside the kernel (XF32) and the two timing
 # diagnostics (DIAG_NO_DECODE, DIAG_NO_LO).
 set -u
 bin=$1; out=$2
-sets=${3:-";NSG=8;NSG=8,R=1,PF=4;NSG=8,R=2,PF=3;NSG=4,R=1,PF=4;NSG=8,R=1,PF=4,XF32;NSG=8,R=2,PF=3,XF32;NSG=8,R=1,PF=4,DIAG_NO_DECODE;NSG=8,R=1,PF=4,DIAG_NO_LO"}
+sets=${3:-";NSG=4,R=2,PF=2;NSG=8,R=2,PF=3;NSG=4,R=1,PF=4;NSG=8,R=1,PF=2;XF32;NSG=8,R=2,PF=3,XF32;DIAG_NO_DECODE;DIAG_NO_LO"}
 "$bin/vk_ceiling" > "$out/ceiling.txt" 2>&1
 "$bin/mlxmtp-kernel-bench" 64 64 1 0 0 0 0 mxfp4 0 0 1 0 2 > "$out/probe.jsonl" 2>&1
 tail -1 "$out/probe.jsonl"

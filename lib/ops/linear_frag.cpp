@@ -204,7 +204,9 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
     if (N < 1 || N > 16 || w.cols % 64 || w.rows == 0)
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: 1..16 columns, K %% 64 == 0 only");
-    define_list d{{"NG", N > 8 ? "2" : "1"}, {"R", "2"}};
+    // Defaults (untimed guesses, the most loads in flight: gpu_frag.sh sweeps
+    // them): 8 warps per workgroup, one 16-row tile each, 4 groups ahead.
+    define_list d{{"NG", N > 8 ? "2" : "1"}, {"R", "1"}, {"NSG", "8"}, {"PF", "4"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
     if (x_f32) d.emplace_back("XF32", "1");
@@ -213,7 +215,7 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
         if (it != d.end()) it->second = e.second;
         else d.push_back(e);
     }
-    uint32_t rt = 2;  // 16-row tiles per workgroup (the kernel's R)
+    uint32_t rt = 1;  // 16-row tiles per workgroup (the kernel's R)
     for (const auto &e : d)
         if (e.first == "R") rt = static_cast<uint32_t>(std::max(1ul, std::strtoul(e.second.c_str(), nullptr, 10)));
     const pipeline &p = dev.kernels().get("matvec_frag", d);
@@ -226,7 +228,11 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
 }
 
 bool frag_eligible(const device_weight &w) {
-    return w.format == wformat::mxfp4 && w.chunks.size() == 1 && w.cols % 64 == 0 && w.rows > 0;
+    // Few-row weights (the GDN's a / b projections: one row per value head)
+    // would get a workgroup or two: they keep matvec.comp, whose K split
+    // spreads them (each weight always takes one kernel, so decode and
+    // verify still agree).
+    return w.format == wformat::mxfp4 && w.chunks.size() == 1 && w.cols % 64 == 0 && w.rows >= kFragMinRows;
 }
 
 void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const buffer_span &table, bool c_row_pairs,

@@ -76,7 +76,8 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
                         uint32_t N, uint32_t ystride, bool x_f32 = false);
 
 // Model weights (kernel_tuning::frag_matvec).  Whether `w` can have a frag
-// copy: MXFP4, one chunk, cols % 64 == 0.
+// copy: MXFP4, one chunk, cols % 64 == 0, rows >= kFragMinRows.
+constexpr uint32_t kFragMinRows = 128;
 bool frag_eligible(const device_weight &w);
 // Repacks `w`'s codes on the device into w.frag (allocated from `a`; the
 // table is shared by every weight of a model).  Records into cs.
