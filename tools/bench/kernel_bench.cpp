@@ -85,6 +85,21 @@ double seconds_per_call(command_stream &cs, int warmup, int iters, const std::fu
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
 }
 
+// Largest |a - b| over n floats of two device vectors, relative to the
+// largest |a| (returned in *amax).
+double max_diff_rel(vk_device &dev, const buffer_span &a, const buffer_span &b, size_t n, double *amax) {
+    std::vector<float> va(n), vb(n);
+    download(dev, a, va.data(), n * 4);
+    download(dev, b, vb.data(), n * 4);
+    double dmax = 0, ymax = 0;
+    for (size_t i = 0; i < n; ++i) {
+        dmax = std::max(dmax, double(std::fabs(va[i] - vb[i])));
+        ymax = std::max(ymax, double(std::fabs(va[i])));
+    }
+    *amax = ymax;
+    return ymax > 0 ? dmax / ymax : dmax;
+}
+
 }  // namespace
 
 // COOP 2: prints which element of each VK_NV_cooperative_matrix operand of
@@ -200,21 +215,15 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
                 cs.barrier();
                 run_frag(cs, fws[0], n);
                 cs.submit();
-                std::vector<float> a(size_t(n) * rows), b(size_t(n) * rows);
-                download(dev, yref, a.data(), a.size() * 4);
-                download(dev, y, b.data(), b.size() * 4);
-                double dmax = 0, ymax = 0;
-                for (size_t i = 0; i < a.size(); ++i) {
-                    dmax = std::max(dmax, double(std::fabs(a[i] - b[i])));
-                    ymax = std::max(ymax, double(std::fabs(a[i])));
-                }
+                double ymax = 0;
+                const double diff = max_diff_rel(dev, yref, y, size_t(n) * rows, &ymax);
                 const double s = seconds_per_call(cs, real ? 8 : 1, iters, [&](int i) { run_frag(cs, fws[i % count], n); });
                 const double sx =
                     seconds_per_call(cs, real ? 8 : 1, iters, [&](int) { ops::x_split_f16(cs, x, xs, n, cols); });
                 std::printf("{\"kernel\":\"matvec_frag\",\"format\":\"mxfp4\",\"rows\":%u,\"cols\":%u,\"n\":%u,"
                             "\"emulated\":%s,\"defines\":\"%s\",\"max_diff_rel\":%.3g,\"max_abs_y\":%.4g,"
                             "\"us\":%.2f,\"gb_s\":%.1f,\"x_split_us\":%.2f}\n",
-                            rows, cols, n, real ? "false" : "true", config.c_str(), ymax > 0 ? dmax / ymax : dmax, ymax,
+                            rows, cols, n, real ? "false" : "true", config.c_str(), diff, ymax,
                             s * 1e6, wbytes / s / 1e9, sx * 1e6);
             } catch (const std::exception &e) {
                 std::printf("{\"kernel\":\"matvec_frag\",\"n\":%u,\"defines\":\"%s\",\"error\":\"%s\"}\n", n,
@@ -362,19 +371,13 @@ int main(int argc, char **argv) {
                         ops::linear_matvec(cs, ws[0], x, yref, n);
                         ops::linear_matvec_coop(cs, ws[0], x, y, n, 0, 0);
                         cs.submit();
-                        std::vector<float> a(size_t(n) * rows), b(size_t(n) * rows);
-                        download(dev, yref, a.data(), a.size() * 4);
-                        download(dev, y, b.data(), b.size() * 4);
-                        double dmax = 0, ymax = 0;
-                        for (size_t i = 0; i < a.size(); ++i) {
-                            dmax = std::max(dmax, double(std::fabs(a[i] - b[i])));
-                            ymax = std::max(ymax, double(std::fabs(a[i])));
-                        }
+                        double ymax = 0;
+                        const double diff = max_diff_rel(dev, yref, y, size_t(n) * rows, &ymax);
                         const double s = seconds_per_call(
                             cs, 8, 400, [&](int i) { ops::linear_matvec_coop(cs, ws[i % count], x, y, n, 0, 0); });
                         std::printf("{\"kernel\":\"matvec_coop\",\"format\":\"mxfp4\",\"rows\":%u,\"cols\":%u,\"n\":%u,"
                                     "\"defines\":\"%s\",\"max_diff_rel\":%.3g,\"max_abs_y\":%.4g,\"us\":%.2f,\"gb_s\":%.1f}\n",
-                                    rows, cols, n, argc > 14 ? argv[14] : "", ymax > 0 ? dmax / ymax : dmax, ymax, s * 1e6, wbytes / s / 1e9);
+                                    rows, cols, n, argc > 14 ? argv[14] : "", diff, ymax, s * 1e6, wbytes / s / 1e9);
                     } catch (const std::exception &e) {
                         std::printf("{\"kernel\":\"matvec_coop\",\"n\":%u,\"error\":\"%s\"}\n", n, e.what());
                     }
