@@ -20,12 +20,15 @@
 //
 // Arithmetic.  A holds the codes as fp16 times 2^-14 (exact: E2M1's
 // subnormal code lands on an fp16 subnormal); B holds x split into
-// hi = fp16(x) and lo = fp16((x - hi) * 2^11) (x_split_f16.comp, or here
-// with XF32=1; |x| < 65504), so each product uses 22 bits of x.  Per 32-column MX block and
-// output element, two fp32 accumulator tiles (hi, lo) start at zero, take
-// the block's two 16 x 16 x 16 multiply-adds each, and are added into the
-// lane's fp32 sum as (hi + lo * 2^-11) * 2^(s - 127 + 14), s the block's
-// E8M0 byte (<= 240: ops::max_scale_byte).  Warps split K into contiguous
+// hi = fp16(x) and lo = fp16(x - hi) (x_split_f16.comp, or here with
+// XF32=1; |x| < 65504), so each product uses 22 bits of x (lo may be an
+// fp16 subnormal: the matrix unit is expected to keep those; gpu_frag.sh's
+// max_diff_rel would show a flush).  Per 32-column MX block and output
+// element, one fp32 accumulator tile starts at zero and takes the block's
+// four 16 x 8 x 16 multiply-adds (two A tiles times x hi and lo, one
+// chain: two accumulators alternating crashed the H200 driver's pipeline
+// creation in matvec_coop.comp), and is added into the lane's fp32 sum times
+// 2^(s - 127 + 14), s the block's E8M0 byte (<= 240: ops::max_scale_byte).  Warps split K into contiguous
 // parts; their sums are added in warp order through shared memory.
 //
 // Batch invariance: column n's result depends only on column n of B and
@@ -73,7 +76,6 @@
 #define UNROLL [[unroll]]
 #endif
 #define NSR (C_ROW_PAIRS != 0 ? 2 : 4)  // scale rows per lane
-#define LO_EXP 11
 layout(local_size_x = NSG * 32) in;
 layout(std430, binding = 0) readonly buffer Wf { uvec4 wf[]; };  // [tile][group64][lane]
 layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };    // E8M0 bytes [row][K / 32]
@@ -260,7 +262,7 @@ void main() {
                         UNROLL for (uint j = 0u; j < 2u; ++j) {
                             const f16vec2 hv = f16vec2(d.xv[kt][g][j]);
                             h[j] = packFloat2x16(hv);
-                            lo[j] = packFloat2x16(f16vec2((d.xv[kt][g][j] - vec2(hv)) * 2048.0));
+                            lo[j] = packFloat2x16(f16vec2(d.xv[kt][g][j] - vec2(hv)));
                         }
                         bh[kt][g] = make_b(h[0], h[1]);
                         bl[kt][g] = make_b(lo[0], lo[1]);
@@ -271,28 +273,24 @@ void main() {
                     }
                 UNROLL for (uint blk = 0u; blk < 2u; ++blk)
                     UNROLL for (uint t = 0u; t < R; ++t) {
-                        cfrag ch[NG], cl[NG];
-                        UNROLL for (uint g = 0u; g < NG; ++g) {
-                            ch[g] = C_ZERO;
-                            cl[g] = C_ZERO;
-                        }
-                        UNROLL for (uint h = 0u; h < 2u; ++h) {
-                            const uint kt = 2u * blk + h;
-                            const afrag a = decode_a(d.q[t][kt]);
-                            UNROLL for (uint g = 0u; g < NG; ++g) {
-                                ch[g] = MMA(a, bh[kt][g], ch[g]);
-#ifndef DIAG_NO_LO  // timing only (x rounded to fp16): what the lo half of x costs
-                                cl[g] = MMA(a, bl[kt][g], cl[g]);
-#endif
-                            }
-                        }
+                        // One accumulator chain at a time (see the header).
+                        const afrag a0 = decode_a(d.q[t][2u * blk]), a1 = decode_a(d.q[t][2u * blk + 1u]);
                         float s[NSR];
                         UNROLL for (uint j = 0u; j < NSR; ++j)
                             s[j] = uintBitsToFloat((((d.s[t][j] >> (8u * blk)) & 0xffu) + 14u) << 23);
-                        UNROLL for (uint g = 0u; g < NG; ++g)
+                        UNROLL for (uint g = 0u; g < NG; ++g) {
+                            cfrag c = C_ZERO;
+                            c = MMA(a0, bh[2u * blk][g], c);
+#ifndef DIAG_NO_LO  // timing only (x rounded to fp16): what the lo half of x costs
+                            c = MMA(a0, bl[2u * blk][g], c);
+#endif
+                            c = MMA(a1, bh[2u * blk + 1u][g], c);
+#ifndef DIAG_NO_LO
+                            c = MMA(a1, bl[2u * blk + 1u][g], c);
+#endif
                             UNROLL for (uint e = 0u; e < 4u; ++e)
-                                acc[t][g][e] = fma(fma(CE(cl[g], e), 1.0 / float(1 << LO_EXP), CE(ch[g], e)),
-                                                   s[C_ROW_PAIRS != 0 ? e >> 1 : e], acc[t][g][e]);
+                                acc[t][g][e] = fma(CE(c, e), s[C_ROW_PAIRS != 0 ? e >> 1 : e], acc[t][g][e]);
+                        }
                     }
             }
         }

@@ -1,6 +1,6 @@
 #version 450
 // EXPERIMENT (with matvec_frag.comp): splits N columns of K fp32 activations
-// into fp16 pairs, hi = fp16(x) and lo = fp16((x - hi) * 2^11), so that a
+// into fp16 pairs, hi = fp16(x) and lo = fp16(x - hi), so that a
 // tensor-core product over hi and lo uses 22 bits of x.  Output per column
 // n: K/2 words of hi pairs, then K/2 words of lo pairs (elements 2i, 2i + 1
 // in the low and high halves).  Needs |x| < 65504 (fp16's range).
@@ -17,7 +17,7 @@ void main() {
     const uint n = i / half_k, p = i % half_k;
     const vec2 v = x2[i];
     const f16vec2 hi = f16vec2(v);
-    const f16vec2 lo = f16vec2((v - vec2(hi)) * 2048.0);
+    const f16vec2 lo = f16vec2(v - vec2(hi));
     xs[n * pc.K + p] = packFloat2x16(hi);
     xs[n * pc.K + half_k + p] = packFloat2x16(lo);
 }
