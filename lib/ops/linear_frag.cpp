@@ -110,9 +110,41 @@ std::string frag_layout_parse_probe(const std::vector<float> &out, frag_layout *
     return "";
 }
 
+namespace {
+const char *component_name(VkComponentTypeNV t) {
+    switch (t) {
+    case VK_COMPONENT_TYPE_FLOAT16_NV: return "f16";
+    case VK_COMPONENT_TYPE_FLOAT32_NV: return "f32";
+    case VK_COMPONENT_TYPE_FLOAT64_NV: return "f64";
+    case VK_COMPONENT_TYPE_SINT8_NV: return "s8";
+    case VK_COMPONENT_TYPE_UINT8_NV: return "u8";
+    case VK_COMPONENT_TYPE_SINT32_NV: return "s32";
+    case VK_COMPONENT_TYPE_UINT32_NV: return "u32";
+    default: return "?";
+    }
+}
+}  // namespace
+
+std::string coop_shapes_text(const vk_device &dev) {
+    std::string out;
+    for (const vk_device::coop_shape &c : dev.cooperative_matrix_shapes()) {
+        if (!out.empty()) out += ", ";
+        out += std::to_string(c.M) + "x" + std::to_string(c.N) + "x" + std::to_string(c.K) + " " +
+               component_name(c.a) + "*" + component_name(c.b) + "+" + component_name(c.c) + "->" +
+               component_name(c.d) + (c.scope == VK_SCOPE_SUBGROUP_NV ? "" : " (not subgroup scope)");
+    }
+    return out;
+}
+
 std::string frag_layout_probe(vk_device &dev, frag_layout *f, std::vector<float> *raw) {
     if (!dev.cooperative_matrix() || dev.info().subgroup_size != 32)
         return "needs VK_NV_cooperative_matrix (instance_options::cooperative_matrix) and subgroup size 32";
+    bool listed = dev.cooperative_matrix_shapes().empty();  // (an empty list: the query failed; try anyway)
+    for (const vk_device::coop_shape &c : dev.cooperative_matrix_shapes())
+        listed = listed || (c.M == 16 && c.N == 8 && c.K == 16 && c.a == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                            c.b == VK_COMPONENT_TYPE_FLOAT16_NV && c.c == VK_COMPONENT_TYPE_FLOAT32_NV &&
+                            c.d == VK_COMPONENT_TYPE_FLOAT32_NV && c.scope == VK_SCOPE_SUBGROUP_NV);
+    if (!listed) return "the driver does not list 16x8x16 f16*f16+f32->f32 (it lists " + coop_shapes_text(dev) + ")";
     arena a(dev, false, 0, "coop layout probe");
     buffer_span out = a.alloc(kCoopProbeFloats * 4, "out");
     command_stream cs(dev);

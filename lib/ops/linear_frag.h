@@ -42,8 +42,12 @@ std::string frag_layout_parse_probe(const std::vector<float> &out, frag_layout *
 // The probe's output buffer, in floats: room for every element of the four
 // tiles in every lane, whatever lengths the device reports.
 constexpr uint64_t kCoopProbeFloats = 4 + 32 * (256 + 128 + 128 + 128);
+// The cooperative-matrix shapes the driver lists, as text ("16x8x16
+// f16*f16+f32->f32", ...; the probe's diagnostics).
+std::string coop_shapes_text(const vk_device &dev);
 // Runs the probe on `dev` (VK_NV_cooperative_matrix enabled, subgroup size
-// 32) and parses it; `raw` (optional) receives its output.
+// 32) and parses it; `raw` (optional) receives its output.  Fails (with the
+// listed shapes) when the driver does not list 16x8x16 f16*f16+f32->f32.
 std::string frag_layout_probe(vk_device &dev, frag_layout *f, std::vector<float> *raw = nullptr);
 
 // The kernel's table binding: per lane A, B, C element indices, then the

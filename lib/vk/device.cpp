@@ -67,6 +67,16 @@ vk_device::vk_device(vk_instance &inst, uint32_t index) : inst_(inst) {
             en.pNext = &cm;
             e12.vulkanMemoryModel = VK_TRUE;
             cooperative_matrix_ = true;
+            auto props_fn = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
+                vkGetInstanceProcAddr(inst.handle(), "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
+            uint32_t n = 0;
+            if (props_fn && props_fn(desc_.handle, &n, nullptr) == VK_SUCCESS && n) {
+                std::vector<VkCooperativeMatrixPropertiesNV> v(n, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
+                if (props_fn(desc_.handle, &n, v.data()) == VK_SUCCESS)
+                    for (uint32_t i = 0; i < n; ++i)
+                        coop_shapes_.push_back({v[i].MSize, v[i].NSize, v[i].KSize, v[i].AType, v[i].BType,
+                                                v[i].CType, v[i].DType, v[i].scope});
+            }
         }
     }
 

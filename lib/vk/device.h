@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <vector>
 #include <mutex>
 
 namespace mlxmtp::detail {
@@ -36,6 +37,14 @@ public:
     bool pipeline_statistics() const { return pipeline_statistics_; }
     // VK_NV_cooperative_matrix enabled (instance_options::cooperative_matrix).
     bool cooperative_matrix() const { return cooperative_matrix_; }
+    // The multiply-add shapes the driver lists for VK_NV_cooperative_matrix
+    // (empty when not enabled), e.g. "16x8x16 f16*f16+f32->f32 subgroup".
+    struct coop_shape {
+        uint32_t M = 0, N = 0, K = 0;
+        VkComponentTypeNV a{}, b{}, c{}, d{};
+        VkScopeNV scope{};
+    };
+    const std::vector<coop_shape> &cooperative_matrix_shapes() const { return coop_shapes_; }
     PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn() const { return push_descriptor_fn_; }
     kernel_registry &kernels() { return *kernels_; }
 
@@ -78,6 +87,7 @@ private:
     bool push_descriptors_ = false;
     bool pipeline_statistics_ = false;
     bool cooperative_matrix_ = false;
+    std::vector<coop_shape> coop_shapes_;
     PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn_ = nullptr;
     uint64_t max_allocation_size_ = 0;
     uint64_t storage_alignment_ = 256;

@@ -128,9 +128,9 @@ static int coop_layout_probe(vk_device &dev) {
     const ops::frag_layout ptx = ops::frag_layout_mma_m16n8k16();
     const bool same = err.empty() && f.a == ptx.a && f.b == ptx.b && f.c == ptx.c;
     std::printf("{\"kernel\":\"coop_layout_probe\",\"usable\":%s,\"error\":\"%s\",\"ptx_m16n8k16\":%s,"
-                "\"c_row_pairs\":%s}\n",
+                "\"c_row_pairs\":%s,\"shapes\":\"%s\"}\n",
                 err.empty() ? "true" : "false", err.c_str(), same ? "true" : "false",
-                err.empty() && ops::frag_c_row_pairs(f) ? "true" : "false");
+                err.empty() && ops::frag_c_row_pairs(f) ? "true" : "false", ops::coop_shapes_text(dev).c_str());
     return err.empty() ? 0 : 1;
 }
 
