@@ -16,13 +16,13 @@ set -u
 bin=$1; out=$2; shift 2
 sets=("$@")
 [ ${#sets[@]} -eq 0 ] && sets=("" "NSG=4,R=2,PF=2" "NSG=8,R=2,PF=3" "NSG=4,R=1,PF=4" "NSG=8,R=1,PF=2" "XF32"
-                              "NSG=8,R=2,PF=3,XF32" "DIAG_NO_DECODE" "DIAG_NO_LO")
+                              "NSG=8,R=2,PF=3,XF32" "NSG=8,R=4,PF=2,XF32" "DIAG_NO_DECODE" "DIAG_NO_LO")
 "$bin/vk_ceiling" > "$out/ceiling.txt" 2>&1
 "$bin/mlxmtp-kernel-bench" 64 64 1 0 0 0 0 mxfp4 0 0 1 0 2 > "$out/probe.jsonl" 2>&1
 tail -1 "$out/probe.jsonl"
 for shape in "4096 14336" "17408 5120" "5120 17408"; do
   for d in "${sets[@]}"; do
-    if [ "$shape" != "4096 14336" ] && [ -n "$d" ] && [ "$d" != XF32 ] && [ "$d" != "NSG=4,R=2,PF=2" ]; then continue; fi
+    if [ "$shape" != "4096 14336" ] && [ -n "$d" ] && [ "$d" != XF32 ] && [ "$d" != "NSG=8,R=2,PF=3,XF32" ]; then continue; fi
     "$bin/mlxmtp-kernel-bench" $shape 536870912 0 0 0 0 mxfp4 0 0 1,2,4,8,9,16 0 3 "$d" >> "$out/frag.jsonl" 2>&1 ||
       echo "{\"kernel\":\"matvec_frag\",\"shape\":\"$shape\",\"defines\":\"$d\",\"error\":\"exit $?\"}" >> "$out/frag.jsonl"
   done
