@@ -215,8 +215,9 @@ bfrag make_b(uint p0, uint p1) {
     return b;
 }
 
-// Per warp, tile and column group: 32 lanes x 4 accumulator elements.
-shared float red[NSG * R * NG * 128];
+// Per warp and column group: 32 lanes x 4 accumulator elements (one row
+// tile at a time, so the size does not grow with R).
+shared float red[NSG * NG * 128];
 
 void main() {
 #if EMULATE
@@ -296,19 +297,23 @@ void main() {
         }
     }
 
-    UNROLL for (uint t = 0u; t < R; ++t)
+    UNROLL for (uint t = 0u; t < R; ++t) {
+        if (t > 0u) {  // the previous tile's sums are read
+            memoryBarrierShared();
+            barrier();
+        }
         UNROLL for (uint g = 0u; g < NG; ++g)
-            UNROLL for (uint e = 0u; e < 4u; ++e) red[((sg * R + t) * NG + g) * 128u + l * 4u + e] = acc[t][g][e];
-    memoryBarrierShared();
-    barrier();
-    for (uint o = gl_LocalInvocationID.x; o < R * 16u * NG * 8u; o += NSG * 32u) {
-        const uint t = o / (16u * NG * 8u), rem = o % (16u * NG * 8u);
-        const uint r = rem / (NG * 8u), col = rem % (NG * 8u), g = col / 8u;
-        const uint row = (wg_tile0 + t) * 16u + r;
-        if (col >= pc.N || row >= pc.M) continue;
-        const uint li = lay[512u + r * 8u + (col & 7u)];
-        float v = 0.0;
-        for (uint s = 0u; s < NSG; ++s) v += red[((s * R + t) * NG + g) * 128u + li];
-        y[col * pc.ystride + row] = v;
+            UNROLL for (uint e = 0u; e < 4u; ++e) red[(sg * NG + g) * 128u + l * 4u + e] = acc[t][g][e];
+        memoryBarrierShared();
+        barrier();
+        for (uint o = gl_LocalInvocationID.x; o < 16u * NG * 8u; o += NSG * 32u) {
+            const uint r = o / (NG * 8u), col = o % (NG * 8u), g = col / 8u;
+            const uint row = (wg_tile0 + t) * 16u + r;
+            if (col >= pc.N || row >= pc.M) continue;
+            const uint li = lay[512u + r * 8u + (col & 7u)];
+            float v = 0.0;
+            for (uint w = 0u; w < NSG; ++w) v += red[(w * NG + g) * 128u + li];
+            y[col * pc.ystride + row] = v;
+        }
     }
 }

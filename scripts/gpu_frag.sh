@@ -9,7 +9,7 @@
 # too.
 # Usage (repo root on the GPU machine): scripts/gpu_frag.sh BIN_DIR OUT_DIR [SET...]
 # A SET is a matvec_frag define list (NAME=V,NAME=V; "" = the defaults NSG=8,
-# R=1, PF=4); the default sweeps the warps per workgroup (NSG), 16-row tiles
+# PF=4, R by rows: ops::frag_tiles_per_warp); the default sweeps the warps per workgroup (NSG), 16-row tiles
 # per warp (R), groups of loads in flight (PF), x split inside the kernel
 # (XF32) and the two timing diagnostics (DIAG_NO_DECODE, DIAG_NO_LO).
 set -u

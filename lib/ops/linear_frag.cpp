@@ -236,9 +236,12 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
     if (N < 1 || N > 16 || w.cols % 64 || w.rows == 0)
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: 1..16 columns, K %% 64 == 0 only");
-    // Defaults (untimed guesses, the most loads in flight: gpu_frag.sh sweeps
-    // them): 8 warps per workgroup, one 16-row tile each, 4 groups ahead.
-    define_list d{{"NG", N > 8 ? "2" : "1"}, {"R", "1"}, {"NSG", "8"}, {"PF", "4"}};
+    // Defaults (untimed guesses: gpu_frag.sh sweeps them): 8 warps per
+    // workgroup, 4 groups of loads ahead, and row tiles per warp by the
+    // weight's rows (frag_tiles_per_warp), which leaves every column's
+    // arithmetic as it is.
+    const uint32_t tpw = w.tiles_per_warp ? w.tiles_per_warp : frag_tiles_per_warp(w.rows);
+    define_list d{{"NG", N > 8 ? "2" : "1"}, {"R", std::to_string(tpw)}, {"NSG", "8"}, {"PF", "4"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
     if (x_f32) d.emplace_back("XF32", "1");
@@ -257,6 +260,15 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
     const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
     if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
     cs.dispatch(p, {w.data, w.scales, xs, y, w.table}, pc, groups);
+}
+
+uint32_t frag_tiles_per_warp(uint32_t rows) {
+    // Tall weights share each B fragment (x) over more row tiles while
+    // keeping >= 256 workgroups (about two per SM of a 132-SM GPU): R = 1
+    // below 512 tiles (4096 / 5120-row projections), 2 below 1024, else 4
+    // (17408-row gate / up, the lm_head).
+    const uint32_t tiles = (rows + 15) / 16;
+    return tiles >= 1024 ? 4 : tiles >= 512 ? 2 : 1;
 }
 
 bool frag_eligible(const device_weight &w) {

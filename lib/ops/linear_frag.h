@@ -70,7 +70,12 @@ struct frag_weight {
     buffer_span data, scales, table;
     bool c_row_pairs = false;
     bool emulate = false;  // run EMULATE=1 (no cooperative matrices: lavapipe, tests)
+    uint32_t tiles_per_warp = 0;  // the kernel's R (0: frag_tiles_per_warp; frag_defines override both)
 };
+
+// 16-row tiles per warp for a weight of `rows` rows (1, 2 or 4).  Any R
+// gives the same bits; it trades x work per word against workgroups.
+uint32_t frag_tiles_per_warp(uint32_t rows);
 
 // xs [N][K] words <- x [N][K] fp32 split into fp16 hi / lo (x_split_f16.comp).
 void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs, uint32_t N, uint32_t K);

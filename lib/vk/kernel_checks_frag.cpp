@@ -4,7 +4,7 @@
 // elsewhere (lavapipe) the kernel's emulation, under the PTX layout or a
 // lane-scrambled copy of it (even seeds), which the kernel must not notice.
 // Each column alone gives the batch's bits; x split by x_split_f16 or inside
-// the kernel (XF32) gives the same bits.
+// the kernel (XF32), and 1 or 3 row tiles per warp, give the same bits.
 #include "ops/linear_frag.h"
 #include "vk/kernel_check.h"
 
@@ -75,7 +75,7 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         buffer_span dx = bufs.upload(x), dxj = bufs.upload(xj);
         buffer_span xs = bufs.zeros(size_t(N) * K * 4), xsj = bufs.zeros(size_t(K) * 4);
         buffer_span dy = bufs.zeros(size_t(N) * M * 4), dyj = bufs.zeros(size_t(M) * 4);
-        buffer_span dyf = bufs.zeros(size_t(N) * M * 4);
+        buffer_span dyf = bufs.zeros(size_t(N) * M * 4), dyr = bufs.zeros(size_t(N) * M * 4);
         command_stream cs(dev);
         ops::x_split_f16(cs, dx, xs, N, K);
         ops::x_split_f16(cs, dxj, xsj, 1, K);
@@ -83,14 +83,18 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         ops::linear_matvec_frag(cs, fw, xs, dy, N, M);
         ops::linear_matvec_frag(cs, fw, xsj, dyj, 1, M);
         ops::linear_matvec_frag(cs, fw, dx, dyf, N, M, true);  // x split inside: the same hi / lo
+        ops::frag_weight fw3 = fw;
+        fw3.tiles_per_warp = 3;  // other row tiles per warp (and padding tiles): the same bits
+        ops::linear_matvec_frag(cs, fw3, xs, dyr, N, M);
         cs.submit();
         const auto got = bufs.read<float>(dy, size_t(N) * M), single = bufs.read<float>(dyj, M);
-        const auto got_f32 = bufs.read<float>(dyf, size_t(N) * M);
+        const auto got_f32 = bufs.read<float>(dyf, size_t(N) * M), got_r3 = bufs.read<float>(dyr, size_t(N) * M);
         kernel_check_result r = make_result(res.name.c_str(), got, ref, res.tolerance);
         res.error = std::max(res.error, r.error);
         if (!r.passed || !same_bits(got.data() + size_t(j) * M, single.data(), M, true) ||
-            !same_bits(got.data(), got_f32.data(), got.size(), true)) {
-            if (r.passed) res.error = 1;  // not batch-invariant, or the two x forms differ
+            !same_bits(got.data(), got_f32.data(), got.size(), true) ||
+            !same_bits(got.data(), got_r3.data(), got.size(), true)) {
+            if (r.passed) res.error = 1;  // not batch-invariant, or the x forms / tile counts differ
             res.passed = false;
             return res;
         }

@@ -63,8 +63,8 @@ TEST(KernelVariants, EveryKernelCompiles) {
                     if (dv[0].second != "32") continue;
                     for (const char *pairs : {"0", "1"}) {
                         define_list c = dv;
-                        c.insert(c.end(), {{"NG", ng}, {"C_ROW_PAIRS", pairs}, {"NSG", "8"}, {"R", "1"}, {"PF", "4"},
-                                           {"XF32", pairs}});
+                        c.insert(c.end(), {{"NG", ng}, {"C_ROW_PAIRS", pairs}, {"NSG", "8"}, {"R", pairs[0] == '1' ? "4" : "1"},
+                                           {"PF", "4"}, {"XF32", pairs}});
                         variants.push_back(c);
                     }
                 }
