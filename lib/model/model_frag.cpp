@@ -9,6 +9,8 @@ namespace mlxmtp::detail {
 
 void engine_model::make_frag_copies() {
     vk_device &dev = *dev_;
+    if (!(dev.info().features & MLXMTP_FEATURE_FP16))
+        fail(MLXMTP_ERR_UNSUPPORTED, "frag matvec: the device has no fp16 arithmetic (shaderFloat16)");
     ops::frag_layout f = ops::frag_layout_mma_m16n8k16();
     const bool real = dev.cooperative_matrix() && dev.info().subgroup_size == 32;
     if (real) {
