@@ -11,19 +11,17 @@ void engine_model::make_frag_copies() {
     vk_device &dev = *dev_;
     if (!(dev.info().features & MLXMTP_FEATURE_FP16))
         fail(MLXMTP_ERR_UNSUPPORTED, "frag matvec: the device has no fp16 arithmetic (shaderFloat16)");
-    ops::frag_layout f = ops::frag_layout_mma_m16n8k16();
-    const bool real = dev.cooperative_matrix() && dev.info().subgroup_size == 32;
-    if (real) {
-        const std::string err = ops::frag_layout_probe(dev, &f);
-        if (!err.empty()) fail(MLXMTP_ERR_UNSUPPORTED, "frag matvec: the device's fragment layout: %s", err.c_str());
-    }
+    ops::frag_layout f;
+    const std::string err = ops::frag_device_layout(dev, &f);
+    if (!err.empty()) fail(MLXMTP_ERR_UNSUPPORTED, "frag matvec: the device's fragment layout: %s", err.c_str());
+    const bool emulate = !ops::frag_native(dev);
     const std::vector<uint32_t> t = ops::frag_layout_table(f);
     const buffer_span table = arena_->alloc(t.size() * 4, "frag layout table");
     upload(dev, table, t.data(), t.size() * 4);
     const bool pairs = ops::frag_c_row_pairs(f);
     command_stream cs(dev);
     auto copy = [&](ops::device_weight &w) {
-        if (ops::frag_eligible(w)) ops::make_frag_copy(cs, *arena_, w, table, pairs, !real);
+        if (ops::frag_eligible(w)) ops::make_frag_copy(cs, *arena_, w, table, pairs, emulate);
     };
     auto layer = [&](layer_weights &L) {
         for (ops::device_weight *w : {&L.gdn.qkv, &L.gdn.z, &L.gdn.a, &L.gdn.b, &L.gdn.out, &L.attn.q, &L.attn.k,

@@ -225,8 +225,10 @@ void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer
 }
 
 bool glu_fusable(const device_weight &gate, const device_weight &up) {
+    // (A weight with a frag copy: linear() takes it through matvec_frag,
+    // whose bits the fused kernel does not reproduce.)
     if (!gate.valid() || !up.valid() || gate.format != up.format || gate.rows != up.rows || gate.cols != up.cols ||
-        gate.chunks.size() != up.chunks.size())
+        gate.chunks.size() != up.chunks.size() || gate.frag.valid() || up.frag.valid())
         return false;
     for (size_t i = 0; i < gate.chunks.size(); ++i)
         if (gate.chunks[i].rows != up.chunks[i].rows || gate.chunks[i].row0 != up.chunks[i].row0) return false;

@@ -103,8 +103,8 @@ void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer
 // common/types.glsl, so the result equals linear_matvec (G), linear_matvec
 // (U), swiglu() bit for bit (kernel check matvec_glu): a session may fuse
 // some chunk sizes and not others and stay batch-invariant.  G and U need
-// the same shape, format and chunks (glu_fusable); otherwise
-// MLXMTP_ERR_INTERNAL.
+// the same shape, format and chunks and no frag copy (glu_fusable);
+// otherwise MLXMTP_ERR_INTERNAL.
 bool glu_fusable(const device_weight &gate, const device_weight &up);
 void linear_matvec_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
                        const buffer_span &x, const buffer_span &act, uint32_t T);

@@ -136,8 +136,16 @@ std::string coop_shapes_text(const vk_device &dev) {
     return out;
 }
 
+bool frag_native(const vk_device &dev) { return dev.cooperative_matrix() && dev.info().subgroup_size == 32; }
+
+std::string frag_device_layout(vk_device &dev, frag_layout *f) {
+    if (frag_native(dev)) return frag_layout_probe(dev, f);
+    *f = frag_layout_mma_m16n8k16();
+    return "";
+}
+
 std::string frag_layout_probe(vk_device &dev, frag_layout *f, std::vector<float> *raw) {
-    if (!dev.cooperative_matrix() || dev.info().subgroup_size != 32)
+    if (!frag_native(dev))
         return "needs VK_NV_cooperative_matrix (instance_options::cooperative_matrix) and subgroup size 32";
     bool listed = dev.cooperative_matrix_shapes().empty();  // (an empty list: the query failed; try anyway)
     for (const vk_device::coop_shape &c : dev.cooperative_matrix_shapes())
@@ -176,45 +184,45 @@ inline uint32_t mag_shift(uint32_t i) { return 3 * (i >> 1) + 16 * (i & 1); }
 inline uint32_t sign_bit(uint32_t i) { return 12 + (i >> 1) + 16 * (i & 1); }
 }  // namespace
 
-std::vector<uint32_t> frag_repack_mxfp4(const uint8_t *codes, uint32_t rows, uint32_t cols, const frag_layout &f) {
-    if (cols % 64) fail(MLXMTP_ERR_UNSUPPORTED, "frag_repack_mxfp4: cols %u is not a multiple of 64", cols);
+namespace {
+// Calls fn(word, i, r, k) for every fragment element of the repacked form:
+// element i of word `word` (matvec_frag.comp's order) holds W[r, k], r < rows.
+template <class F>
+void for_each_frag_element(uint32_t rows, uint32_t cols, const frag_layout &f, F fn) {
     const uint32_t tiles = (rows + 15) / 16, groups = cols / 64;
-    const uint64_t row_bytes = cols / 2;
-    std::vector<uint32_t> out(uint64_t(tiles) * groups * 32 * 4, 0);
     for (uint32_t tile = 0; tile < tiles; ++tile)
         for (uint32_t g = 0; g < groups; ++g)
             for (uint32_t l = 0; l < 32; ++l)
                 for (uint32_t kt = 0; kt < 4; ++kt) {
-                    uint32_t w = 0;
+                    const uint64_t word = ((uint64_t(tile) * groups + g) * 32 + l) * 4 + kt;
                     for (uint32_t i = 0; i < 8; ++i) {
                         const uint32_t r = tile * 16 + (f.a[l][i] >> 4), k = g * 64 + kt * 16 + (f.a[l][i] & 15);
-                        if (r >= rows) continue;
-                        const uint32_t code = (codes[uint64_t(r) * row_bytes + k / 2] >> (4 * (k & 1))) & 15;
-                        w |= (code & 7) << mag_shift(i);
-                        w |= (code >> 3) << sign_bit(i);
+                        if (r < rows) fn(word, i, r, k);
                     }
-                    out[((uint64_t(tile) * groups + g) * 32 + l) * 4 + kt] = w;
                 }
+}
+}  // namespace
+
+std::vector<uint32_t> frag_repack_mxfp4(const uint8_t *codes, uint32_t rows, uint32_t cols, const frag_layout &f) {
+    if (cols % 64) fail(MLXMTP_ERR_UNSUPPORTED, "frag_repack_mxfp4: cols %u is not a multiple of 64", cols);
+    const uint64_t row_bytes = cols / 2;
+    std::vector<uint32_t> out(uint64_t((rows + 15) / 16) * (cols / 64) * 32 * 4, 0);
+    for_each_frag_element(rows, cols, f, [&](uint64_t word, uint32_t i, uint32_t r, uint32_t k) {
+        const uint32_t code = (codes[r * row_bytes + k / 2] >> (4 * (k & 1))) & 15;
+        out[word] |= (code & 7) << mag_shift(i) | (code >> 3) << sign_bit(i);
+    });
     return out;
 }
 
 std::vector<uint8_t> frag_unpack_mxfp4(const std::vector<uint32_t> &packed, uint32_t rows, uint32_t cols,
                                        const frag_layout &f) {
-    const uint32_t tiles = (rows + 15) / 16, groups = cols / 64;
     const uint64_t row_bytes = cols / 2;
     std::vector<uint8_t> codes(uint64_t(rows) * row_bytes, 0);
-    for (uint32_t tile = 0; tile < tiles; ++tile)
-        for (uint32_t g = 0; g < groups; ++g)
-            for (uint32_t l = 0; l < 32; ++l)
-                for (uint32_t kt = 0; kt < 4; ++kt) {
-                    const uint32_t w = packed.at(((uint64_t(tile) * groups + g) * 32 + l) * 4 + kt);
-                    for (uint32_t i = 0; i < 8; ++i) {
-                        const uint32_t r = tile * 16 + (f.a[l][i] >> 4), k = g * 64 + kt * 16 + (f.a[l][i] & 15);
-                        if (r >= rows) continue;
-                        const uint32_t code = ((w >> mag_shift(i)) & 7) | (((w >> sign_bit(i)) & 1) << 3);
-                        codes[uint64_t(r) * row_bytes + k / 2] |= static_cast<uint8_t>(code << (4 * (k & 1)));
-                    }
-                }
+    for_each_frag_element(rows, cols, f, [&](uint64_t word, uint32_t i, uint32_t r, uint32_t k) {
+        const uint32_t w = packed.at(word);
+        const uint32_t code = ((w >> mag_shift(i)) & 7) | (((w >> sign_bit(i)) & 1) << 3);
+        codes[r * row_bytes + k / 2] |= static_cast<uint8_t>(code << (4 * (k & 1)));
+    });
     return codes;
 }
 
@@ -232,7 +240,7 @@ void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs
 void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
                         uint32_t N, uint32_t ystride, bool x_f32) {
     vk_device &dev = cs.device();
-    if (!w.emulate && (!dev.cooperative_matrix() || dev.info().subgroup_size != 32))
+    if (!w.emulate && !frag_native(dev))
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
     if (N < 1 || N > 16 || w.cols % 64 || w.rows == 0)
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: 1..16 columns, K %% 64 == 0 only");
@@ -296,8 +304,7 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const buffer
     cs.dispatch(dev.kernels().get("frag_repack_mxfp4"), {w.chunks[0].data, table, w.frag.data}, pc, gx, gy);
 }
 
-void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
-                        uint32_t T) {
+frag_weight frag_view(const device_weight &w) {
     frag_weight fw;
     fw.rows = w.rows;
     fw.cols = w.cols;
@@ -306,7 +313,12 @@ void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer
     fw.table = w.frag.table;
     fw.c_row_pairs = w.frag.c_row_pairs;
     fw.emulate = w.frag.emulate;
-    linear_matvec_frag(cs, fw, x, y, T, w.rows, true);
+    return fw;
+}
+
+void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
+                        uint32_t T) {
+    linear_matvec_frag(cs, frag_view(w), x, y, T, w.rows, true);
 }
 
 }  // namespace mlxmtp::detail::ops

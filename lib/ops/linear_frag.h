@@ -49,6 +49,11 @@ std::string coop_shapes_text(const vk_device &dev);
 // 32) and parses it; `raw` (optional) receives its output.  Fails (with the
 // listed shapes) when the driver does not list 16x8x16 f16*f16+f32->f32.
 std::string frag_layout_probe(vk_device &dev, frag_layout *f, std::vector<float> *raw = nullptr);
+// The kernel runs natively: VK_NV_cooperative_matrix enabled, subgroup size 32.
+bool frag_native(const vk_device &dev);
+// The layout to run under on `dev`: the probe's where native, else the PTX
+// layout (the emulation).  "" on success, else the probe's reason.
+std::string frag_device_layout(vk_device &dev, frag_layout *f);
 
 // The kernel's table binding: per lane A, B, C element indices, then the
 // inverse of C (r * 8 + n -> lane * 4 + element).
@@ -95,5 +100,7 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const buffer
 // linear()'s path for a weight with a frag copy: fp32 x [T][cols] -> y [T][rows].
 void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                         uint32_t T);
+// The frag_weight view of a weight with a frag copy.
+frag_weight frag_view(const device_weight &w);
 
 }  // namespace mlxmtp::detail::ops

@@ -421,8 +421,7 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
 
 void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T) {
     cs.section("mlp.gateup");
-    if (T <= ops::glu_fused_max_cols() && ops::glu_fusable(L.gate, L.up) && !L.gate.frag.valid() &&
-        !L.up.frag.valid()) {
+    if (T <= ops::glu_fused_max_cols() && ops::glu_fusable(L.gate, L.up)) {
         // Decode and short verifies: SwiGLU in the products' epilogue (one
         // stage fewer; bit-identical to the path below at these sizes).
         ops::linear_matvec_glu(cs, L.gate, L.up, xn_, act_, T);

@@ -6,6 +6,7 @@
 // Each column alone gives the batch's bits; x split by x_split_f16 or inside
 // the kernel (XF32), and 1 or 3 row tiles per warp, give the same bits.
 #include "ops/linear_frag.h"
+#include "ref/linear.h"
 #include "vk/kernel_check.h"
 
 #include <algorithm>
@@ -24,15 +25,13 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         res.passed = true;
         return res;
     }
-    ops::frag_layout f = ops::frag_layout_mma_m16n8k16();
-    const bool real = dev.cooperative_matrix() && dev.info().subgroup_size == 32;
-    if (real) {
-        const std::string e = ops::frag_layout_probe(dev, &f);
-        if (!e.empty()) {
-            res.error = 1;
-            return res;  // not passed: the device's layout is unusable
-        }
-    } else if (seed % 2 == 0) {
+    ops::frag_layout f;
+    if (!ops::frag_device_layout(dev, &f).empty()) {
+        res.error = 1;
+        return res;  // not passed: the device's layout is unusable
+    }
+    const bool real = ops::frag_native(dev);
+    if (!real && seed % 2 == 0) {
         std::vector<uint32_t> perm(32);
         for (uint32_t i = 0; i < 32; ++i) perm[i] = i;
         std::shuffle(perm.begin(), perm.end(), rng);
@@ -49,7 +48,7 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         f = g;
     }
     // Rows not a multiple of 16 (a padded tile), K groups not a multiple of
-    // the kernel's 4 warps (parts of different lengths).
+    // the kernel's 8 warps (parts of different lengths, some empty).
     const uint32_t M = 17 + static_cast<uint32_t>(rng() % 100), K = 64 * (1 + static_cast<uint32_t>(rng() % 11));
     check_buffers bufs(dev);
     std::vector<float> wf;
@@ -68,12 +67,7 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
     for (uint32_t N : {1u, 3u, 9u, 16u}) {
         const auto x = random_floats(rng, size_t(N) * K);
         std::vector<float> ref(size_t(N) * M);
-        for (uint32_t n = 0; n < N; ++n)
-            for (uint32_t m = 0; m < M; ++m) {
-                double s = 0;
-                for (uint32_t k = 0; k < K; ++k) s += double(wf[size_t(m) * K + k]) * x[size_t(n) * K + k];
-                ref[size_t(n) * M + m] = static_cast<float>(s);
-            }
+        ref::matmul_f32(wf.data(), M, K, x.data(), N, ref.data());
         // Column j alone must give the batch's bits for it.
         const uint32_t j = static_cast<uint32_t>(rng() % N);
         std::vector<float> xj(x.begin() + size_t(j) * K, x.begin() + size_t(j + 1) * K);

@@ -135,7 +135,7 @@ static int coop_layout_probe(vk_device &dev) {
 }
 
 // COOP 3: the fragment-decoding tensor-core matvec (kernels/matvec_frag.comp)
-// on the same rotating MXFP4 weights, repacked for the device's layout (or,
+// on the same rotating MXFP4 weights, repacked on the device for its layout (or,
 // without cooperative matrices, its emulation under the PTX layout: for
 // checking the bench itself on lavapipe, not for timing).  Prints its
 // largest difference from matvec.comp's result (relative to the largest
@@ -144,39 +144,32 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
                        const buffer_span &x, const buffer_span &y, const std::vector<uint32_t> &n_list,
                        uint64_t wbytes, const char *defines) {
     const uint32_t rows = ws[0].rows, cols = ws[0].cols;
-    ops::frag_layout f = ops::frag_layout_mma_m16n8k16();
-    const bool real = dev.cooperative_matrix() && dev.info().subgroup_size == 32;
-    if (real) {
-        const std::string err = ops::frag_layout_probe(dev, &f);
-        if (!err.empty()) {
-            std::printf("{\"kernel\":\"matvec_frag\",\"error\":\"layout: %s\"}\n", err.c_str());
-            return;
-        }
-    }
-    if (cols % 64 || ws[0].chunks.size() != 1) {
-        std::printf("{\"kernel\":\"matvec_frag\",\"error\":\"needs cols %% 64 == 0 and one chunk\"}\n");
+    ops::frag_layout f;
+    const std::string err = ops::frag_device_layout(dev, &f);
+    if (!err.empty()) {
+        std::printf("{\"kernel\":\"matvec_frag\",\"error\":\"layout: %s\"}\n", err.c_str());
         return;
     }
-    arena fa(dev, false, 0, "frag weights");
-    std::vector<ops::frag_weight> fws(count);
-    const buffer_span table = fa.alloc(ops::frag_layout_table(f).size() * 4, "table");
-    {
-        const auto t = ops::frag_layout_table(f);
-        upload(dev, table, t.data(), t.size() * 4);
+    if (!ops::frag_eligible(ws[0])) {
+        std::printf("{\"kernel\":\"matvec_frag\",\"error\":\"needs cols %% 64 == 0, one chunk, >= %u rows\"}\n",
+                    ops::kFragMinRows);
+        return;
     }
-    std::vector<uint8_t> codes(size_t(rows) * cols / 2);
-    for (uint32_t i = 0; i < count; ++i) {
-        download(dev, ws[i].chunks[0].data, codes.data(), codes.size());
-        const auto packed = ops::frag_repack_mxfp4(codes.data(), rows, cols, f);
-        ops::frag_weight &fw = fws[i];
-        fw.rows = rows;
-        fw.cols = cols;
-        fw.data = fa.alloc(packed.size() * 4, "frag w");
-        upload(dev, fw.data, packed.data(), packed.size() * 4);
-        fw.scales = ws[i].chunks[0].scales;
-        fw.table = table;
-        fw.c_row_pairs = ops::frag_c_row_pairs(f);
-        fw.emulate = !real;
+    const bool real = ops::frag_native(dev);
+    // Repacked on the device, as models do (frag_repack_mxfp4.comp).
+    arena fa(dev, false, 0, "frag weights");
+    const std::vector<uint32_t> t = ops::frag_layout_table(f);
+    const buffer_span table = fa.alloc(t.size() * 4, "table");
+    upload(dev, table, t.data(), t.size() * 4);
+    std::vector<ops::frag_weight> fws;
+    {
+        command_stream cs(dev);
+        for (uint32_t i = 0; i < count; ++i) {
+            ops::device_weight w = ws[i];
+            ops::make_frag_copy(cs, fa, w, table, ops::frag_c_row_pairs(f), !real);
+            fws.push_back(ops::frag_view(w));
+        }
+        cs.submit();
     }
     buffer_span xs = acts.alloc(uint64_t(16) * cols * 4, "xs"), yref = acts.alloc(uint64_t(16) * rows * 4, "yref");
     const int iters = real ? 400 : 2;
