@@ -64,8 +64,10 @@ bool frag_c_row_pairs(const frag_layout &f) {
 std::string frag_layout_parse_probe(const std::vector<float> &out, frag_layout *f) {
     if (out.size() < kCoopProbeFloats) return "probe output too short";
     if (out[0] != 8 || out[1] != 4 || out[2] != 4 || out[3] != 4)
-        return "fragment lengths " + std::to_string(int(out[0])) + ", " + std::to_string(int(out[1])) + ", " +
-               std::to_string(int(out[2])) + ", " + std::to_string(int(out[3])) + " (expected 8, 4, 4, 4)";
+        return "the probe's header is " + std::to_string(int(out[0])) + ", " + std::to_string(int(out[1])) + ", " +
+               std::to_string(int(out[2])) + ", " + std::to_string(int(out[3])) +
+               " instead of 8, 4, 4, 4 (the shader did not run)";
+    if (out[kCoopProbeEndAt] != 1) return "the probe's shader stopped before its end (after its header)";
     auto index = [&](size_t at, uint32_t limit, uint32_t *v) {
         const float x = out[at];
         if (!(x >= 0) || x >= float(limit) || x != std::floor(x)) return false;
@@ -96,6 +98,26 @@ std::string frag_layout_parse_probe(const std::vector<float> &out, frag_layout *
     base += 32 * 4;
     std::string e = frag_layout_check(*f);
     if (!e.empty()) return e;
+    // The same layouts from element writes stored as tiles (the kernel writes
+    // A and B elements): tile position p holds lane * len + element.
+    frag_layout w{};
+    auto stored = [&](size_t at, uint32_t count, uint32_t len, auto &&set) {
+        std::vector<bool> seen(count, false);
+        for (uint32_t p = 0; p < count; ++p) {
+            uint32_t v;
+            if (!index(at + p, count, &v) || seen[v]) return false;
+            seen[v] = true;
+            set(v / len, v % len, p);
+        }
+        return true;
+    };
+    const size_t wa = kCoopProbeWritesAt;
+    if (!stored(wa, 256, 8, [&](uint32_t l, uint32_t i, uint32_t p) { w.a[l][i] = static_cast<uint8_t>(p); }) ||
+        !stored(wa + 256, 128, 4, [&](uint32_t l, uint32_t i, uint32_t p) { w.b[l][i] = static_cast<uint8_t>(p); }) ||
+        !stored(wa + 384, 128, 4, [&](uint32_t l, uint32_t i, uint32_t p) { w.c[l][i] = static_cast<uint8_t>(p); }))
+        return "the stored element writes are not a permutation of the lanes' elements";
+    if (w.a != f->a || w.b != f->b || w.c != f->c)
+        return "element writes and element reads give different layouts";
     // R = A B + D with A(r, k) = r * 16 + k, B(k, n) = k * 16 + n, D(r, n) =
     // r * 16 + n: integers below 2^24, exact in fp32.
     for (uint32_t l = 0; l < 32; ++l)

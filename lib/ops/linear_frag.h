@@ -35,13 +35,18 @@ std::string frag_layout_check(const frag_layout &f);
 // kernel then loads two scale rows per lane instead of four).
 bool frag_c_row_pairs(const frag_layout &f);
 
-// Parses coop_layout_probe.comp's output into `f` and checks it (lengths 8,
-// 4, 4, 4; the multiply-add's result against A B + D at the reported
+// Parses coop_layout_probe.comp's output into `f` and checks it (its header
+// 8, 4, 4, 4 and end marker, so that a shader that did not run or stopped
+// early is named; the layout from element reads equal to the one from
+// element writes; the multiply-add's result against A B + D at the reported
 // positions; frag_layout_check).  "" on success, else the reason.
 std::string frag_layout_parse_probe(const std::vector<float> &out, frag_layout *f);
-// The probe's output buffer, in floats: room for every element of the four
-// tiles in every lane, whatever lengths the device reports.
-constexpr uint64_t kCoopProbeFloats = 4 + 32 * (256 + 128 + 128 + 128);
+// The probe's output buffer, in floats: the element reads at 4, the stored
+// element writes at kCoopProbeWritesAt, the end marker (1: the shader ran
+// to its end) at kCoopProbeEndAt.
+constexpr uint64_t kCoopProbeFloats = 2048;
+constexpr uint64_t kCoopProbeWritesAt = 1024;
+constexpr uint64_t kCoopProbeEndAt = kCoopProbeWritesAt + 256 + 128 + 128;
 // The cooperative-matrix shapes the driver lists, as text ("16x8x16
 // f16*f16+f32->f32", ...; the probe's diagnostics).
 std::string coop_shapes_text(const vk_device &dev);

@@ -15,6 +15,7 @@
 #include <string>
 
 #include <initializer_list>
+#include <type_traits>
 #include <vector>
 
 namespace mlxmtp::detail {
@@ -34,7 +35,9 @@ public:
                   uint32_t push_size, uint32_t gx, uint32_t gy = 1, uint32_t gz = 1);
     void dispatch(const pipeline &p, const std::vector<buffer_span> &buffers, const void *push,
                   uint32_t push_size, uint32_t gx, uint32_t gy = 1, uint32_t gz = 1);
-    template <class T>
+    // (Not for pointers or nullptr: `dispatch(p, {b}, nullptr, 0, 1)` once
+    // picked this overload, T = nullptr_t, and dispatched 0 workgroups.)
+    template <class T, class = std::enable_if_t<!std::is_pointer_v<T> && !std::is_null_pointer_v<T>>>
     void dispatch(const pipeline &p, std::initializer_list<buffer_span> buffers, const T &push,
                   uint32_t gx, uint32_t gy = 1, uint32_t gz = 1) {
         static_assert(sizeof(T) <= kMaxPushConstantBytes, "push constants too large");

@@ -37,6 +37,12 @@ std::vector<float> probe_output(const frag_layout &f) {
             for (int k = 0; k < 16; ++k) s += double(r * 16 + k) * (k * 16 + n);
             v[base + l * 4 + i] = static_cast<float>(s);
         }
+    for (int l = 0; l < 32; ++l) {  // element writes, stored as tiles
+        for (int i = 0; i < 8; ++i) v[kCoopProbeWritesAt + f.a[l][i]] = l * 8 + i;
+        for (int i = 0; i < 4; ++i) v[kCoopProbeWritesAt + 256 + f.b[l][i]] = l * 4 + i;
+        for (int i = 0; i < 4; ++i) v[kCoopProbeWritesAt + 384 + f.c[l][i]] = l * 4 + i;
+    }
+    v[kCoopProbeEndAt] = 1;
     return v;
 }
 
@@ -75,6 +81,15 @@ TEST(MatvecFrag, ProbeParserChecksTheMultiplyAdd) {
     EXPECT_EQ(f.b, ptx.b);
     EXPECT_EQ(f.c, ptx.c);
     out[4 + 32 * (8 + 4 + 4) + 31 * 4 + 3] += 1;  // a result (lane 31's last) the layouts cannot explain
+    EXPECT_NE(frag_layout_parse_probe(out, &f), "");
+    out = probe_output(ptx);
+    std::swap(out[kCoopProbeWritesAt + 17], out[kCoopProbeWritesAt + 18]);  // writes disagree with reads
+    EXPECT_EQ(frag_layout_parse_probe(out, &f), "element writes and element reads give different layouts");
+    out = probe_output(ptx);
+    out[kCoopProbeWritesAt + 300] = out[kCoopProbeWritesAt + 301];  // a B element stored twice
+    EXPECT_NE(frag_layout_parse_probe(out, &f), "");
+    out = probe_output(ptx);
+    out[kCoopProbeEndAt] = 0;  // stopped early
     EXPECT_NE(frag_layout_parse_probe(out, &f), "");
     out = probe_output(ptx);
     out[1] = 8;  // unexpected fragment length
