@@ -15,8 +15,9 @@
 // (elements 2p, 2p + 1) becomes an fp16 pair in at most three instructions
 // (decode_a).  The kernel itself only reads the B and C layouts from the
 // table binding (which x element a B element is; which output an
-// accumulator element is), so it runs under any layout the probe reports
-// that keeps B's elements in pairs of adjacent k (checked on the host).
+// accumulator element is), so it runs under any layout the probe reports.
+// (NVIDIA's driver 580 does not use the PTX mma.m16n8k16 element order for
+// A and B: its B elements (0, 1) are one k of two columns.)
 //
 // Arithmetic.  A holds the codes as fp16 times 2^-14 (exact: E2M1's
 // subnormal code lands on an fp16 subnormal); B holds x split into
@@ -80,7 +81,7 @@ layout(local_size_x = NSG * 32) in;
 layout(std430, binding = 0) readonly buffer Wf { uvec4 wf[]; };  // [tile][group64][lane]
 layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };    // E8M0 bytes [row][K / 32]
 #if XF32
-layout(std430, binding = 2) readonly buffer Xs { vec2 x2[]; };    // x [n][K] fp32, split here
+layout(std430, binding = 2) readonly buffer Xs { float xf[]; };   // x [n][K] fp32, split here
 #else
 layout(std430, binding = 2) readonly buffer Xs { uint xs[]; };    // [n]: K/2 hi pairs, K/2 lo pairs
 #endif
@@ -115,7 +116,7 @@ struct cfrag { float v[4]; };
 #endif
 
 uint sg, l;         // warp, lane
-uint bk[2], bn[2];  // B element pairs (2j, 2j + 1): k, k + 1 of column n
+uint bk[4], bn[4];  // B element j: x[n][k] with k = bk[j], n = bn[j] (+ 8 per column group)
 uint crow[4];       // this lane's accumulator rows
 
 #if EMULATE
@@ -167,9 +168,9 @@ struct step_in {
     uvec4 q[R];
     uint s[R][NSR];  // the two block scales of each scale row, in the low 16 bits
 #if XF32
-    vec2 xv[4][NG][2];  // per 16-column tile: B pairs of x
+    float xv[4][NG][4];  // per 16-column tile: the B elements' x
 #else
-    uint xh[4][NG][2], xl[4][NG][2];  // per 16-column tile: B pairs, hi and lo
+    uint xh[4][NG][4], xl[4][NG][4];  // per 16-column tile: the B elements' fp16 bits, hi and lo
 #endif
 };
 uint wg_tile0, tiles, kg0, kg1, kgroups;
@@ -190,24 +191,22 @@ step_in load_step(uint it) {
     }
     UNROLL for (uint kt = 0u; kt < 4u; ++kt)
         UNROLL for (uint g = 0u; g < NG; ++g)
-            UNROLL for (uint j = 0u; j < 2u; ++j) {
-                const uint n = bn[j] + 8u * g;
+            UNROLL for (uint j = 0u; j < 4u; ++j) {
+                const uint n = bn[j] + 8u * g, k = kg * 64u + kt * 16u + bk[j];
                 const bool xok = ok && n < pc.N;
 #if XF32
-                const uint i = (n * pc.K + kg * 64u + kt * 16u + bk[j]) >> 1;
-                d.xv[kt][g][j] = xok ? x2[i] : vec2(0.0);
+                d.xv[kt][g][j] = xok ? xf[n * pc.K + k] : 0.0;
 #else
-                const uint i = n * pc.K + ((kg * 64u + kt * 16u + bk[j]) >> 1);
-                d.xh[kt][g][j] = xok ? xs[i] : 0u;
-                d.xl[kt][g][j] = xok ? xs[i + pc.K / 2u] : 0u;
+                const uint i = n * pc.K + (k >> 1), sh = 16u * (k & 1u);
+                d.xh[kt][g][j] = xok ? (xs[i] >> sh) & 0xffffu : 0u;
+                d.xl[kt][g][j] = xok ? (xs[i + pc.K / 2u] >> sh) & 0xffffu : 0u;
 #endif
             }
     return d;
 }
 
-bfrag make_b(uint p0, uint p1) {
+bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
     bfrag b = B_INIT;
-    const f16vec2 v0 = unpackFloat2x16(p0), v1 = unpackFloat2x16(p1);
     BE(b, 0) = v0.x;
     BE(b, 1) = v0.y;
     BE(b, 2) = v1.x;
@@ -230,8 +229,8 @@ void main() {
     sg = gl_SubgroupID;
     l = gl_SubgroupInvocationID;
 #endif
-    UNROLL for (uint j = 0u; j < 2u; ++j) {
-        const uint b = lay[l * 16u + 8u + 2u * j];
+    UNROLL for (uint j = 0u; j < 4u; ++j) {
+        const uint b = lay[l * 16u + 8u + j];
         bk[j] = b >> 3;
         bn[j] = b & 7u;
     }
@@ -258,18 +257,17 @@ void main() {
                 bfrag bh[4][NG], bl[4][NG];
                 UNROLL for (uint kt = 0u; kt < 4u; ++kt)
                     UNROLL for (uint g = 0u; g < NG; ++g) {
-#if XF32  // x_split_f16.comp's split, per B pair
-                        uint h[2], lo[2];
-                        UNROLL for (uint j = 0u; j < 2u; ++j) {
-                            const f16vec2 hv = f16vec2(d.xv[kt][g][j]);
-                            h[j] = packFloat2x16(hv);
-                            lo[j] = packFloat2x16(f16vec2(d.xv[kt][g][j] - vec2(hv)));
-                        }
-                        bh[kt][g] = make_b(h[0], h[1]);
-                        bl[kt][g] = make_b(lo[0], lo[1]);
+#if XF32  // x_split_f16.comp's split, two B elements at a time
+                        const vec2 x01 = vec2(d.xv[kt][g][0], d.xv[kt][g][1]);
+                        const vec2 x23 = vec2(d.xv[kt][g][2], d.xv[kt][g][3]);
+                        const f16vec2 h01 = f16vec2(x01), h23 = f16vec2(x23);
+                        bh[kt][g] = make_b(h01, h23);
+                        bl[kt][g] = make_b(f16vec2(x01 - vec2(h01)), f16vec2(x23 - vec2(h23)));
 #else
-                        bh[kt][g] = make_b(d.xh[kt][g][0], d.xh[kt][g][1]);
-                        bl[kt][g] = make_b(d.xl[kt][g][0], d.xl[kt][g][1]);
+                        bh[kt][g] = make_b(unpackFloat2x16(d.xh[kt][g][0] | (d.xh[kt][g][1] << 16)),
+                                           unpackFloat2x16(d.xh[kt][g][2] | (d.xh[kt][g][3] << 16)));
+                        bl[kt][g] = make_b(unpackFloat2x16(d.xl[kt][g][0] | (d.xl[kt][g][1] << 16)),
+                                           unpackFloat2x16(d.xl[kt][g][2] | (d.xl[kt][g][3] << 16)));
 #endif
                     }
                 UNROLL for (uint blk = 0u; blk < 2u; ++blk)

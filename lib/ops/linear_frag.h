@@ -26,6 +26,12 @@ struct frag_layout {
 // NVIDIA's documented register layout of mma.sync.m16n8k16 (PTX ISA): the
 // emulation's default, and what the device probe is expected to report.
 frag_layout frag_layout_mma_m16n8k16();
+// The layout NVIDIA's Vulkan driver 580 reported on an H100 (2026-12-05,
+// coop_layout_probe): C as in PTX, but A's element pairs (2, 3) and (4, 5)
+// swapped and B's elements (0, 1) one k of two adjacent columns.  The
+// emulation runs under it too (kernel check), so that lavapipe checks the
+// layout the GPU uses.
+frag_layout frag_layout_nv_driver_580();
 
 // "" when `f` is usable by matvec_frag.comp: every operand's elements are a
 // permutation over the 32 lanes, and B's elements come in pairs (2j, 2j + 1)

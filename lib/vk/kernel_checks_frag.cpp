@@ -1,8 +1,9 @@
 // Check for the experimental fragment-decoding tensor-core MXFP4 matvec
 // (kernels/matvec_frag.comp, ops/linear_frag.h).  With VK_NV_cooperative_matrix
 // enabled it runs the real kernel under the layout the device reports;
-// elsewhere (lavapipe) the kernel's emulation, under the PTX layout or a
-// lane-scrambled copy of it (even seeds), which the kernel must not notice.
+// elsewhere (lavapipe) the kernel's emulation, under the PTX layout, the
+// layout NVIDIA's driver 580 reported, or a lane-scrambled copy of the PTX
+// layout (seed % 3 = 0, 1, 2), which the kernel must not notice.
 // Each column alone gives the batch's bits; x split by x_split_f16 or inside
 // the kernel (XF32), and 1 or 3 row tiles per warp, give the same bits.
 #include "ops/linear_frag.h"
@@ -31,7 +32,8 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         return res;  // not passed: the device's layout is unusable
     }
     const bool real = ops::frag_native(dev);
-    if (!real && seed % 2 == 0) {
+    if (!real && seed % 3 == 1) f = ops::frag_layout_nv_driver_580();
+    if (!real && seed % 3 == 2) {
         std::vector<uint32_t> perm(32);
         for (uint32_t i = 0; i < 32; ++i) perm[i] = i;
         std::shuffle(perm.begin(), perm.end(), rng);

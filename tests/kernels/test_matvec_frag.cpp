@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <random>
 
 using namespace mlxmtp::detail;
@@ -64,12 +65,59 @@ TEST(MatvecFrag, LayoutCheckRejectsBrokenLayouts) {
     f.a[3][1] = f.a[4][1];  // an A element held twice
     EXPECT_NE(frag_layout_check(f), "");
     f = frag_layout_mma_m16n8k16();
-    std::swap(f.b[0][1], f.b[0][2]);  // B pair no longer adjacent k
+    f.b[7][3] = 200;  // a B element out of range
     EXPECT_NE(frag_layout_check(f), "");
     f = frag_layout_mma_m16n8k16();
     std::swap(f.c[0][1], f.c[0][2]);
     EXPECT_EQ(frag_layout_check(f), "");  // still a permutation...
     EXPECT_FALSE(frag_c_row_pairs(f));    // ...but scale rows are no longer paired
+}
+
+// The probe's output as an H100 with NVIDIA's Vulkan driver 580 printed it
+// (mlxmtp-kernel-bench COOP=2, 2026-12-05; tests/fixtures/device/): it must
+// parse, pass every check (the multiply-add's result included) and be the
+// layout frag_layout_nv_driver_580 names, which the kernel check emulates.
+TEST(MatvecFrag, ObservedH100ProbeParsesToTheDriverLayout) {
+    std::ifstream in(mlxmtp::test::fixture("device/coop_probe_h100_driver580.jsonl"));
+    ASSERT_TRUE(in.good());
+    std::vector<float> v(kCoopProbeFloats, 0.0f);
+    v[0] = 8;
+    v[1] = v[2] = v[3] = 4;
+    size_t at = 4;
+    std::string line;
+    auto numbers_after = [](const std::string &l, const std::string &key) {
+        std::vector<float> out;
+        size_t p = l.find(key);
+        if (p == std::string::npos) return out;
+        p += key.size();
+        for (int depth = 0; p < l.size(); ++p) {
+            const char c = l[p];
+            if (c == '[') ++depth;
+            else if (c == ']' && --depth == 0) break;
+            else if (c == '-' || (c >= '0' && c <= '9')) {
+                size_t used = 0;
+                out.push_back(std::stof(l.substr(p), &used));
+                p += used - 1;
+            }
+        }
+        return out;
+    };
+    while (std::getline(in, line)) {
+        for (float x : numbers_after(line, "\"lanes\":")) v[at++] = x;
+        const std::vector<float> w = numbers_after(line, "\"A_B_D\":");
+        for (size_t i = 0; i < w.size(); ++i) v[kCoopProbeWritesAt + i] = w[i];
+        if (!w.empty()) v[kCoopProbeEndAt] = 1;
+    }
+    ASSERT_EQ(at, 4u + 32 * (8 + 4 + 4 + 4));
+    frag_layout f{};
+    EXPECT_EQ(frag_layout_parse_probe(v, &f), "");
+    const frag_layout d = frag_layout_nv_driver_580();
+    EXPECT_EQ(f.a, d.a);
+    EXPECT_EQ(f.b, d.b);
+    EXPECT_EQ(f.c, d.c);
+    EXPECT_TRUE(frag_c_row_pairs(f));
+    const frag_layout ptx = frag_layout_mma_m16n8k16();
+    EXPECT_NE(f.a, ptx.a);  // why the PTX layout gave wrong results there
 }
 
 TEST(MatvecFrag, ProbeParserChecksTheMultiplyAdd) {
