@@ -150,7 +150,7 @@ TEST(MatvecFrag, RepackRoundTripsAndPadsWithZeros) {
     std::mt19937_64 rng(3);
     frag_layout scrambled = frag_layout_mma_m16n8k16();
     std::shuffle(scrambled.a.begin(), scrambled.a.end(), rng);
-    for (const frag_layout &f : {frag_layout_mma_m16n8k16(), scrambled}) {
+    for (const frag_layout &f : {frag_layout_mma_m16n8k16(), frag_layout_nv_driver_580(), scrambled}) {
         const uint32_t rows = 37, cols = 192;
         std::vector<uint8_t> codes(size_t(rows) * cols / 2);
         for (auto &c : codes) c = static_cast<uint8_t>(rng());
@@ -175,7 +175,7 @@ TEST(MatvecFrag, DeviceRepackEqualsHostRepack) {
     std::mt19937_64 rng(5);
     frag_layout scrambled = frag_layout_mma_m16n8k16();
     std::shuffle(scrambled.a.begin(), scrambled.a.end(), rng);
-    for (const frag_layout &f : {frag_layout_mma_m16n8k16(), scrambled}) {
+    for (const frag_layout &f : {frag_layout_mma_m16n8k16(), frag_layout_nv_driver_580(), scrambled}) {
         const uint32_t rows = 145, cols = 320;  // >= kFragMinRows, a padded last tile
         std::vector<uint8_t> codes(size_t(rows) * cols / 2);
         for (auto &c : codes) c = static_cast<uint8_t>(rng());
