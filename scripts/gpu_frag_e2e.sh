@@ -1,0 +1,28 @@
+#!/bin/bash
+# One GPU call for the fragment kernel (docs/perf-matvec.md): scripts/gpu_frag.sh's
+# probe and sweep, then the configuration with the lowest summed time at
+# n = 1, 4 and 8 over its three shapes (among those whose every result is
+# within 1e-4 of matvec.comp's, relative to max |y|) end to end on the 27B
+# MXFP4 shape against the default path (mlxmtp-verify-bench: decode, verify
+# k = 1..8, draft, projected speedup), one run each (~8-10 min in all).
+# Usage (repo root on the GPU machine): scripts/gpu_frag_e2e.sh BIN_DIR OUT_DIR
+set -u
+bin=$1; out=$2
+bash scripts/gpu_frag.sh "$bin" "$out" > "$out/frag_summary.txt" 2>&1
+cat "$out/frag_summary.txt"
+sed -nE 's/.*"kernel":"matvec_frag","format":"mxfp4","rows":([0-9]+),"cols":([0-9]+),"n":([0-9]+),.*"defines":"([^"]*)","max_diff_rel":([^,]+),.*"us":([0-9.]+),.*/\4 \3 \5 \6/p' \
+  "$out/frag.jsonl" > "$out/frag_table.txt"
+best=$(awk '{ if ($3 ~ /nan/ || $3 + 0 > 1e-4) bad[$1] = 1;
+              if ($2 == 1 || $2 == 4 || $2 == 8) { sum[$1] += $4; cnt[$1]++ } }
+            END { for (d in sum) if (!bad[d] && cnt[d] == 9) print sum[d], d }' "$out/frag_table.txt" | sort -n | head -1)
+echo "best: $best"
+[ -z "$best" ] && { echo "no configuration is correct on every shape"; exit 1; }
+flags=(--frag-matvec)
+for kv in $(echo "${best#* }" | tr ',' ' '); do [ "$kv" != XF32 ] && flags+=(--frag-define "$kv"); done
+cfg=tests/fixtures/configs/qwen3.5-27b.config.json
+"$bin/mlxmtp-verify-bench" "${flags[@]}" $cfg mxfp4 1.887 2.496 2.908 3.156 > "$out/e2e_frag.jsonl" 2>&1
+"$bin/mlxmtp-verify-bench" $cfg mxfp4 1.887 2.496 2.908 3.156 > "$out/e2e_base.jsonl" 2>&1
+for f in "$out"/e2e_frag.jsonl "$out"/e2e_base.jsonl; do
+  printf '%s: ' "$(basename $f .jsonl)"
+  sed -nE 's/.*"what":"decode".*"ms":([0-9.]+).*/decode \1 |/p; s/.*"what":"verify","tokens":([2-9]),"ms":([0-9.]+).*/\1:\2/p; s/.*"k":([1-4]),"tokens_per_round".*"speedup":([0-9.]+).*/s\1=\2/p' "$f" | tr '\n' ' '; echo
+done
