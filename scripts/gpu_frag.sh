@@ -33,4 +33,4 @@ tail -1 "$out/ceiling.txt"
 sed -nE 's/.*"kernel":"matvec","format":"mxfp4","rows":([0-9]+),"cols":([0-9]+),"n":([0-9]+),.*"us":([0-9.]+),.*/matvec \1x\2 n=\3 \4 us/p;
   s/.*"kernel":"matvec_frag","format":"mxfp4","rows":([0-9]+),"cols":([0-9]+),"n":([0-9]+),.*"defines":"([^"]*)","max_diff_rel":([^,]+),.*"us":([0-9.]+),"gb_s":([0-9.]+),"x_split_us":([0-9.]+).*/frag [\4] \1x\2 n=\3 \6 us (\7 GB\/s) diff \5 split \8 us/p;
   s/.*"kernel":"matvec_frag".*"error".*/&/p' "$out/frag.jsonl" | awk '!($0 ~ /^matvec/ && seen[$0]++)'
-grep -o '"kernel":"pipeline_stats","key":"matvec_frag[^}]*' "$out/frag.jsonl" | sort -u | cut -c1-400
+grep '"pipeline_stats".*matvec_frag' "$out/frag.jsonl" | sort -u | cut -c1-400
