@@ -171,7 +171,7 @@ bool frag_native(const vk_device &dev) { return dev.cooperative_matrix() && dev.
 
 std::string frag_device_layout(vk_device &dev, frag_layout *f) {
     if (frag_native(dev)) return frag_layout_probe(dev, f);
-    *f = frag_layout_mma_m16n8k16();
+    *f = frag_layout_nv_driver_580();
     return "";
 }
 

@@ -23,14 +23,15 @@ struct frag_layout {
     std::array<std::array<uint8_t, 4>, 32> c;  // r * 8 + n of the 16 x 8 accumulator
 };
 
-// NVIDIA's documented register layout of mma.sync.m16n8k16 (PTX ISA): the
-// emulation's default, and what the device probe is expected to report.
+// NVIDIA's documented register layout of mma.sync.m16n8k16 (PTX ISA); the
+// Vulkan driver's differs (below), so it is one of the kernel check's layouts.
 frag_layout frag_layout_mma_m16n8k16();
 // The layout NVIDIA's Vulkan driver 580 reported on an H100 (2026-12-05,
 // coop_layout_probe): C as in PTX, but A's element pairs (2, 3) and (4, 5)
 // swapped and B's elements (0, 1) one k of two adjacent columns.  The
-// emulation runs under it too (kernel check), so that lavapipe checks the
-// layout the GPU uses.
+// emulation runs models under it (frag_device_layout) and the kernel check
+// under it, PTX's and a scrambled one, so that lavapipe checks the layout the
+// GPU uses.
 frag_layout frag_layout_nv_driver_580();
 
 // "" when `f` is usable by matvec_frag.comp: every operand's elements are a
@@ -62,8 +63,9 @@ std::string coop_shapes_text(const vk_device &dev);
 std::string frag_layout_probe(vk_device &dev, frag_layout *f, std::vector<float> *raw = nullptr);
 // The kernel runs natively: VK_NV_cooperative_matrix enabled, subgroup size 32.
 bool frag_native(const vk_device &dev);
-// The layout to run under on `dev`: the probe's where native, else the PTX
-// layout (the emulation).  "" on success, else the probe's reason.
+// The layout to run under on `dev`: the probe's where native, else (the
+// emulation) the layout NVIDIA's driver 580 reported, so that lavapipe runs
+// models under the layout the GPU uses.  "" on success, else the probe's reason.
 std::string frag_device_layout(vk_device &dev, frag_layout *f);
 
 // The kernel's table binding: per lane A, B, C element indices, then the

@@ -32,7 +32,7 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         return res;  // not passed: the device's layout is unusable
     }
     const bool real = ops::frag_native(dev);
-    if (!real && seed % 3 == 1) f = ops::frag_layout_nv_driver_580();
+    if (!real) f = seed % 3 == 1 ? ops::frag_layout_nv_driver_580() : ops::frag_layout_mma_m16n8k16();
     if (!real && seed % 3 == 2) {
         std::vector<uint32_t> perm(32);
         for (uint32_t i = 0; i < 32; ++i) perm[i] = i;

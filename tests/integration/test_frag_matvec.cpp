@@ -1,6 +1,6 @@
 // The experimental fragment tensor-core matvec (kernel_tuning::frag_matvec,
 // ops/linear_frag.h) in the engine, on the MXFP4-quantized trained fixture:
-// lavapipe runs the kernel's emulation under the PTX layout.  Decode-size
+// lavapipe runs the kernel's emulation under the layout NVIDIA's driver 580 reported.  Decode-size
 // logits stay close to the fp32 matvec path's, and MTP greedy output still
 // equals plain greedy output token for token (the fragment kernel is batch-
 // invariant, and decode and verify both take it).

@@ -168,7 +168,7 @@ TEST(MatvecFrag, RepackRoundTripsAndPadsWithZeros) {
 }
 
 // The device repacking (frag_repack_mxfp4.comp, what models use) writes the
-// host form's words, under the PTX layout and a scrambled one.
+// host form's words, under the PTX layout, the driver-580 layout and a scrambled one.
 TEST(MatvecFrag, DeviceRepackEqualsHostRepack) {
     mlxmtp::test::validation_scope vs;
     vk_device &dev = mlxmtp::test::validated_device();

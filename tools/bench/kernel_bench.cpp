@@ -141,7 +141,7 @@ static int coop_layout_probe(vk_device &dev) {
 
 // COOP 3: the fragment-decoding tensor-core matvec (kernels/matvec_frag.comp)
 // on the same rotating MXFP4 weights, repacked on the device for its layout (or,
-// without cooperative matrices, its emulation under the PTX layout: for
+// without cooperative matrices, its emulation under the driver-580 layout: for
 // checking the bench itself on lavapipe, not for timing).  Prints its
 // largest difference from matvec.comp's result (relative to the largest
 // |y|), its time, and the x split's time.
@@ -152,10 +152,10 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
     ops::frag_layout f;
     const std::string err = ops::frag_device_layout(dev, &f);
     if (!err.empty()) {
-        // Timed anyway under the PTX layout (max_diff_rel says whether it holds).
-        std::printf("{\"kernel\":\"matvec_frag\",\"error\":\"layout: %s; assuming the PTX layout\"}\n",
+        // Timed anyway under driver 580's layout (max_diff_rel says whether it holds).
+        std::printf("{\"kernel\":\"matvec_frag\",\"error\":\"layout: %s; assuming driver 580's layout\"}\n",
                     err.c_str());
-        f = ops::frag_layout_mma_m16n8k16();
+        f = ops::frag_layout_nv_driver_580();
     }
     if (!ops::frag_eligible(ws[0])) {
         std::printf("{\"kernel\":\"matvec_frag\",\"error\":\"needs cols %% 64 == 0, one chunk, >= %u rows\"}\n",
