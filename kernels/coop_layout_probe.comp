@@ -16,9 +16,11 @@
 // way, the way the fragment matvec uses them (element writes, then
 // coopMatStoreNV): A, B, D tiles (row strides 16, 8, 8) whose element holds
 // l * 8 + i (A) or l * 4 + i (B, D) for the lane l and element i that wrote
-// it; then 1 (the shader reached its end).  The header is written first and as constants, so that zeros mean the shader
-// did not run.  No length(): glslang emits it as an OpSpecConstantOp, and
-// with it the H200's driver (580) ran a shader that stored nothing.
+// it; then 1 (the shader reached its end).  The header is written first
+// and as constants, so that zeros mean the shader did not run (as when the
+// host once dispatched 0 workgroups).  The lengths are not read with
+// length(), which glslang emits as an OpSpecConstantOp: the host's checks
+// of every element cover a driver whose lengths differ.
 #extension GL_NV_cooperative_matrix : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
