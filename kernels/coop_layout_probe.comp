@@ -39,7 +39,6 @@ void main() {
     }
     memoryBarrierShared();
     barrier();
-    // Row strides of 16 elements: index r * 16 + c names (r, c) for both widths.
     const uint na = 8u, nb = 4u, nd = 4u, nr = 4u;
     if (l == 0u) {
         o[0] = float(na);

@@ -63,7 +63,7 @@
 #define NG 1  // groups of 8 columns (N <= 8 * NG)
 #endif
 #ifndef PF
-#define PF 2  // 64-column groups of loads in flight per warp (H200: 2 beat 4 at every n, and 4 spilled at n > 8)
+#define PF 2  // 64-column groups of loads in flight per warp (the host passes its default: linear_matvec_frag)
 #endif
 #ifndef XF32
 #define XF32 0  // 1: read fp32 x and split it here (no x_split_f16 pass; more work per step)

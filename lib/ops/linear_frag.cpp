@@ -36,10 +36,8 @@ frag_layout frag_layout_nv_driver_580() {
             const uint32_t r = g + 8 * (i >> 2), k = 2 * t + (i & 1) + 8 * ((i >> 1) & 1);
             f.a[l][i] = static_cast<uint8_t>(r * 16 + k);
         }
-        for (uint32_t i = 0; i < 4; ++i) {
-            f.b[l][i] = static_cast<uint8_t>((g + 8 * (i >> 1)) * 8 + 2 * t + (i & 1));
-            f.c[l][i] = static_cast<uint8_t>((g + 8 * (i >> 1)) * 8 + 2 * t + (i & 1));
-        }
+        for (uint32_t i = 0; i < 4; ++i)  // B (k, n) and the accumulator (r, n) alike
+            f.b[l][i] = f.c[l][i] = static_cast<uint8_t>((g + 8 * (i >> 1)) * 8 + 2 * t + (i & 1));
     }
     return f;
 }
@@ -275,12 +273,12 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
     if (N < 1 || N > 16 || w.cols % 64 || w.rows == 0)
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: 1..16 columns, K %% 64 == 0 only");
-    // Defaults (untimed guesses: gpu_frag.sh sweeps them): 8 warps per
-    // workgroup, 4 groups of loads ahead, and row tiles per warp by the
-    // weight's rows (frag_tiles_per_warp), which leaves every column's
-    // arithmetic as it is.
+    // Defaults (gpu_frag.sh sweeps them): 8 warps per workgroup (untimed
+    // guess), 2 groups of loads ahead (H200: faster than 4 at every n, and 4
+    // spilled at n > 8), and row tiles per warp by the weight's rows
+    // (frag_tiles_per_warp).  R and PF leave every column's arithmetic as it is.
     const uint32_t tpw = w.tiles_per_warp ? w.tiles_per_warp : frag_tiles_per_warp(w.rows);
-    define_list d{{"NG", N > 8 ? "2" : "1"}, {"R", std::to_string(tpw)}, {"NSG", "8"}, {"PF", "4"}};
+    define_list d{{"NG", N > 8 ? "2" : "1"}, {"R", std::to_string(tpw)}, {"NSG", "8"}, {"PF", "2"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
     if (x_f32) d.emplace_back("XF32", "1");

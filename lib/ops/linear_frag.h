@@ -35,8 +35,7 @@ frag_layout frag_layout_mma_m16n8k16();
 frag_layout frag_layout_nv_driver_580();
 
 // "" when `f` is usable by matvec_frag.comp: every operand's elements are a
-// permutation over the 32 lanes, and B's elements come in pairs (2j, 2j + 1)
-// of adjacent k (k even) in one column.  Otherwise the reason.
+// permutation over the 32 lanes.  Otherwise the reason.
 std::string frag_layout_check(const frag_layout &f);
 // Accumulator elements (0, 1) and (2, 3) of every lane share a row (the
 // kernel then loads two scale rows per lane instead of four).
