@@ -37,6 +37,13 @@
 // each column of D on its own), so a verify of n tokens gives decode's bits
 // for each of them as long as both use this kernel.
 //
+// GLU=1: the MLP's gate (bindings 0, 1) and up (bindings 5, 6) products with
+// SwiGLU as the epilogue (one stage fewer per layer): a warp holds R tiles
+// of each, so every B fragment serves 2R tiles, and y = swiglu(G x, U x)
+// (common/types.glsl).  Each product is summed exactly as the plain kernel
+// sums it (any R gives the same bits), so the result is swiglu_f32 of two
+// plain products bit for bit.
+//
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO.
 //
 // EMULATE=1 replaces the cooperative-matrix types by per-lane arrays and
@@ -68,6 +75,9 @@
 #ifndef XF32
 #define XF32 0  // 1: read fp32 x and split it here (no x_split_f16 pass; more work per step)
 #endif
+#ifndef GLU
+#define GLU 0
+#endif
 #ifndef C_ROW_PAIRS
 #define C_ROW_PAIRS 0  // accumulator elements (0, 1) and (2, 3) of a lane share a row
 #endif
@@ -90,6 +100,19 @@ layout(std430, binding = 3) writeonly buffer Y { float y[]; };    // [n][ystride
 // elements k * 8 + n (4), accumulator elements r * 8 + n (4); then 128
 // entries: for each accumulator element r * 8 + n, lane * 4 + element.
 layout(std430, binding = 4) readonly buffer Lay { uint lay[]; };
+#if GLU
+#include "common/types.glsl"
+layout(std430, binding = 5) readonly buffer Wu { uvec4 wu[]; };  // up's codes, as wf
+layout(std430, binding = 6) readonly buffer Su { uint su[]; };    // up's scales, as sc
+#define NW 2
+#define WLOAD(t, i) ((t) < R ? wf[i] : wu[i])
+#define SLOAD(t, i) ((t) < R ? sc[i] : su[i])
+#else
+#define NW 1
+#define WLOAD(t, i) wf[i]
+#define SLOAD(t, i) sc[i]
+#endif
+#define NT (R * NW)  // row tiles per warp (GLU: R of G, then the same R of U)
 layout(push_constant) uniform P { uint M; uint K; uint N; uint ystride; } pc;
 
 #if EMULATE
@@ -165,8 +188,8 @@ afrag decode_a(uint q) {
 
 // One 64-column group's loads (zeros past the warp's part or the tiles).
 struct step_in {
-    uvec4 q[R];
-    uint s[R][NSR];  // the two block scales of each scale row, in the low 16 bits
+    uvec4 q[NT];
+    uint s[NT][NSR];  // the two block scales of each scale row, in the low 16 bits
 #if XF32
     float xv[4][NG][4];  // per 16-column tile: the B elements' x
 #else
@@ -179,14 +202,14 @@ step_in load_step(uint it) {
     step_in d;
     const uint kg = kg0 + it;
     const bool ok = kg < kg1;  // uniform per warp
-    UNROLL for (uint t = 0u; t < R; ++t) {
-        const uint tile = wg_tile0 + t;
+    UNROLL for (uint t = 0u; t < NT; ++t) {
+        const uint tile = wg_tile0 + t % R;
         const bool tok = ok && tile < tiles;
-        d.q[t] = tok ? wf[(tile * kgroups + kg) * 32u + l] : uvec4(0u);
+        d.q[t] = tok ? WLOAD(t, (tile * kgroups + kg) * 32u + l) : uvec4(0u);
         UNROLL for (uint j = 0u; j < NSR; ++j) {
             const uint row = min(tile * 16u + crow[C_ROW_PAIRS != 0 ? 2u * j : j], pc.M - 1u);
             const uint byte = row * (pc.K / 32u) + 2u * kg;  // even: both blocks in one word
-            d.s[t][j] = tok ? (sc[byte >> 2] >> (8u * (byte & 3u))) & 0xffffu : 0u;
+            d.s[t][j] = tok ? (SLOAD(t, byte >> 2) >> (8u * (byte & 3u))) & 0xffffu : 0u;
         }
     }
     UNROLL for (uint kt = 0u; kt < 4u; ++kt)
@@ -216,7 +239,7 @@ bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
 
 // Per warp and column group: 32 lanes x 4 accumulator elements (one row
 // tile at a time, so the size does not grow with R).
-shared float red[NSG * NG * 128];
+shared float red[NSG * NW * NG * 128];
 
 void main() {
 #if EMULATE
@@ -242,8 +265,8 @@ void main() {
     kg1 = (sg + 1u) * kgroups / NSG;
     const uint iters = (kgroups + NSG - 1u) / NSG;  // the same for every warp (emulation barriers)
 
-    float acc[R][NG][4];
-    UNROLL for (uint t = 0u; t < R; ++t)
+    float acc[NT][NG][4];
+    UNROLL for (uint t = 0u; t < NT; ++t)
         UNROLL for (uint g = 0u; g < NG; ++g)
             UNROLL for (uint e = 0u; e < 4u; ++e) acc[t][g][e] = 0.0;
 
@@ -271,7 +294,7 @@ void main() {
 #endif
                     }
                 UNROLL for (uint blk = 0u; blk < 2u; ++blk)
-                    UNROLL for (uint t = 0u; t < R; ++t) {
+                    UNROLL for (uint t = 0u; t < NT; ++t) {
                         // One accumulator chain at a time (see the header).
                         const afrag a0 = decode_a(d.q[t][2u * blk]), a1 = decode_a(d.q[t][2u * blk + 1u]);
                         float s[NSR];
@@ -300,8 +323,10 @@ void main() {
             memoryBarrierShared();
             barrier();
         }
-        UNROLL for (uint g = 0u; g < NG; ++g)
-            UNROLL for (uint e = 0u; e < 4u; ++e) red[(sg * NG + g) * 128u + l * 4u + e] = acc[t][g][e];
+        UNROLL for (uint h = 0u; h < NW; ++h)
+            UNROLL for (uint g = 0u; g < NG; ++g)
+                UNROLL for (uint e = 0u; e < 4u; ++e)
+                    red[((sg * NW + h) * NG + g) * 128u + l * 4u + e] = acc[t + h * R][g][e];
         memoryBarrierShared();
         barrier();
         for (uint o = gl_LocalInvocationID.x; o < 16u * NG * 8u; o += NSG * 32u) {
@@ -310,7 +335,12 @@ void main() {
             if (col >= pc.N || row >= pc.M) continue;
             const uint li = lay[512u + r * 8u + (col & 7u)];
             float v = 0.0;
-            for (uint w = 0u; w < NSG; ++w) v += red[(w * NG + g) * 128u + li];
+            for (uint w = 0u; w < NSG; ++w) v += red[((w * NW) * NG + g) * 128u + li];
+#if GLU
+            float u = 0.0;
+            for (uint w = 0u; w < NSG; ++w) u += red[((w * NW + 1u) * NG + g) * 128u + li];
+            v = swiglu(v, u);
+#endif
             y[col * pc.ystride + row] = v;
         }
     }

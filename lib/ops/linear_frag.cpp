@@ -266,22 +266,31 @@ void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs
     cs.dispatch(dev.kernels().get("x_split_f16"), {x, xs}, pc, gx, gy);
 }
 
-void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
-                        uint32_t N, uint32_t ystride, bool x_f32) {
+namespace {
+// matvec_frag's dispatch; `up` (GLU) the MLP's up weight beside the gate `w`.
+void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *up, const buffer_span &xs,
+                   const buffer_span &y, uint32_t N, uint32_t ystride, bool x_f32) {
     vk_device &dev = cs.device();
     if (!w.emulate && !frag_native(dev))
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
     if (N < 1 || N > 16 || w.cols % 64 || w.rows == 0)
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: 1..16 columns, K %% 64 == 0 only");
+    if (up && (up->rows != w.rows || up->cols != w.cols || up->c_row_pairs != w.c_row_pairs ||
+               up->emulate != w.emulate))
+        fail(MLXMTP_ERR_INTERNAL, "matvec_frag GLU: gate and up differ in shape or layout");
     // Defaults (gpu_frag.sh sweeps them): 8 warps per workgroup (untimed
     // guess), 2 groups of loads ahead (H200: faster than 4 at every n, and 4
     // spilled at n > 8), and row tiles per warp by the weight's rows
-    // (frag_tiles_per_warp).  R and PF leave every column's arithmetic as it is.
-    const uint32_t tpw = w.tiles_per_warp ? w.tiles_per_warp : frag_tiles_per_warp(w.rows);
+    // (frag_tiles_per_warp; GLU: half as many of each weight, so that a warp
+    // holds as many tiles in all).  R and PF leave every column's arithmetic
+    // as it is.
+    uint32_t tpw = w.tiles_per_warp ? w.tiles_per_warp : frag_tiles_per_warp(w.rows);
+    if (up && !w.tiles_per_warp) tpw = std::max(1u, tpw / 2);
     define_list d{{"NG", N > 8 ? "2" : "1"}, {"R", std::to_string(tpw)}, {"NSG", "8"}, {"PF", "2"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
     if (x_f32) d.emplace_back("XF32", "1");
+    if (up) d.emplace_back("GLU", "1");
     for (const auto &e : tuning().frag_defines) {  // experiments (NSG, R, PF) override
         auto it = std::find_if(d.begin(), d.end(), [&](const auto &x) { return x.first == e.first; });
         if (it != d.end()) it->second = e.second;
@@ -296,7 +305,22 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
     } pc{w.rows, w.cols, N, ystride};
     const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
     if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
-    cs.dispatch(p, {w.data, w.scales, xs, y, w.table}, pc, groups);
+    if (up)
+        cs.dispatch(p, {w.data, w.scales, xs, y, w.table, up->data, up->scales}, pc, groups);
+    else
+        cs.dispatch(p, {w.data, w.scales, xs, y, w.table}, pc, groups);
+}
+}  // namespace
+
+void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
+                        uint32_t N, uint32_t ystride, bool x_f32) {
+    frag_dispatch(cs, w, nullptr, xs, y, N, ystride, x_f32);
+}
+
+void linear_matvec_frag_glu(command_stream &cs, const frag_weight &gate, const frag_weight &up,
+                            const buffer_span &xs, const buffer_span &act, uint32_t N, uint32_t ystride,
+                            bool x_f32) {
+    frag_dispatch(cs, gate, &up, xs, act, N, ystride, x_f32);
 }
 
 uint32_t frag_tiles_per_warp(uint32_t rows) {
@@ -348,6 +372,16 @@ frag_weight frag_view(const device_weight &w) {
 void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                         uint32_t T) {
     linear_matvec_frag(cs, frag_view(w), x, y, T, w.rows, true);
+}
+
+bool frag_glu_fusable(const device_weight &gate, const device_weight &up) {
+    return gate.frag.valid() && up.frag.valid() && gate.rows == up.rows && gate.cols == up.cols;
+}
+
+void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
+                            const buffer_span &x, const buffer_span &act, uint32_t T) {
+    if (!frag_glu_fusable(gate, up)) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_frag_glu: no matching frag copies");
+    linear_matvec_frag_glu(cs, frag_view(gate), frag_view(up), x, act, T, gate.rows, true);
 }
 
 }  // namespace mlxmtp::detail::ops

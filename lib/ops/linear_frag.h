@@ -100,6 +100,13 @@ void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs
 // xs, or (x_f32) from x [N][K] fp32 itself, split inside the kernel.
 void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
                         uint32_t N, uint32_t ystride, bool x_f32 = false);
+// The MLP's gate and up products with SwiGLU as the epilogue (GLU=1):
+// act = swiglu(gate x, up x), bit for bit what two linear_matvec_frag and
+// swiglu() give (any tiles_per_warp).  gate and up: the same shape and
+// layout (gate's table serves both), else MLXMTP_ERR_INTERNAL.
+void linear_matvec_frag_glu(command_stream &cs, const frag_weight &gate, const frag_weight &up,
+                            const buffer_span &xs, const buffer_span &act, uint32_t N, uint32_t ystride,
+                            bool x_f32 = false);
 
 // Model weights (kernel_tuning::frag_matvec).  Whether `w` can have a frag
 // copy: MXFP4, one chunk, cols % 64 == 0, rows >= kFragMinRows.
@@ -112,6 +119,13 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const buffer
 // linear()'s path for a weight with a frag copy: fp32 x [T][cols] -> y [T][rows].
 void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                         uint32_t T);
+// The session's gate and up path when both have frag copies of one shape:
+// fp32 x [T][cols] -> act [T][rows] = swiglu(gate x, up x), for every
+// T <= kMatvecMaxCols (bit-identical to the unfused frag path, so any T may
+// take it).
+bool frag_glu_fusable(const device_weight &gate, const device_weight &up);
+void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
+                            const buffer_span &x, const buffer_span &act, uint32_t T);
 // The frag_weight view of a weight with a frag copy.
 frag_weight frag_view(const device_weight &w);
 

@@ -3,6 +3,7 @@
 #include "ops/basic_ops.h"
 #include "ops/layer_ops.h"
 #include "ops/linear.h"
+#include "ops/linear_frag.h"
 
 #include <algorithm>
 #include <cstring>
@@ -421,7 +422,11 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
 
 void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T) {
     cs.section("mlp.gateup");
-    if (T <= ops::glu_fused_max_cols() && ops::glu_fusable(L.gate, L.up)) {
+    if (T <= ops::kMatvecMaxCols && ops::frag_glu_fusable(L.gate, L.up)) {
+        // Frag copies (which linear() takes at every T <= 16): the fragment
+        // kernel's SwiGLU epilogue, bit-identical to the unfused frag path.
+        ops::linear_matvec_frag_glu(cs, L.gate, L.up, xn_, act_, T);
+    } else if (T <= ops::glu_fused_max_cols() && ops::glu_fusable(L.gate, L.up)) {
         // Decode and short verifies: SwiGLU in the products' epilogue (one
         // stage fewer; bit-identical to the path below at these sizes).
         ops::linear_matvec_glu(cs, L.gate, L.up, xn_, act_, T);

@@ -6,8 +6,12 @@
 // layout (seed % 3 = 0, 1, 2), which the kernel must not notice.
 // Each column alone gives the batch's bits; x split by x_split_f16 or inside
 // the kernel (XF32), and 1 or 3 row tiles per warp, give the same bits.
+// The SwiGLU epilogue (GLU, a second weight as up) gives swiglu() of the two
+// plain products bit for bit.
+#include "ops/layer_ops.h"
 #include "ops/linear_frag.h"
 #include "ref/linear.h"
+#include "ref/norm.h"
 #include "vk/kernel_check.h"
 
 #include <algorithm>
@@ -64,6 +68,11 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
     fw.table = bufs.upload(ops::frag_layout_table(f));
     fw.c_row_pairs = ops::frag_c_row_pairs(f);
     fw.emulate = !real;
+    std::vector<float> uf;  // the GLU's up weight
+    ops::device_weight wu = make_weight(bufs, rng, ops::wformat::mxfp4, M, K, M, &uf);
+    ops::frag_weight fu = fw;
+    fu.data = bufs.upload(ops::frag_repack_mxfp4(bufs.read<uint8_t>(wu.chunks[0].data, size_t(M) * K / 2).data(), M, K, f));
+    fu.scales = wu.chunks[0].scales;
     res.tolerance = 2e-5;
     res.passed = true;
     for (uint32_t N : {1u, 3u, 9u, 16u}) {
@@ -87,6 +96,13 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         ops::frag_weight fw3 = fw;
         fw3.tiles_per_warp = 3;  // other row tiles per warp (and padding tiles): the same bits
         ops::linear_matvec_frag(cs, fw3, xs, dyr, N, M);
+        buffer_span dyu = bufs.zeros(size_t(N) * M * 4), dact = bufs.zeros(size_t(N) * M * 4);
+        buffer_span dglu = bufs.zeros(size_t(N) * M * 4), dglu3 = bufs.zeros(size_t(N) * M * 4);
+        ops::linear_matvec_frag(cs, fu, xs, dyu, N, M);
+        ops::linear_matvec_frag_glu(cs, fw, fu, dx, dglu, N, M, true);
+        ops::linear_matvec_frag_glu(cs, fw3, fu, xs, dglu3, N, M);
+        cs.barrier();
+        ops::swiglu(cs, dy, dyu, dact, N * M);
         cs.submit();
         const auto got = bufs.read<float>(dy, size_t(N) * M), single = bufs.read<float>(dyj, M);
         const auto got_f32 = bufs.read<float>(dyf, size_t(N) * M), got_r3 = bufs.read<float>(dyr, size_t(N) * M);
@@ -96,6 +112,20 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
             !same_bits(got.data(), got_f32.data(), got.size(), true) ||
             !same_bits(got.data(), got_r3.data(), got.size(), true)) {
             if (r.passed) res.error = 1;  // not batch-invariant, or the x forms / tile counts differ
+            res.passed = false;
+            return res;
+        }
+        // The GLU epilogue against silu(G x) * (U x) of the scalar product,
+        // and bit for bit against the unfused frag path.
+        std::vector<float> refu(size_t(N) * M), refg(ref.size());
+        ref::matmul_f32(uf.data(), M, K, x.data(), N, refu.data());
+        for (size_t i = 0; i < ref.size(); ++i) refg[i] = ref::silu(ref[i]) * refu[i];
+        const auto glu = bufs.read<float>(dglu, ref.size()), act = bufs.read<float>(dact, ref.size());
+        kernel_check_result rg = make_result(res.name.c_str(), glu, refg, res.tolerance);
+        res.error = std::max(res.error, rg.error);
+        if (!rg.passed || !same_bits(glu.data(), act.data(), act.size(), true) ||
+            !same_bits(glu.data(), bufs.read<float>(dglu3, ref.size()).data(), act.size(), true)) {
+            if (rg.passed) res.error = 1;
             res.passed = false;
             return res;
         }
