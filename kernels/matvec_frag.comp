@@ -44,7 +44,8 @@
 // sums it (any R gives the same bits), so the result is swiglu_f32 of two
 // plain products bit for bit.
 //
-// Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO.
+// Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO,
+// DIAG_NO_X (no x loads: every B element 1).
 //
 // EMULATE=1 replaces the cooperative-matrix types by per-lane arrays and
 // the multiply-add by a shared-memory emulation (workgroup barriers; warps
@@ -217,7 +218,9 @@ step_in load_step(uint it) {
             UNROLL for (uint j = 0u; j < 4u; ++j) {
                 const uint n = bn[j] + 8u * g, k = kg * 64u + kt * 16u + bk[j];
                 const bool xok = ok && n < pc.N;
-#if XF32
+#if defined(DIAG_NO_X) && XF32
+                d.xv[kt][g][j] = xok ? 1.0 : 0.0;
+#elif XF32
                 d.xv[kt][g][j] = xok ? xf[n * pc.K + k] : 0.0;
 #else
                 const uint i = n * pc.K + (k >> 1), sh = 16u * (k & 1u);

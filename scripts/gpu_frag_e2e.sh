@@ -4,7 +4,8 @@
 # n = 1, 4 and 8 over its three shapes (among those whose every result is
 # within 1e-4 of matvec.comp's, relative to max |y|) end to end on the 27B
 # MXFP4 shape against the default path (mlxmtp-verify-bench: decode, verify
-# k = 1..8, draft, projected speedup), one run each (~8-10 min in all).
+# k = 1..8, draft, projected speedup), one run each, then timing-only
+# variants of it (~8-10 min in all).
 # Usage (repo root on the GPU machine): scripts/gpu_frag_e2e.sh BIN_DIR OUT_DIR
 set -u
 bin=$1; out=$2
@@ -26,3 +27,11 @@ for f in "$out"/e2e_frag.jsonl "$out"/e2e_base.jsonl; do
   printf '%s: ' "$(basename $f .jsonl)"
   sed -nE 's/.*"what":"decode".*"ms":([0-9.]+).*/decode \1 |/p; s/.*"what":"verify","tokens":([2-9]),"ms":([0-9.]+).*/\1:\2/p; s/.*"k":([1-4]),"tokens_per_round".*"speedup":([0-9.]+).*/s\1=\2/p' "$f" | tr '\n' ' '; echo
 done
+# Where the best configuration's n = 1 time goes (timing-only variants,
+# wrong results by design): no x loads / split, no FP4 placement, no lo half.
+for diag in DIAG_NO_X DIAG_NO_DECODE DIAG_NO_LO; do
+  for shape in "17408 5120" "4096 14336"; do
+    "$bin/mlxmtp-kernel-bench" $shape 536870912 0 0 0 0 mxfp4 0 0 1,8 1 3 "${best#* },$diag" >> "$out/frag_diag.jsonl" 2>&1
+  done
+done
+sed -nE 's/.*"kernel":"matvec_frag","format":"mxfp4","rows":([0-9]+),"cols":([0-9]+),"n":([0-9]+),.*"defines":"([^"]*)",.*"us":([0-9.]+),.*/diag [\4] \1x\2 n=\3 \5 us/p' "$out/frag_diag.jsonl"
