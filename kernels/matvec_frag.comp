@@ -44,6 +44,14 @@
 // sums it (any R gives the same bits), so the result is swiglu_f32 of two
 // plain products bit for bit.
 //
+// CONV=1: the Gated DeltaNet qkv projection with its causal conv + SiLU as
+// the epilogue (one stage fewer per layer), as matvec.comp's CONV_EPILOGUE:
+// the thread that finishes a row (channel) walks its N tokens in order
+// (common/conv_step.glsl, the operations of gdn_conv_f32) from the window in
+// conv_state, writes u = conv(W x) and the window after token t to snapshot
+// slot (slot0 + t) % ring for t >= snap_from.  Bit for bit the plain kernel
+// followed by gdn_conv_f32.
+//
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1).
 //
@@ -78,6 +86,12 @@
 #endif
 #ifndef GLU
 #define GLU 0
+#endif
+#ifndef CONV
+#define CONV 0
+#endif
+#if GLU && CONV
+#error "GLU and CONV are exclusive"
 #endif
 #ifndef C_ROW_PAIRS
 #define C_ROW_PAIRS 0  // accumulator elements (0, 1) and (2, 3) of a lane share a row
@@ -114,7 +128,20 @@ layout(std430, binding = 6) readonly buffer Su { uint su[]; };    // up's scales
 #define SLOAD(t, i) sc[i]
 #endif
 #define NT (R * NW)  // row tiles per warp (GLU: R of G, then the same R of U)
+#if CONV
+//   conv_w [C, ck], conv_state [ck-1, C], conv_snap [ring, ck-1, C]; C = M = ystride
+#include "common/types.glsl"
+#include "common/conv_step.glsl"
+layout(std430, binding = 5) readonly buffer CW { float conv_w[]; };
+layout(std430, binding = 6) readonly buffer CSt { float conv_state[]; };
+layout(std430, binding = 7) writeonly buffer CSn { float conv_snap[]; };
+layout(push_constant) uniform P {
+    uint M; uint K; uint N; uint ystride;
+    uint ck; uint snap_from; uint slot0; uint ring;
+} pc;
+#else
 layout(push_constant) uniform P { uint M; uint K; uint N; uint ystride; } pc;
+#endif
 
 #if EMULATE
 struct afrag { float16_t v[8]; };
@@ -332,6 +359,28 @@ void main() {
                     red[((sg * NW + h) * NG + g) * 128u + l * 4u + e] = acc[t + h * R][g][e];
         memoryBarrierShared();
         barrier();
+#if CONV  // a row's tokens in one thread, in order
+        for (uint r = gl_LocalInvocationID.x; r < 16u; r += NSG * 32u) {
+            const uint c = (wg_tile0 + t) * 16u + r, C = pc.ystride, K1 = pc.ck - 1u;
+            if (c >= pc.M) continue;
+            float win[MAX_CONV_K], wc[MAX_CONV_K];
+            for (uint j = 0u; j < MAX_CONV_K; ++j) {
+                win[j] = j < K1 ? conv_state[j * C + c] : 0.0;
+                wc[j] = j < pc.ck ? conv_w[c * pc.ck + j] : 0.0;
+            }
+            for (uint col = 0u; col < pc.N; ++col) {
+                const uint li = lay[512u + r * 8u + (col & 7u)], g = col / 8u;
+                float v = 0.0;
+                for (uint w = 0u; w < NSG; ++w) v += red[(w * NG + g) * 128u + li];
+                y[col * C + c] = conv_step(win, wc, K1, v);
+                if (col >= pc.snap_from) {
+                    const uint slot = (pc.slot0 + col) % pc.ring;
+                    for (uint j = 0u; j < MAX_CONV_K - 1u; ++j)
+                        if (j < K1) conv_snap[(slot * K1 + j) * C + c] = win[j];
+                }
+            }
+        }
+#else
         for (uint o = gl_LocalInvocationID.x; o < 16u * NG * 8u; o += NSG * 32u) {
             const uint r = o / (NG * 8u), col = o % (NG * 8u), g = col / 8u;
             const uint row = (wg_tile0 + t) * 16u + r;
@@ -346,5 +395,6 @@ void main() {
 #endif
             y[col * pc.ystride + row] = v;
         }
+#endif
     }
 }

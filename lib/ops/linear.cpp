@@ -221,7 +221,10 @@ void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer
     if (conv.ring == 0 || !conv.w.valid() || !conv.state.valid() || !conv.snapshots.valid())
         fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: conv weights, state and snapshot ring are required");
     if (conv.snap_from >= T) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: the last token must write its snapshot");
-    matvec_dispatch(cs, w, x, u, T, &conv);
+    if (w.frag.valid())  // as linear(): a weight with a frag copy takes the fragment kernel at every T <= 16
+        linear_matvec_frag_conv(cs, frag_view(w), x, u, T, conv, true);
+    else
+        matvec_dispatch(cs, w, x, u, T, &conv);
 }
 
 bool glu_fusable(const device_weight &gate, const device_weight &up) {

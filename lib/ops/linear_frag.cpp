@@ -267,9 +267,10 @@ void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs
 }
 
 namespace {
-// matvec_frag's dispatch; `up` (GLU) the MLP's up weight beside the gate `w`.
-void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *up, const buffer_span &xs,
-                   const buffer_span &y, uint32_t N, uint32_t ystride, bool x_f32) {
+// matvec_frag's dispatch; `up` (GLU) the MLP's up weight beside the gate
+// `w`, or `conv` (CONV) the qkv projection's conv epilogue.
+void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *up, const matvec_conv *conv,
+                   const buffer_span &xs, const buffer_span &y, uint32_t N, uint32_t ystride, bool x_f32) {
     vk_device &dev = cs.device();
     if (!w.emulate && !frag_native(dev))
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
@@ -291,6 +292,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (w.emulate) d.emplace_back("EMULATE", "1");
     if (x_f32) d.emplace_back("XF32", "1");
     if (up) d.emplace_back("GLU", "1");
+    if (conv) d.emplace_back("CONV", "1");
     for (const auto &e : tuning().frag_defines) {  // experiments (NSG, R, PF) override
         auto it = std::find_if(d.begin(), d.end(), [&](const auto &x) { return x.first == e.first; });
         if (it != d.end()) it->second = e.second;
@@ -305,7 +307,13 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     } pc{w.rows, w.cols, N, ystride};
     const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
     if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
-    if (up)
+    if (conv) {
+        if (ystride != w.rows) fail(MLXMTP_ERR_INTERNAL, "matvec_frag CONV: the output must be [N][rows]");
+        struct {
+            uint32_t M, K, N, ystride, ck, snap_from, slot0, ring;
+        } pcc{w.rows, w.cols, N, ystride, conv->K, conv->snap_from, conv->slot0, conv->ring};
+        cs.dispatch(p, {w.data, w.scales, xs, y, w.table, conv->w, conv->state, conv->snapshots}, pcc, groups);
+    } else if (up)
         cs.dispatch(p, {w.data, w.scales, xs, y, w.table, up->data, up->scales}, pc, groups);
     else
         cs.dispatch(p, {w.data, w.scales, xs, y, w.table}, pc, groups);
@@ -314,13 +322,18 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
 
 void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
                         uint32_t N, uint32_t ystride, bool x_f32) {
-    frag_dispatch(cs, w, nullptr, xs, y, N, ystride, x_f32);
+    frag_dispatch(cs, w, nullptr, nullptr, xs, y, N, ystride, x_f32);
 }
 
 void linear_matvec_frag_glu(command_stream &cs, const frag_weight &gate, const frag_weight &up,
                             const buffer_span &xs, const buffer_span &act, uint32_t N, uint32_t ystride,
                             bool x_f32) {
-    frag_dispatch(cs, gate, &up, xs, act, N, ystride, x_f32);
+    frag_dispatch(cs, gate, &up, nullptr, xs, act, N, ystride, x_f32);
+}
+
+void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &u,
+                             uint32_t N, const matvec_conv &conv, bool x_f32) {
+    frag_dispatch(cs, w, nullptr, &conv, xs, u, N, w.rows, x_f32);
 }
 
 uint32_t frag_tiles_per_warp(uint32_t rows) {

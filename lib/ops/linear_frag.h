@@ -107,6 +107,12 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
 void linear_matvec_frag_glu(command_stream &cs, const frag_weight &gate, const frag_weight &up,
                             const buffer_span &xs, const buffer_span &act, uint32_t N, uint32_t ystride,
                             bool x_f32 = false);
+// The Gated DeltaNet qkv projection with its conv + SiLU as the epilogue
+// (CONV=1; linear_matvec_conv's contract, u [N][rows]): bit for bit
+// linear_matvec_frag followed by gdn_conv.  The caller checks `conv`
+// (linear_matvec_conv does).
+void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &u,
+                             uint32_t N, const matvec_conv &conv, bool x_f32 = false);
 
 // Model weights (kernel_tuning::frag_matvec).  Whether `w` can have a frag
 // copy: MXFP4, one chunk, cols % 64 == 0, rows >= kFragMinRows.

@@ -335,10 +335,9 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
     ops::linear(cs, w.a, xn_, a_, T);
     ops::linear(cs, w.b, xn_, b_, T);
     // Decode and verify sizes: the conv runs in the qkv product's epilogue
-    // (one stage fewer); prefill: its own kernel over the segments.
-    // (Not with a frag copy: linear() then runs the fragment kernel at every
-    // T <= 16, so the conv runs after it at every T, as decode must match.)
-    const bool conv_in_proj = T <= ops::kMatvecMaxCols && !w.qkv.frag.valid();
+    // (one stage fewer; matvec.comp's, or the fragment kernel's for a weight
+    // with a frag copy); prefill: its own kernel over the segments.
+    const bool conv_in_proj = T <= ops::kMatvecMaxCols;
     if (conv_in_proj) {
         ops::matvec_conv mc;
         mc.w = w.conv_w, mc.state = state_before(0).second, mc.snapshots = st.snap_conv, mc.K = d.K;

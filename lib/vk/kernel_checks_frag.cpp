@@ -7,7 +7,8 @@
 // Each column alone gives the batch's bits; x split by x_split_f16 or inside
 // the kernel (XF32), and 1 or 3 row tiles per warp, give the same bits.
 // The SwiGLU epilogue (GLU, a second weight as up) gives swiglu() of the two
-// plain products bit for bit.
+// plain products bit for bit, and the conv epilogue (CONV) gdn_conv of the
+// plain product (its output and every token's window).
 #include "ops/layer_ops.h"
 #include "ops/linear_frag.h"
 #include "ref/linear.h"
@@ -101,8 +102,19 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         ops::linear_matvec_frag(cs, fu, xs, dyu, N, M);
         ops::linear_matvec_frag_glu(cs, fw, fu, dx, dglu, N, M, true);
         ops::linear_matvec_frag_glu(cs, fw3, fu, xs, dglu3, N, M);
+        // The conv epilogue: C = M channels, kernel size 4, one snapshot per token.
+        ops::gdn_dims cd{};
+        cd.T = N, cd.Hk = 1, cd.Hv = 1, cd.dk = 8, cd.dv = M - 16, cd.K = 4;
+        const auto cw = random_floats(rng, size_t(M) * cd.K, -0.7f, 0.7f), st = random_floats(rng, size_t(3) * M, -2, 2);
+        buffer_span dcw = bufs.upload(cw), dst = bufs.upload(st);
+        buffer_span du = bufs.zeros(size_t(N) * M * 4), dsn = bufs.zeros(size_t(N) * 3 * M * 4);
+        buffer_span du_ref = bufs.zeros(size_t(N) * M * 4), dsn_ref = bufs.zeros(size_t(N) * 3 * M * 4);
+        ops::matvec_conv mc;
+        mc.w = dcw, mc.state = dst, mc.snapshots = dsn, mc.K = cd.K, mc.snap_from = 0, mc.slot0 = 0, mc.ring = N;
+        ops::linear_matvec_frag_conv(cs, fw, dx, du, N, mc, true);
         cs.barrier();
         ops::swiglu(cs, dy, dyu, dact, N * M);
+        ops::gdn_conv(cs, cd, dy, dcw, dst, buffer_span{}, du_ref, dsn_ref);
         cs.submit();
         const auto got = bufs.read<float>(dy, size_t(N) * M), single = bufs.read<float>(dyj, M);
         const auto got_f32 = bufs.read<float>(dyf, size_t(N) * M), got_r3 = bufs.read<float>(dyr, size_t(N) * M);
@@ -124,7 +136,11 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         kernel_check_result rg = make_result(res.name.c_str(), glu, refg, res.tolerance);
         res.error = std::max(res.error, rg.error);
         if (!rg.passed || !same_bits(glu.data(), act.data(), act.size(), true) ||
-            !same_bits(glu.data(), bufs.read<float>(dglu3, ref.size()).data(), act.size(), true)) {
+            !same_bits(glu.data(), bufs.read<float>(dglu3, ref.size()).data(), act.size(), true) ||
+            !same_bits(bufs.read<float>(du, ref.size()).data(), bufs.read<float>(du_ref, ref.size()).data(),
+                       ref.size(), true) ||
+            !same_bits(bufs.read<float>(dsn, size_t(N) * 3 * M).data(),
+                       bufs.read<float>(dsn_ref, size_t(N) * 3 * M).data(), size_t(N) * 3 * M, true)) {
             if (rg.passed) res.error = 1;
             res.passed = false;
             return res;
