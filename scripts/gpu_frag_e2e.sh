@@ -4,8 +4,8 @@
 # n = 1, 4 and 8 over its three shapes (among those whose every result is
 # within 1e-4 of matvec.comp's, relative to max |y|) end to end on the 27B
 # MXFP4 shape against the default path (mlxmtp-verify-bench: decode, verify
-# k = 1..8, draft, projected speedup), one run each, then timing-only
-# variants of it (~8-10 min in all).
+# k = 1..8, draft, projected speedup), one run each, a 2048-token prefill
+# through each, then timing-only variants of it (~9-11 min in all).
 # Usage (repo root on the GPU machine): scripts/gpu_frag_e2e.sh BIN_DIR OUT_DIR
 set -u
 bin=$1; out=$2
@@ -27,6 +27,10 @@ for f in "$out"/e2e_frag.jsonl "$out"/e2e_base.jsonl; do
   printf '%s: ' "$(basename $f .jsonl)"
   sed -nE 's/.*"what":"decode".*"ms":([0-9.]+).*/decode \1 |/p; s/.*"what":"verify","tokens":([2-9]),"ms":([0-9.]+).*/\1:\2/p; s/.*"k":([1-4]),"tokens_per_round".*"speedup":([0-9.]+).*/s\1=\2/p' "$f" | tr '\n' ' '; echo
 done
+# A 2048-token prefill: the matmul against the fragment kernel (16 columns per dispatch).
+"$bin/mlxmtp-verify-bench" --prefill-only 2048 $cfg mxfp4 > "$out/prefill_base.jsonl" 2>&1
+"$bin/mlxmtp-verify-bench" "${flags[@]}" --frag-prefill --prefill-only 2048 $cfg mxfp4 > "$out/prefill_frag.jsonl" 2>&1
+grep -h '"what":"prefill"' "$out/prefill_base.jsonl" "$out/prefill_frag.jsonl"
 # Where the best configuration's n = 1 time goes (timing-only variants,
 # wrong results by design): no x loads / split, no FP4 placement, no lo half.
 for diag in DIAG_NO_X DIAG_NO_DECODE DIAG_NO_LO; do

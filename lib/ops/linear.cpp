@@ -288,7 +288,14 @@ void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span
 }
 
 void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T) {
-    if (T > kMatvecMaxCols && !tuning().force_matvec)
+    if (w.frag.valid() && T > kMatvecMaxCols && tuning().frag_prefill) {
+        // Groups of 16 columns, side by side (no barrier: disjoint outputs).
+        const uint64_t xb = uint64_t(w.cols) * 4, yb = uint64_t(w.rows) * 4;
+        for (uint32_t t0 = 0; t0 < T; t0 += kMatvecMaxCols) {
+            const uint32_t n = std::min(kMatvecMaxCols, T - t0);
+            linear_matvec_frag(cs, w, x.sub(t0 * xb, n * xb), y.sub(t0 * yb, n * yb), n);
+        }
+    } else if (T > kMatvecMaxCols && !tuning().force_matvec)
         linear_matmul(cs, w, x, y, T);
     else if (w.frag.valid() && T <= kMatvecMaxCols)
         linear_matvec_frag(cs, w, x, y, T);

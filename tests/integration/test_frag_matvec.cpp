@@ -93,6 +93,35 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
                 << "row " << t;
         }
     }
+    // Prefill through the fragment kernel (kernel_tuning::frag_prefill, 16
+    // columns per dispatch) against the plain model's matmul prefill.
+    {
+        size_t longest = 0;
+        for (size_t ci = 1; ci < cases.size(); ++ci)
+            if (cases[ci].prompt.size() > cases[longest].prompt.size()) longest = ci;
+        const std::vector<int32_t> &p = cases[longest].prompt;
+        ASSERT_GT(p.size(), 16u);
+        engine_session a(*plain, {}), b(*frag, {});
+        a.eval(p.data(), static_cast<uint32_t>(p.size()), logits_rows::all);
+        ops::tuning().frag_prefill = true;
+        try {
+            b.eval(p.data(), static_cast<uint32_t>(p.size()), logits_rows::all);
+        } catch (...) {
+            ops::tuning().frag_prefill = false;
+            throw;
+        }
+        ops::tuning().frag_prefill = false;
+        const auto &la = a.logits(), &lb = b.logits();
+        ASSERT_EQ(lb.size(), la.size());
+        double dmax = 0, amax = 0;
+        for (size_t i = 0; i < la.size(); ++i) {
+            dmax = std::max(dmax, double(std::fabs(la[i] - lb[i])));
+            amax = std::max(amax, double(std::fabs(la[i])));
+        }
+        std::printf("  prefill of %zu tokens through the fragment kernel: largest logit difference %.3g of max |logit|\n",
+                    p.size(), dmax / amax);
+        EXPECT_LT(dmax / amax, 1e-4);
+    }
     // MTP (k = 3) greedy under the fragment kernel equals plain greedy under it.
     generator spec(*frag, {}, decoder_kind::mtp, 3), van(*frag, {});
     for (size_t ci = 0; ci < 3; ++ci) {

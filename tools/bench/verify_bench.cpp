@@ -28,7 +28,8 @@
 //   --frag-matvec (before CONFIG): EXPERIMENT: decode / verify MXFP4 products through the
 //     fragment-decoding tensor-core matvec (VK_NV_cooperative_matrix; ops/linear_frag.h);
 //     the model keeps a repacked copy of its MXFP4 matrices.  --frag-define NAME[=VALUE]
-//     (repeatable): an extra define for it (NSG, R, PF).
+//     (repeatable): an extra define for it (NSG, R, PF).  --frag-prefill: prefill products
+//     through it too, 16 columns per dispatch (instead of the matmul).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
@@ -88,6 +89,8 @@ int main(int argc, char **argv) {
             tu.matvec_scale_words = true;
         } else if (f == "--frag-matvec") {
             tu.frag_matvec = true;
+        } else if (f == "--frag-prefill") {
+            tu.frag_prefill = true;
         } else if (f == "--frag-define" && argc > 2) {
             tu.add_frag_define(value(1));
         } else if (f == "--unfused-gdn-norm") {
