@@ -7,6 +7,7 @@
 # creation) does not lose the others; each process times the default matvec
 # too.
 # Usage (repo root on the GPU machine): scripts/gpu_frag.sh BIN_DIR OUT_DIR [SET...]
+# (FRAG_SHAPES="ROWS COLS;ROWS COLS" and FRAG_NS=1,4,8 narrow the sweep.)
 # A SET is a matvec_frag define list (NAME=V,NAME=V; "" = the defaults NSG=8,
 # PF=2, R by rows: ops::frag_tiles_per_warp).  The default sets (tenth
 # session) all split x in the kernel (XF32, as the engine does) and sweep
@@ -23,9 +24,10 @@ sets=("$@")
 "$bin/vk_ceiling" > "$out/ceiling.txt" 2>&1
 "$bin/mlxmtp-kernel-bench" 64 64 1 0 0 0 0 mxfp4 0 0 1 0 2 > "$out/probe.jsonl" 2>&1
 tail -1 "$out/probe.jsonl"
-for shape in "4096 14336" "17408 5120" "5120 17408"; do
+IFS=';' read -r -a shapes <<< "${FRAG_SHAPES:-4096 14336;17408 5120;5120 17408}"  # env: fewer shapes
+for shape in "${shapes[@]}"; do
   for d in "${sets[@]}"; do
-    "$bin/mlxmtp-kernel-bench" $shape 536870912 0 0 0 0 mxfp4 0 0 1,2,4,8,9,16 1 3 "$d" >> "$out/frag.jsonl" 2>&1 ||
+    "$bin/mlxmtp-kernel-bench" $shape 536870912 0 0 0 0 mxfp4 0 0 "${FRAG_NS:-1,2,4,8,9,16}" 1 3 "$d" >> "$out/frag.jsonl" 2>&1 ||
       echo "{\"kernel\":\"matvec_frag\",\"shape\":\"$shape\",\"defines\":\"$d\",\"error\":\"exit $?\"}" >> "$out/frag.jsonl"
   done
 done
