@@ -21,7 +21,7 @@
 //
 // Arithmetic.  A holds the codes as fp16 times 2^-14 (exact: E2M1's
 // subnormal code lands on an fp16 subnormal); B holds x split into
-// hi = fp16(x) and lo = fp16(x - hi) (x_split_f16.comp, or here with
+// hi and lo = fp16(x - hi) (common/x_split.glsl: x_split_f16.comp, or here with
 // XF32=1; |x| < 65504), so each product uses 22 bits of x (lo may be an
 // fp16 subnormal: the matrix unit is expected to keep those; gpu_frag.sh's
 // max_diff_rel would show a flush).  Per 32-column MX block and output
@@ -61,6 +61,7 @@
 // layout and reduction logic under a layout from the table.
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_EXT_control_flow_attributes : enable
+#include "common/x_split.glsl"
 #ifndef EMULATE
 #define EMULATE 0
 #endif
@@ -311,11 +312,11 @@ void main() {
                 UNROLL for (uint kt = 0u; kt < 4u; ++kt)
                     UNROLL for (uint g = 0u; g < NG; ++g) {
 #if XF32  // x_split_f16.comp's split, two B elements at a time
-                        const vec2 x01 = vec2(d.xv[kt][g][0], d.xv[kt][g][1]);
-                        const vec2 x23 = vec2(d.xv[kt][g][2], d.xv[kt][g][3]);
-                        const f16vec2 h01 = f16vec2(x01), h23 = f16vec2(x23);
+                        f16vec2 h01, l01, h23, l23;
+                        x_split(vec2(d.xv[kt][g][0], d.xv[kt][g][1]), h01, l01);
+                        x_split(vec2(d.xv[kt][g][2], d.xv[kt][g][3]), h23, l23);
                         bh[kt][g] = make_b(h01, h23);
-                        bl[kt][g] = make_b(f16vec2(x01 - vec2(h01)), f16vec2(x23 - vec2(h23)));
+                        bl[kt][g] = make_b(l01, l23);
 #else
                         bh[kt][g] = make_b(unpackFloat2x16(d.xh[kt][g][0] | (d.xh[kt][g][1] << 16)),
                                            unpackFloat2x16(d.xh[kt][g][2] | (d.xh[kt][g][3] << 16)));

@@ -1,10 +1,11 @@
 #version 450
 // EXPERIMENT (with matvec_frag.comp): splits N columns of K fp32 activations
-// into fp16 pairs, hi = fp16(x) and lo = fp16(x - hi), so that a
-// tensor-core product over hi and lo uses 22 bits of x.  Output per column
+// into fp16 pairs hi and lo (common/x_split.glsl), so that a tensor-core
+// product over hi and lo uses 22 bits of x.  Output per column
 // n: K/2 words of hi pairs, then K/2 words of lo pairs (elements 2i, 2i + 1
 // in the low and high halves).  Needs |x| < 65504 (fp16's range).
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#include "common/x_split.glsl"
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) readonly buffer X { vec2 x2[]; };
 layout(std430, binding = 1) writeonly buffer Xs { uint xs[]; };
@@ -16,8 +17,8 @@ void main() {
     if (i >= pc.N * half_k) return;
     const uint n = i / half_k, p = i % half_k;
     const vec2 v = x2[i];
-    const f16vec2 hi = f16vec2(v);
-    const f16vec2 lo = f16vec2(v - vec2(hi));
+    f16vec2 hi, lo;
+    x_split(v, hi, lo);
     xs[n * pc.K + p] = packFloat2x16(hi);
     xs[n * pc.K + half_k + p] = packFloat2x16(lo);
 }
