@@ -71,7 +71,7 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #endif
 #ifndef NSG
-#define NSG 8  // warps per workgroup (each a contiguous part of K)
+#define NSG 4  // warps per workgroup (each a contiguous part of K; the host passes its default)
 #endif
 #ifndef R
 #define R 1  // 16-row tiles per warp (every B fragment serves R tiles)

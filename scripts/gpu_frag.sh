@@ -8,7 +8,7 @@
 # too.
 # Usage (repo root on the GPU machine): scripts/gpu_frag.sh BIN_DIR OUT_DIR [SET...]
 # (FRAG_SHAPES="ROWS COLS;ROWS COLS" and FRAG_NS=1,4,8 narrow the sweep.)
-# A SET is a matvec_frag define list (NAME=V,NAME=V; "" = the defaults NSG=8,
+# A SET is a matvec_frag define list (NAME=V,NAME=V; "" = the defaults NSG=4,
 # PF=2, R by rows: ops::frag_tiles_per_warp).  The default sets (tenth
 # session) all split x in the kernel (XF32, as the engine does) and sweep
 # what the H200's first timings point at: warps per workgroup (NSG), 16-row

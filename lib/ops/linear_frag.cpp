@@ -279,15 +279,15 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (up && (up->rows != w.rows || up->cols != w.cols || up->c_row_pairs != w.c_row_pairs ||
                up->emulate != w.emulate))
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag GLU: gate and up differ in shape or layout");
-    // Defaults (gpu_frag.sh sweeps them): 8 warps per workgroup (untimed
-    // guess), 2 groups of loads ahead (H200: faster than 4 at every n, and 4
-    // spilled at n > 8), and row tiles per warp by the weight's rows
-    // (frag_tiles_per_warp; GLU: half as many of each weight, so that a warp
-    // holds as many tiles in all).  R and PF leave every column's arithmetic
-    // as it is.
+    // Defaults (gpu_frag.sh sweeps them): 4 warps per workgroup (H100, 27B
+    // shapes: faster than 8 at R = 2 by 1-10%), 2 groups of loads ahead
+    // (H200: faster than 4 at every n, and 4 spilled at n > 8), and row
+    // tiles per warp by the weight's rows (frag_tiles_per_warp; GLU: half as
+    // many of each weight, so that a warp holds as many tiles in all).  NSG,
+    // R and PF leave every column's arithmetic as it is.
     uint32_t tpw = w.tiles_per_warp ? w.tiles_per_warp : frag_tiles_per_warp(w.rows);
     if (up && !w.tiles_per_warp) tpw = std::max(1u, tpw / 2);
-    define_list d{{"NG", N > 8 ? "2" : "1"}, {"R", std::to_string(tpw)}, {"NSG", "8"}, {"PF", "2"}};
+    define_list d{{"NG", N > 8 ? "2" : "1"}, {"R", std::to_string(tpw)}, {"NSG", "4"}, {"PF", "2"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
     if (x_f32) d.emplace_back("XF32", "1");
@@ -337,12 +337,11 @@ void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buf
 }
 
 uint32_t frag_tiles_per_warp(uint32_t rows) {
-    // Tall weights share each B fragment (x) over more row tiles while
-    // keeping >= 256 workgroups (about two per SM of a 132-SM GPU): R = 1
-    // below 512 tiles (4096 / 5120-row projections), 2 below 1024, else 4
-    // (17408-row gate / up, the lm_head).
-    const uint32_t tiles = (rows + 15) / 16;
-    return tiles >= 1024 ? 4 : tiles >= 512 ? 2 : 1;
+    // H100 (driver 580), 27B shapes, n = 1..16: R = 2 beat R = 1 (x work
+    // shared by two tiles) and R = 4 (177 registers at one column group,
+    // 255 at two: too few warps per SM).  Weights of fewer than 256 tiles
+    // keep R = 1 for workgroups enough.
+    return (rows + 15) / 16 >= 256 ? 2 : 1;
 }
 
 bool frag_eligible(const device_weight &w) {

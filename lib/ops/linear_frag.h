@@ -90,8 +90,9 @@ struct frag_weight {
     uint32_t tiles_per_warp = 0;  // the kernel's R (0: frag_tiles_per_warp; frag_defines override both)
 };
 
-// 16-row tiles per warp for a weight of `rows` rows (1, 2 or 4).  Any R
-// gives the same bits; it trades x work per word against workgroups.
+// 16-row tiles per warp for a weight of `rows` rows (2 from 256 tiles on,
+// else 1).  Any R gives the same bits; it trades x work per word against
+// registers and workgroups.
 uint32_t frag_tiles_per_warp(uint32_t rows);
 
 // xs [N][K] words <- x [N][K] fp32 split into fp16 hi / lo (x_split_f16.comp).
