@@ -171,6 +171,10 @@ typedef struct mlxmtp_instance mlxmtp_instance;
 
 /** Instance creation flags. */
 #define MLXMTP_INSTANCE_VALIDATION 0x1u /**< enable the Khronos validation layer (error if absent) */
+/** Enable VK_NV_cooperative_matrix on devices that have it (with the Vulkan
+ *  memory model), which MLXMTP_MODEL_TENSOR_CORES needs; ignored elsewhere.
+ *  Since: 0.1. */
+#define MLXMTP_INSTANCE_TENSOR_CORES 0x2u
 
 /** Parameters of mlxmtp_instance_create. */
 typedef struct mlxmtp_instance_params {
@@ -671,6 +675,19 @@ typedef int32_t (*mlxmtp_progress_fn)(double fraction, const char *stage, void *
 
 /** Model flags. */
 #define MLXMTP_MODEL_SYNTHETIC 0x1u /**< `path` is a config.json: random weights of its shapes, made on the device */
+/** MXFP4 products on tensor cores where the device allows it (an instance made
+ *  with MLXMTP_INSTANCE_TENSOR_CORES, VK_NV_cooperative_matrix with 16x8x16
+ *  fp16 multiply-adds, and a fragment layout the library's probe accepts):
+ *  the model keeps a second, repacked copy of its MXFP4 matrices (twice their
+ *  memory), and decode, MTP verify and prefill products read it.  Measured on
+ *  an H100 (27B shape): verifying 2..8 tokens costs 1.03-1.15x one decoded
+ *  token (1.06-2.6x without), prefill runs 2.3x faster, but a single decoded
+ *  token takes ~1.3x as long, so it pays for MTP decoding, not for plain
+ *  decoding.  Every session of the model runs the same kernels, so MTP greedy
+ *  output still equals plain greedy output of that model.  Elsewhere the
+ *  model opens as without the flag; mlxmtp_model_info.tensor_cores says which.
+ *  Since: 0.1. */
+#define MLXMTP_MODEL_TENSOR_CORES 0x2u
 
 /** Weight formats (open enum). */
 #define MLXMTP_FORMAT_BF16  0
@@ -728,6 +745,7 @@ typedef struct mlxmtp_model_info {
     uint64_t device_bytes;         /**< device memory holding the weights */
     uint64_t decode_weight_bytes;  /**< weight bytes one decoded token reads */
     char device_name[256];
+    uint32_t tensor_cores;         /**< 1 when MXFP4 products run on tensor cores (MLXMTP_MODEL_TENSOR_CORES) */
 } mlxmtp_model_info;
 
 /** Sets struct_size and zeroes the rest.  Since: 0.1. */

@@ -86,7 +86,9 @@ MLXMTP_API mlxmtp_status mlxmtp_model_open(const char *path, const mlxmtp_model_
         mlxmtp_model_params defaults;
         mlxmtp_model_params_init(&defaults);
         mlxmtp_model_params p = read_params(params, defaults);
-        if (p.flags & ~MLXMTP_MODEL_SYNTHETIC) fail(MLXMTP_ERR_INVALID_ARG, "unknown model flags 0x%x", p.flags);
+        if (p.flags & ~(MLXMTP_MODEL_SYNTHETIC | MLXMTP_MODEL_TENSOR_CORES))
+            fail(MLXMTP_ERR_INVALID_ARG, "unknown model flags 0x%x", p.flags);
+        const bool tensor_cores = (p.flags & MLXMTP_MODEL_TENSOR_CORES) != 0;
         auto m = std::make_unique<mlxmtp_model>();
         mlxmtp_instance *inst = p.instance;
         if (!inst) {
@@ -101,9 +103,11 @@ MLXMTP_API mlxmtp_status mlxmtp_model_open(const char *path, const mlxmtp_model_
             synthetic_options so;
             so.format = format_from_public(p.synthetic_format);
             so.seed = p.synthetic_seed;
+            so.tensor_cores = tensor_cores;
             m->m = engine_model::synthetic(load_model_config_file(path), dev, so);
         } else {
             model_open_options mo;
+            mo.tensor_cores = tensor_cores;
             if (p.progress_cb)
                 mo.progress = [&](double f, const std::string &what) {
                     return p.progress_cb(f, what.c_str(), p.progress_user_data) == 0;
@@ -161,6 +165,7 @@ MLXMTP_API mlxmtp_status mlxmtp_model_get_info(const mlxmtp_model *model, mlxmtp
         r.device_bytes = m.device_bytes();
         r.decode_weight_bytes = m.decode_weight_bytes();
         std::snprintf(r.device_name, sizeof r.device_name, "%s", m.device().info().name);
+        r.tensor_cores = m.tensor_cores() ? 1 : 0;
         write_info(info, r);
         return MLXMTP_OK;
     });

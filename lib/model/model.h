@@ -50,12 +50,14 @@ void check_engine_limits(const text_config &c);
 
 struct model_open_options {
     std::function<bool(double fraction, const std::string &what)> progress;  // false = abort
+    bool tensor_cores = false;  // MLXMTP_MODEL_TENSOR_CORES: frag copies where the device runs them natively
 };
 
 // Synthetic mode: random weights of a config's shapes, generated on the device.
 struct synthetic_options {
     ops::wformat format = ops::wformat::bf16;  // for the projection matrices
     uint64_t seed = 1;
+    bool tensor_cores = false;  // as model_open_options
 };
 
 class engine_model {
@@ -88,13 +90,19 @@ public:
     // Bytes of weights one decoded token reads (every layer's matrices, norms, lm_head; not the embedding).
     uint64_t decode_weight_bytes() const;
     uint64_t device_bytes() const { return arena_ ? arena_->reserved_bytes() : 0; }
+    // MXFP4 products run natively on tensor cores (frag copies, not emulated).
+    bool tensor_cores() const { return tensor_cores_; }
 
 private:
     engine_model() = default;
-    // EXPERIMENT (kernel_tuning::frag_matvec): a repacked copy of every
-    // eligible MXFP4 matrix for the fragment tensor-core matvec
-    // (model_frag.cpp); called at the end of open() and synthetic().
+    // A repacked copy of every eligible MXFP4 matrix for the fragment
+    // tensor-core matvec (model_frag.cpp).
     void make_frag_copies();
+    // Called at the end of open() and synthetic(): frag copies for
+    // MLXMTP_MODEL_TENSOR_CORES (`asked`) where the device runs the fragment
+    // kernel natively, or always under kernel_tuning::frag_matvec (emulated
+    // on lavapipe: tests).
+    void maybe_make_frag_copies(bool asked);
     model_config cfg_;
     std::string dir_;
     std::shared_ptr<vk_device> dev_;
@@ -106,6 +114,7 @@ private:
     std::vector<int32_t> eos_ids_;
     int32_t usable_vocab_ = 0;
     ops::wformat matrix_format_ = ops::wformat::bf16;
+    bool tensor_cores_ = false;  // maybe_make_frag_copies made native frag copies
 
     friend class model_loader;
     friend class synthetic_builder;

@@ -7,6 +7,17 @@
 
 namespace mlxmtp::detail {
 
+void engine_model::maybe_make_frag_copies(bool asked) {
+    if (ops::tuning().frag_matvec) {
+        make_frag_copies();
+        return;
+    }
+    if (!asked || !ops::frag_native(*dev_) || !(dev_->info().features & MLXMTP_FEATURE_FP16)) return;
+    ops::frag_layout f;
+    if (!ops::frag_device_layout(*dev_, &f).empty()) return;  // a layout the kernel cannot use: the standard path
+    make_frag_copies();
+}
+
 void engine_model::make_frag_copies() {
     vk_device &dev = *dev_;
     if (!(dev.info().features & MLXMTP_FEATURE_FP16))
@@ -21,7 +32,9 @@ void engine_model::make_frag_copies() {
     const bool pairs = ops::frag_c_row_pairs(f);
     command_stream cs(dev);
     auto copy = [&](ops::device_weight &w) {
-        if (ops::frag_eligible(w)) ops::make_frag_copy(cs, *arena_, w, table, pairs, emulate);
+        if (!ops::frag_eligible(w)) return;
+        ops::make_frag_copy(cs, *arena_, w, table, pairs, emulate);
+        tensor_cores_ = !emulate;
     };
     auto layer = [&](layer_weights &L) {
         for (ops::device_weight *w : {&L.gdn.qkv, &L.gdn.z, &L.gdn.a, &L.gdn.b, &L.gdn.out, &L.attn.q, &L.attn.k,

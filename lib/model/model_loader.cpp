@@ -268,7 +268,7 @@ std::unique_ptr<engine_model> engine_model::open(const std::string &dir, std::sh
     m->arena_ = std::make_unique<arena>(*m->dev_, false, 0, "model weights");
     std::unique_ptr<checkpoint> ck = checkpoint::open(dir);
     model_loader(*m, *ck, opt).run();
-    if (ops::tuning().frag_matvec) m->make_frag_copies();
+    m->maybe_make_frag_copies(opt.tensor_cores);
 
     for (int64_t id : m->cfg_.text.eos_token_ids) m->eos_ids_.push_back(static_cast<int32_t>(id));
     std::string gen;

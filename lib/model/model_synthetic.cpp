@@ -145,7 +145,7 @@ std::unique_ptr<engine_model> engine_model::synthetic(const model_config &cfg, s
     m->dev_ = std::move(dev);
     m->arena_ = std::make_unique<arena>(*m->dev_, false, 0, "synthetic weights");
     synthetic_builder(*m, opt).run();
-    if (ops::tuning().frag_matvec) m->make_frag_copies();
+    m->maybe_make_frag_copies(opt.tensor_cores);
     for (int64_t id : cfg.text.eos_token_ids) m->eos_ids_.push_back(static_cast<int32_t>(id));
     m->usable_vocab_ = static_cast<int32_t>(cfg.text.vocab_size);
     return m;

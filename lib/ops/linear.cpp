@@ -288,7 +288,9 @@ void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span
 }
 
 void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T) {
-    if (w.frag.valid() && T > kMatvecMaxCols && tuning().frag_prefill) {
+    if (w.frag.valid() && T > kMatvecMaxCols && (!w.frag.emulate || tuning().frag_prefill)) {
+        // Natively (H100: 2048-token 27B prefill 936 against 410 tok/s by the
+        // matmul), or the emulation when asked (tests).
         // Groups of 16 columns, side by side (no barrier: disjoint outputs).
         const uint64_t xb = uint64_t(w.cols) * 4, yb = uint64_t(w.rows) * 4;
         for (uint32_t t0 = 0; t0 < T; t0 += kMatvecMaxCols) {

@@ -31,8 +31,9 @@ struct kernel_tuning {
     // fragment-decoding tensor-core matvec (ops/linear_frag.h; its emulation
     // without VK_NV_cooperative_matrix).  Doubles the MXFP4 weight memory.
     bool frag_matvec = false;
-    // EXPERIMENT: with frag copies, prefill products (T > 16) too run through
-    // the fragment kernel, 16 columns per dispatch, instead of the matmul.
+    // With emulated frag copies (lavapipe), prefill products (T > 16) too run
+    // through the fragment kernel, 16 columns per dispatch, as native copies
+    // always do (tests; otherwise the emulation's prefill takes the matmul).
     bool frag_prefill = false;
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

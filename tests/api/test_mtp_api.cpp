@@ -108,3 +108,45 @@ TEST(MtpApi, GreedyStepsStatsAndLogits) {
     mlxmtp_session_destroy(v);
     mlxmtp_model_destroy(m);
 }
+
+// MLXMTP_INSTANCE_TENSOR_CORES / MLXMTP_MODEL_TENSOR_CORES: accepted flags;
+// where the device has no VK_NV_cooperative_matrix (lavapipe) the model
+// opens as without them (info.tensor_cores 0) and generates the same tokens.
+TEST(MtpApi, TensorCoreFlagsFallBackWhereTheDeviceLacksThem) {
+    mlxmtp_instance_params ip;
+    mlxmtp_instance_params_init(&ip);
+    ip.flags = MLXMTP_INSTANCE_TENSOR_CORES;
+    mlxmtp_instance *inst = nullptr;
+    ASSERT_EQ(mlxmtp_instance_create(&ip, &inst), MLXMTP_OK) << mlxmtp_last_error();
+    mlxmtp_model_params mp;
+    mlxmtp_model_params_init(&mp);
+    mp.instance = inst;
+    mp.flags = MLXMTP_MODEL_TENSOR_CORES;
+    mlxmtp_model *tc = nullptr, *plain = nullptr;
+    ASSERT_EQ(mlxmtp_model_open(kTrained.c_str(), &mp, &tc), MLXMTP_OK) << mlxmtp_last_error();
+    ASSERT_EQ(mlxmtp_model_open(kTrained.c_str(), nullptr, &plain), MLXMTP_OK) << mlxmtp_last_error();
+    mlxmtp_device_info di;
+    mlxmtp_device_info_init(&di);
+    ASSERT_EQ(mlxmtp_instance_device_info(inst, 0, &di), MLXMTP_OK);
+    mlxmtp_model_info info;
+    mlxmtp_model_info_init(&info);
+    ASSERT_EQ(mlxmtp_model_get_info(tc, &info), MLXMTP_OK);
+    if (!(di.features & MLXMTP_FEATURE_COOPMAT_NV)) EXPECT_EQ(info.tensor_cores, 0u);
+    std::vector<int32_t> prompt = {785, 279, 1882, 315, 264, 13, 198, 750};
+    for (auto &t : prompt) t %= info.usable_vocab;
+    mlxmtp_session *a = nullptr, *b = nullptr;
+    ASSERT_EQ(mlxmtp_session_create(tc, nullptr, &a), MLXMTP_OK);
+    ASSERT_EQ(mlxmtp_session_create(plain, nullptr, &b), MLXMTP_OK);
+    uint32_t sa = 0, sb = 0;
+    if (!info.tensor_cores) EXPECT_EQ(run(a, prompt, 8, -1, &sa), run(b, prompt, 8, -1, &sb));
+    mlxmtp_session_destroy(a);
+    mlxmtp_session_destroy(b);
+    mlxmtp_model_destroy(tc);
+    mlxmtp_model_destroy(plain);
+    // Unknown model flags are still rejected.
+    mp.flags = 0x80000000u;
+    mlxmtp_model *bad = nullptr;
+    EXPECT_EQ(mlxmtp_model_open(kTrained.c_str(), &mp, &bad), MLXMTP_ERR_INVALID_ARG);
+    EXPECT_EQ(bad, nullptr);
+    mlxmtp_instance_destroy(inst);
+}

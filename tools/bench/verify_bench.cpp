@@ -28,8 +28,8 @@
 //   --frag-matvec (before CONFIG): EXPERIMENT: decode / verify MXFP4 products through the
 //     fragment-decoding tensor-core matvec (VK_NV_cooperative_matrix; ops/linear_frag.h);
 //     the model keeps a repacked copy of its MXFP4 matrices.  --frag-define NAME[=VALUE]
-//     (repeatable): an extra define for it (NSG, R, PF).  --frag-prefill: prefill products
-//     through it too, 16 columns per dispatch (instead of the matmul).
+//     (repeatable): an extra define for it (NSG, R, PF).  Natively, prefill products take
+//     it too (16 columns per dispatch); --frag-prefill: also under the emulation.
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"

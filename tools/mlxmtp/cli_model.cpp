@@ -14,6 +14,9 @@ void add_model_options(CLI::App &sub, model_opts &o) {
         ->check(CLI::IsMember({"bf16", "mxfp4", "mxfp8", "f32"}));
     sub.add_option("--device", o.device, "Vulkan device index");
     sub.add_flag("--validation", o.validation, "Enable the Khronos validation layer");
+    sub.add_flag("--tensor-cores", o.tensor_cores,
+                 "MXFP4 products on tensor cores where the device allows (VK_NV_cooperative_matrix): "
+                 "faster MTP verify and prefill, slower plain decode, twice the MXFP4 memory");
 }
 
 loaded_model::~loaded_model() {
@@ -36,12 +39,14 @@ int open_model(const model_opts &o, bool json, loaded_model *out) {
     mlxmtp_instance_params ip;
     mlxmtp_instance_params_init(&ip);
     if (o.validation) ip.flags |= MLXMTP_INSTANCE_VALIDATION;
+    if (o.tensor_cores) ip.flags |= MLXMTP_INSTANCE_TENSOR_CORES;
     mlxmtp_status st = mlxmtp_instance_create(&ip, &out->instance);
     if (st != MLXMTP_OK) return report_failure("creating the Vulkan instance", st, json);
     mlxmtp_model_params mp;
     mlxmtp_model_params_init(&mp);
     mp.instance = out->instance;
     mp.device_index = static_cast<uint32_t>(o.device);
+    if (o.tensor_cores) mp.flags |= MLXMTP_MODEL_TENSOR_CORES;
     progress_bar bar("loading");
     mp.progress_cb = progress_cb;
     mp.progress_user_data = &bar;

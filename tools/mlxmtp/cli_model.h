@@ -13,6 +13,7 @@ struct model_opts {
     std::string format = "bf16";  // --format for synthetic weights
     int device = 0;
     bool validation = false;
+    bool tensor_cores = false;  // --tensor-cores
 };
 
 void add_model_options(CLI::App &sub, model_opts &o);
