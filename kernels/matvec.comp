@@ -125,7 +125,6 @@ layout(std430, binding = 5) readonly buffer Su { SCALE_T su[]; };
 // snap_from < N_COLS).  A slot it writes may be the one it read: the same
 // thread read it first.
 //   conv_w [C, ck], conv_state [ck-1, C], conv_snap [ring, ck-1, C]; C = ystride
-#include "common/conv_step.glsl"
 layout(std430, binding = 4) readonly buffer CW { float conv_w[]; };
 layout(std430, binding = 5) readonly buffer CSt { float conv_state[]; };
 layout(std430, binding = 6) writeonly buffer CSn { float conv_snap[]; };
@@ -133,6 +132,7 @@ layout(push_constant) uniform P {
     uint M; uint K; uint ystride; uint row0;
     uint ck; uint snap_from; uint slot0; uint ring;
 } pc;
+#include "common/conv_epilogue.glsl"
 #else
 layout(push_constant) uniform P { uint M; uint K; uint ystride; uint row0; } pc;
 #endif
@@ -160,20 +160,10 @@ float acc[AROWS][N_COLS];  // GLU: rows ROWS.. are U's
 // Stores row r (of the chunk) given all its columns' sums.
 void store_row(uint r, float v[N_COLS]) {
 #if defined(CONV_EPILOGUE)
-    const uint C = pc.ystride, c = pc.row0 + r, K1 = pc.ck - 1u;
+    const uint C = pc.ystride, c = pc.row0 + r;
     float win[MAX_CONV_K], wc[MAX_CONV_K];
-    for (uint j = 0; j < MAX_CONV_K; ++j) {
-        win[j] = j < K1 ? conv_state[j * C + c] : 0.0;
-        wc[j] = j < pc.ck ? conv_w[c * pc.ck + j] : 0.0;
-    }
-    for (uint t = 0; t < N_COLS; ++t) {
-        y[t * C + c] = conv_step(win, wc, K1, v[t]);
-        if (t >= pc.snap_from) {
-            uint slot = (pc.slot0 + t) % pc.ring;
-            for (uint j = 0; j < MAX_CONV_K - 1; ++j)
-                if (j < K1) conv_snap[(slot * K1 + j) * C + c] = win[j];
-        }
-    }
+    conv_channel_begin(c, C, win, wc);
+    for (uint t = 0; t < N_COLS; ++t) y[t * C + c] = conv_channel_token(t, c, C, win, wc, v[t]);
 #else
     [[unroll]] for (uint n = 0; n < N_COLS; ++n) y[n * pc.ystride + pc.row0 + r] = v[n];
 #endif

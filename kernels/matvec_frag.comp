@@ -132,7 +132,6 @@ layout(std430, binding = 6) readonly buffer Su { uint su[]; };    // up's scales
 #if CONV
 //   conv_w [C, ck], conv_state [ck-1, C], conv_snap [ring, ck-1, C]; C = M = ystride
 #include "common/types.glsl"
-#include "common/conv_step.glsl"
 layout(std430, binding = 5) readonly buffer CW { float conv_w[]; };
 layout(std430, binding = 6) readonly buffer CSt { float conv_state[]; };
 layout(std430, binding = 7) writeonly buffer CSn { float conv_snap[]; };
@@ -140,6 +139,7 @@ layout(push_constant) uniform P {
     uint M; uint K; uint N; uint ystride;
     uint ck; uint snap_from; uint slot0; uint ring;
 } pc;
+#include "common/conv_epilogue.glsl"
 #else
 layout(push_constant) uniform P { uint M; uint K; uint N; uint ystride; } pc;
 #endif
@@ -362,23 +362,15 @@ void main() {
         barrier();
 #if CONV  // a row's tokens in one thread, in order
         for (uint r = gl_LocalInvocationID.x; r < 16u; r += NSG * 32u) {
-            const uint c = (wg_tile0 + t) * 16u + r, C = pc.ystride, K1 = pc.ck - 1u;
+            const uint c = (wg_tile0 + t) * 16u + r, C = pc.ystride;
             if (c >= pc.M) continue;
             float win[MAX_CONV_K], wc[MAX_CONV_K];
-            for (uint j = 0u; j < MAX_CONV_K; ++j) {
-                win[j] = j < K1 ? conv_state[j * C + c] : 0.0;
-                wc[j] = j < pc.ck ? conv_w[c * pc.ck + j] : 0.0;
-            }
+            conv_channel_begin(c, C, win, wc);
             for (uint col = 0u; col < pc.N; ++col) {
                 const uint li = lay[512u + r * 8u + (col & 7u)], g = col / 8u;
                 float v = 0.0;
                 for (uint w = 0u; w < NSG; ++w) v += red[(w * NG + g) * 128u + li];
-                y[col * C + c] = conv_step(win, wc, K1, v);
-                if (col >= pc.snap_from) {
-                    const uint slot = (pc.slot0 + col) % pc.ring;
-                    for (uint j = 0u; j < MAX_CONV_K - 1u; ++j)
-                        if (j < K1) conv_snap[(slot * K1 + j) * C + c] = win[j];
-                }
+                y[col * C + c] = conv_channel_token(col, c, C, win, wc, v);
             }
         }
 #else

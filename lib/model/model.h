@@ -96,8 +96,10 @@ public:
 private:
     engine_model() = default;
     // A repacked copy of every eligible MXFP4 matrix for the fragment
-    // tensor-core matvec (model_frag.cpp).
-    void make_frag_copies();
+    // tensor-core matvec (model_frag.cpp).  A device without fp16 arithmetic
+    // or with an unusable fragment layout: no copies (`fall_back`), else
+    // MLXMTP_ERR_UNSUPPORTED.
+    void make_frag_copies(bool fall_back);
     // Called at the end of open() and synthetic(): frag copies for
     // MLXMTP_MODEL_TENSOR_CORES (`asked`) where the device runs the fragment
     // kernel natively, or always under kernel_tuning::frag_matvec (emulated

@@ -1,30 +1,32 @@
-// EXPERIMENT: the model's repacked MXFP4 copies for the fragment-decoding
-// tensor-core matvec (ops/linear_frag.h, kernel_tuning::frag_matvec).  The
+// The model's repacked MXFP4 copies for the fragment-decoding tensor-core
+// matvec (ops/linear_frag.h): MLXMTP_MODEL_TENSOR_CORES where the device
+// runs it natively, or kernel_tuning::frag_matvec (tests, benchmarks).  The
 // fragment layout comes from the device's probe; without cooperative
-// matrices (lavapipe) the kernel's emulation runs under the PTX layout.
+// matrices (lavapipe) the kernel's emulation runs under driver 580's layout.
 #include "model/model.h"
 #include "ops/linear_frag.h"
 
 namespace mlxmtp::detail {
 
 void engine_model::maybe_make_frag_copies(bool asked) {
-    if (ops::tuning().frag_matvec) {
-        make_frag_copies();
-        return;
-    }
-    if (!asked || !ops::frag_native(*dev_) || !(dev_->info().features & MLXMTP_FEATURE_FP16)) return;
-    ops::frag_layout f;
-    if (!ops::frag_device_layout(*dev_, &f).empty()) return;  // a layout the kernel cannot use: the standard path
-    make_frag_copies();
+    if (ops::tuning().frag_matvec)
+        make_frag_copies(false);
+    else if (asked && ops::frag_native(*dev_))
+        make_frag_copies(true);
 }
 
-void engine_model::make_frag_copies() {
+void engine_model::make_frag_copies(bool fall_back) {
     vk_device &dev = *dev_;
-    if (!(dev.info().features & MLXMTP_FEATURE_FP16))
+    if (!(dev.info().features & MLXMTP_FEATURE_FP16)) {
+        if (fall_back) return;
         fail(MLXMTP_ERR_UNSUPPORTED, "frag matvec: the device has no fp16 arithmetic (shaderFloat16)");
+    }
     ops::frag_layout f;
     const std::string err = ops::frag_device_layout(dev, &f);
-    if (!err.empty()) fail(MLXMTP_ERR_UNSUPPORTED, "frag matvec: the device's fragment layout: %s", err.c_str());
+    if (!err.empty()) {
+        if (fall_back) return;  // a layout the kernel cannot use: the standard path
+        fail(MLXMTP_ERR_UNSUPPORTED, "frag matvec: the device's fragment layout: %s", err.c_str());
+    }
     const bool emulate = !ops::frag_native(dev);
     const std::vector<uint32_t> t = ops::frag_layout_table(f);
     const buffer_span table = arena_->alloc(t.size() * 4, "frag layout table");
