@@ -1,7 +1,7 @@
 #version 450
-// EXPERIMENT (bench and kernel check only; no model path uses it): the MXFP4
-// matrix-vector product Y[n, m] = sum_k W[m, k] * X[n, k] for n < N <= 8 * NG
-// on tensor cores, with the FP4 codes decoded straight into the A fragments
+// The tensor-core MXFP4 matrix-vector product (models opened with
+// MLXMTP_MODEL_TENSOR_CORES): Y[n, m] = sum_k W[m, k] * X[n, k] for n < N <= 16
+// (N <= CPG * NG), with the FP4 codes decoded straight into the A fragments
 // (no shared-memory round trip, which made matvec_coop.comp's n = 1 twice
 // as slow as matvec.comp: docs/perf-matvec.md).
 //
@@ -24,18 +24,30 @@
 // hi and lo = fp16(x - hi) (common/x_split.glsl: x_split_f16.comp, or here with
 // XF32=1; |x| < 65504), so each product uses 22 bits of x (lo may be an
 // fp16 subnormal: the matrix unit is expected to keep those; gpu_frag.sh's
-// max_diff_rel would show a flush).  Per 32-column MX block and output
-// element, one fp32 accumulator tile starts at zero and takes the block's
-// four 16 x 8 x 16 multiply-adds (two A tiles times x hi and lo, one
-// chain: two accumulators alternating crashed the H200 driver's pipeline
-// creation in matvec_coop.comp), and is added into the lane's fp32 sum times
-// 2^(s - 127 + 14), s the block's E8M0 byte (<= 240: ops::max_scale_byte).  Warps split K into contiguous
-// parts; their sums are added in warp order through shared memory.
+// max_diff_rel would show a flush).  Two forms of B:
+//  - HLC=1 (the default): token c of a column group's 4 has its hi half in
+//    B column 2c and its lo half in column 2c + 1, so one multiply-add per
+//    A tile serves both halves (half the multiply-adds of HLC=0 up to 4
+//    tokens: the H100's n = 1 went from 1.2x matvec.comp's time to 0.7-0.9x).
+//    The two columns' sums are added at the end (out_sum).  B_PAIRS=1 (a
+//    layout whose B elements (0, 1) and (2, 3) are columns 2c, 2c + 1 of one
+//    k, as NVIDIA's driver 580 has) loads and splits one x per pair.
+//  - HLC=0: 8 tokens per group, hi and lo as two multiply-adds per A tile.
+// The two forms give different bits; every call on a weight uses one.
+// Per 32-column MX block and output element, one fp32 accumulator tile
+// starts at zero and takes the block's multiply-adds (one chain: two
+// accumulators alternating crashed the H200 driver's pipeline creation in
+// matvec_coop.comp), and is added into the lane's fp32 sum times
+// 2^(s - 127 + 14), s the block's E8M0 byte (<= 240: ops::max_scale_byte).
+// Warps split K into contiguous parts (NSG of them: a fixed number per
+// weight, as it sets the sums' order); their sums are added in warp order
+// through shared memory, one row tile and column group at a time.
 //
-// Batch invariance: column n's result depends only on column n of B and
-// the fixed warp / block order, not on N or NG (the matrix unit computes
-// each column of D on its own), so a verify of n tokens gives decode's bits
-// for each of them as long as both use this kernel.
+// Batch invariance: column n's result depends only on its columns of B and
+// the fixed warp / block order, not on N, NG, R or PF (the matrix unit
+// computes each column of D on its own), so a verify of n tokens gives
+// decode's bits for each of them as long as both use this kernel with the
+// same HLC and NSG.
 //
 // GLU=1: the MLP's gate (bindings 0, 1) and up (bindings 5, 6) products with
 // SwiGLU as the epilogue (one stage fewer per layer): a warp holds R tiles
@@ -77,7 +89,7 @@
 #define R 1  // 16-row tiles per warp (every B fragment serves R tiles)
 #endif
 #ifndef NG
-#define NG 1  // groups of 8 columns (N <= 8 * NG)
+#define NG 1  // column groups (N <= CPG * NG: 4 tokens each with HLC, else 8)
 #endif
 #ifndef PF
 #define PF 2  // 64-column groups of loads in flight per warp (the host passes its default: linear_matvec_frag)
@@ -96,6 +108,25 @@
 #endif
 #ifndef C_ROW_PAIRS
 #define C_ROW_PAIRS 0  // accumulator elements (0, 1) and (2, 3) of a lane share a row
+#endif
+#ifndef HLC
+#define HLC 0  // 1: x's hi and lo halves in adjacent B columns (4 tokens per column group); see the header
+#endif
+#ifndef B_PAIRS
+#define B_PAIRS 0  // HLC: B elements (0, 1) and (2, 3) of a lane are columns 2c, 2c + 1 of one k
+#endif
+#if B_PAIRS && !HLC
+#error "B_PAIRS needs HLC"
+#endif
+#if HLC
+#define CPG 4u  // tokens per column group
+#else
+#define CPG 8u
+#endif
+#if HLC && B_PAIRS && XF32
+#define XE 2u  // x values loaded per lane, tile and group (one per element pair)
+#else
+#define XE 4u
 #endif
 #if EMULATE
 #define UNROLL [[dont_unroll]]
@@ -215,12 +246,22 @@ afrag decode_a(uint q) {
     return a;
 }
 
+// The token (column of x) B element j holds in column group 0: HLC puts
+// token c's hi half in B column 2c and its lo half in column 2c + 1.
+uint bcol_token(uint j) {
+#if HLC
+    return bn[j] >> 1;
+#else
+    return bn[j];
+#endif
+}
+
 // One 64-column group's loads (zeros past the warp's part or the tiles).
 struct step_in {
     uvec4 q[NT];
     uint s[NT][NSR];  // the two block scales of each scale row, in the low 16 bits
 #if XF32
-    float xv[4][NG][4];  // per 16-column tile: the B elements' x
+    float xv[4][NG][XE];  // per 16-column tile: the B elements' x (B_PAIRS: one per element pair)
 #else
     uint xh[4][NG][4], xl[4][NG][4];  // per 16-column tile: the B elements' fp16 bits, hi and lo
 #endif
@@ -243,17 +284,22 @@ step_in load_step(uint it) {
     }
     UNROLL for (uint kt = 0u; kt < 4u; ++kt)
         UNROLL for (uint g = 0u; g < NG; ++g)
-            UNROLL for (uint j = 0u; j < 4u; ++j) {
-                const uint n = bn[j] + 8u * g, k = kg * 64u + kt * 16u + bk[j];
+            UNROLL for (uint e = 0u; e < XE; ++e) {
+                const uint j = XE == 2u ? 2u * e : e;
+                const uint n = bcol_token(j) + CPG * g, k = kg * 64u + kt * 16u + bk[j];
                 const bool xok = ok && n < pc.N;
 #if defined(DIAG_NO_X) && XF32
-                d.xv[kt][g][j] = xok ? 1.0 : 0.0;
+                d.xv[kt][g][e] = xok ? 1.0 : 0.0;
 #elif XF32
-                d.xv[kt][g][j] = xok ? xf[n * pc.K + k] : 0.0;
+                d.xv[kt][g][e] = xok ? xf[n * pc.K + k] : 0.0;
 #else
                 const uint i = n * pc.K + (k >> 1), sh = 16u * (k & 1u);
-                d.xh[kt][g][j] = xok ? (xs[i] >> sh) & 0xffffu : 0u;
-                d.xl[kt][g][j] = xok ? (xs[i + pc.K / 2u] >> sh) & 0xffffu : 0u;
+#if HLC  // element j takes one half of x (bn[j] & 1: lo)
+                d.xh[kt][g][e] = xok ? (xs[i + ((bn[j] & 1u) != 0u ? pc.K / 2u : 0u)] >> sh) & 0xffffu : 0u;
+#else
+                d.xh[kt][g][e] = xok ? (xs[i] >> sh) & 0xffffu : 0u;
+                d.xl[kt][g][e] = xok ? (xs[i + pc.K / 2u] >> sh) & 0xffffu : 0u;
+#endif
 #endif
             }
     return d;
@@ -268,9 +314,28 @@ bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
     return b;
 }
 
-// Per warp and column group: 32 lanes x 4 accumulator elements (one row
-// tile at a time, so the size does not grow with R).
-shared float red[NSG * NW * NG * 128];
+// Per warp (and weight): 32 lanes x 4 accumulator elements of one row tile
+// and column group.
+shared float red[NSG * NW * 128];
+
+// Output (row r of the tile, token col of the staged column group) of
+// weight h (GLU: 0 gate, 1 up): the warps' sums in warp order (HLC: each
+// warp's hi + lo first).
+float out_sum(uint h, uint r, uint col) {
+    float v = 0.0;
+#if HLC
+    const uint c0 = 2u * (col % CPG);
+    const uint li0 = lay[512u + r * 8u + c0], li1 = lay[512u + r * 8u + c0 + 1u];
+    for (uint w = 0u; w < NSG; ++w) {
+        const uint base = (w * NW + h) * 128u;
+        v += red[base + li0] + red[base + li1];
+    }
+#else
+    const uint li = lay[512u + r * 8u + (col % CPG)];
+    for (uint w = 0u; w < NSG; ++w) v += red[(w * NW + h) * 128u + li];
+#endif
+    return v;
+}
 
 void main() {
 #if EMULATE
@@ -308,6 +373,26 @@ void main() {
             if (it + p < iters) {  // uniform
                 const step_in d = buf[p];
                 buf[p] = load_step(it + p + PF);
+#if HLC
+                bfrag bx[4][NG];  // one B per 16-column tile: hi and lo side by side
+                UNROLL for (uint kt = 0u; kt < 4u; ++kt)
+                    UNROLL for (uint g = 0u; g < NG; ++g) {
+#if XF32 && B_PAIRS  // elements (0, 1) = (hi, lo) of one x, (2, 3) of another
+                        f16vec2 h, lo;
+                        x_split(vec2(d.xv[kt][g][0], d.xv[kt][g][1]), h, lo);
+                        bx[kt][g] = make_b(f16vec2(h.x, lo.x), f16vec2(h.y, lo.y));
+#elif XF32  // any layout: split every element's x, keep the half its column wants
+                        f16vec2 h01, l01, h23, l23;
+                        x_split(vec2(d.xv[kt][g][0], d.xv[kt][g][1]), h01, l01);
+                        x_split(vec2(d.xv[kt][g][2], d.xv[kt][g][3]), h23, l23);
+                        bx[kt][g] = make_b(f16vec2((bn[0] & 1u) != 0u ? l01.x : h01.x, (bn[1] & 1u) != 0u ? l01.y : h01.y),
+                                           f16vec2((bn[2] & 1u) != 0u ? l23.x : h23.x, (bn[3] & 1u) != 0u ? l23.y : h23.y));
+#else
+                        bx[kt][g] = make_b(unpackFloat2x16(d.xh[kt][g][0] | (d.xh[kt][g][1] << 16)),
+                                           unpackFloat2x16(d.xh[kt][g][2] | (d.xh[kt][g][3] << 16)));
+#endif
+                    }
+#else
                 bfrag bh[4][NG], bl[4][NG];
                 UNROLL for (uint kt = 0u; kt < 4u; ++kt)
                     UNROLL for (uint g = 0u; g < NG; ++g) {
@@ -324,6 +409,7 @@ void main() {
                                            unpackFloat2x16(d.xl[kt][g][2] | (d.xl[kt][g][3] << 16)));
 #endif
                     }
+#endif
                 UNROLL for (uint blk = 0u; blk < 2u; ++blk)
                     UNROLL for (uint t = 0u; t < NT; ++t) {
                         // One accumulator chain at a time (see the header).
@@ -333,6 +419,10 @@ void main() {
                             s[j] = uintBitsToFloat((((d.s[t][j] >> (8u * blk)) & 0xffu) + 14u) << 23);
                         UNROLL for (uint g = 0u; g < NG; ++g) {
                             cfrag c = C_ZERO;
+#if HLC
+                            c = MMA(a0, bx[2u * blk][g], c);
+                            c = MMA(a1, bx[2u * blk + 1u][g], c);
+#else
                             c = MMA(a0, bh[2u * blk][g], c);
 #ifndef DIAG_NO_LO  // timing only (x rounded to fp16): what the lo half of x costs
                             c = MMA(a0, bl[2u * blk][g], c);
@@ -340,6 +430,7 @@ void main() {
                             c = MMA(a1, bh[2u * blk + 1u][g], c);
 #ifndef DIAG_NO_LO
                             c = MMA(a1, bl[2u * blk + 1u][g], c);
+#endif
 #endif
                             UNROLL for (uint e = 0u; e < 4u; ++e)
                                 acc[t][g][e] = fma(CE(c, e), s[C_ROW_PAIRS != 0 ? e >> 1 : e], acc[t][g][e]);
@@ -349,45 +440,41 @@ void main() {
         }
     }
 
+    // One row tile and column group at a time through shared memory (its
+    // size then does not grow with R or NG).
     UNROLL for (uint t = 0u; t < R; ++t) {
-        if (t > 0u) {  // the previous tile's sums are read
+#if CONV  // a row's tokens in one thread, in order, across the column groups
+        const uint cr = gl_LocalInvocationID.x, c = (wg_tile0 + t) * 16u + cr, C = pc.ystride;
+        const bool conv_thread = cr < 16u && c < pc.M;
+        float win[MAX_CONV_K], wc[MAX_CONV_K];
+        if (conv_thread) conv_channel_begin(c, C, win, wc);
+#endif
+        UNROLL for (uint g = 0u; g < NG; ++g) {
+            if (t > 0u || g > 0u) {  // the previous group's sums are read
+                memoryBarrierShared();
+                barrier();
+            }
+            UNROLL for (uint h = 0u; h < NW; ++h)
+                UNROLL for (uint e = 0u; e < 4u; ++e)
+                    red[(sg * NW + h) * 128u + l * 4u + e] = acc[t + h * R][g][e];
             memoryBarrierShared();
             barrier();
-        }
-        UNROLL for (uint h = 0u; h < NW; ++h)
-            UNROLL for (uint g = 0u; g < NG; ++g)
-                UNROLL for (uint e = 0u; e < 4u; ++e)
-                    red[((sg * NW + h) * NG + g) * 128u + l * 4u + e] = acc[t + h * R][g][e];
-        memoryBarrierShared();
-        barrier();
-#if CONV  // a row's tokens in one thread, in order
-        for (uint r = gl_LocalInvocationID.x; r < 16u; r += NSG * 32u) {
-            const uint c = (wg_tile0 + t) * 16u + r, C = pc.ystride;
-            if (c >= pc.M) continue;
-            float win[MAX_CONV_K], wc[MAX_CONV_K];
-            conv_channel_begin(c, C, win, wc);
-            for (uint col = 0u; col < pc.N; ++col) {
-                const uint li = lay[512u + r * 8u + (col & 7u)], g = col / 8u;
-                float v = 0.0;
-                for (uint w = 0u; w < NSG; ++w) v += red[(w * NG + g) * 128u + li];
-                y[col * C + c] = conv_channel_token(col, c, C, win, wc, v);
-            }
-        }
+#if CONV
+            if (conv_thread)
+                for (uint col = g * CPG; col < min(pc.N, (g + 1u) * CPG); ++col)
+                    y[col * C + c] = conv_channel_token(col, c, C, win, wc, out_sum(0u, cr, col));
 #else
-        for (uint o = gl_LocalInvocationID.x; o < 16u * NG * 8u; o += NSG * 32u) {
-            const uint r = o / (NG * 8u), col = o % (NG * 8u), g = col / 8u;
-            const uint row = (wg_tile0 + t) * 16u + r;
-            if (col >= pc.N || row >= pc.M) continue;
-            const uint li = lay[512u + r * 8u + (col & 7u)];
-            float v = 0.0;
-            for (uint w = 0u; w < NSG; ++w) v += red[((w * NW) * NG + g) * 128u + li];
+            for (uint o = gl_LocalInvocationID.x; o < 16u * CPG; o += NSG * 32u) {
+                const uint r = o / CPG, col = g * CPG + o % CPG;
+                const uint row = (wg_tile0 + t) * 16u + r;
+                if (col >= pc.N || row >= pc.M) continue;
+                float v = out_sum(0u, r, col);
 #if GLU
-            float u = 0.0;
-            for (uint w = 0u; w < NSG; ++w) u += red[((w * NW + 1u) * NG + g) * 128u + li];
-            v = swiglu(v, u);
+                v = swiglu(v, out_sum(1u, r, col));
 #endif
-            y[col * pc.ystride + row] = v;
+                y[col * pc.ystride + row] = v;
+            }
+#endif
         }
-#endif
     }
 }

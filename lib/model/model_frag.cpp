@@ -31,11 +31,11 @@ void engine_model::make_frag_copies(bool fall_back) {
     const std::vector<uint32_t> t = ops::frag_layout_table(f);
     const buffer_span table = arena_->alloc(t.size() * 4, "frag layout table");
     upload(dev, table, t.data(), t.size() * 4);
-    const bool pairs = ops::frag_c_row_pairs(f);
+    const ops::frag_copy layout = ops::frag_copy_layout(f, table, emulate);
     command_stream cs(dev);
     auto copy = [&](ops::device_weight &w) {
         if (!ops::frag_eligible(w)) return;
-        ops::make_frag_copy(cs, *arena_, w, table, pairs, emulate);
+        ops::make_frag_copy(cs, *arena_, w, layout);
         tensor_cores_ = !emulate;
     };
     auto layer = [&](layer_weights &L) {

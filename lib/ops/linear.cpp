@@ -291,10 +291,13 @@ void linear(command_stream &cs, const device_weight &w, const buffer_span &x, co
     if (w.frag.valid() && T > kMatvecMaxCols && (!w.frag.emulate || tuning().frag_prefill)) {
         // Natively (H100: 2048-token 27B prefill 936 against 410 tok/s by the
         // matmul), or the emulation when asked (tests).
-        // Groups of 16 columns, side by side (no barrier: disjoint outputs).
+        // Groups of columns side by side (no barrier: disjoint outputs): 8
+        // with hi / lo columns (two column groups; four spill), else 16.
+        const uint32_t cols = tuning().frag_prefill_cols ? std::min(tuning().frag_prefill_cols, kMatvecMaxCols)
+                                                         : (w.frag.hl_cols ? 8u : kMatvecMaxCols);
         const uint64_t xb = uint64_t(w.cols) * 4, yb = uint64_t(w.rows) * 4;
-        for (uint32_t t0 = 0; t0 < T; t0 += kMatvecMaxCols) {
-            const uint32_t n = std::min(kMatvecMaxCols, T - t0);
+        for (uint32_t t0 = 0; t0 < T; t0 += cols) {
+            const uint32_t n = std::min(cols, T - t0);
             linear_matvec_frag(cs, w, x.sub(t0 * xb, n * xb), y.sub(t0 * yb, n * yb), n);
         }
     } else if (T > kMatvecMaxCols && !tuning().force_matvec)

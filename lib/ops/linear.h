@@ -35,12 +35,14 @@ struct weight_chunk {
     const buffer_span &scale_binding() const { return scales.valid() ? scales : data; }
 };
 
-// EXPERIMENT (opt-in, kernel_tuning::frag_matvec): an MXFP4 weight's codes
+// Opt-in (MLXMTP_MODEL_TENSOR_CORES, kernel_tuning::frag_matvec): an MXFP4 weight's codes
 // repacked for the fragment-decoding tensor-core matvec (ops/linear_frag.h);
 // its scales stay in the weight's chunk.
 struct frag_copy {
     buffer_span data, table;  // repacked codes; the fragment layout's table
-    bool c_row_pairs = false;
+    bool c_row_pairs = false;  // frag_c_row_pairs of the layout
+    bool b_pairs = false;      // frag_b_pairs of the layout
+    bool hl_cols = true;       // x's hi / lo in adjacent B columns (matvec_frag.comp HLC)
     bool emulate = false;  // no cooperative matrices: the kernel's emulation
     bool valid() const { return data.valid(); }
 };

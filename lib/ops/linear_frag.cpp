@@ -1,4 +1,4 @@
-// EXPERIMENT: the fragment-decoding tensor-core MXFP4 matvec's host side:
+// The fragment-decoding tensor-core MXFP4 matvec's host side:
 // its layout (probe, checks, table), the weight repacking and the launchers.
 #include "ops/linear_frag.h"
 
@@ -193,6 +193,14 @@ std::string frag_layout_probe(vk_device &dev, frag_layout *f, std::vector<float>
     return frag_layout_parse_probe(v, f);
 }
 
+bool frag_b_pairs(const frag_layout &f) {
+    for (const auto &lane : f.b)
+        for (uint32_t p = 0; p < 4; p += 2)
+            if (lane[p] >> 3 != lane[p + 1] >> 3 || (lane[p] & 7) % 2 != 0 || (lane[p + 1] & 7) != (lane[p] & 7) + 1)
+                return false;
+    return true;
+}
+
 std::vector<uint32_t> frag_layout_table(const frag_layout &f) {
     std::vector<uint32_t> t(32 * 16 + 128);
     for (uint32_t l = 0; l < 32; ++l) {
@@ -279,15 +287,32 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (up && (up->rows != w.rows || up->cols != w.cols || up->c_row_pairs != w.c_row_pairs ||
                up->emulate != w.emulate))
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag GLU: gate and up differ in shape or layout");
-    // Defaults (gpu_frag.sh sweeps them): 4 warps per workgroup (H100, 27B
-    // shapes: faster than 8 at R = 2 by 1-10%), 2 groups of loads ahead
-    // (H200: faster than 4 at every n, and 4 spilled at n > 8), and row
-    // tiles per warp by the weight's rows (frag_tiles_per_warp; GLU: half as
-    // many of each weight, so that a warp holds as many tiles in all).  NSG,
-    // R and PF leave every column's arithmetic as it is.
-    uint32_t tpw = w.tiles_per_warp ? w.tiles_per_warp : frag_tiles_per_warp(w.rows);
-    if (up && !w.tiles_per_warp) tpw = std::max(1u, tpw / 2);
-    define_list d{{"NG", N > 8 ? "2" : "1"}, {"R", std::to_string(tpw)}, {"NSG", "4"}, {"PF", "2"}};
+    // The x form (HLC) and the warps per workgroup (NSG: the K partition,
+    // so the order of the sums) are fixed per weight: they change the bits.
+    // R (row tiles per warp) and PF (groups of loads in flight) do not, so
+    // they may follow N.
+    bool hlc = w.hl_cols;
+    for (const auto &e : tuning().frag_defines)
+        if (e.first == "HLC") hlc = e.second != "0";
+    const uint32_t ng = hlc ? (N + 3) / 4 : (N + 7) / 8;  // column groups: 4 tokens each with hi / lo columns, else 8
+    // Defaults (H100, driver 580, 27B MXFP4 end to end: scripts/gpu_hlc*.sh,
+    // docs/perf-matvec.md): with hi / lo columns, 8 warps per workgroup
+    // (the model runs each product behind a barrier, and a warp's chain of
+    // K groups bounds a dispatch: decode 11.03 ms against 11.84 with 4) and
+    // one row tile per warp except at two column groups, where R by the
+    // weight's rows (frag_tiles_per_warp) was faster; 2 groups of loads
+    // ahead at one column group, 1 from two (decode 10.83 ms against 11.23
+    // with 1; verify of 5..9 tokens 15.6-20.6 ms against 15.9-23.1 with 2;
+    // 3 and 4 slower everywhere).  The other form keeps the eleventh
+    // session's NSG = 4, R by rows, PF = 2.  GLU: half as many tiles of each
+    // weight, so that a warp holds as many in all.
+    uint32_t tpw = w.tiles_per_warp;
+    if (!tpw) {
+        tpw = !hlc || ng == 2 ? frag_tiles_per_warp(w.rows) : 1;
+        if (up) tpw = std::max(1u, tpw / 2);
+    }
+    define_list d{{"R", std::to_string(tpw)}, {"NSG", hlc ? "8" : "4"}, {"PF", hlc && ng > 1 ? "1" : "2"},
+                  {"HLC", hlc ? "1" : "0"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
     if (x_f32) d.emplace_back("XF32", "1");
@@ -301,6 +326,8 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     uint32_t rt = 1;  // 16-row tiles per workgroup (the kernel's R)
     for (const auto &e : d)
         if (e.first == "R") rt = static_cast<uint32_t>(std::max(1ul, std::strtoul(e.second.c_str(), nullptr, 10)));
+    d.emplace_back("NG", std::to_string(ng));
+    if (hlc && w.b_pairs) d.emplace_back("B_PAIRS", "1");
     const pipeline &p = dev.kernels().get("matvec_frag", d);
     struct {
         uint32_t M, K, N, ystride;
@@ -352,14 +379,12 @@ bool frag_eligible(const device_weight &w) {
     return w.format == wformat::mxfp4 && w.chunks.size() == 1 && w.cols % 64 == 0 && w.rows >= kFragMinRows;
 }
 
-void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const buffer_span &table, bool c_row_pairs,
-                    bool emulate) {
+void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_copy &layout) {
     if (!frag_eligible(w)) fail(MLXMTP_ERR_INTERNAL, "make_frag_copy: weight not eligible");
     const uint64_t words = uint64_t((w.rows + 15) / 16) * (w.cols / 64) * 128;
+    w.frag = layout;
     w.frag.data = a.alloc(words * 4, "frag copy");
-    w.frag.table = table;
-    w.frag.c_row_pairs = c_row_pairs;
-    w.frag.emulate = emulate;
+    const buffer_span &table = w.frag.table;
     vk_device &dev = cs.device();
     uint32_t gx, gy;
     grid_1d(dev, (words + 255) / 256, &gx, &gy);
@@ -367,6 +392,15 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const buffer
         uint32_t M, K, gx;
     } pc{w.rows, w.cols, gx};
     cs.dispatch(dev.kernels().get("frag_repack_mxfp4"), {w.chunks[0].data, table, w.frag.data}, pc, gx, gy);
+}
+
+frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool emulate) {
+    frag_copy c;
+    c.table = table;
+    c.c_row_pairs = frag_c_row_pairs(f);
+    c.b_pairs = frag_b_pairs(f);
+    c.emulate = emulate;
+    return c;
 }
 
 frag_weight frag_view(const device_weight &w) {
@@ -377,6 +411,8 @@ frag_weight frag_view(const device_weight &w) {
     fw.scales = w.chunks.at(0).scales;
     fw.table = w.frag.table;
     fw.c_row_pairs = w.frag.c_row_pairs;
+    fw.b_pairs = w.frag.b_pairs;
+    fw.hl_cols = w.frag.hl_cols;
     fw.emulate = w.frag.emulate;
     return fw;
 }

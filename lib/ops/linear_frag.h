@@ -1,8 +1,8 @@
-// EXPERIMENT (benchmarks and the kernel check; no model path uses it yet):
-// the tensor-core MXFP4 matrix-vector product with the codes decoded
+// The tensor-core MXFP4 matrix-vector product (models opened with
+// MLXMTP_MODEL_TENSOR_CORES or kernel_tuning::frag_matvec) with the codes decoded
 // straight into the operand fragments (kernels/matvec_frag.comp).  The
 // fragment layout comes from the device (frag_layout_probe) or, for the
-// emulation lavapipe runs, from frag_layout_mma_m16n8k16; the weight is
+// emulation lavapipe runs, from frag_layout_nv_driver_580; the weight is
 // repacked once for it (frag_repack_mxfp4).
 #pragma once
 #include "ops/linear.h"
@@ -40,6 +40,10 @@ std::string frag_layout_check(const frag_layout &f);
 // Accumulator elements (0, 1) and (2, 3) of every lane share a row (the
 // kernel then loads two scale rows per lane instead of four).
 bool frag_c_row_pairs(const frag_layout &f);
+// B elements (0, 1) and (2, 3) of every lane are columns 2c and 2c + 1 of
+// one k (the kernel with hi / lo columns then loads and splits one x per
+// pair).
+bool frag_b_pairs(const frag_layout &f);
 
 // Parses coop_layout_probe.comp's output into `f` and checks it (its header
 // 8, 4, 4, 4 and end marker, so that a shader that did not run or stopped
@@ -85,7 +89,14 @@ std::vector<uint8_t> frag_unpack_mxfp4(const std::vector<uint32_t> &packed, uint
 struct frag_weight {
     uint32_t rows = 0, cols = 0;
     buffer_span data, scales, table;
-    bool c_row_pairs = false;
+    bool c_row_pairs = false;  // frag_c_row_pairs of the layout
+    bool b_pairs = false;      // frag_b_pairs of the layout
+    // x's hi / lo halves as adjacent B columns (HLC=1: 4 tokens per column
+    // group, one multiply-add per A tile) instead of two multiply-adds per A
+    // tile (8 tokens per group).  The bits differ between the two, so every
+    // call on one weight must use the same (tuning().frag_defines' HLC
+    // overrides it for all alike).
+    bool hl_cols = true;
     bool emulate = false;  // run EMULATE=1 (no cooperative matrices: lavapipe, tests)
     uint32_t tiles_per_warp = 0;  // the kernel's R (0: frag_tiles_per_warp; frag_defines override both)
 };
@@ -119,10 +130,13 @@ void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buf
 // copy: MXFP4, one chunk, cols % 64 == 0, rows >= kFragMinRows.
 constexpr uint32_t kFragMinRows = 128;
 bool frag_eligible(const device_weight &w);
-// Repacks `w`'s codes on the device into w.frag (allocated from `a`; the
-// table is shared by every weight of a model).  Records into cs.
-void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const buffer_span &table, bool c_row_pairs,
-                    bool emulate);
+// Repacks `w`'s codes on the device into w.frag (allocated from `a`), which
+// takes the layout's table (shared by every weight of a model) and flags
+// from `layout` (its data ignored).  Records into cs.
+void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_copy &layout);
+// The frag_copy of layout `f` (its flags) with `table` (frag_layout_table(f)
+// on the device), no data.
+frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool emulate);
 // linear()'s path for a weight with a frag copy: fp32 x [T][cols] -> y [T][rows].
 void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                         uint32_t T);

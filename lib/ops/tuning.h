@@ -35,6 +35,7 @@ struct kernel_tuning {
     // through the fragment kernel, 16 columns per dispatch, as native copies
     // always do (tests; otherwise the emulation's prefill takes the matmul).
     bool frag_prefill = false;
+    uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)
     std::vector<std::pair<std::string, std::string>> matmul_defines;  // extra prefill matmul defines (A/B)

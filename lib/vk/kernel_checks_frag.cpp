@@ -5,7 +5,8 @@
 // layout NVIDIA's driver 580 reported, or a lane-scrambled copy of the PTX
 // layout (seed % 3 = 0, 1, 2), which the kernel must not notice.
 // Each column alone gives the batch's bits; x split by x_split_f16 or inside
-// the kernel (XF32), and 1 or 3 row tiles per warp, give the same bits.
+// the kernel (XF32), and 1 or 3 row tiles per warp, give the same bits; both
+// forms of x in the B operand (hi / lo columns or multiply-adds) pass.
 // The SwiGLU epilogue (GLU, a second weight as up) gives swiglu() of the two
 // plain products bit for bit, and the conv epilogue (CONV) gdn_conv of the
 // plain product (its output and every token's window).
@@ -68,6 +69,7 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
     fw.scales = w.chunks[0].scales;
     fw.table = bufs.upload(ops::frag_layout_table(f));
     fw.c_row_pairs = ops::frag_c_row_pairs(f);
+    fw.b_pairs = ops::frag_b_pairs(f);
     fw.emulate = !real;
     std::vector<float> uf;  // the GLU's up weight
     ops::device_weight wu = make_weight(bufs, rng, ops::wformat::mxfp4, M, K, M, &uf);
@@ -76,7 +78,13 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
     fu.scales = wu.chunks[0].scales;
     res.tolerance = 2e-5;
     res.passed = true;
-    for (uint32_t N : {1u, 3u, 9u, 16u}) {
+    // Both x forms of the kernel: hi / lo as B columns (the default; 4
+    // tokens per column group: N = 1, 3 one group, 6 two, 9 three, 16 four)
+    // and as two multiply-adds (8 per group: one and two groups).
+    const std::vector<std::pair<bool, uint32_t>> cases{{true, 1},  {true, 3},   {true, 6}, {true, 9},
+                                                       {true, 16}, {false, 3}, {false, 9}};
+    for (const auto &[hl, N] : cases) {
+        fw.hl_cols = fu.hl_cols = hl;
         const auto x = random_floats(rng, size_t(N) * K);
         std::vector<float> ref(size_t(N) * M);
         ref::matmul_f32(wf.data(), M, K, x.data(), N, ref.data());

@@ -53,6 +53,7 @@ TEST(MatvecFrag, PtxLayoutIsUsable) {
     const frag_layout f = frag_layout_mma_m16n8k16();
     EXPECT_EQ(frag_layout_check(f), "");
     EXPECT_TRUE(frag_c_row_pairs(f));
+    EXPECT_FALSE(frag_b_pairs(f));  // B elements (0, 1) are two k of one column
     // Lane 5 (group 1, thread 1): a0 = (1, 2), a7 = (9, 11); b2 = (k 10, n 1); c3 = (9, 3).
     EXPECT_EQ(f.a[5][0], 1 * 16 + 2);
     EXPECT_EQ(f.a[5][7], 9 * 16 + 11);
@@ -116,6 +117,7 @@ TEST(MatvecFrag, ObservedH100ProbeParsesToTheDriverLayout) {
     EXPECT_EQ(f.b, d.b);
     EXPECT_EQ(f.c, d.c);
     EXPECT_TRUE(frag_c_row_pairs(f));
+    EXPECT_TRUE(frag_b_pairs(f));  // B elements (0, 1): one k, columns 2c and 2c + 1
     const frag_layout ptx = frag_layout_mma_m16n8k16();
     EXPECT_NE(f.a, ptx.a);  // why the PTX layout gave wrong results there
 }
@@ -196,7 +198,7 @@ TEST(MatvecFrag, DeviceRepackEqualsHostRepack) {
         upload(dev, table, t.data(), t.size() * 4);
         {
             command_stream cs(dev);
-            make_frag_copy(cs, a, w, table, frag_c_row_pairs(f), true);
+            make_frag_copy(cs, a, w, frag_copy_layout(f, table, true));
             cs.submit();
         }
         const auto want = frag_repack_mxfp4(codes.data(), rows, cols, f);

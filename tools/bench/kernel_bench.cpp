@@ -147,7 +147,7 @@ static int coop_layout_probe(vk_device &dev) {
 // |y|), its time, and the x split's time.
 static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws, uint32_t count, arena &acts,
                        const buffer_span &x, const buffer_span &y, const std::vector<uint32_t> &n_list,
-                       uint64_t wbytes, const char *defines) {
+                       uint64_t wbytes, const char *defines, const std::vector<bool> &serial_list) {
     const uint32_t rows = ws[0].rows, cols = ws[0].cols;
     ops::frag_layout f;
     const std::string err = ops::frag_device_layout(dev, &f);
@@ -173,7 +173,7 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
         command_stream cs(dev);
         for (uint32_t i = 0; i < count; ++i) {
             ops::device_weight w = ws[i];
-            ops::make_frag_copy(cs, fa, w, table, ops::frag_c_row_pairs(f), !real);
+            ops::make_frag_copy(cs, fa, w, ops::frag_copy_layout(f, table, !real));
             fws.push_back(ops::frag_view(w));
         }
         cs.submit();
@@ -217,14 +217,17 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
                 cs.submit();
                 double ymax = 0;
                 const double diff = max_diff_rel(dev, yref, y, size_t(n) * rows, &ymax);
-                const double s = seconds_per_call(cs, real ? 8 : 1, iters, [&](int i) { run_frag(cs, fws[i % count], n); });
                 const double sx =
                     seconds_per_call(cs, real ? 8 : 1, iters, [&](int) { ops::x_split_f16(cs, x, xs, n, cols); });
-                std::printf("{\"kernel\":\"matvec_frag\",\"format\":\"mxfp4\",\"rows\":%u,\"cols\":%u,\"n\":%u,"
-                            "\"emulated\":%s,\"defines\":\"%s\",\"max_diff_rel\":%.3g,\"max_abs_y\":%.4g,"
-                            "\"us\":%.2f,\"gb_s\":%.1f,\"x_split_us\":%.2f}\n",
-                            rows, cols, n, real ? "false" : "true", config.c_str(), diff, ymax,
-                            s * 1e6, wbytes / s / 1e9, sx * 1e6);
+                for (bool serial : serial_list) {
+                    const double s = seconds_per_call(
+                        cs, real ? 8 : 1, iters, [&](int i) { run_frag(cs, fws[i % count], n); }, serial);
+                    std::printf("{\"kernel\":\"matvec_frag\",\"format\":\"mxfp4\",\"rows\":%u,\"cols\":%u,\"n\":%u,"
+                                "\"emulated\":%s,\"defines\":\"%s\",\"max_diff_rel\":%.3g,\"max_abs_y\":%.4g,"
+                                "\"us\":%.2f,\"gb_s\":%.1f,\"x_split_us\":%.2f,\"serial\":%s}\n",
+                                rows, cols, n, real ? "false" : "true", config.c_str(), diff, ymax, s * 1e6,
+                                wbytes / s / 1e9, sx * 1e6, serial ? "true" : "false");
+                }
             } catch (const std::exception &e) {
                 std::printf("{\"kernel\":\"matvec_frag\",\"n\":%u,\"defines\":\"%s\",\"error\":\"%s\"}\n", n,
                             config.c_str(), e.what());
@@ -359,7 +362,7 @@ int main(int argc, char **argv) {
             ops::tuning().matvec_rows = 0;
             ops::tuning().matvec_mx_words = 0;
             if (coop && std::atoi(argv[13]) == 3 && fmt == ops::wformat::mxfp4)
-                frag_bench(dev, ws, count, acts, x, y, n_list, wbytes, argc > 14 ? argv[14] : "");
+                frag_bench(dev, ws, count, acts, x, y, n_list, wbytes, argc > 14 ? argv[14] : "", serial_list);
             else if (coop && fmt == ops::wformat::mxfp4) {
                 if (!dev.cooperative_matrix())
                     std::printf("{\"kernel\":\"matvec_coop\",\"error\":\"no VK_NV_cooperative_matrix\"}\n");

@@ -29,7 +29,8 @@
 //     fragment-decoding tensor-core matvec (VK_NV_cooperative_matrix; ops/linear_frag.h);
 //     the model keeps a repacked copy of its MXFP4 matrices.  --frag-define NAME[=VALUE]
 //     (repeatable): an extra define for it (NSG, R, PF).  Natively, prefill products take
-//     it too (16 columns per dispatch); --frag-prefill: also under the emulation.
+//     it too (8 columns per dispatch with hi / lo columns, else 16; --frag-prefill-cols N:
+//     N); --frag-prefill: also under the emulation.
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
@@ -93,6 +94,8 @@ int main(int argc, char **argv) {
             tu.frag_prefill = true;
         } else if (f == "--frag-define" && argc > 2) {
             tu.add_frag_define(value(1));
+        } else if (f == "--frag-prefill-cols" && argc > 2) {
+            tu.frag_prefill_cols = static_cast<uint32_t>(count(1));
         } else if (f == "--unfused-gdn-norm") {
             tu.unfused_gdn_norm = true;
         } else if (f == "--unroll-from" && argc > 3) {
