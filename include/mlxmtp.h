@@ -680,9 +680,10 @@ typedef int32_t (*mlxmtp_progress_fn)(double fraction, const char *stage, void *
  *  fp16 multiply-adds, and a fragment layout the library's probe accepts):
  *  the model keeps a second, repacked copy of its MXFP4 matrices (twice their
  *  memory), and decode, MTP verify and prefill products read it.  Measured on
- *  an H100 (27B shape): verifying 2..8 tokens costs 1.03-1.15x one decoded
- *  token (1.06-2.6x without), prefill runs 2.3x faster, but a single decoded
- *  token takes ~1.3x as long, so it pays for MTP decoding, not for plain
+ *  an H100 (27B shape): verifying 2..4 tokens costs 1.06-1.16x one decoded
+ *  token (1.2-1.75x without; 5..8 tokens 1.4-1.6x, 2.0-2.9x without), so
+ *  MTP decoding runs ~1.4x faster than without the flag, prefill ~2x, and a
+ *  single decoded token takes ~3% longer: it pays for MTP decoding, not for plain
  *  decoding.  Every session of the model runs the same kernels, so MTP greedy
  *  output still equals plain greedy output of that model.  Elsewhere the
  *  model opens as without the flag; mlxmtp_model_info.tensor_cores says which.
