@@ -10,6 +10,7 @@ struct info_opts {
     bool json = false;
     bool selftest = false;
     bool validation = false;
+    bool tensor_cores = false;
     int device = -1;
 };
 
@@ -43,6 +44,7 @@ int run_info(const info_opts &o) {
     mlxmtp_instance_params ip;
     mlxmtp_instance_params_init(&ip);
     if (o.validation) ip.flags |= MLXMTP_INSTANCE_VALIDATION;
+    if (o.tensor_cores) ip.flags |= MLXMTP_INSTANCE_TENSOR_CORES;
     mlxmtp_instance *inst = nullptr;
     mlxmtp_status st = mlxmtp_instance_create(&ip, &inst);
     if (st != MLXMTP_OK) return report_failure("creating the Vulkan instance", st, o.json);
@@ -114,6 +116,9 @@ int run_info(const info_opts &o) {
         sub.add_flag("--json", o->json, "Machine-readable output");
         sub.add_flag("--selftest", o->selftest, "Compile and check the self-test kernels on each device");
         sub.add_flag("--validation", o->validation, "Enable the Khronos validation layer");
+        sub.add_flag("--tensor-cores", o->tensor_cores,
+                     "Enable the tensor-core extension where the device has it (the self-test then checks "
+                     "the tensor-core MXFP4 kernel natively)");
         sub.add_option("--device", o->device, "Only this device index");
         return [o] { return run_info(*o); };
     });
