@@ -678,8 +678,9 @@ typedef int32_t (*mlxmtp_progress_fn)(double fraction, const char *stage, void *
 /** MXFP4 products on tensor cores where the device allows it (an instance made
  *  with MLXMTP_INSTANCE_TENSOR_CORES, VK_NV_cooperative_matrix with 16x8x16
  *  fp16 multiply-adds, and a fragment layout the library's probe accepts):
- *  the model keeps a second, repacked copy of its MXFP4 matrices (twice their
- *  memory), and decode, MTP verify and prefill products read it.  Measured on
+ *  the model holds its MXFP4 matrices repacked for the tensor cores instead
+ *  of in the standard layout (the same memory; a tied embedding keeps both),
+ *  and decode, MTP verify and prefill products read them.  Measured on
  *  an H100 (27B shape): verifying 2..4 tokens costs 1.06-1.16x one decoded
  *  token (1.2-1.75x without; 5..8 tokens 1.4-1.6x, 2.0-2.9x without), so
  *  MTP decoding runs ~1.4x faster than without the flag, prefill ~2x, and a

@@ -90,21 +90,38 @@ public:
     // Bytes of weights one decoded token reads (every layer's matrices, norms, lm_head; not the embedding).
     uint64_t decode_weight_bytes() const;
     uint64_t device_bytes() const { return arena_ ? arena_->reserved_bytes() : 0; }
+    uint64_t device_bytes_used() const { return arena_ ? arena_->used_bytes() : 0; }  // of device_bytes
     // MXFP4 products run natively on tensor cores (frag copies, not emulated).
     bool tensor_cores() const { return tensor_cores_; }
 
 private:
     engine_model() = default;
-    // A repacked copy of every eligible MXFP4 matrix for the fragment
-    // tensor-core matvec (model_frag.cpp).  A device without fp16 arithmetic
-    // or with an unusable fragment layout: no copies (`fall_back`), else
-    // MLXMTP_ERR_UNSUPPORTED.
-    void make_frag_copies(bool fall_back);
-    // Called at the end of open() and synthetic(): frag copies for
-    // MLXMTP_MODEL_TENSOR_CORES (`asked`) where the device runs the fragment
-    // kernel natively, or always under kernel_tuning::frag_matvec (emulated
-    // on lavapipe: tests).
-    void maybe_make_frag_copies(bool asked);
+    // Repacked copies of the eligible MXFP4 matrices for the fragment
+    // tensor-core matvec (model_frag.cpp).  plan_frag_copies, before the
+    // weights: copies for MLXMTP_MODEL_TENSOR_CORES (`asked`) where the
+    // device runs the kernel natively (no fp16 arithmetic or an unusable
+    // fragment layout: none), or always under kernel_tuning::frag_matvec
+    // (emulated on lavapipe: tests; such a device: MLXMTP_ERR_UNSUPPORTED).
+    void plan_frag_copies(bool asked);
+    // Whether a matrix (format, shape, chunk count) is repacked while loading
+    // and its standard codes dropped: copies are planned and every product
+    // of it reads the copy (natively; emulated only with
+    // kernel_tuning::frag_prefill).  Its codes then go to frag_scratch.
+    bool frag_drops_codes(ops::wformat f, uint32_t rows, uint32_t cols, size_t chunks) const;
+    // Scratch for one such matrix's codes (the next matrix reuses it).
+    buffer_span frag_scratch(uint64_t bytes);
+    // Repacks `w` (its codes in frag_scratch, on the device) into its copy
+    // and drops the standard codes (chunks[0].data empty); waits for the device.
+    void frag_repack_and_drop(ops::device_weight &w);
+    // After the weights: copies of the eligible matrices without one (all
+    // of them when codes are kept; a tied lm_head), then frees the scratch.
+    void finish_frag_copies();
+    struct frag_plan {
+        ops::frag_copy layout;  // table and flags (no data)
+        bool drop_codes = false;
+        std::unique_ptr<arena> scratch;
+    };
+    std::unique_ptr<frag_plan> frag_;
     model_config cfg_;
     std::string dir_;
     std::shared_ptr<vk_device> dev_;

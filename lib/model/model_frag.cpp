@@ -3,19 +3,19 @@
 // runs it natively, or kernel_tuning::frag_matvec (tests, benchmarks).  The
 // fragment layout comes from the device's probe; without cooperative
 // matrices (lavapipe) the kernel's emulation runs under driver 580's layout.
+// Where every product of a matrix reads its copy, the loaders stage its codes
+// in a scratch buffer and repack them at once (frag_drops_codes,
+// frag_scratch, frag_repack_and_drop): the model then holds the MXFP4 codes
+// once, and loading peaks at the weights plus one matrix's codes.
 #include "model/model.h"
 #include "ops/linear_frag.h"
 
 namespace mlxmtp::detail {
 
-void engine_model::maybe_make_frag_copies(bool asked) {
-    if (ops::tuning().frag_matvec)
-        make_frag_copies(false);
-    else if (asked && ops::frag_native(*dev_))
-        make_frag_copies(true);
-}
-
-void engine_model::make_frag_copies(bool fall_back) {
+void engine_model::plan_frag_copies(bool asked) {
+    const bool forced = ops::tuning().frag_matvec;
+    if (!forced && !(asked && ops::frag_native(*dev_))) return;
+    const bool fall_back = !forced;
     vk_device &dev = *dev_;
     if (!(dev.info().features & MLXMTP_FEATURE_FP16)) {
         if (fall_back) return;
@@ -31,12 +31,45 @@ void engine_model::make_frag_copies(bool fall_back) {
     const std::vector<uint32_t> t = ops::frag_layout_table(f);
     const buffer_span table = arena_->alloc(t.size() * 4, "frag layout table");
     upload(dev, table, t.data(), t.size() * 4);
-    const ops::frag_copy layout = ops::frag_copy_layout(f, table, emulate);
-    command_stream cs(dev);
+    frag_ = std::make_unique<frag_plan>();
+    frag_->layout = ops::frag_copy_layout(f, table, emulate);
+    // The standard codes are read by nothing once every product of a matrix
+    // (prefill included: ops::linear) takes the copy.
+    frag_->drop_codes = !emulate || ops::tuning().frag_prefill;
+}
+
+bool engine_model::frag_drops_codes(ops::wformat f, uint32_t rows, uint32_t cols, size_t chunks) const {
+    if (!frag_ || !frag_->drop_codes) return false;
+    ops::device_weight w;
+    w.format = f, w.rows = rows, w.cols = cols;
+    w.chunks.resize(chunks);
+    return ops::frag_eligible(w);
+}
+
+buffer_span engine_model::frag_scratch(uint64_t bytes) {
+    if (!frag_) fail(MLXMTP_ERR_INTERNAL, "frag_scratch without a plan");
+    if (!frag_->scratch) frag_->scratch = std::make_unique<arena>(*dev_, false, 0, "frag scratch");
+    frag_->scratch->reset();  // the previous matrix is repacked (frag_repack_and_drop waits)
+    return frag_->scratch->alloc(bytes, "staged codes");
+}
+
+void engine_model::frag_repack_and_drop(ops::device_weight &w) {
+    if (!frag_ || !frag_->drop_codes || !ops::frag_eligible(w))
+        fail(MLXMTP_ERR_INTERNAL, "frag_repack_and_drop: not a staged matrix");
+    command_stream cs(*dev_);
+    ops::make_frag_copy(cs, *arena_, w, frag_->layout);
+    cs.submit();
+    w.chunks[0].data = {};
+    tensor_cores_ = !frag_->layout.emulate;
+}
+
+void engine_model::finish_frag_copies() {
+    if (!frag_) return;
+    command_stream cs(*dev_);
     auto copy = [&](ops::device_weight &w) {
-        if (!ops::frag_eligible(w)) return;
-        ops::make_frag_copy(cs, *arena_, w, layout);
-        tensor_cores_ = !emulate;
+        if (!ops::frag_eligible(w) || w.frag.valid()) return;
+        ops::make_frag_copy(cs, *arena_, w, frag_->layout);
+        tensor_cores_ = !frag_->layout.emulate;
     };
     auto layer = [&](layer_weights &L) {
         for (ops::device_weight *w : {&L.gdn.qkv, &L.gdn.z, &L.gdn.a, &L.gdn.b, &L.gdn.out, &L.attn.q, &L.attn.k,
@@ -48,8 +81,9 @@ void engine_model::make_frag_copies(bool fall_back) {
         copy(mtp_.fc);
         layer(mtp_.layer);
     }
-    copy(lm_head_);  // (the embedding gather keeps the standard layout)
+    copy(lm_head_);  // (the embedding gather keeps the standard layout; a tied lm_head is repacked from it)
     cs.submit();
+    frag_->scratch.reset();
 }
 
 }  // namespace mlxmtp::detail

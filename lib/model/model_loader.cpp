@@ -23,7 +23,10 @@ public:
 private:
     const tensor_info *find(const std::string &name) const;
     const tensor_info &need(const std::string &name) const;
-    ops::device_weight matrix(const std::string &name, int64_t rows, int64_t cols);
+    // `repackable`: the matrix may be staged and repacked for the tensor-core
+    // kernel with its standard codes dropped (engine_model::frag_drops_codes);
+    // not the embedding, which the gather reads.
+    ops::device_weight matrix(const std::string &name, int64_t rows, int64_t cols, bool repackable = true);
     buffer_span vector_f32(const std::string &name, const std::vector<int64_t> &shape);
     layer_weights decoder_layer(const std::string &prefix, layer_kind kind);
     void progress(const std::string &what);
@@ -56,7 +59,7 @@ void model_loader::progress(const std::string &what) {
         fail(MLXMTP_ERR_ABORTED, "model loading aborted by the progress callback");
 }
 
-ops::device_weight model_loader::matrix(const std::string &name, int64_t rows, int64_t cols) {
+ops::device_weight model_loader::matrix(const std::string &name, int64_t rows, int64_t cols, bool repackable) {
     const tensor_info &t = need(name);
     std::string base = name.substr(0, name.size() - (name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0 ? 7 : 0));
     const tensor_info *scales = find(base + ".scales");
@@ -120,11 +123,12 @@ ops::device_weight model_loader::matrix(const std::string &name, int64_t rows, i
         }
     }
     uint32_t per = ops::rows_per_chunk(w.format, cols, m_.device().max_binding_range());
+    const bool staged = repackable && m_.frag_drops_codes(w.format, w.rows, w.cols, (w.rows + per - 1) / per);
     for (uint32_t r0 = 0; r0 < w.rows; r0 += per) {
         ops::weight_chunk c;
         c.row0 = r0;
         c.rows = std::min<uint32_t>(per, w.rows - r0);
-        c.data = m_.arena_->alloc(c.rows * rb, name.c_str());
+        c.data = staged ? m_.frag_scratch(c.rows * rb) : m_.arena_->alloc(c.rows * rb, name.c_str());
         upload_bytes(c.data, src + r0 * rb, c.rows * rb);
         if (sb) {
             c.scales = m_.arena_->alloc(c.rows * sb, name.c_str());
@@ -132,6 +136,7 @@ ops::device_weight model_loader::matrix(const std::string &name, int64_t rows, i
         }
         w.chunks.push_back(c);
     }
+    if (staged) m_.frag_repack_and_drop(w);
     done_bytes_ += t.nbytes + (scales ? scales->nbytes : 0);
     progress(name);
     return w;
@@ -219,7 +224,7 @@ void model_loader::run() {
     for (const tensor_info *t : ck_.tensors()) total_bytes_ += t->nbytes;
 
     const int64_t H = c.hidden_size, V = c.vocab_size;
-    m_.embed_ = matrix(lm_prefix_ + "embed_tokens.weight", V, H);
+    m_.embed_ = matrix(lm_prefix_ + "embed_tokens.weight", V, H, false);
     m_.layers_.reserve(static_cast<size_t>(c.num_hidden_layers));
     for (int64_t i = 0; i < c.num_hidden_layers; ++i)
         m_.layers_.push_back(decoder_layer(lm_prefix_ + "layers." + std::to_string(i) + ".", c.layer_types[i]));
@@ -267,8 +272,9 @@ std::unique_ptr<engine_model> engine_model::open(const std::string &dir, std::sh
     m->dev_ = std::move(dev);
     m->arena_ = std::make_unique<arena>(*m->dev_, false, 0, "model weights");
     std::unique_ptr<checkpoint> ck = checkpoint::open(dir);
+    m->plan_frag_copies(opt.tensor_cores);
     model_loader(*m, *ck, opt).run();
-    m->maybe_make_frag_copies(opt.tensor_cores);
+    m->finish_frag_copies();
 
     for (int64_t id : m->cfg_.text.eos_token_ids) m->eos_ids_.push_back(static_cast<int32_t>(id));
     std::string gen;

@@ -50,11 +50,13 @@ ops::device_weight synthetic_builder::matrix(int64_t rows, int64_t cols, ops::wf
     const uint64_t rb = ops::row_bytes(fmt, cols), sb = ops::row_scale_bytes(fmt, cols);
     const float scale = 1.0f / std::sqrt(static_cast<float>(cols));
     uint32_t per = ops::rows_per_chunk(fmt, cols, m_.device().max_binding_range());
+    // Repacked for the tensor-core kernel at once, its codes dropped (engine_model::frag_drops_codes).
+    const bool staged = m_.frag_drops_codes(fmt, w.rows, w.cols, (w.rows + per - 1) / per);
     for (uint32_t r0 = 0; r0 < w.rows; r0 += per) {
         ops::weight_chunk c;
         c.row0 = r0;
         c.rows = std::min<uint32_t>(per, w.rows - r0);
-        c.data = m_.arena_->alloc(c.rows * rb, "synthetic weight");
+        c.data = staged ? m_.frag_scratch(c.rows * rb) : m_.arena_->alloc(c.rows * rb, "synthetic weight");
         switch (fmt) {
         case ops::wformat::bf16: fill(c.data, 0, scale, 0); break;
         case ops::wformat::f32: fill(c.data, 1, scale, 0); break;
@@ -67,6 +69,10 @@ ops::device_weight synthetic_builder::matrix(int64_t rows, int64_t cols, ops::wf
             fill(c.scales, 3, 0, 0, static_cast<uint32_t>(127 + e - 1), static_cast<uint32_t>(127 + e + 1));
         }
         w.chunks.push_back(c);
+    }
+    if (staged) {
+        flush();  // the codes are filled
+        m_.frag_repack_and_drop(w);
     }
     return w;
 }
@@ -144,8 +150,9 @@ std::unique_ptr<engine_model> engine_model::synthetic(const model_config &cfg, s
     m->dir_ = "(synthetic)";
     m->dev_ = std::move(dev);
     m->arena_ = std::make_unique<arena>(*m->dev_, false, 0, "synthetic weights");
+    m->plan_frag_copies(opt.tensor_cores);
     synthetic_builder(*m, opt).run();
-    m->maybe_make_frag_copies(opt.tensor_cores);
+    m->finish_frag_copies();
     for (int64_t id : cfg.text.eos_token_ids) m->eos_ids_.push_back(static_cast<int32_t>(id));
     m->usable_vocab_ = static_cast<int32_t>(cfg.text.vocab_size);
     return m;

@@ -288,9 +288,10 @@ void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span
 }
 
 void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T) {
-    if (w.frag.valid() && T > kMatvecMaxCols && (!w.frag.emulate || tuning().frag_prefill)) {
-        // Natively (H100: 2048-token 27B prefill 936 against 410 tok/s by the
-        // matmul), or the emulation when asked (tests).
+    const bool codes_dropped = !w.chunks.empty() && !w.chunks[0].data.valid();  // only the frag copy is left
+    if (w.frag.valid() && T > kMatvecMaxCols && (!w.frag.emulate || tuning().frag_prefill || codes_dropped)) {
+        // Natively (H100: 2048-token 27B prefill 830 against 408 tok/s by the
+        // matmul), or the emulation when asked (tests) or when it is all there is.
         // Groups of columns side by side (no barrier: disjoint outputs): 8
         // with hi / lo columns (two column groups; four spill), else 16.
         const uint32_t cols = tuning().frag_prefill_cols ? std::min(tuning().frag_prefill_cols, kMatvecMaxCols)

@@ -26,14 +26,17 @@ struct kernel_tuning {
     uint32_t attn_max_splits = 0;   // and at most this many splits (0: 32; 1: no split)
     bool matvec_scale_words = false;  // MX scales read as 32-bit words even with 8-bit storage (A/B)
     bool matvec_scale_clamp = false;  // clamp scale bytes in the kernel as well (A/B)
-    // EXPERIMENT: models opened while this is set keep a repacked copy of each
-    // eligible MXFP4 weight and run decode / verify products through the
-    // fragment-decoding tensor-core matvec (ops/linear_frag.h; its emulation
-    // without VK_NV_cooperative_matrix).  Doubles the MXFP4 weight memory.
+    // Models opened while this is set (tests, benchmarks) keep a repacked copy
+    // of each eligible MXFP4 weight and run decode / verify products through
+    // the fragment-decoding tensor-core matvec (ops/linear_frag.h; its
+    // emulation without VK_NV_cooperative_matrix), as MLXMTP_MODEL_TENSOR_CORES
+    // does natively.
     bool frag_matvec = false;
     // With emulated frag copies (lavapipe), prefill products (T > 16) too run
-    // through the fragment kernel, 16 columns per dispatch, as native copies
-    // always do (tests; otherwise the emulation's prefill takes the matmul).
+    // through the fragment kernel, as native copies always do (tests;
+    // otherwise the emulation's prefill takes the matmul).  Set while a model
+    // opens, its matrices' standard codes are dropped as natively
+    // (engine_model::frag_drops_codes).
     bool frag_prefill = false;
     uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)

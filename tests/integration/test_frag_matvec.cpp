@@ -1,4 +1,4 @@
-// The experimental fragment tensor-core matvec (kernel_tuning::frag_matvec,
+// The fragment tensor-core matvec (kernel_tuning::frag_matvec,
 // ops/linear_frag.h) in the engine, on the MXFP4-quantized trained fixture:
 // lavapipe runs the kernel's emulation under the layout NVIDIA's driver 580 reported.  Decode-size
 // logits stay close to the fp32 matvec path's, and MTP greedy output still
@@ -93,7 +93,7 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
                 << "row " << t;
         }
     }
-    // Prefill through the fragment kernel (kernel_tuning::frag_prefill, 16
+    // Prefill through the fragment kernel (kernel_tuning::frag_prefill, 8
     // columns per dispatch) against the plain model's matmul prefill.
     {
         size_t longest = 0;
@@ -129,4 +129,73 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
         EXPECT_EQ(greedy(spec, cases[ci].prompt, n), greedy(van, cases[ci].prompt, n)) << "case " << ci;
     }
     EXPECT_GT(spec.stats().accepted, 0u);
+}
+
+// Where every product of a matrix reads its repacked copy (natively; here the
+// emulation with kernel_tuning::frag_prefill), the loader repacks each MXFP4
+// matrix as it arrives and drops its standard codes: the model holds them
+// once.  Nothing may read them afterwards (an empty binding is an error),
+// and the logits equal, bit for bit, those of a model that kept them.
+TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
+    test::validation_scope vs;
+    test::temp_dir tmp;
+    quantize_options qo;
+    qo.mode = mx_mode::mxfp4;
+    quantize_checkpoint(test::fixture("tiny-qwen35-trained"), tmp / "q", qo, {});
+    struct restore {
+        ~restore() { ops::tuning().frag_matvec = ops::tuning().frag_prefill = false; }
+    } r;
+    ops::tuning().frag_matvec = true;
+    auto kept = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
+    ops::tuning().frag_prefill = true;
+    auto dropped = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
+    ASSERT_TRUE(kept->layers()[0].down.chunks[0].data.valid());
+    uint64_t codes = 0;
+    auto check = [&](const ops::device_weight &w) {
+        ASSERT_TRUE(w.frag.valid());
+        EXPECT_FALSE(w.chunks[0].data.valid());
+        EXPECT_TRUE(w.chunks[0].scales.valid());  // the kernel reads the standard scales
+        codes += uint64_t(w.rows) * w.cols / 2;
+    };
+    for (const layer_weights &L : dropped->layers()) {
+        check(L.gate), check(L.up), check(L.down);
+        if (L.kind == layer_kind::linear_attention) check(L.gdn.qkv), check(L.gdn.out);
+        else check(L.attn.q), check(L.attn.o);
+    }
+    check(dropped->lm_head());
+    EXPECT_TRUE(dropped->embed().chunks[0].data.valid());  // the gather reads the embedding
+    std::printf("  model memory used: %llu bytes with the standard codes kept, %llu dropped (codes of the "
+                "checked matrices: %llu)\n",
+                static_cast<unsigned long long>(kept->device_bytes_used()),
+                static_cast<unsigned long long>(dropped->device_bytes_used()),
+                static_cast<unsigned long long>(codes));
+    EXPECT_GE(kept->device_bytes_used(), dropped->device_bytes_used() + codes);
+
+    auto cases = test::load_trained_cases();
+    const std::vector<int32_t> &p = cases[0].prompt;
+    ASSERT_GT(p.size(), 16u);  // prefill through the copies
+    engine_session a(*kept, {}), b(*dropped, {});
+    a.eval(p.data(), static_cast<uint32_t>(p.size()), logits_rows::all);
+    b.eval(p.data(), static_cast<uint32_t>(p.size()), logits_rows::all);
+    ASSERT_EQ(a.logits().size(), b.logits().size());
+    EXPECT_EQ(0, std::memcmp(a.logits().data(), b.logits().data(), a.logits().size() * 4));
+    generator spec(*dropped, {}, decoder_kind::mtp, 3), van(*dropped, {});
+    const uint32_t n = static_cast<uint32_t>(std::min<size_t>(cases[0].greedy.size(), 12));
+    EXPECT_EQ(greedy(spec, p, n), greedy(van, p, n));
+
+    // Synthetic models (weights made on the device) stage theirs the same way.
+    synthetic_options so;
+    so.format = ops::wformat::mxfp4;
+    const model_config cfg = load_model_config(test::fixture("tiny-qwen35-trained"));
+    ops::tuning().frag_prefill = false;
+    auto skept = engine_model::synthetic(cfg, test::validated_device_ptr(), so);
+    ops::tuning().frag_prefill = true;
+    auto sdropped = engine_model::synthetic(cfg, test::validated_device_ptr(), so);
+    EXPECT_TRUE(skept->layers()[0].down.chunks[0].data.valid());
+    EXPECT_FALSE(sdropped->layers()[0].down.chunks[0].data.valid());
+    engine_session c(*skept, {}), d(*sdropped, {});
+    c.eval(p.data(), 20, logits_rows::all);
+    d.eval(p.data(), 20, logits_rows::all);
+    ASSERT_EQ(c.logits().size(), d.logits().size());
+    EXPECT_EQ(0, std::memcmp(c.logits().data(), d.logits().data(), c.logits().size() * 4));
 }
