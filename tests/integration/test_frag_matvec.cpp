@@ -36,14 +36,19 @@ std::vector<int32_t> greedy(generator &g, const std::vector<int32_t> &prompt, ui
     return out;
 }
 
+// The trained fixture quantized to MXFP4 into `dir`.
+void quantize_trained_mxfp4(const std::string &dir) {
+    quantize_options qo;
+    qo.mode = mx_mode::mxfp4;
+    quantize_checkpoint(test::fixture("tiny-qwen35-trained"), dir, qo, {});
+}
+
 }  // namespace
 
 TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
     test::validation_scope vs;
     test::temp_dir tmp;
-    quantize_options qo;
-    qo.mode = mx_mode::mxfp4;
-    quantize_checkpoint(test::fixture("tiny-qwen35-trained"), tmp / "q", qo, {});
+    quantize_trained_mxfp4(tmp / "q");
     auto plain = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
     ops::tuning().frag_matvec = true;
     std::unique_ptr<engine_model> frag;
@@ -139,9 +144,7 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
 TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
     test::validation_scope vs;
     test::temp_dir tmp;
-    quantize_options qo;
-    qo.mode = mx_mode::mxfp4;
-    quantize_checkpoint(test::fixture("tiny-qwen35-trained"), tmp / "q", qo, {});
+    quantize_trained_mxfp4(tmp / "q");
     struct restore {
         ~restore() { ops::tuning().frag_matvec = ops::tuning().frag_prefill = false; }
     } r;
