@@ -103,11 +103,11 @@ private:
     // fragment layout: none), or always under kernel_tuning::frag_matvec
     // (emulated on lavapipe: tests; such a device: MLXMTP_ERR_UNSUPPORTED).
     void plan_frag_copies(bool asked);
-    // Whether a matrix (format, shape, chunk count) is repacked while loading
-    // and its standard codes dropped: copies are planned and every product
-    // of it reads the copy (natively; emulated only with
-    // kernel_tuning::frag_prefill).  Its codes then go to frag_scratch.
-    bool frag_drops_codes(ops::wformat f, uint32_t rows, uint32_t cols, size_t chunks) const;
+    // Whether a matrix (format, shape, rows per chunk: ops::rows_per_chunk)
+    // is repacked while loading and its standard codes dropped: copies are
+    // planned and every product of it reads the copy (natively; emulated
+    // only with kernel_tuning::frag_prefill).  Its codes then go to frag_scratch.
+    bool frag_drops_codes(ops::wformat f, uint32_t rows, uint32_t cols, uint32_t rows_per_chunk) const;
     // Scratch for one such matrix's codes (the next matrix reuses it).
     buffer_span frag_scratch(uint64_t bytes);
     // Repacks `w` (its codes in frag_scratch, on the device) into its copy
@@ -133,7 +133,7 @@ private:
     std::vector<int32_t> eos_ids_;
     int32_t usable_vocab_ = 0;
     ops::wformat matrix_format_ = ops::wformat::bf16;
-    bool tensor_cores_ = false;  // maybe_make_frag_copies made native frag copies
+    bool tensor_cores_ = false;  // native frag copies were made (frag_repack_and_drop, finish_frag_copies)
 
     friend class model_loader;
     friend class synthetic_builder;

@@ -38,11 +38,11 @@ void engine_model::plan_frag_copies(bool asked) {
     frag_->drop_codes = !emulate || ops::tuning().frag_prefill;
 }
 
-bool engine_model::frag_drops_codes(ops::wformat f, uint32_t rows, uint32_t cols, size_t chunks) const {
+bool engine_model::frag_drops_codes(ops::wformat f, uint32_t rows, uint32_t cols, uint32_t rows_per_chunk) const {
     if (!frag_ || !frag_->drop_codes) return false;
     ops::device_weight w;
     w.format = f, w.rows = rows, w.cols = cols;
-    w.chunks.resize(chunks);
+    w.chunks.resize((uint64_t(rows) + rows_per_chunk - 1) / rows_per_chunk);
     return ops::frag_eligible(w);
 }
 

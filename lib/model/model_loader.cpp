@@ -123,8 +123,7 @@ ops::device_weight model_loader::matrix(const std::string &name, int64_t rows, i
         }
     }
     uint32_t per = ops::rows_per_chunk(w.format, cols, m_.device().max_binding_range());
-    const uint64_t chunks = (uint64_t(w.rows) + per - 1) / per;
-    const bool staged = repackable && m_.frag_drops_codes(w.format, w.rows, w.cols, chunks);
+    const bool staged = repackable && m_.frag_drops_codes(w.format, w.rows, w.cols, per);
     for (uint32_t r0 = 0; r0 < w.rows; r0 += per) {
         ops::weight_chunk c;
         c.row0 = r0;

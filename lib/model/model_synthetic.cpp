@@ -51,7 +51,7 @@ ops::device_weight synthetic_builder::matrix(int64_t rows, int64_t cols, ops::wf
     const float scale = 1.0f / std::sqrt(static_cast<float>(cols));
     uint32_t per = ops::rows_per_chunk(fmt, cols, m_.device().max_binding_range());
     // Repacked for the tensor-core kernel at once, its codes dropped (engine_model::frag_drops_codes).
-    const bool staged = m_.frag_drops_codes(fmt, w.rows, w.cols, (uint64_t(w.rows) + per - 1) / per);
+    const bool staged = m_.frag_drops_codes(fmt, w.rows, w.cols, per);
     for (uint32_t r0 = 0; r0 < w.rows; r0 += per) {
         ops::weight_chunk c;
         c.row0 = r0;

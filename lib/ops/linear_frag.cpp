@@ -285,7 +285,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (N < 1 || N > 16 || w.cols % 64 || w.rows == 0)
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: 1..16 columns, K %% 64 == 0 only");
     if (up && (up->rows != w.rows || up->cols != w.cols || up->c_row_pairs != w.c_row_pairs ||
-               up->emulate != w.emulate))
+               up->b_pairs != w.b_pairs || up->hl_cols != w.hl_cols || up->emulate != w.emulate))
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag GLU: gate and up differ in shape or layout");
     // The x form (HLC) and the warps per workgroup (NSG: the K partition,
     // so the order of the sums) are fixed per weight: they change the bits.

@@ -25,9 +25,9 @@
 //     every matvec variant (A/B and diagnostics, e.g. the DIAG_* of matvec.comp).
 //   --matmul-define NAME[=VALUE] (before CONFIG, repeatable): the same for the prefill
 //     matmul (matmul.comp variants under test).  --matmul-rows-tile N: its rows per workgroup (64, 128).
-//   --frag-matvec (before CONFIG): EXPERIMENT: decode / verify MXFP4 products through the
-//     fragment-decoding tensor-core matvec (VK_NV_cooperative_matrix; ops/linear_frag.h);
-//     the model keeps a repacked copy of its MXFP4 matrices.  --frag-define NAME[=VALUE]
+//   --frag-matvec (before CONFIG): decode / verify MXFP4 products through the
+//     fragment-decoding tensor-core matvec (VK_NV_cooperative_matrix; ops/linear_frag.h;
+//     its emulation elsewhere), as MLXMTP_MODEL_TENSOR_CORES.  --frag-define NAME[=VALUE]
 //     (repeatable): an extra define for it (NSG, R, PF).  Natively, prefill products take
 //     it too (8 columns per dispatch with hi / lo columns, else 16; --frag-prefill-cols N:
 //     N); --frag-prefill: also under the emulation.

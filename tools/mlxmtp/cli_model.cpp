@@ -16,7 +16,7 @@ void add_model_options(CLI::App &sub, model_opts &o) {
     sub.add_flag("--validation", o.validation, "Enable the Khronos validation layer");
     sub.add_flag("--tensor-cores", o.tensor_cores,
                  "MXFP4 products on tensor cores where the device allows (VK_NV_cooperative_matrix): "
-                 "faster MTP verify and prefill, slower plain decode, twice the MXFP4 memory");
+                 "faster MTP verify and prefill, plain decode about as fast (H100)");
 }
 
 loaded_model::~loaded_model() {
