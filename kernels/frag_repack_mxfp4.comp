@@ -20,7 +20,9 @@ void main() {
     uint w = 0u;
     for (uint i = 0u; i < 8u; ++i) {
         const uint a = lay[l * 16u + i];
-        const uint r = tile * 16u + (a >> 4), k = g * 64u + kt * 16u + (a & 15u);
+        // The table's x position of this k within its 32-column block
+        // (matvec_frag.comp's XQ order; the identity otherwise).
+        const uint r = tile * 16u + (a >> 4), k = g * 64u + (kt >> 1) * 32u + lay[640u + (kt & 1u) * 16u + (a & 15u)];
         if (r >= pc.M) continue;
         const uint code = (src[r * (pc.K / 8u) + k / 8u] >> (4u * (k % 8u))) & 15u;
         w |= (code & 7u) << (3u * (i >> 1) + 16u * (i & 1u));   // magnitude

@@ -34,6 +34,13 @@
 //    k, as NVIDIA's driver 580 has) loads and splits one x per pair.
 //  - HLC=0: 8 tokens per group, hi and lo as two multiply-adds per A tile.
 // The two forms give different bits; every call on a weight uses one.
+// x quads (XQ=1, with HLC, B_PAIRS and XF32; ops::frag_x_quads): where the
+// layout gives every lane two k per tile (its element pairs) and those pairs
+// split a tile's 16 k the same way for every column, the weight is repacked
+// with its columns reordered within each 32-column block (the table's
+// position of each k) so that a lane's four x of a block are adjacent: one
+// vec4 load per block and column group instead of four scalar loads.  The
+// sums then run in another order (other bits), the same for every N.
 // Per 32-column MX block and output element, one fp32 accumulator tile
 // starts at zero and takes the block's multiply-adds (one chain: two
 // accumulators alternating crashed the H200 driver's pipeline creation in
@@ -118,6 +125,12 @@
 #if B_PAIRS && !HLC
 #error "B_PAIRS needs HLC"
 #endif
+#ifndef XQ
+#define XQ 0  // x quads: the weight's K order within each 32-column block makes a lane's x one vec4 (see the header)
+#endif
+#if XQ && !(HLC && B_PAIRS && XF32)
+#error "XQ needs HLC, B_PAIRS and XF32"
+#endif
 #if HLC
 #define CPG 4u  // tokens per column group
 #else
@@ -137,7 +150,9 @@
 layout(local_size_x = NSG * 32) in;
 layout(std430, binding = 0) readonly buffer Wf { uvec4 wf[]; };  // [tile][group64][lane]
 layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };    // E8M0 bytes [row][K / 32]
-#if XF32
+#if XQ
+layout(std430, binding = 2) readonly buffer Xs { vec4 xf4[]; };   // x [n][K / 4] fp32, split here
+#elif XF32
 layout(std430, binding = 2) readonly buffer Xs { float xf[]; };   // x [n][K] fp32, split here
 #else
 layout(std430, binding = 2) readonly buffer Xs { uint xs[]; };    // [n]: K/2 hi pairs, K/2 lo pairs
@@ -145,7 +160,9 @@ layout(std430, binding = 2) readonly buffer Xs { uint xs[]; };    // [n]: K/2 hi
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };    // [n][ystride]
 // Per lane 16 entries: A elements r * 16 + c (8; the emulation's), B
 // elements k * 8 + n (4), accumulator elements r * 8 + n (4); then 128
-// entries: for each accumulator element r * 8 + n, lane * 4 + element.
+// entries: for each accumulator element r * 8 + n, lane * 4 + element;
+// then 32: the x position (within its 32-column block) of each k of the
+// block's two 16 x 16 tiles (tile * 16 + k; the identity without XQ).
 layout(std430, binding = 4) readonly buffer Lay { uint lay[]; };
 #if GLU
 #include "common/types.glsl"
@@ -260,13 +277,16 @@ uint bcol_token(uint j) {
 struct step_in {
     uvec4 q[NT];
     uint s[NT][NSR];  // the two block scales of each scale row, in the low 16 bits
-#if XF32
+#if XQ
+    vec4 xq[2][NG];  // per 32-column block: tile 0's element pairs' x (.xy), tile 1's (.zw)
+#elif XF32
     float xv[4][NG][XE];  // per 16-column tile: the B elements' x (B_PAIRS: one per element pair)
 #else
     uint xh[4][NG][4], xl[4][NG][4];  // per 16-column tile: the B elements' fp16 bits, hi and lo
 #endif
 };
 uint wg_tile0, tiles, kg0, kg1, kgroups;
+uint xq0;  // XQ: this lane's x quad in a block (the position of tile 0's first element pair)
 
 step_in load_step(uint it) {
     step_in d;
@@ -282,6 +302,13 @@ step_in load_step(uint it) {
             d.s[t][j] = tok ? (SLOAD(t, byte >> 2) >> (8u * (byte & 3u))) & 0xffffu : 0u;
         }
     }
+#if XQ
+    UNROLL for (uint blk = 0u; blk < 2u; ++blk)
+        UNROLL for (uint g = 0u; g < NG; ++g) {
+            const uint n = bcol_token(0u) + CPG * g;
+            d.xq[blk][g] = ok && n < pc.N ? xf4[(n * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : vec4(0.0);
+        }
+#else
     UNROLL for (uint kt = 0u; kt < 4u; ++kt)
         UNROLL for (uint g = 0u; g < NG; ++g)
             UNROLL for (uint e = 0u; e < XE; ++e) {
@@ -302,6 +329,7 @@ step_in load_step(uint it) {
 #endif
 #endif
             }
+#endif
     return d;
 }
 
@@ -354,6 +382,7 @@ void main() {
         bn[j] = b & 7u;
     }
     UNROLL for (uint e = 0u; e < 4u; ++e) crow[e] = lay[l * 16u + 12u + e] >> 3;
+    xq0 = lay[640u + bk[0]];
     kgroups = pc.K / 64u;
     tiles = (pc.M + 15u) / 16u;
     wg_tile0 = gl_WorkGroupID.x * R;
@@ -377,7 +406,11 @@ void main() {
                 bfrag bx[4][NG];  // one B per 16-column tile: hi and lo side by side
                 UNROLL for (uint kt = 0u; kt < 4u; ++kt)
                     UNROLL for (uint g = 0u; g < NG; ++g) {
-#if XF32 && B_PAIRS  // elements (0, 1) = (hi, lo) of one x, (2, 3) of another
+#if XQ  // one vec4 per block: x of tile 2 blk's element pairs, then of tile 2 blk + 1's
+                        f16vec2 h, lo;
+                        x_split((kt & 1u) == 0u ? d.xq[kt >> 1][g].xy : d.xq[kt >> 1][g].zw, h, lo);
+                        bx[kt][g] = make_b(f16vec2(h.x, lo.x), f16vec2(h.y, lo.y));
+#elif XF32 && B_PAIRS  // elements (0, 1) = (hi, lo) of one x, (2, 3) of another
                         f16vec2 h, lo;
                         x_split(vec2(d.xv[kt][g][0], d.xv[kt][g][1]), h, lo);
                         bx[kt][g] = make_b(f16vec2(h.x, lo.x), f16vec2(h.y, lo.y));

@@ -28,11 +28,14 @@ void engine_model::plan_frag_copies(bool asked) {
         fail(MLXMTP_ERR_UNSUPPORTED, "frag matvec: the device's fragment layout: %s", err.c_str());
     }
     const bool emulate = !ops::frag_native(dev);
-    const std::vector<uint32_t> t = ops::frag_layout_table(f);
+    // Columns in x-quad order where the layout allows (one vec4 of x per
+    // lane and block in the kernel).
+    const bool x_quads = !ops::tuning().frag_no_x_quads && ops::frag_x_quads(f);
+    const std::vector<uint32_t> t = ops::frag_layout_table(f, x_quads);
     const buffer_span table = arena_->alloc(t.size() * 4, "frag layout table");
     upload(dev, table, t.data(), t.size() * 4);
     frag_ = std::make_unique<frag_plan>();
-    frag_->layout = ops::frag_copy_layout(f, table, emulate);
+    frag_->layout = ops::frag_copy_layout(f, table, emulate, x_quads);
     // The standard codes are read by nothing once every product of a matrix
     // (prefill included: ops::linear) takes the copy.
     frag_->drop_codes = !emulate || ops::tuning().frag_prefill;

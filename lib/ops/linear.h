@@ -43,6 +43,7 @@ struct frag_copy {
     bool c_row_pairs = false;  // frag_c_row_pairs of the layout
     bool b_pairs = false;      // frag_b_pairs of the layout
     bool hl_cols = true;       // x's hi / lo in adjacent B columns (matvec_frag.comp HLC)
+    bool x_quads = false;      // columns in frag_x_quads' order within each 32-column block (XQ)
     bool emulate = false;  // no cooperative matrices: the kernel's emulation
     bool valid() const { return data.valid(); }
 };

@@ -201,8 +201,37 @@ bool frag_b_pairs(const frag_layout &f) {
     return true;
 }
 
-std::vector<uint32_t> frag_layout_table(const frag_layout &f) {
-    std::vector<uint32_t> t(32 * 16 + 128);
+bool frag_x_quads(const frag_layout &f, std::array<uint8_t, 32> *perm) {
+    if (!frag_b_pairs(f)) return false;
+    // quad[k] / role[k]: the pair of tile k's a lane holds, and whether k is
+    // its first (element pair 0) or second k.
+    std::array<int, 16> quad, role;
+    quad.fill(-1), role.fill(-1);
+    int quads = 0;
+    for (const auto &lane : f.b) {
+        const uint32_t ka = lane[0] >> 3, kb = lane[2] >> 3;
+        if (ka == kb) return false;
+        if (quad[ka] < 0 && quad[kb] < 0) {
+            quad[ka] = quad[kb] = quads++;
+            role[ka] = 0, role[kb] = 1;
+        } else if (quad[ka] != quad[kb] || role[ka] != 0 || role[kb] != 1) {
+            return false;
+        }
+    }
+    if (quads != 8) return false;
+    if (perm)
+        for (uint32_t s = 0; s < 32; ++s)
+            (*perm)[s] = static_cast<uint8_t>(4 * quad[s & 15] + 2 * (s >> 4) + role[s & 15]);
+    return true;
+}
+
+std::vector<uint32_t> frag_layout_table(const frag_layout &f, bool x_quads) {
+    std::array<uint8_t, 32> perm;
+    for (uint32_t s = 0; s < 32; ++s) perm[s] = static_cast<uint8_t>(s);
+    if (x_quads && !frag_x_quads(f, &perm))
+        fail(MLXMTP_ERR_INTERNAL, "frag_layout_table: the layout has no x quads");
+    std::vector<uint32_t> t(32 * 16 + 128 + 32);
+    for (uint32_t s = 0; s < 32; ++s) t[640 + s] = perm[s];
     for (uint32_t l = 0; l < 32; ++l) {
         for (uint32_t i = 0; i < 8; ++i) t[l * 16 + i] = f.a[l][i];
         for (uint32_t i = 0; i < 4; ++i) t[l * 16 + 8 + i] = f.b[l][i];
@@ -225,7 +254,8 @@ namespace {
 // Calls fn(word, i, r, k) for every fragment element of the repacked form:
 // element i of word `word` (matvec_frag.comp's order) holds W[r, k], r < rows.
 template <class F>
-void for_each_frag_element(uint32_t rows, uint32_t cols, const frag_layout &f, F fn) {
+void for_each_frag_element(uint32_t rows, uint32_t cols, const frag_layout &f, bool x_quads, F fn) {
+    const std::vector<uint32_t> table = frag_layout_table(f, x_quads);  // its x positions
     const uint32_t tiles = (rows + 15) / 16, groups = cols / 64;
     for (uint32_t tile = 0; tile < tiles; ++tile)
         for (uint32_t g = 0; g < groups; ++g)
@@ -233,18 +263,20 @@ void for_each_frag_element(uint32_t rows, uint32_t cols, const frag_layout &f, F
                 for (uint32_t kt = 0; kt < 4; ++kt) {
                     const uint64_t word = ((uint64_t(tile) * groups + g) * 32 + l) * 4 + kt;
                     for (uint32_t i = 0; i < 8; ++i) {
-                        const uint32_t r = tile * 16 + (f.a[l][i] >> 4), k = g * 64 + kt * 16 + (f.a[l][i] & 15);
+                        const uint32_t r = tile * 16 + (f.a[l][i] >> 4),
+                                       k = g * 64 + (kt >> 1) * 32 + table[640 + (kt & 1) * 16 + (f.a[l][i] & 15)];
                         if (r < rows) fn(word, i, r, k);
                     }
                 }
 }
 }  // namespace
 
-std::vector<uint32_t> frag_repack_mxfp4(const uint8_t *codes, uint32_t rows, uint32_t cols, const frag_layout &f) {
+std::vector<uint32_t> frag_repack_mxfp4(const uint8_t *codes, uint32_t rows, uint32_t cols, const frag_layout &f,
+                                       bool x_quads) {
     if (cols % 64) fail(MLXMTP_ERR_UNSUPPORTED, "frag_repack_mxfp4: cols %u is not a multiple of 64", cols);
     const uint64_t row_bytes = cols / 2;
     std::vector<uint32_t> out(uint64_t((rows + 15) / 16) * (cols / 64) * 32 * 4, 0);
-    for_each_frag_element(rows, cols, f, [&](uint64_t word, uint32_t i, uint32_t r, uint32_t k) {
+    for_each_frag_element(rows, cols, f, x_quads, [&](uint64_t word, uint32_t i, uint32_t r, uint32_t k) {
         const uint32_t code = (codes[r * row_bytes + k / 2] >> (4 * (k & 1))) & 15;
         out[word] |= (code & 7) << mag_shift(i) | (code >> 3) << sign_bit(i);
     });
@@ -252,10 +284,10 @@ std::vector<uint32_t> frag_repack_mxfp4(const uint8_t *codes, uint32_t rows, uin
 }
 
 std::vector<uint8_t> frag_unpack_mxfp4(const std::vector<uint32_t> &packed, uint32_t rows, uint32_t cols,
-                                       const frag_layout &f) {
+                                       const frag_layout &f, bool x_quads) {
     const uint64_t row_bytes = cols / 2;
     std::vector<uint8_t> codes(uint64_t(rows) * row_bytes, 0);
-    for_each_frag_element(rows, cols, f, [&](uint64_t word, uint32_t i, uint32_t r, uint32_t k) {
+    for_each_frag_element(rows, cols, f, x_quads, [&](uint64_t word, uint32_t i, uint32_t r, uint32_t k) {
         const uint32_t w = packed.at(word);
         const uint32_t code = ((w >> mag_shift(i)) & 7) | (((w >> sign_bit(i)) & 1) << 3);
         codes[r * row_bytes + k / 2] |= static_cast<uint8_t>(code << (4 * (k & 1)));
@@ -285,7 +317,8 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (N < 1 || N > 16 || w.cols % 64 || w.rows == 0)
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: 1..16 columns, K %% 64 == 0 only");
     if (up && (up->rows != w.rows || up->cols != w.cols || up->c_row_pairs != w.c_row_pairs ||
-               up->b_pairs != w.b_pairs || up->hl_cols != w.hl_cols || up->emulate != w.emulate))
+               up->b_pairs != w.b_pairs || up->hl_cols != w.hl_cols || up->x_quads != w.x_quads ||
+               up->emulate != w.emulate))
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag GLU: gate and up differ in shape or layout");
     // The x form (HLC) and the warps per workgroup (NSG: the K partition,
     // so the order of the sums) are fixed per weight: they change the bits.
@@ -294,6 +327,9 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     bool hlc = w.hl_cols;
     for (const auto &e : tuning().frag_defines)
         if (e.first == "HLC") hlc = e.second != "0";
+    // The column order is the weight's (set when it was repacked).
+    if (w.x_quads && !(hlc && w.b_pairs && x_f32))
+        fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a weight in x-quad order needs hi / lo columns and fp32 x");
     const uint32_t ng = hlc ? (N + 3) / 4 : (N + 7) / 8;  // column groups: 4 tokens each with hi / lo columns, else 8
     // Defaults (H100, driver 580, 27B MXFP4 end to end: scripts/gpu_hlc*.sh,
     // docs/perf-matvec.md): with hi / lo columns, 8 warps per workgroup
@@ -319,6 +355,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (up) d.emplace_back("GLU", "1");
     if (conv) d.emplace_back("CONV", "1");
     for (const auto &e : tuning().frag_defines) {  // experiments (NSG, R, PF) override
+        if (e.first == "XQ") continue;  // the weight's column order, not the launch's
         auto it = std::find_if(d.begin(), d.end(), [&](const auto &x) { return x.first == e.first; });
         if (it != d.end()) it->second = e.second;
         else d.push_back(e);
@@ -328,6 +365,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         if (e.first == "R") rt = static_cast<uint32_t>(std::max(1ul, std::strtoul(e.second.c_str(), nullptr, 10)));
     d.emplace_back("NG", std::to_string(ng));
     if (hlc && w.b_pairs) d.emplace_back("B_PAIRS", "1");
+    if (w.x_quads) d.emplace_back("XQ", "1");
     const pipeline &p = dev.kernels().get("matvec_frag", d);
     struct {
         uint32_t M, K, N, ystride;
@@ -394,11 +432,13 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_c
     cs.dispatch(dev.kernels().get("frag_repack_mxfp4"), {w.chunks[0].data, table, w.frag.data}, pc, gx, gy);
 }
 
-frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool emulate) {
+frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool emulate, bool x_quads) {
+    if (x_quads && !frag_x_quads(f)) fail(MLXMTP_ERR_INTERNAL, "frag_copy_layout: the layout has no x quads");
     frag_copy c;
     c.table = table;
     c.c_row_pairs = frag_c_row_pairs(f);
     c.b_pairs = frag_b_pairs(f);
+    c.x_quads = x_quads;
     c.emulate = emulate;
     return c;
 }
@@ -413,6 +453,7 @@ frag_weight frag_view(const device_weight &w) {
     fw.c_row_pairs = w.frag.c_row_pairs;
     fw.b_pairs = w.frag.b_pairs;
     fw.hl_cols = w.frag.hl_cols;
+    fw.x_quads = w.frag.x_quads;
     fw.emulate = w.frag.emulate;
     return fw;
 }

@@ -71,19 +71,32 @@ bool frag_native(const vk_device &dev);
 // models under the layout the GPU uses.  "" on success, else the probe's reason.
 std::string frag_device_layout(vk_device &dev, frag_layout *f);
 
+// x quads (matvec_frag.comp XQ): where every lane's B elements are two
+// element pairs (frag_b_pairs) whose two k split a tile's 16 k into the same
+// 8 pairs for every lane, `perm` (optional) receives the x position within a
+// 32-column block of each block k (tile * 16 + k) such that a lane's k of
+// the block's two tiles lie at 4q .. 4q + 3 (tile 0's pairs, then tile 1's).
+// False (perm untouched) for any other layout.
+bool frag_x_quads(const frag_layout &f, std::array<uint8_t, 32> *perm = nullptr);
+
 // The kernel's table binding: per lane A, B, C element indices, then the
-// inverse of C (r * 8 + n -> lane * 4 + element).
-std::vector<uint32_t> frag_layout_table(const frag_layout &f);
+// inverse of C (r * 8 + n -> lane * 4 + element), then the x position of
+// each block k (frag_x_quads' order with x_quads, else the identity).
+// x_quads needs frag_x_quads(f).
+std::vector<uint32_t> frag_layout_table(const frag_layout &f, bool x_quads = false);
 
 // Repacks an MXFP4 weight's codes (rows x cols / 2 bytes, element i of a row
 // in the nibble 4 * (i % 8) of little-endian word i / 8; cols % 64 == 0)
 // into matvec_frag.comp's order: per 16-row tile (the last padded with
 // zero codes), 64-column group and lane, 4 words (one per 16 x 16 A tile).
-// Scales stay in the standard [row][cols / 32] layout.
-std::vector<uint32_t> frag_repack_mxfp4(const uint8_t *codes, uint32_t rows, uint32_t cols, const frag_layout &f);
+// Scales stay in the standard [row][cols / 32] layout.  x_quads: columns
+// reordered within each 32-column block (frag_x_quads; the device form reads
+// the order from the table).
+std::vector<uint32_t> frag_repack_mxfp4(const uint8_t *codes, uint32_t rows, uint32_t cols, const frag_layout &f,
+                                       bool x_quads = false);
 // The inverse (tests): the standard codes of the rows < rows.
 std::vector<uint8_t> frag_unpack_mxfp4(const std::vector<uint32_t> &packed, uint32_t rows, uint32_t cols,
-                                       const frag_layout &f);
+                                       const frag_layout &f, bool x_quads = false);
 
 // A repacked weight on the device, with its layout table.
 struct frag_weight {
@@ -97,6 +110,10 @@ struct frag_weight {
     // call on one weight must use the same (tuning().frag_defines' HLC
     // overrides it for all alike).
     bool hl_cols = true;
+    // Repacked in frag_x_quads' column order (the table's too): the kernel
+    // then loads a lane's x of a block as one vec4 (XQ=1; needs hl_cols,
+    // b_pairs and fp32 x).
+    bool x_quads = false;
     bool emulate = false;  // run EMULATE=1 (no cooperative matrices: lavapipe, tests)
     uint32_t tiles_per_warp = 0;  // the kernel's R (0: frag_tiles_per_warp; frag_defines override both)
 };
@@ -134,9 +151,9 @@ bool frag_eligible(const device_weight &w);
 // takes the layout's table (shared by every weight of a model) and flags
 // from `layout` (its data ignored).  Records into cs.
 void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_copy &layout);
-// The frag_copy of layout `f` (its flags) with `table` (frag_layout_table(f)
-// on the device), no data.
-frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool emulate);
+// The frag_copy of layout `f` (its flags) with `table` (frag_layout_table(f,
+// x_quads) on the device), no data.
+frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool emulate, bool x_quads = false);
 // linear()'s path for a weight with a frag copy: fp32 x [T][cols] -> y [T][rows].
 void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                         uint32_t T);

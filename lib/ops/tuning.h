@@ -38,6 +38,9 @@ struct kernel_tuning {
     // opens, its matrices' standard codes are dropped as natively
     // (engine_model::frag_drops_codes).
     bool frag_prefill = false;
+    // Frag copies made while this is set keep the standard column order
+    // (no matvec_frag.comp XQ: A/B runs).
+    bool frag_no_x_quads = false;
     uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

@@ -3,7 +3,10 @@
 // enabled it runs the real kernel under the layout the device reports;
 // elsewhere (lavapipe) the kernel's emulation, under the PTX layout, the
 // layout NVIDIA's driver 580 reported, or a lane-scrambled copy of the PTX
-// layout (seed % 3 = 0, 1, 2), which the kernel must not notice.
+// layout (seed % 3 = 0, 1, 2; of driver 580's where seed % 6 = 2), which the
+// kernel must not notice.  Where the layout has x quads (ops::frag_x_quads:
+// driver 580's), the weight repacked in their column order (XQ) passes the
+// same checks at N = 1, 6, 9.
 // Each column alone gives the batch's bits; x split by x_split_f16 or inside
 // the kernel (XF32), and 1 or 3 row tiles per warp, give the same bits; both
 // forms of x in the B operand (hi / lo columns or multiply-adds) pass.
@@ -38,7 +41,8 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         return res;  // not passed: the device's layout is unusable
     }
     const bool real = ops::frag_native(dev);
-    if (!real) f = seed % 3 == 1 ? ops::frag_layout_nv_driver_580() : ops::frag_layout_mma_m16n8k16();
+    if (!real)
+        f = seed % 3 == 1 || seed % 6 == 2 ? ops::frag_layout_nv_driver_580() : ops::frag_layout_mma_m16n8k16();
     if (!real && seed % 3 == 2) {
         std::vector<uint32_t> perm(32);
         for (uint32_t i = 0; i < 32; ++i) perm[i] = i;
@@ -73,9 +77,19 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
     fw.emulate = !real;
     std::vector<float> uf;  // the GLU's up weight
     ops::device_weight wu = make_weight(bufs, rng, ops::wformat::mxfp4, M, K, M, &uf);
+    const auto ucodes = bufs.read<uint8_t>(wu.chunks[0].data, size_t(M) * K / 2);
     ops::frag_weight fu = fw;
-    fu.data = bufs.upload(ops::frag_repack_mxfp4(bufs.read<uint8_t>(wu.chunks[0].data, size_t(M) * K / 2).data(), M, K, f));
+    fu.data = bufs.upload(ops::frag_repack_mxfp4(ucodes.data(), M, K, f));
     fu.scales = wu.chunks[0].scales;
+    // The x-quad order's copies (fp32 x only).
+    const bool quads = ops::frag_x_quads(f);
+    ops::frag_weight fq = fw, fuq = fu;
+    if (quads) {
+        fq.x_quads = fuq.x_quads = true;
+        fq.table = fuq.table = bufs.upload(ops::frag_layout_table(f, true));
+        fq.data = bufs.upload(ops::frag_repack_mxfp4(codes.data(), M, K, f, true));
+        fuq.data = bufs.upload(ops::frag_repack_mxfp4(ucodes.data(), M, K, f, true));
+    }
     res.tolerance = 2e-5;
     res.passed = true;
     // Both x forms of the kernel: hi / lo as B columns (the default; 4
@@ -150,6 +164,34 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
             !same_bits(bufs.read<float>(dsn, size_t(N) * 3 * M).data(),
                        bufs.read<float>(dsn_ref, size_t(N) * 3 * M).data(), size_t(N) * 3 * M, true)) {
             if (rg.passed) res.error = 1;
+            res.passed = false;
+            return res;
+        }
+        if (!quads || !hl || N == 3 || N == 16) continue;
+        // x quads: against the reference, column j alone, R = 3, and the GLU
+        // epilogue against the unfused products.
+        buffer_span dq = bufs.zeros(size_t(N) * M * 4), dqj = bufs.zeros(size_t(M) * 4);
+        buffer_span dq3 = bufs.zeros(size_t(N) * M * 4), dqu = bufs.zeros(size_t(N) * M * 4);
+        buffer_span dqa = bufs.zeros(size_t(N) * M * 4), dqg = bufs.zeros(size_t(N) * M * 4);
+        ops::frag_weight fq3 = fq;
+        fq3.tiles_per_warp = 3;
+        command_stream cq(dev);
+        ops::linear_matvec_frag(cq, fq, dx, dq, N, M, true);
+        ops::linear_matvec_frag(cq, fq, dxj, dqj, 1, M, true);
+        ops::linear_matvec_frag(cq, fq3, dx, dq3, N, M, true);
+        ops::linear_matvec_frag(cq, fuq, dx, dqu, N, M, true);
+        ops::linear_matvec_frag_glu(cq, fq, fuq, dx, dqg, N, M, true);
+        cq.barrier();
+        ops::swiglu(cq, dq, dqu, dqa, N * M);
+        cq.submit();
+        const auto q = bufs.read<float>(dq, ref.size());
+        kernel_check_result rq = make_result(res.name.c_str(), q, ref, res.tolerance);
+        res.error = std::max(res.error, rq.error);
+        if (!rq.passed || !same_bits(q.data() + size_t(j) * M, bufs.read<float>(dqj, M).data(), M, true) ||
+            !same_bits(q.data(), bufs.read<float>(dq3, ref.size()).data(), q.size(), true) ||
+            !same_bits(bufs.read<float>(dqg, ref.size()).data(), bufs.read<float>(dqa, ref.size()).data(),
+                       ref.size(), true)) {
+            if (rq.passed) res.error = 1;
             res.passed = false;
             return res;
         }

@@ -3,6 +3,7 @@
 // itself is covered by the matvec_frag_mxfp4 kernel check.
 #include "ops/linear_frag.h"
 #include "test_env.h"
+#include "vk/kernel_check.h"
 #include "vk/memory.h"
 
 #include <gtest/gtest.h>
@@ -148,22 +149,70 @@ TEST(MatvecFrag, ProbeParserChecksTheMultiplyAdd) {
     EXPECT_NE(frag_layout_parse_probe(out, &f), "");
 }
 
+// x quads: driver 580's layout has them (each lane's two k per tile split a
+// tile's k into 8 pairs shared by all lanes), also with its lanes scrambled
+// and element pairs swapped; the PTX layout (no B pairs) and a layout whose
+// pairs disagree between lanes have none.  The order puts every lane's four
+// k of a block at 4q .. 4q + 3, as matvec_frag.comp's XQ loads them.
+TEST(MatvecFrag, XQuadsPutEachLanesBlockXTogether) {
+    std::mt19937_64 rng(9);
+    frag_layout nv = frag_layout_nv_driver_580(), scrambled = nv;
+    std::shuffle(scrambled.b.begin(), scrambled.b.end(), rng);
+    for (auto &lane : scrambled.b) std::swap(lane[0], lane[2]), std::swap(lane[1], lane[3]);
+    for (const frag_layout &f : {nv, scrambled}) {
+        std::array<uint8_t, 32> perm{};
+        ASSERT_TRUE(frag_x_quads(f, &perm));
+        std::vector<int> seen(32, 0);
+        for (uint8_t p : perm) {
+            ASSERT_LT(p, 32);
+            ++seen[p];
+        }
+        EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; }));
+        for (const auto &lane : f.b) {
+            const uint32_t ka = lane[0] >> 3, kb = lane[2] >> 3, q = perm[ka];
+            EXPECT_EQ(q % 4, 0u);
+            EXPECT_EQ(perm[kb], q + 1);
+            EXPECT_EQ(perm[16 + ka], q + 2);
+            EXPECT_EQ(perm[16 + kb], q + 3);
+        }
+        const auto t = frag_layout_table(f, true);
+        ASSERT_EQ(t.size(), size_t(672));
+        for (uint32_t s = 0; s < 32; ++s) EXPECT_EQ(t[640 + s], perm[s]);
+    }
+    EXPECT_FALSE(frag_x_quads(frag_layout_mma_m16n8k16()));
+    EXPECT_ANY_THROW(frag_layout_table(frag_layout_mma_m16n8k16(), true));
+    frag_layout mixed = nv;  // lane 0's second k paired differently from lane 4's first
+    std::swap(mixed.b[0][2], mixed.b[4][2]);
+    std::swap(mixed.b[0][3], mixed.b[4][3]);
+    EXPECT_EQ(frag_layout_check(mixed), "");
+    EXPECT_TRUE(frag_b_pairs(mixed));
+    EXPECT_FALSE(frag_x_quads(mixed));
+    const auto t = frag_layout_table(nv);  // the identity without quads
+    for (uint32_t s = 0; s < 32; ++s) EXPECT_EQ(t[640 + s], s);
+}
+
 TEST(MatvecFrag, RepackRoundTripsAndPadsWithZeros) {
     std::mt19937_64 rng(3);
     frag_layout scrambled = frag_layout_mma_m16n8k16();
     std::shuffle(scrambled.a.begin(), scrambled.a.end(), rng);
     for (const frag_layout &f : {frag_layout_mma_m16n8k16(), frag_layout_nv_driver_580(), scrambled}) {
-        const uint32_t rows = 37, cols = 192;
-        std::vector<uint8_t> codes(size_t(rows) * cols / 2);
-        for (auto &c : codes) c = static_cast<uint8_t>(rng());
-        const auto packed = frag_repack_mxfp4(codes.data(), rows, cols, f);
-        EXPECT_EQ(packed.size(), size_t(3) * 3 * 32 * 4);  // 3 tiles, 3 groups
-        EXPECT_EQ(frag_unpack_mxfp4(packed, rows, cols, f), codes);
-        // Rows 37..47 of the last tile are zero codes: unpacking as 48 rows
-        // gives the codes then zeros.
-        auto padded = frag_unpack_mxfp4(packed, 48, cols, f);
-        EXPECT_TRUE(std::equal(codes.begin(), codes.end(), padded.begin()));
-        EXPECT_TRUE(std::all_of(padded.begin() + codes.size(), padded.end(), [](uint8_t b) { return b == 0; }));
+        for (bool q : {false, true}) {
+            if (q && !frag_x_quads(f)) continue;
+            const uint32_t rows = 37, cols = 192;
+            std::vector<uint8_t> codes(size_t(rows) * cols / 2);
+            for (auto &c : codes) c = static_cast<uint8_t>(rng());
+            const auto packed = frag_repack_mxfp4(codes.data(), rows, cols, f, q);
+            EXPECT_EQ(packed.size(), size_t(3) * 3 * 32 * 4);  // 3 tiles, 3 groups
+            EXPECT_EQ(frag_unpack_mxfp4(packed, rows, cols, f, q), codes);
+            if (q) {
+                EXPECT_NE(packed, frag_repack_mxfp4(codes.data(), rows, cols, f));  // another column order
+            }
+            // Rows 37..47 of the last tile are zero codes: unpacking as 48 rows
+            // gives the codes then zeros.
+            auto padded = frag_unpack_mxfp4(packed, 48, cols, f, q);
+            EXPECT_TRUE(std::equal(codes.begin(), codes.end(), padded.begin()));
+            EXPECT_TRUE(std::all_of(padded.begin() + codes.size(), padded.end(), [](uint8_t b) { return b == 0; }));
+        }
     }
     std::vector<uint8_t> codes(32 * 40 / 2);
     EXPECT_ANY_THROW(frag_repack_mxfp4(codes.data(), 32, 40, frag_layout_mma_m16n8k16()));  // cols % 64
@@ -178,33 +227,47 @@ TEST(MatvecFrag, DeviceRepackEqualsHostRepack) {
     frag_layout scrambled = frag_layout_mma_m16n8k16();
     std::shuffle(scrambled.a.begin(), scrambled.a.end(), rng);
     for (const frag_layout &f : {frag_layout_mma_m16n8k16(), frag_layout_nv_driver_580(), scrambled}) {
-        const uint32_t rows = 145, cols = 320;  // >= kFragMinRows, a padded last tile
-        std::vector<uint8_t> codes(size_t(rows) * cols / 2);
-        for (auto &c : codes) c = static_cast<uint8_t>(rng());
-        arena a(dev, false, 0, "repack test");
-        device_weight w;
-        w.format = wformat::mxfp4;
-        w.rows = rows;
-        w.cols = cols;
-        weight_chunk c;
-        c.rows = rows;
-        c.data = a.alloc(codes.size(), "codes");
-        c.scales = a.alloc(size_t(rows) * cols / 32, "scales");
-        upload(dev, c.data, codes.data(), codes.size());
-        w.chunks.push_back(c);
-        ASSERT_TRUE(frag_eligible(w));
-        const auto t = frag_layout_table(f);
-        buffer_span table = a.alloc(t.size() * 4, "table");
-        upload(dev, table, t.data(), t.size() * 4);
-        {
-            command_stream cs(dev);
-            make_frag_copy(cs, a, w, frag_copy_layout(f, table, true));
-            cs.submit();
+        for (bool q : {false, true}) {
+            if (q && !frag_x_quads(f)) continue;
+            const uint32_t rows = 145, cols = 320;  // >= kFragMinRows, a padded last tile
+            std::vector<uint8_t> codes(size_t(rows) * cols / 2);
+            for (auto &c : codes) c = static_cast<uint8_t>(rng());
+            arena a(dev, false, 0, "repack test");
+            device_weight w;
+            w.format = wformat::mxfp4;
+            w.rows = rows;
+            w.cols = cols;
+            weight_chunk c;
+            c.rows = rows;
+            c.data = a.alloc(codes.size(), "codes");
+            c.scales = a.alloc(size_t(rows) * cols / 32, "scales");
+            upload(dev, c.data, codes.data(), codes.size());
+            w.chunks.push_back(c);
+            ASSERT_TRUE(frag_eligible(w));
+            const auto t = frag_layout_table(f, q);
+            buffer_span table = a.alloc(t.size() * 4, "table");
+            upload(dev, table, t.data(), t.size() * 4);
+            {
+                command_stream cs(dev);
+                make_frag_copy(cs, a, w, frag_copy_layout(f, table, true, q));
+                cs.submit();
+            }
+            const auto want = frag_repack_mxfp4(codes.data(), rows, cols, f, q);
+            std::vector<uint32_t> got(want.size());
+            ASSERT_EQ(w.frag.data.size, want.size() * 4);
+            download(dev, w.frag.data, got.data(), got.size() * 4);
+            EXPECT_EQ(got, want);
         }
-        const auto want = frag_repack_mxfp4(codes.data(), rows, cols, f);
-        std::vector<uint32_t> got(want.size());
-        ASSERT_EQ(w.frag.data.size, want.size() * 4);
-        download(dev, w.frag.data, got.data(), got.size() * 4);
-        EXPECT_EQ(got, want);
+    }
+}
+
+// The kernel check under a lane-scrambled PTX layout (seed % 6 = 5; the
+// kernel check test's seeds cover the other layouts).
+TEST(MatvecFrag, KernelCheckUnderScrambledPtxLayout) {
+    mlxmtp::test::validation_scope vs;
+    for (const kernel_check &c : kernel_checks()) {
+        if (std::string(c.name) != "matvec_frag_mxfp4") continue;
+        const kernel_check_result r = c.run(mlxmtp::test::validated_device(), 5);
+        EXPECT_TRUE(r.passed) << "error " << r.error << " > " << r.tolerance;
     }
 }

@@ -165,16 +165,20 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
     const bool real = ops::frag_native(dev);
     // Repacked on the device, as models do (frag_repack_mxfp4.comp).
     arena fa(dev, false, 0, "frag weights");
-    const std::vector<uint32_t> t = ops::frag_layout_table(f);
-    const buffer_span table = fa.alloc(t.size() * 4, "table");
-    upload(dev, table, t.data(), t.size() * 4);
-    std::vector<ops::frag_weight> fws;
-    {
+    // Both column orders where the layout has x quads (config XQ=1 picks
+    // the x-quad copies).
+    const bool quads = ops::frag_x_quads(f);
+    std::vector<ops::frag_weight> fws, fwsq;
+    for (bool q : {false, true}) {
+        if (q && !quads) break;
+        const std::vector<uint32_t> t = ops::frag_layout_table(f, q);
+        const buffer_span table = fa.alloc(t.size() * 4, "table");
+        upload(dev, table, t.data(), t.size() * 4);
         command_stream cs(dev);
         for (uint32_t i = 0; i < count; ++i) {
             ops::device_weight w = ws[i];
-            ops::make_frag_copy(cs, fa, w, ops::frag_copy_layout(f, table, !real));
-            fws.push_back(ops::frag_view(w));
+            ops::make_frag_copy(cs, fa, w, ops::frag_copy_layout(f, table, !real, q));
+            (q ? fwsq : fws).push_back(ops::frag_view(w));
         }
         cs.submit();
     }
@@ -203,6 +207,16 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
         const auto xf = std::find_if(fd.begin(), fd.end(), [](const auto &e) { return e.first == "XF32"; });
         const bool x_f32 = xf != fd.end() && xf->second != "0";
         if (xf != fd.end()) fd.erase(xf);
+        // XQ: the x-quad copies (a property of the weights, not a define).
+        const auto xq = std::find_if(fd.begin(), fd.end(), [](const auto &e) { return e.first == "XQ"; });
+        const bool use_q = xq != fd.end() && xq->second != "0";
+        if (xq != fd.end()) fd.erase(xq);
+        if (use_q && !quads) {
+            std::printf("{\"kernel\":\"matvec_frag\",\"defines\":\"%s\",\"error\":\"the layout has no x quads\"}\n",
+                        config.c_str());
+            continue;
+        }
+        const std::vector<ops::frag_weight> &set = use_q ? fwsq : fws;
         auto run_frag = [&](command_stream &cs, const ops::frag_weight &fw, uint32_t n) {
             ops::linear_matvec_frag(cs, fw, x_f32 ? x : xs, y, n, rows, x_f32);
         };
@@ -213,7 +227,7 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
                 ops::linear_matvec(cs, ws[0], x, yref, n);
                 ops::x_split_f16(cs, x, xs, n, cols);
                 cs.barrier();
-                run_frag(cs, fws[0], n);
+                run_frag(cs, set[0], n);
                 cs.submit();
                 double ymax = 0;
                 const double diff = max_diff_rel(dev, yref, y, size_t(n) * rows, &ymax);
@@ -221,7 +235,7 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
                     seconds_per_call(cs, real ? 8 : 1, iters, [&](int) { ops::x_split_f16(cs, x, xs, n, cols); });
                 for (bool serial : serial_list) {
                     const double s = seconds_per_call(
-                        cs, real ? 8 : 1, iters, [&](int i) { run_frag(cs, fws[i % count], n); }, serial);
+                        cs, real ? 8 : 1, iters, [&](int i) { run_frag(cs, set[i % count], n); }, serial);
                     std::printf("{\"kernel\":\"matvec_frag\",\"format\":\"mxfp4\",\"rows\":%u,\"cols\":%u,\"n\":%u,"
                                 "\"emulated\":%s,\"defines\":\"%s\",\"max_diff_rel\":%.3g,\"max_abs_y\":%.4g,"
                                 "\"us\":%.2f,\"gb_s\":%.1f,\"x_split_us\":%.2f,\"serial\":%s}\n",
