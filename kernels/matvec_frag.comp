@@ -50,8 +50,14 @@
 // weight, as it sets the sums' order); their sums are added in warp order
 // through shared memory, one row tile and column group at a time.
 //
+// Column groups past NG: workgroup y takes groups y NG .. y NG + NG - 1
+// (the host splits N > CPG * NG over the grid's y; each workgroup reads the
+// weights again, mostly from L2, but behind a barrier the dispatch then has
+// the grid and the chains of one column group).  CONV keeps every token in
+// one workgroup (its epilogue walks them in order).
+//
 // Batch invariance: column n's result depends only on its columns of B and
-// the fixed warp / block order, not on N, NG, R or PF (the matrix unit
+// the fixed warp / block order, not on N, NG, R, PF or the grid (the matrix unit
 // computes each column of D on its own), so a verify of n tokens gives
 // decode's bits for each of them as long as both use this kernel with the
 // same HLC and NSG.
@@ -287,6 +293,7 @@ struct step_in {
 };
 uint wg_tile0, tiles, kg0, kg1, kgroups;
 uint xq0;  // XQ: this lane's x quad in a block (the position of tile 0's first element pair)
+uint gbase;  // this workgroup's first column group (workgroup y: NG groups each; see the header)
 
 step_in load_step(uint it) {
     step_in d;
@@ -305,7 +312,7 @@ step_in load_step(uint it) {
 #if XQ
     UNROLL for (uint blk = 0u; blk < 2u; ++blk)
         UNROLL for (uint g = 0u; g < NG; ++g) {
-            const uint n = bcol_token(0u) + CPG * g;
+            const uint n = bcol_token(0u) + CPG * (gbase + g);
             d.xq[blk][g] = ok && n < pc.N ? xf4[(n * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : vec4(0.0);
         }
 #else
@@ -313,7 +320,7 @@ step_in load_step(uint it) {
         UNROLL for (uint g = 0u; g < NG; ++g)
             UNROLL for (uint e = 0u; e < XE; ++e) {
                 const uint j = XE == 2u ? 2u * e : e;
-                const uint n = bcol_token(j) + CPG * g, k = kg * 64u + kt * 16u + bk[j];
+                const uint n = bcol_token(j) + CPG * (gbase + g), k = kg * 64u + kt * 16u + bk[j];
                 const bool xok = ok && n < pc.N;
 #if defined(DIAG_NO_X) && XF32
                 d.xv[kt][g][e] = xok ? 1.0 : 0.0;
@@ -386,6 +393,7 @@ void main() {
     kgroups = pc.K / 64u;
     tiles = (pc.M + 15u) / 16u;
     wg_tile0 = gl_WorkGroupID.x * R;
+    gbase = gl_WorkGroupID.y * NG;
     kg0 = sg * kgroups / NSG;
     kg1 = (sg + 1u) * kgroups / NSG;
     const uint iters = (kgroups + NSG - 1u) / NSG;  // the same for every warp (emulation barriers)
@@ -494,11 +502,11 @@ void main() {
             barrier();
 #if CONV
             if (conv_thread)
-                for (uint col = g * CPG; col < min(pc.N, (g + 1u) * CPG); ++col)
+                for (uint col = (gbase + g) * CPG; col < min(pc.N, (gbase + g + 1u) * CPG); ++col)
                     y[col * C + c] = conv_channel_token(col, c, C, win, wc, out_sum(0u, cr, col));
 #else
             for (uint o = gl_LocalInvocationID.x; o < 16u * CPG; o += NSG * 32u) {
-                const uint r = o / CPG, col = g * CPG + o % CPG;
+                const uint r = o / CPG, col = (gbase + g) * CPG + o % CPG;
                 const uint row = (wg_tile0 + t) * 16u + r;
                 if (col >= pc.N || row >= pc.M) continue;
                 float v = out_sum(0u, r, col);

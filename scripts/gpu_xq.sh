@@ -11,19 +11,22 @@ bin=$1; out=$2
 cfg=tests/fixtures/configs/qwen3.5-27b.config.json
 log() { tee -a "$out/log.txt"; }
 "$bin/vk_ceiling" > "$out/ceiling.txt" 2>&1; tail -1 "$out/ceiling.txt" | log
-bash scripts/gpu_tc_check.sh "$bin" "$out" 2>&1 | log
+[ "${TC_CHECK:-1}" = 1 ] && bash scripts/gpu_tc_check.sh "$bin" "$out" 2>&1 | log
 [ "${KERNELS:-1}" = 1 ] && FRAG_SHAPES="${FRAG_SHAPES:-4096 14336;5120 17408;17408 5120}" FRAG_NS="${FRAG_NS:-1,4,5,8,9}" \
-  bash scripts/gpu_frag.sh "$bin" "$out" "XF32" "XQ=1,XF32" 2>&1 | grep -E "^frag|^matvec" | log
+  bash scripts/gpu_frag.sh "$bin" "$out" ${FRAG_SETS:-XF32 XQ=1,XF32} 2>&1 | grep -E "^frag|^matvec" | log
 summary() {
   printf '%s: ' "$1"
   sed -nE 's/.*"what":"decode".*"ms":([0-9.]+).*/decode \1 |/p; s/.*"what":"verify","tokens":([0-9]+),"ms":([0-9.]+),"ratio_to_decode":([0-9.]+).*/\1:\2(\3)/p; s/.*"what":"draft","k":1,"ms":([0-9.]+).*/draft1 \1/p; s/.*"k":([1-8]),"tokens_per_round".*"speedup":([0-9.]+).*/s\1=\2/p' "$2" | tr '\n' ' '; echo
 }
+# Arms: base, xq, noxq, or xq:NAME=V,NAME=V (tensor cores with frag defines,
+# e.g. xq:GPW=1 for one column group per workgroup).
 for arm in ${E2E_ARMS:-base xq noxq}; do
   case $arm in
     base) flags=() ;;
-    xq) flags=(--frag-matvec) ;;
     noxq) flags=(--frag-matvec --frag-no-x-quads) ;;
+    xq*) flags=(--frag-matvec); for kv in $(echo "${arm#xq}" | tr ':,' '  '); do flags+=(--frag-define "$kv"); done ;;
   esac
-  "$bin/mlxmtp-verify-bench" "${flags[@]}" $cfg mxfp4 1.887 2.496 2.908 3.156 > "$out/e2e_$arm.jsonl" 2>&1
-  summary "$arm" "$out/e2e_$arm.jsonl" | log
+  f="$out/e2e_$(echo $arm | tr ':,=' '__-').jsonl"
+  "$bin/mlxmtp-verify-bench" "${flags[@]}" $cfg mxfp4 1.887 2.496 2.908 3.156 > "$f" 2>&1
+  summary "$arm" "$f" | log
 done

@@ -331,6 +331,14 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (w.x_quads && !(hlc && w.b_pairs && x_f32))
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a weight in x-quad order needs hi / lo columns and fp32 x");
     const uint32_t ng = hlc ? (N + 3) / 4 : (N + 7) / 8;  // column groups: 4 tokens each with hi / lo columns, else 8
+    // Column groups per workgroup (the kernel's NG; the grid's y covers the
+    // rest; GPW in frag_defines overrides).  CONV walks every token in one
+    // workgroup.
+    uint32_t gpw = ng;
+    for (const auto &e : tuning().frag_defines)
+        if (e.first == "GPW") gpw = static_cast<uint32_t>(std::max(1ul, std::strtoul(e.second.c_str(), nullptr, 10)));
+    if (conv || gpw > ng) gpw = ng;
+    const uint32_t gy = (ng + gpw - 1) / gpw;
     // Defaults (H100, driver 580, 27B MXFP4 end to end: scripts/gpu_hlc*.sh,
     // docs/perf-matvec.md): with hi / lo columns, 8 warps per workgroup
     // (the model runs each product behind a barrier, and a warp's chain of
@@ -344,10 +352,10 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // weight, so that a warp holds as many in all.
     uint32_t tpw = w.tiles_per_warp;
     if (!tpw) {
-        tpw = !hlc || ng == 2 ? frag_tiles_per_warp(w.rows) : 1;
+        tpw = !hlc || gpw == 2 ? frag_tiles_per_warp(w.rows) : 1;
         if (up) tpw = std::max(1u, tpw / 2);
     }
-    define_list d{{"R", std::to_string(tpw)}, {"NSG", hlc ? "8" : "4"}, {"PF", hlc && ng > 1 ? "1" : "2"},
+    define_list d{{"R", std::to_string(tpw)}, {"NSG", hlc ? "8" : "4"}, {"PF", hlc && gpw > 1 ? "1" : "2"},
                   {"HLC", hlc ? "1" : "0"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
@@ -355,7 +363,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (up) d.emplace_back("GLU", "1");
     if (conv) d.emplace_back("CONV", "1");
     for (const auto &e : tuning().frag_defines) {  // experiments (NSG, R, PF) override
-        if (e.first == "XQ") continue;  // the weight's column order, not the launch's
+        if (e.first == "XQ" || e.first == "GPW") continue;  // the weight's column order; the grid (above)
         auto it = std::find_if(d.begin(), d.end(), [&](const auto &x) { return x.first == e.first; });
         if (it != d.end()) it->second = e.second;
         else d.push_back(e);
@@ -363,7 +371,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     uint32_t rt = 1;  // 16-row tiles per workgroup (the kernel's R)
     for (const auto &e : d)
         if (e.first == "R") rt = static_cast<uint32_t>(std::max(1ul, std::strtoul(e.second.c_str(), nullptr, 10)));
-    d.emplace_back("NG", std::to_string(ng));
+    d.emplace_back("NG", std::to_string(gpw));
     if (hlc && w.b_pairs) d.emplace_back("B_PAIRS", "1");
     if (w.x_quads) d.emplace_back("XQ", "1");
     const pipeline &p = dev.kernels().get("matvec_frag", d);
@@ -379,9 +387,9 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         } pcc{w.rows, w.cols, N, ystride, conv->K, conv->snap_from, conv->slot0, conv->ring};
         cs.dispatch(p, {w.data, w.scales, xs, y, w.table, conv->w, conv->state, conv->snapshots}, pcc, groups);
     } else if (up)
-        cs.dispatch(p, {w.data, w.scales, xs, y, w.table, up->data, up->scales}, pc, groups);
+        cs.dispatch(p, {w.data, w.scales, xs, y, w.table, up->data, up->scales}, pc, groups, gy);
     else
-        cs.dispatch(p, {w.data, w.scales, xs, y, w.table}, pc, groups);
+        cs.dispatch(p, {w.data, w.scales, xs, y, w.table}, pc, groups, gy);
 }
 }  // namespace
 

@@ -6,7 +6,8 @@
 // layout (seed % 3 = 0, 1, 2; of driver 580's where seed % 6 = 2), which the
 // kernel must not notice.  Where the layout has x quads (ops::frag_x_quads:
 // driver 580's), the weight repacked in their column order (XQ) passes the
-// same checks at N = 1, 6, 9.
+// same checks at N = 1, 6, 9.  With more than one column group, one group
+// per workgroup (GPW=1: the grid's y takes the others) gives the same bits.
 // Each column alone gives the batch's bits; x split by x_split_f16 or inside
 // the kernel (XF32), and 1 or 3 row tiles per warp, give the same bits; both
 // forms of x in the B operand (hi / lo columns or multiply-adds) pass.
@@ -166,6 +167,28 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
             if (rg.passed) res.error = 1;
             res.passed = false;
             return res;
+        }
+        if (hl && N > 4) {
+            // One column group per workgroup (the grid's y takes the rest):
+            // the same bits, plain and GLU.
+            buffer_span dys = bufs.zeros(size_t(N) * M * 4), dgs = bufs.zeros(size_t(N) * M * 4);
+            {
+                struct restore {  // the process-wide defines, also on a throw
+                    size_t n = ops::tuning().frag_defines.size();
+                    ~restore() { ops::tuning().frag_defines.resize(n); }
+                } r;
+                ops::tuning().frag_defines.emplace_back("GPW", "1");
+                command_stream cg(dev);
+                ops::linear_matvec_frag(cg, fw, dx, dys, N, M, true);
+                ops::linear_matvec_frag_glu(cg, fw, fu, dx, dgs, N, M, true);
+                cg.submit();
+            }
+            if (!same_bits(got.data(), bufs.read<float>(dys, ref.size()).data(), ref.size(), true) ||
+                !same_bits(glu.data(), bufs.read<float>(dgs, ref.size()).data(), ref.size(), true)) {
+                res.error = std::max(res.error, 1.0);
+                res.passed = false;
+                return res;
+            }
         }
         if (!quads || !hl || N == 3 || N == 16) continue;
         // x quads: against the reference, column j alone, R = 3, and the GLU
