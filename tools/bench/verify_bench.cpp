@@ -190,8 +190,10 @@ int main(int argc, char **argv) {
                 p.clear();
             };
             run(van, 1, logits_rows::argmax, "decode");
-            run(mtp, 2, logits_rows::argmax_all, "verify2");
-            run(mtp, 8, logits_rows::argmax_all, "verify8");
+            for (uint32_t n : {2u, 4u, 5u, 8u}) {  // one and two column groups of the tensor-core kernel
+                const std::string what = "verify" + std::to_string(n);
+                run(mtp, n, logits_rows::argmax_all, what.c_str());
+            }
             for (const auto &[key, stats] : dev->kernels().executable_statistics())
                 std::printf("{\"what\":\"pipeline_stats\",\"key\":\"%s\",\"stats\":\"%s\"}\n", key.c_str(),
                             stats.c_str());
