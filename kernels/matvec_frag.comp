@@ -78,7 +78,8 @@
 // followed by gdn_conv_f32.
 //
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO,
-// DIAG_NO_X (no x loads: every B element 1).
+// DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
+// used as (hi, lo) pairs, no split).
 //
 // EMULATE=1 replaces the cooperative-matrix types by per-lane arrays and
 // the multiply-add by a shared-memory emulation (workgroup barriers; warps
@@ -414,7 +415,10 @@ void main() {
                 bfrag bx[4][NG];  // one B per 16-column tile: hi and lo side by side
                 UNROLL for (uint kt = 0u; kt < 4u; ++kt)
                     UNROLL for (uint g = 0u; g < NG; ++g) {
-#if XQ  // one vec4 per block: x of tile 2 blk's element pairs, then of tile 2 blk + 1's
+#if XQ && defined(DIAG_PRESPLIT)  // timing only: the vec4's words taken as (hi, lo) pairs, as x split by its producers would come
+                        const uvec2 pw = floatBitsToUint((kt & 1u) == 0u ? d.xq[kt >> 1][g].xy : d.xq[kt >> 1][g].zw);
+                        bx[kt][g] = make_b(unpackFloat2x16(pw.x), unpackFloat2x16(pw.y));
+#elif XQ  // one vec4 per block: x of tile 2 blk's element pairs, then of tile 2 blk + 1's
                         f16vec2 h, lo;
                         x_split((kt & 1u) == 0u ? d.xq[kt >> 1][g].xy : d.xq[kt >> 1][g].zw, h, lo);
                         bx[kt][g] = make_b(f16vec2(h.x, lo.x), f16vec2(h.y, lo.y));
