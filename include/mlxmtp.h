@@ -171,10 +171,14 @@ typedef struct mlxmtp_instance mlxmtp_instance;
 
 /** Instance creation flags. */
 #define MLXMTP_INSTANCE_VALIDATION 0x1u /**< enable the Khronos validation layer (error if absent) */
-/** Enable VK_NV_cooperative_matrix on devices that have it (with the Vulkan
- *  memory model), which MLXMTP_MODEL_TENSOR_CORES needs; ignored elsewhere.
- *  Since: 0.1. */
+/** VK_NV_cooperative_matrix (with the Vulkan memory model) is enabled on
+ *  devices that have it unless MLXMTP_INSTANCE_NO_TENSOR_CORES is given; models
+ *  need it for tensor cores (MLXMTP_MODEL_NO_TENSOR_CORES).  This flag asks for
+ *  the default and is kept for hosts written before it was one.  Since: 0.1. */
 #define MLXMTP_INSTANCE_TENSOR_CORES 0x2u
+/** Leave VK_NV_cooperative_matrix off (no model of the instance then uses
+ *  tensor cores).  Not with MLXMTP_INSTANCE_TENSOR_CORES.  Since: 0.1. */
+#define MLXMTP_INSTANCE_NO_TENSOR_CORES 0x4u
 
 /** Parameters of mlxmtp_instance_create. */
 typedef struct mlxmtp_instance_params {
@@ -675,21 +679,25 @@ typedef int32_t (*mlxmtp_progress_fn)(double fraction, const char *stage, void *
 
 /** Model flags. */
 #define MLXMTP_MODEL_SYNTHETIC 0x1u /**< `path` is a config.json: random weights of its shapes, made on the device */
-/** MXFP4 products on tensor cores where the device allows it (an instance made
- *  with MLXMTP_INSTANCE_TENSOR_CORES, VK_NV_cooperative_matrix with 16x8x16
- *  fp16 multiply-adds, and a fragment layout the library's probe accepts):
- *  the model holds its MXFP4 matrices repacked for the tensor cores instead
- *  of in the standard layout (the same memory; a tied embedding keeps both),
- *  and decode, MTP verify and prefill products read them.  Measured on
- *  an H100 (27B shape): verifying 2..4 tokens costs 1.06-1.16x one decoded
- *  token (1.2-1.75x without; 5..8 tokens 1.4-1.6x, 2.0-2.9x without), so
- *  MTP decoding runs ~1.4x faster than without the flag, prefill ~2x, and a
- *  single decoded token takes ~3% longer: it pays for MTP decoding, not for plain
- *  decoding.  Every session of the model runs the same kernels, so MTP greedy
- *  output still equals plain greedy output of that model.  Elsewhere the
- *  model opens as without the flag; mlxmtp_model_info.tensor_cores says which.
+/** Tensor cores for MXFP4 (the default): where the device allows it (an
+ *  instance without MLXMTP_INSTANCE_NO_TENSOR_CORES, VK_NV_cooperative_matrix
+ *  with 16x8x16 fp16 multiply-adds, and a fragment layout the library's probe
+ *  accepts) the model holds its MXFP4 matrices repacked for the tensor cores
+ *  instead of in the standard layout (the same memory; a tied embedding keeps
+ *  both), and decode, MTP verify and prefill products read them.  Measured on
+ *  an H100 (27B shape): a decoded token ~5% faster than without, verifying
+ *  2..4 tokens 1.06-1.15x one decoded token (1.2-1.75x without; 5..8 tokens
+ *  1.4-1.55x, 2.0-2.9x without), so MTP decoding ~1.4x faster and prefill ~2x.
+ *  Every session of the model runs the same kernels, so MTP greedy output
+ *  equals plain greedy output of that model.  Elsewhere the model opens in
+ *  the standard layout; mlxmtp_model_info.tensor_cores says which.  This flag
+ *  asks for the default and is kept for hosts written before it was one.
  *  Since: 0.1. */
 #define MLXMTP_MODEL_TENSOR_CORES 0x2u
+/** The standard MXFP4 layout and kernels even where tensor cores are
+ *  available (A/B runs, or bits equal to devices without them).  Not with
+ *  MLXMTP_MODEL_TENSOR_CORES.  Since: 0.1. */
+#define MLXMTP_MODEL_NO_TENSOR_CORES 0x4u
 
 /** Weight formats (open enum). */
 #define MLXMTP_FORMAT_BF16  0

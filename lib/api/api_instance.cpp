@@ -83,12 +83,14 @@ MLXMTP_API mlxmtp_status mlxmtp_instance_create(const mlxmtp_instance_params *pa
         mlxmtp_instance_params defaults;
         mlxmtp_instance_params_init(&defaults);
         mlxmtp_instance_params p = read_params(params, defaults);
-        if (p.flags & ~(MLXMTP_INSTANCE_VALIDATION | MLXMTP_INSTANCE_TENSOR_CORES))
+        if (p.flags & ~(MLXMTP_INSTANCE_VALIDATION | MLXMTP_INSTANCE_TENSOR_CORES | MLXMTP_INSTANCE_NO_TENSOR_CORES))
             fail(MLXMTP_ERR_INVALID_ARG, "unknown instance flags 0x%x", p.flags);
+        if ((p.flags & MLXMTP_INSTANCE_TENSOR_CORES) && (p.flags & MLXMTP_INSTANCE_NO_TENSOR_CORES))
+            fail(MLXMTP_ERR_INVALID_ARG, "MLXMTP_INSTANCE_TENSOR_CORES and MLXMTP_INSTANCE_NO_TENSOR_CORES together");
         if (p.reserved0 != 0) fail(MLXMTP_ERR_INVALID_ARG, "reserved0 must be 0");
         instance_options opt;
         opt.validation = (p.flags & MLXMTP_INSTANCE_VALIDATION) != 0;
-        opt.cooperative_matrix = (p.flags & MLXMTP_INSTANCE_TENSOR_CORES) != 0;
+        opt.cooperative_matrix = (p.flags & MLXMTP_INSTANCE_NO_TENSOR_CORES) == 0;  // the default: on where present
         opt.log.fn = p.log_cb;
         opt.log.user_data = p.log_user_data;
         opt.log.level = p.log_level;

@@ -86,9 +86,11 @@ MLXMTP_API mlxmtp_status mlxmtp_model_open(const char *path, const mlxmtp_model_
         mlxmtp_model_params defaults;
         mlxmtp_model_params_init(&defaults);
         mlxmtp_model_params p = read_params(params, defaults);
-        if (p.flags & ~(MLXMTP_MODEL_SYNTHETIC | MLXMTP_MODEL_TENSOR_CORES))
+        if (p.flags & ~(MLXMTP_MODEL_SYNTHETIC | MLXMTP_MODEL_TENSOR_CORES | MLXMTP_MODEL_NO_TENSOR_CORES))
             fail(MLXMTP_ERR_INVALID_ARG, "unknown model flags 0x%x", p.flags);
-        const bool tensor_cores = (p.flags & MLXMTP_MODEL_TENSOR_CORES) != 0;
+        if ((p.flags & MLXMTP_MODEL_TENSOR_CORES) && (p.flags & MLXMTP_MODEL_NO_TENSOR_CORES))
+            fail(MLXMTP_ERR_INVALID_ARG, "MLXMTP_MODEL_TENSOR_CORES and MLXMTP_MODEL_NO_TENSOR_CORES together");
+        const bool tensor_cores = (p.flags & MLXMTP_MODEL_NO_TENSOR_CORES) == 0;  // the default: where native
         auto m = std::make_unique<mlxmtp_model>();
         mlxmtp_instance *inst = p.instance;
         if (!inst) {

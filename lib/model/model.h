@@ -50,7 +50,7 @@ void check_engine_limits(const text_config &c);
 
 struct model_open_options {
     std::function<bool(double fraction, const std::string &what)> progress;  // false = abort
-    bool tensor_cores = false;  // MLXMTP_MODEL_TENSOR_CORES: frag copies where the device runs them natively
+    bool tensor_cores = false;  // frag copies where the device runs them natively (the API's default: mlxmtp_model_open)
 };
 
 // Synthetic mode: random weights of a config's shapes, generated on the device.

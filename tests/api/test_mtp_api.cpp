@@ -109,9 +109,11 @@ TEST(MtpApi, GreedyStepsStatsAndLogits) {
     mlxmtp_model_destroy(m);
 }
 
-// MLXMTP_INSTANCE_TENSOR_CORES / MLXMTP_MODEL_TENSOR_CORES: accepted flags;
-// where the device has no VK_NV_cooperative_matrix (lavapipe) the model
-// opens as without them (info.tensor_cores 0) and generates the same tokens.
+// MLXMTP_INSTANCE_TENSOR_CORES / MLXMTP_MODEL_TENSOR_CORES (the default) and
+// the NO_TENSOR_CORES opt-outs: accepted flags, not together; a model opened
+// with MLXMTP_MODEL_NO_TENSOR_CORES never uses them, and where the device has
+// no VK_NV_cooperative_matrix (lavapipe) no model does, and all generate the
+// same tokens.
 TEST(MtpApi, TensorCoreFlagsFallBackWhereTheDeviceLacksThem) {
     mlxmtp_instance_params ip;
     mlxmtp_instance_params_init(&ip);
@@ -143,10 +145,24 @@ TEST(MtpApi, TensorCoreFlagsFallBackWhereTheDeviceLacksThem) {
     mlxmtp_session_destroy(b);
     mlxmtp_model_destroy(tc);
     mlxmtp_model_destroy(plain);
-    // Unknown model flags are still rejected.
-    mp.flags = 0x80000000u;
+    // Opted out: never tensor cores.
+    mp.flags = MLXMTP_MODEL_NO_TENSOR_CORES;
+    mlxmtp_model *off = nullptr;
+    ASSERT_EQ(mlxmtp_model_open(kTrained.c_str(), &mp, &off), MLXMTP_OK) << mlxmtp_last_error();
+    ASSERT_EQ(mlxmtp_model_get_info(off, &info), MLXMTP_OK);
+    EXPECT_EQ(info.tensor_cores, 0u);
+    mlxmtp_model_destroy(off);
+    // Unknown model flags and contradicting ones are rejected.
     mlxmtp_model *bad = nullptr;
-    EXPECT_EQ(mlxmtp_model_open(kTrained.c_str(), &mp, &bad), MLXMTP_ERR_INVALID_ARG);
-    EXPECT_EQ(bad, nullptr);
+    for (uint32_t flags : {0x80000000u, MLXMTP_MODEL_TENSOR_CORES | MLXMTP_MODEL_NO_TENSOR_CORES}) {
+        mp.flags = flags;
+        EXPECT_EQ(mlxmtp_model_open(kTrained.c_str(), &mp, &bad), MLXMTP_ERR_INVALID_ARG);
+        EXPECT_EQ(bad, nullptr);
+    }
+    mlxmtp_instance_destroy(inst);
+    ip.flags = MLXMTP_INSTANCE_TENSOR_CORES | MLXMTP_INSTANCE_NO_TENSOR_CORES;
+    EXPECT_EQ(mlxmtp_instance_create(&ip, &inst), MLXMTP_ERR_INVALID_ARG);
+    ip.flags = MLXMTP_INSTANCE_NO_TENSOR_CORES;
+    ASSERT_EQ(mlxmtp_instance_create(&ip, &inst), MLXMTP_OK) << mlxmtp_last_error();
     mlxmtp_instance_destroy(inst);
 }

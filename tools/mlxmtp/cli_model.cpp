@@ -16,7 +16,9 @@ void add_model_options(CLI::App &sub, model_opts &o) {
     sub.add_flag("--validation", o.validation, "Enable the Khronos validation layer");
     sub.add_flag("--tensor-cores", o.tensor_cores,
                  "MXFP4 products on tensor cores where the device allows (VK_NV_cooperative_matrix): "
-                 "faster MTP verify and prefill, plain decode about as fast (H100)");
+                 "the default; kept for scripts");
+    sub.add_flag("--no-tensor-cores", o.no_tensor_cores,
+                 "MXFP4 products in the standard layout and kernels even where tensor cores are available");
 }
 
 loaded_model::~loaded_model() {
@@ -36,10 +38,15 @@ int open_model(const model_opts &o, bool json, loaded_model *out) {
         std::fprintf(stderr, "error: give exactly one of --model DIR or --synthetic CONFIG\n");
         return kExitUsage;
     }
+    if (o.tensor_cores && o.no_tensor_cores) {
+        std::fprintf(stderr, "error: --tensor-cores and --no-tensor-cores together\n");
+        return kExitUsage;
+    }
     mlxmtp_instance_params ip;
     mlxmtp_instance_params_init(&ip);
     if (o.validation) ip.flags |= MLXMTP_INSTANCE_VALIDATION;
     if (o.tensor_cores) ip.flags |= MLXMTP_INSTANCE_TENSOR_CORES;
+    if (o.no_tensor_cores) ip.flags |= MLXMTP_INSTANCE_NO_TENSOR_CORES;
     mlxmtp_status st = mlxmtp_instance_create(&ip, &out->instance);
     if (st != MLXMTP_OK) return report_failure("creating the Vulkan instance", st, json);
     mlxmtp_model_params mp;
@@ -47,6 +54,7 @@ int open_model(const model_opts &o, bool json, loaded_model *out) {
     mp.instance = out->instance;
     mp.device_index = static_cast<uint32_t>(o.device);
     if (o.tensor_cores) mp.flags |= MLXMTP_MODEL_TENSOR_CORES;
+    if (o.no_tensor_cores) mp.flags |= MLXMTP_MODEL_NO_TENSOR_CORES;
     progress_bar bar("loading");
     mp.progress_cb = progress_cb;
     mp.progress_user_data = &bar;

@@ -13,7 +13,8 @@ struct model_opts {
     std::string format = "bf16";  // --format for synthetic weights
     int device = 0;
     bool validation = false;
-    bool tensor_cores = false;  // --tensor-cores
+    bool tensor_cores = false;     // --tensor-cores (the default)
+    bool no_tensor_cores = false;  // --no-tensor-cores
 };
 
 void add_model_options(CLI::App &sub, model_opts &o);

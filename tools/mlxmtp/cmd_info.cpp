@@ -11,6 +11,7 @@ struct info_opts {
     bool selftest = false;
     bool validation = false;
     bool tensor_cores = false;
+    bool no_tensor_cores = false;
     int device = -1;
 };
 
@@ -44,7 +45,12 @@ int run_info(const info_opts &o) {
     mlxmtp_instance_params ip;
     mlxmtp_instance_params_init(&ip);
     if (o.validation) ip.flags |= MLXMTP_INSTANCE_VALIDATION;
+    if (o.tensor_cores && o.no_tensor_cores) {
+        std::fprintf(stderr, "error: --tensor-cores and --no-tensor-cores together\n");
+        return kExitUsage;
+    }
     if (o.tensor_cores) ip.flags |= MLXMTP_INSTANCE_TENSOR_CORES;
+    if (o.no_tensor_cores) ip.flags |= MLXMTP_INSTANCE_NO_TENSOR_CORES;
     mlxmtp_instance *inst = nullptr;
     mlxmtp_status st = mlxmtp_instance_create(&ip, &inst);
     if (st != MLXMTP_OK) return report_failure("creating the Vulkan instance", st, o.json);
@@ -117,8 +123,10 @@ int run_info(const info_opts &o) {
         sub.add_flag("--selftest", o->selftest, "Compile and check the self-test kernels on each device");
         sub.add_flag("--validation", o->validation, "Enable the Khronos validation layer");
         sub.add_flag("--tensor-cores", o->tensor_cores,
-                     "Enable the tensor-core extension where the device has it (the self-test then checks "
-                     "the tensor-core MXFP4 kernel natively)");
+                     "The tensor-core extension where the device has it (the default: the self-test then "
+                     "checks the tensor-core MXFP4 kernel natively)");
+        sub.add_flag("--no-tensor-cores", o->no_tensor_cores,
+                     "Leave the tensor-core extension off (the self-test checks its emulation)");
         sub.add_option("--device", o->device, "Only this device index");
         return [o] { return run_info(*o); };
     });
