@@ -1,6 +1,6 @@
 #version 450
-// The tensor-core MXFP4 matrix-vector product (models opened with
-// MLXMTP_MODEL_TENSOR_CORES): Y[n, m] = sum_k W[m, k] * X[n, k] for n < N <= 16
+// The tensor-core MXFP4 matrix-vector product (models where the device runs
+// it natively, the default): Y[n, m] = sum_k W[m, k] * X[n, k] for n < N <= 16
 // (N <= CPG * NG), with the FP4 codes decoded straight into the A fragments
 // (no shared-memory round trip, which made matvec_coop.comp's n = 1 twice
 // as slow as matvec.comp: docs/perf-matvec.md).

@@ -1,5 +1,5 @@
 // The model's repacked MXFP4 copies for the fragment-decoding tensor-core
-// matvec (ops/linear_frag.h): MLXMTP_MODEL_TENSOR_CORES where the device
+// matvec (ops/linear_frag.h): by default (not MLXMTP_MODEL_NO_TENSOR_CORES) where the device
 // runs it natively, or kernel_tuning::frag_matvec (tests, benchmarks).  The
 // fragment layout comes from the device's probe; without cooperative
 // matrices (lavapipe) the kernel's emulation runs under driver 580's layout.

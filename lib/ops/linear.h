@@ -35,7 +35,7 @@ struct weight_chunk {
     const buffer_span &scale_binding() const { return scales.valid() ? scales : data; }
 };
 
-// Opt-in (MLXMTP_MODEL_TENSOR_CORES, kernel_tuning::frag_matvec): an MXFP4 weight's codes
+// Where tensor cores run natively (the API's default), or kernel_tuning::frag_matvec: an MXFP4 weight's codes
 // repacked for the fragment-decoding tensor-core matvec (ops/linear_frag.h);
 // its scales stay in the weight's chunk.
 struct frag_copy {

@@ -1,5 +1,5 @@
-// The tensor-core MXFP4 matrix-vector product (models opened with
-// MLXMTP_MODEL_TENSOR_CORES or kernel_tuning::frag_matvec) with the codes decoded
+// The tensor-core MXFP4 matrix-vector product (models where the device runs
+// it natively, unless MLXMTP_MODEL_NO_TENSOR_CORES, or kernel_tuning::frag_matvec) with the codes decoded
 // straight into the operand fragments (kernels/matvec_frag.comp).  The
 // fragment layout comes from the device (frag_layout_probe) or, for the
 // emulation lavapipe runs, from frag_layout_nv_driver_580; the weight is
