@@ -1,6 +1,7 @@
 // `mlxmtp generate` end to end through the real program: --json fields, the
 // trained model's reference greedy ids, MTP stats, --dump-logits against the
-// Hugging Face logits (default and small prompt chunks), and a clear error for a broken model directory.
+// Hugging Face logits (default and small prompt chunks), --no-tensor-cores, and a clear error for a
+// broken model directory.
 #include "fixture_data.h"
 #include "io/safetensors.h"
 #include "test_env.h"
@@ -90,6 +91,27 @@ TEST(CliGenerate, DumpLogitsMatchesReference) {
     std::string out;
     EXPECT_NE(run("generate --model " + test::fixture("tiny-qwen35-dev") + " --prompt-ids 1,2 --max-batch 0", &out), 0)
         << out;
+}
+
+// --no-tensor-cores: the reference greedy ids with "tensor_cores": false
+// (also where the device has them); with --tensor-cores too, a usage error.
+TEST(CliGenerate, NoTensorCoresFlag) {
+    auto c = test::load_trained_cases()[2];
+    const std::string base = "generate --model " + test::fixture("tiny-qwen35-trained") + " --prompt-ids " +
+                             ids_arg(c.prompt) + " --max-tokens 8 --ignore-eos --json --no-tensor-cores";
+    std::string out;
+    ASSERT_EQ(run(base, &out), 0) << out;
+    json_object *j = json_tokener_parse(out.c_str());
+    ASSERT_NE(j, nullptr) << out;
+    json_object *toks, *tc;
+    ASSERT_TRUE(json_object_object_get_ex(j, "tokens", &toks));
+    ASSERT_EQ(json_object_array_length(toks), 8u);
+    for (size_t i = 0; i < 8; ++i) EXPECT_EQ(json_object_get_int(json_object_array_get_idx(toks, i)), c.greedy[i]) << i;
+    ASSERT_TRUE(json_object_object_get_ex(j, "tensor_cores", &tc));
+    EXPECT_FALSE(json_object_get_boolean(tc));
+    json_object_put(j);
+    EXPECT_EQ(run(base + " --tensor-cores", &out), 2) << out;
+    EXPECT_NE(out.find("--no-tensor-cores"), std::string::npos) << out;
 }
 
 TEST(CliGenerate, BrokenModelIsAClearError) {

@@ -198,7 +198,7 @@ int run_generate(const generate_opts &o) {
         if (tok) json_object_object_add(j, "text", json_object_new_string_len(text_out.data(), static_cast<int>(text_out.size())));
         json_object_object_add(j, "finish_reason", json_object_new_string(finish_name(finish)));
         json_object_object_add(j, "prompt_tokens", json_object_new_int(static_cast<int>(prompt.size())));
-        // Whether MXFP4 products ran on tensor cores (--tensor-cores took effect).
+        // Whether MXFP4 products ran on tensor cores (the default where native; --no-tensor-cores).
         json_object_object_add(j, "tensor_cores", json_object_new_boolean(info.tensor_cores != 0));
         json_object *tm = json_object_new_object();
         json_object_object_add(tm, "ttft_s", json_object_new_double(t_prefill + t_first));
