@@ -203,8 +203,9 @@ bool frag_b_pairs(const frag_layout &f) {
 
 bool frag_x_quads(const frag_layout &f, std::array<uint8_t, 32> *perm) {
     if (!frag_b_pairs(f)) return false;
-    // quad[k] / role[k]: the pair of tile k's a lane holds, and whether k is
-    // its first (element pair 0) or second k.
+    // quad[k]: which of a tile's 8 k pairs k is in (the pairs lanes hold);
+    // role[k]: whether k is its pair's first k (a lane's element pair 0) or
+    // its second (element pair 1).
     std::array<int, 16> quad, role;
     quad.fill(-1), role.fill(-1);
     int quads = 0;
