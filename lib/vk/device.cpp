@@ -91,7 +91,23 @@ vk_device::vk_device(vk_instance &inst, uint32_t index) : inst_(inst) {
     ci.pQueueCreateInfos = &q;
     ci.enabledExtensionCount = static_cast<uint32_t>(exts.size());
     ci.ppEnabledExtensionNames = exts.data();
-    MLXMTP_VK_CHECK(vkCreateDevice(desc_.handle, &ci, nullptr, &device_));
+    VkResult created = vkCreateDevice(desc_.handle, &ci, nullptr, &device_);
+    if (created != VK_SUCCESS && cooperative_matrix_) {
+        // The tensor-core extension is on by default (mlxmtp_instance_create):
+        // a driver that lists it but cannot create a device with it still
+        // gets a device, without it (models then use the standard kernels).
+        exts.erase(std::find_if(exts.begin(), exts.end(), [](const char *e) {
+            return std::strcmp(e, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) == 0;
+        }));
+        en.pNext = cm.pNext;
+        e12.vulkanMemoryModel = VK_FALSE;
+        cooperative_matrix_ = false;
+        coop_shapes_.clear();
+        ci.enabledExtensionCount = static_cast<uint32_t>(exts.size());
+        ci.ppEnabledExtensionNames = exts.data();
+        created = vkCreateDevice(desc_.handle, &ci, nullptr, &device_);
+    }
+    MLXMTP_VK_CHECK(created);
     vkGetDeviceQueue(device_, desc_.compute_queue_family, 0, &queue_);
     if (push_descriptors_) {
         push_descriptor_fn_ = reinterpret_cast<PFN_vkCmdPushDescriptorSetKHR>(
