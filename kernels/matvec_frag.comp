@@ -41,6 +41,11 @@
 // position of each k) so that a lane's four x of a block are adjacent: one
 // vec4 load per block and column group instead of four scalar loads.  The
 // sums then run in another order (other bits), the same for every N.
+// XP=1 (with XQ): x comes split by its producer, one word per element
+// holding (hi, lo) as an fp16 pair (common/x_split.glsl x_pair): the words
+// are the B element pairs, no split here; bit for bit the XQ results.
+// XP_OUT=1 (GLU): the epilogue also writes its output's pair words, the
+// down projection's XP input.
 // Per 32-column MX block and output element, one fp32 accumulator tile
 // starts at zero and takes the block's multiply-adds (one chain: two
 // accumulators alternating crashed the H200 driver's pipeline creation in
@@ -138,6 +143,18 @@
 #if XQ && !(HLC && B_PAIRS && XF32)
 #error "XQ needs HLC, B_PAIRS and XF32"
 #endif
+#ifndef XP
+#define XP 0  // x pre-split by its producer: one (hi, lo) fp16 pair word per element (common/x_split.glsl x_pair)
+#endif
+#if XP && !XQ
+#error "XP needs XQ"
+#endif
+#ifndef XP_OUT
+#define XP_OUT 0  // GLU: the output also as (hi, lo) pair words (binding 7), the x of an XP product (the down projection)
+#endif
+#if XP_OUT && !GLU
+#error "XP_OUT is the GLU epilogue's"
+#endif
 #if HLC
 #define CPG 4u  // tokens per column group
 #else
@@ -157,7 +174,9 @@
 layout(local_size_x = NSG * 32) in;
 layout(std430, binding = 0) readonly buffer Wf { uvec4 wf[]; };  // [tile][group64][lane]
 layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };    // E8M0 bytes [row][K / 32]
-#if XQ
+#if XP
+layout(std430, binding = 2) readonly buffer Xs { uvec4 xp4[]; };  // x [n][K / 4]: (hi, lo) pair words, split by the producer
+#elif XQ
 layout(std430, binding = 2) readonly buffer Xs { vec4 xf4[]; };   // x [n][K / 4] fp32, split here
 #elif XF32
 layout(std430, binding = 2) readonly buffer Xs { float xf[]; };   // x [n][K] fp32, split here
@@ -175,6 +194,9 @@ layout(std430, binding = 4) readonly buffer Lay { uint lay[]; };
 #include "common/types.glsl"
 layout(std430, binding = 5) readonly buffer Wu { uvec4 wu[]; };  // up's codes, as wf
 layout(std430, binding = 6) readonly buffer Su { uint su[]; };    // up's scales, as sc
+#if XP_OUT
+layout(std430, binding = 7) writeonly buffer YP { uint yp[]; };   // y's (hi, lo) pair words, as y
+#endif
 #define NW 2
 #define WLOAD(t, i) ((t) < R ? wf[i] : wu[i])
 #define SLOAD(t, i) ((t) < R ? sc[i] : su[i])
@@ -284,7 +306,9 @@ uint bcol_token(uint j) {
 struct step_in {
     uvec4 q[NT];
     uint s[NT][NSR];  // the two block scales of each scale row, in the low 16 bits
-#if XQ
+#if XP
+    uvec4 xq[2][NG];  // per 32-column block: tile 0's element pairs' (hi, lo) words (.xy), tile 1's (.zw)
+#elif XQ
     vec4 xq[2][NG];  // per 32-column block: tile 0's element pairs' x (.xy), tile 1's (.zw)
 #elif XF32
     float xv[4][NG][XE];  // per 16-column tile: the B elements' x (B_PAIRS: one per element pair)
@@ -314,7 +338,11 @@ step_in load_step(uint it) {
     UNROLL for (uint blk = 0u; blk < 2u; ++blk)
         UNROLL for (uint g = 0u; g < NG; ++g) {
             const uint n = bcol_token(0u) + CPG * (gbase + g);
+#if XP
+            d.xq[blk][g] = ok && n < pc.N ? xp4[(n * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : uvec4(0u);
+#else
             d.xq[blk][g] = ok && n < pc.N ? xf4[(n * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : vec4(0.0);
+#endif
         }
 #else
     UNROLL for (uint kt = 0u; kt < 4u; ++kt)
@@ -415,7 +443,10 @@ void main() {
                 bfrag bx[4][NG];  // one B per 16-column tile: hi and lo side by side
                 UNROLL for (uint kt = 0u; kt < 4u; ++kt)
                     UNROLL for (uint g = 0u; g < NG; ++g) {
-#if XQ && defined(DIAG_PRESPLIT)  // timing only: the vec4's words taken as (hi, lo) pairs, as x split by its producers would come
+#if XP  // the producer's (hi, lo) words are the element pairs
+                        const uvec2 pw = (kt & 1u) == 0u ? d.xq[kt >> 1][g].xy : d.xq[kt >> 1][g].zw;
+                        bx[kt][g] = make_b(unpackFloat2x16(pw.x), unpackFloat2x16(pw.y));
+#elif XQ && defined(DIAG_PRESPLIT)  // timing only: the vec4's words taken as (hi, lo) pairs, as x split by its producers would come
                         const uvec2 pw = floatBitsToUint((kt & 1u) == 0u ? d.xq[kt >> 1][g].xy : d.xq[kt >> 1][g].zw);
                         bx[kt][g] = make_b(unpackFloat2x16(pw.x), unpackFloat2x16(pw.y));
 #elif XQ  // one vec4 per block: x of tile 2 blk's element pairs, then of tile 2 blk + 1's
@@ -518,6 +549,9 @@ void main() {
                 v = swiglu(v, out_sum(1u, r, col));
 #endif
                 y[col * pc.ystride + row] = v;
+#if XP_OUT
+                yp[col * pc.ystride + row] = x_pair(v);
+#endif
             }
 #endif
         }

@@ -8,9 +8,14 @@
 // loop step); rows longer than CACHE * WG_SIZE * VW loop over the rest, and
 // the second pass recomputes those from the same loads (cache hits).  The
 // per-thread order of the sum of squares is the plain strided loop's.
+// XP_OUT: y also as (hi, lo) fp16 pair words (common/x_split.glsl x_pair),
+// the x that matvec_frag.comp's XP=1 reads.
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_arithmetic : enable
 #extension GL_EXT_control_flow_attributes : enable
+#if defined(XP_OUT)
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
 #define WG_SIZE 256
 #define WG_REDUCE_SUBGROUPS
 layout(local_size_x = WG_SIZE) in;
@@ -29,12 +34,27 @@ layout(std430, binding = 1) readonly buffer B { VT b[]; };
 layout(std430, binding = 2) readonly buffer W { VT w[]; };
 layout(std430, binding = 3) writeonly buffer S { VT s[]; };
 layout(std430, binding = 4) writeonly buffer Y { VT y[]; };
+#define YP_BINDING 5
 #define LOAD(i) (a[i] + b[i])
 #else
 layout(std430, binding = 0) readonly buffer X { VT x[]; };
 layout(std430, binding = 1) readonly buffer W { VT w[]; };
 layout(std430, binding = 2) writeonly buffer Y { VT y[]; };
+#define YP_BINDING 3
 #define LOAD(i) x[i]
+#endif
+#if defined(XP_OUT)
+#include "common/x_split.glsl"
+#if defined(VEC4)
+layout(std430, binding = YP_BINDING) writeonly buffer YP { uvec4 yp[]; };
+uvec4 pairs(vec4 v) { return uvec4(x_pair(v.x), x_pair(v.y), x_pair(v.z), x_pair(v.w)); }
+#else
+layout(std430, binding = YP_BINDING) writeonly buffer YP { uint yp[]; };
+uint pairs(float v) { return x_pair(v); }
+#endif
+#define STORE(i, v) { const VT o_ = (v); y[i] = o_; yp[i] = pairs(o_); }
+#else
+#define STORE(i, v) y[i] = (v)
 #endif
 layout(push_constant) uniform P { uint cols; float eps; uint one_plus; } pc;
 #define CACHE 8
@@ -64,7 +84,7 @@ void main() {
     float scale = inversesqrt(wg_sum1_fast(ss) / float(pc.cols) + pc.eps);
     [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
         uint c = t + i * WG_SIZE;
-        if (c < n) y[base + c] = v[i] * scale * gain(c);
+        if (c < n) STORE(base + c, v[i] * scale * gain(c));
     }
-    for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) y[base + c] = LOAD(base + c) * scale * gain(c);
+    for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) STORE(base + c, LOAD(base + c) * scale * gain(c));
 }

@@ -12,4 +12,11 @@ void x_split(vec2 v, out f16vec2 hi, out f16vec2 lo) {
     hi = f16vec2(h);
     lo = f16vec2(v - h);
 }
+// x's (hi, lo) as one word (hi in the low half): what matvec_frag.comp's
+// XP=1 takes as a B element pair; the same halves as x_split.
+uint x_pair(float x) {
+    f16vec2 h, l;
+    x_split(vec2(x, 0.0), h, l);
+    return packFloat2x16(f16vec2(h.x, l.x));
+}
 #endif

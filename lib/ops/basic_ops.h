@@ -11,13 +11,16 @@ void scale_add(command_stream &cs, const buffer_span &a, const buffer_span &b, c
                float alpha);
 
 // rows x cols fp32; w has cols floats.  one_plus: x*(1+w), else x*w.
+// yp (optional, rows x cols words): y also as (hi, lo) fp16 pairs, the
+// pre-split x of the fragment kernel (linear()'s xpairs; needs shaderFloat16).
 void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, const buffer_span &y, uint32_t rows,
-              uint32_t cols, float eps, bool one_plus);
+              uint32_t cols, float eps, bool one_plus, const buffer_span &yp = {});
 
 // s = a + b (the residual stream), then y = rms_norm(s) as above: one
 // dispatch for a residual add and the norm that follows it.
 void add_rms_norm(command_stream &cs, const buffer_span &a, const buffer_span &b, const buffer_span &w,
-                  const buffer_span &s, const buffer_span &y, uint32_t rows, uint32_t cols, float eps, bool one_plus);
+                  const buffer_span &s, const buffer_span &y, uint32_t rows, uint32_t cols, float eps, bool one_plus,
+                  const buffer_span &yp = {});
 
 // Splits a 1-D grid over (x, y) so that x stays under the device's limit.
 void grid_1d(const vk_device &dev, uint64_t groups, uint32_t *gx, uint32_t *gy);

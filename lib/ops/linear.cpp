@@ -213,7 +213,7 @@ void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span
 }
 
 void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &u,
-                        uint32_t T, const matvec_conv &conv) {
+                        uint32_t T, const matvec_conv &conv, const buffer_span &xpairs) {
     if (T == 0) return;
     if (T > kMatvecMaxCols) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: %u tokens (at most %u)", T, kMatvecMaxCols);
     if (conv.K < 1 || conv.K > kMaxConvK)
@@ -222,7 +222,7 @@ void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer
         fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: conv weights, state and snapshot ring are required");
     if (conv.snap_from >= T) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: the last token must write its snapshot");
     if (w.frag.valid())  // as linear(): a weight with a frag copy takes the fragment kernel at every T <= 16
-        linear_matvec_frag_conv(cs, frag_view(w), x, u, T, conv, true);
+        linear_matvec_frag_conv(cs, frag_view(w), x, u, T, conv, true, xpairs);
     else
         matvec_dispatch(cs, w, x, u, T, &conv);
 }
@@ -287,7 +287,8 @@ void linear_matmul(command_stream &cs, const device_weight &w, const buffer_span
     }
 }
 
-void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T) {
+void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T,
+            const buffer_span &xpairs) {
     const bool codes_dropped = !w.chunks.empty() && !w.chunks[0].data.valid();  // only the frag copy is left
     if (w.frag.valid() && T > kMatvecMaxCols && (!w.frag.emulate || tuning().frag_prefill || codes_dropped)) {
         // Natively (H100: 2048-token 27B prefill 830 against 408 tok/s by the
@@ -304,7 +305,7 @@ void linear(command_stream &cs, const device_weight &w, const buffer_span &x, co
     } else if (T > kMatvecMaxCols && !tuning().force_matvec)
         linear_matmul(cs, w, x, y, T);
     else if (w.frag.valid() && T <= kMatvecMaxCols)
-        linear_matvec_frag(cs, w, x, y, T);
+        linear_matvec_frag(cs, w, x, y, T, xpairs);
     else
         linear_matvec(cs, w, x, y, T);
 }

@@ -66,7 +66,11 @@ uint32_t rows_per_chunk(wformat f, uint64_t cols, uint64_t max_range);
 // matvec_frag.comp for a weight with a frag copy).
 // T > 16 (prefill): the tiled matrix-matrix kernel, which matches the
 // matrix-vector results within rounding only (a different summation order).
-void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T);
+// xpairs (optional): x split into (hi, lo) pair words by its producer
+// (ops::rms_norm's yp), which weights with x-quad frag copies read at T <= 16
+// instead of splitting x themselves (the same bits).
+void linear(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y, uint32_t T,
+            const buffer_span &xpairs = {});
 // The two paths, for tests and benchmarks (matvec runs groups of <= 16 columns).
 void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                    uint32_t T);
@@ -96,7 +100,8 @@ struct matvec_conv {
     uint32_t snap_from = 0, slot0 = 0, ring = 1;
 };
 void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &u,
-                        uint32_t T, const matvec_conv &conv);
+                        uint32_t T, const matvec_conv &conv,
+                        const buffer_span &xpairs = {});
 
 // The MLP's gate and up projections with SwiGLU as the epilogue
 // (matvec.comp GLU_EPILOGUE): act[t, i] = swiglu((G x)[t, i], (U x)[t, i])

@@ -311,7 +311,8 @@ namespace {
 // matvec_frag's dispatch; `up` (GLU) the MLP's up weight beside the gate
 // `w`, or `conv` (CONV) the qkv projection's conv epilogue.
 void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *up, const matvec_conv *conv,
-                   const buffer_span &xs, const buffer_span &y, uint32_t N, uint32_t ystride, bool x_f32) {
+                   const buffer_span &x_in, const buffer_span &y, uint32_t N, uint32_t ystride, bool x_f32,
+                   const buffer_span &xpairs, const buffer_span &ypairs = {}) {
     vk_device &dev = cs.device();
     if (!w.emulate && !frag_native(dev))
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
@@ -375,6 +376,14 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     d.emplace_back("NG", std::to_string(gpw));
     if (hlc && w.b_pairs) d.emplace_back("B_PAIRS", "1");
     if (w.x_quads) d.emplace_back("XQ", "1");
+    // x split by its producer: the pair words instead of fp32 x.
+    const bool xp = xpairs.valid() && w.x_quads;
+    if (xp) d.emplace_back("XP", "1");
+    const buffer_span &xs = xp ? xpairs : x_in;
+    if (ypairs.valid()) {
+        if (!up) fail(MLXMTP_ERR_INTERNAL, "matvec_frag: output pairs are the GLU epilogue's");
+        d.emplace_back("XP_OUT", "1");
+    }
     const pipeline &p = dev.kernels().get("matvec_frag", d);
     struct {
         uint32_t M, K, N, ystride;
@@ -387,7 +396,9 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
             uint32_t M, K, N, ystride, ck, snap_from, slot0, ring;
         } pcc{w.rows, w.cols, N, ystride, conv->K, conv->snap_from, conv->slot0, conv->ring};
         cs.dispatch(p, {w.data, w.scales, xs, y, w.table, conv->w, conv->state, conv->snapshots}, pcc, groups);
-    } else if (up)
+    } else if (up && ypairs.valid())
+        cs.dispatch(p, {w.data, w.scales, xs, y, w.table, up->data, up->scales, ypairs}, pc, groups, gy);
+    else if (up)
         cs.dispatch(p, {w.data, w.scales, xs, y, w.table, up->data, up->scales}, pc, groups, gy);
     else
         cs.dispatch(p, {w.data, w.scales, xs, y, w.table}, pc, groups, gy);
@@ -395,19 +406,19 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
 }  // namespace
 
 void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
-                        uint32_t N, uint32_t ystride, bool x_f32) {
-    frag_dispatch(cs, w, nullptr, nullptr, xs, y, N, ystride, x_f32);
+                        uint32_t N, uint32_t ystride, bool x_f32, const buffer_span &xpairs) {
+    frag_dispatch(cs, w, nullptr, nullptr, xs, y, N, ystride, x_f32, xpairs);
 }
 
 void linear_matvec_frag_glu(command_stream &cs, const frag_weight &gate, const frag_weight &up,
                             const buffer_span &xs, const buffer_span &act, uint32_t N, uint32_t ystride,
-                            bool x_f32) {
-    frag_dispatch(cs, gate, &up, nullptr, xs, act, N, ystride, x_f32);
+                            bool x_f32, const buffer_span &xpairs, const buffer_span &act_pairs) {
+    frag_dispatch(cs, gate, &up, nullptr, xs, act, N, ystride, x_f32, xpairs, act_pairs);
 }
 
 void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &u,
-                             uint32_t N, const matvec_conv &conv, bool x_f32) {
-    frag_dispatch(cs, w, nullptr, &conv, xs, u, N, w.rows, x_f32);
+                             uint32_t N, const matvec_conv &conv, bool x_f32, const buffer_span &xpairs) {
+    frag_dispatch(cs, w, nullptr, &conv, xs, u, N, w.rows, x_f32, xpairs);
 }
 
 uint32_t frag_tiles_per_warp(uint32_t rows) {
@@ -468,8 +479,8 @@ frag_weight frag_view(const device_weight &w) {
 }
 
 void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
-                        uint32_t T) {
-    linear_matvec_frag(cs, frag_view(w), x, y, T, w.rows, true);
+                        uint32_t T, const buffer_span &xpairs) {
+    linear_matvec_frag(cs, frag_view(w), x, y, T, w.rows, true, xpairs);
 }
 
 bool frag_glu_fusable(const device_weight &gate, const device_weight &up) {
@@ -477,9 +488,10 @@ bool frag_glu_fusable(const device_weight &gate, const device_weight &up) {
 }
 
 void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
-                            const buffer_span &x, const buffer_span &act, uint32_t T) {
+                            const buffer_span &x, const buffer_span &act, uint32_t T, const buffer_span &xpairs,
+                            const buffer_span &act_pairs) {
     if (!frag_glu_fusable(gate, up)) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_frag_glu: no matching frag copies");
-    linear_matvec_frag_glu(cs, frag_view(gate), frag_view(up), x, act, T, gate.rows, true);
+    linear_matvec_frag_glu(cs, frag_view(gate), frag_view(up), x, act, T, gate.rows, true, xpairs, act_pairs);
 }
 
 }  // namespace mlxmtp::detail::ops

@@ -127,21 +127,24 @@ uint32_t frag_tiles_per_warp(uint32_t rows);
 void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs, uint32_t N, uint32_t K);
 // y[n * ystride + m] = sum_k W[m, k] x[n, k] for n < N <= 16, from x_split_f16's
 // xs, or (x_f32) from x [N][K] fp32 itself, split inside the kernel.
+// xpairs (optional, with x_f32 and x_quads): the same x split by its
+// producer into (hi, lo) pair words (ops::rms_norm's yp): read instead of x,
+// no split in the kernel (XP=1), bit for bit the same result.
 void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
-                        uint32_t N, uint32_t ystride, bool x_f32 = false);
+                        uint32_t N, uint32_t ystride, bool x_f32 = false, const buffer_span &xpairs = {});
 // The MLP's gate and up products with SwiGLU as the epilogue (GLU=1):
 // act = swiglu(gate x, up x), bit for bit what two linear_matvec_frag and
 // swiglu() give (any tiles_per_warp).  gate and up: the same shape and
 // layout (gate's table serves both), else MLXMTP_ERR_INTERNAL.
 void linear_matvec_frag_glu(command_stream &cs, const frag_weight &gate, const frag_weight &up,
                             const buffer_span &xs, const buffer_span &act, uint32_t N, uint32_t ystride,
-                            bool x_f32 = false);
+                            bool x_f32 = false, const buffer_span &xpairs = {}, const buffer_span &act_pairs = {});
 // The Gated DeltaNet qkv projection with its conv + SiLU as the epilogue
 // (CONV=1; linear_matvec_conv's contract, u [N][rows]): bit for bit
 // linear_matvec_frag followed by gdn_conv.  The caller checks `conv`
 // (linear_matvec_conv does).
 void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &u,
-                             uint32_t N, const matvec_conv &conv, bool x_f32 = false);
+                             uint32_t N, const matvec_conv &conv, bool x_f32 = false, const buffer_span &xpairs = {});
 
 // Model weights (kernel_tuning::frag_matvec).  Whether `w` can have a frag
 // copy: MXFP4, one chunk, cols % 64 == 0, rows >= kFragMinRows.
@@ -154,16 +157,20 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_c
 // The frag_copy of layout `f` (its flags) with `table` (frag_layout_table(f,
 // x_quads) on the device), no data.
 frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool emulate, bool x_quads = false);
-// linear()'s path for a weight with a frag copy: fp32 x [T][cols] -> y [T][rows].
+// linear()'s path for a weight with a frag copy: fp32 x [T][cols] -> y [T][rows]
+// (xpairs: as above).
 void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
-                        uint32_t T);
+                        uint32_t T, const buffer_span &xpairs = {});
 // The session's gate and up path when both have frag copies of one shape:
 // fp32 x [T][cols] -> act [T][rows] = swiglu(gate x, up x), for every
 // T <= kMatvecMaxCols (bit-identical to the unfused frag path, so any T may
 // take it).
 bool frag_glu_fusable(const device_weight &gate, const device_weight &up);
+// act_pairs (optional): act also as (hi, lo) pair words (XP_OUT), the down
+// projection's xpairs.
 void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
-                            const buffer_span &x, const buffer_span &act, uint32_t T);
+                            const buffer_span &x, const buffer_span &act, uint32_t T, const buffer_span &xpairs = {},
+                            const buffer_span &act_pairs = {});
 // The frag_weight view of a weight with a frag copy.
 frag_weight frag_view(const device_weight &w);
 

@@ -74,6 +74,11 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     qg_ = s(B * Hq * 2 * hd, "qg"), k_ = s(B * Hkv * hd, "k"), v_ = s(B * Hkv * hd, "v");
     q_ = s(B * Hq * hd, "q"), att_ = s(B * Hq * hd, "attn");
     gate_ = s(B * F, "gate"), up_ = s(B * F, "up"), act_ = s(B * F, "act");
+    presplit_ = ops::tuning().frag_presplit && !m.layers().empty() && m.layers()[0].gate.frag.x_quads;
+    if (presplit_) {
+        xnp_ = s(uint64_t(ops::kMatvecMaxCols) * H, "xn pairs");
+        actp_ = s(uint64_t(ops::kMatvecMaxCols) * F, "act pairs");
+    }
     const uint64_t L = logits_cap_;
     logits_dev_ = s(L * V, "logits");
     argmax_part_ = s(ops::argmax_scratch_bytes(static_cast<uint32_t>(L), static_cast<uint32_t>(V)) / 4, "argmax partials");
@@ -170,7 +175,7 @@ void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows r
     cs.barrier();
     const std::vector<layer_weights> &layers = m_.layers();
     cs.section("norm");
-    ops::rms_norm(cs, x_, layers[0].input_norm, xn_, T, H, eps, true);
+    ops::rms_norm(cs, x_, layers[0].input_norm, xn_, T, H, eps, true, xnp(T));
     cs.barrier();
     for (size_t li = 0; li < layers.size(); ++li) {
         block(cs, layers[li], li, T, p0, pos_io_, false, li + 1 < layers.size() ? &layers[li + 1].input_norm : nullptr);
@@ -270,14 +275,14 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
         attn_layer(cs, L.attn, kv_[li].k, kv_[li].v, T, p0, positions);
     cs.barrier();
     cs.section("norm");
-    ops::add_rms_norm(cs, mix_, x_, L.post_norm, x2_, xn_, T, H, eps, true);
+    ops::add_rms_norm(cs, mix_, x_, L.post_norm, x2_, xn_, T, H, eps, true, xnp(T));
     cs.barrier();
     std::swap(x_, x2_);
     mlp(cs, L, T);
     cs.barrier();
     cs.section("norm");
     if (next_norm)
-        ops::add_rms_norm(cs, mix_, x_, *next_norm, x2_, xn_, T, H, eps, true);
+        ops::add_rms_norm(cs, mix_, x_, *next_norm, x2_, xn_, T, H, eps, true, xnp(T));
     else
         ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
     cs.barrier();
@@ -342,11 +347,11 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         ops::matvec_conv mc;
         mc.w = w.conv_w, mc.state = state_before(0).second, mc.snapshots = st.snap_conv, mc.K = d.K;
         mc.snap_from = first_snap, mc.slot0 = p0 % ring_, mc.ring = ring_;
-        ops::linear_matvec_conv(cs, w.qkv, xn_, u_, T, mc);
+        ops::linear_matvec_conv(cs, w.qkv, xn_, u_, T, mc, xnp(T));
     } else {
         ops::linear(cs, w.qkv, xn_, qkv_, T);
     }
-    ops::linear(cs, w.z, xn_, z_, T);
+    ops::linear(cs, w.z, xn_, z_, T, xnp(T));
     cs.barrier();
 
     cs.section("gdn.conv");
@@ -403,9 +408,9 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
     d.cache_pos = p0;
     d.max_ctx = n_ctx_;
     cs.section("attn.proj");
-    ops::linear(cs, w.k, xn_, k_, T);  // small first (see gdn_layer)
-    ops::linear(cs, w.v, xn_, v_, T);
-    ops::linear(cs, w.q, xn_, qg_, T);
+    ops::linear(cs, w.k, xn_, k_, T, xnp(T));  // small first (see gdn_layer)
+    ops::linear(cs, w.v, xn_, v_, T, xnp(T));
+    ops::linear(cs, w.q, xn_, qg_, T, xnp(T));
     cs.barrier();
     cs.section("attn.prep");
     ops::attn_prepare(cs, d, qg_, k_, v_, w.q_norm, w.k_norm, positions, q_, kc, vc);
@@ -421,10 +426,12 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
 
 void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T) {
     cs.section("mlp.gateup");
+    buffer_span act_pairs;  // act_ split by the epilogue (presplit_), for the down projection
     if (T <= ops::kMatvecMaxCols && ops::frag_glu_fusable(L.gate, L.up)) {
         // Frag copies (which linear() takes at every T <= 16): the fragment
         // kernel's SwiGLU epilogue, bit-identical to the unfused frag path.
-        ops::linear_matvec_frag_glu(cs, L.gate, L.up, xn_, act_, T);
+        if (presplit_ && L.down.frag.x_quads) act_pairs = actp_;
+        ops::linear_matvec_frag_glu(cs, L.gate, L.up, xn_, act_, T, xnp(T), act_pairs);
     } else if (T <= ops::glu_fused_max_cols() && ops::glu_fusable(L.gate, L.up)) {
         // Decode and short verifies: SwiGLU in the products' epilogue (one
         // stage fewer; bit-identical to the path below at these sizes).
@@ -438,7 +445,7 @@ void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T)
     }
     cs.barrier();
     cs.section("mlp.down");
-    ops::linear(cs, L.down, act_, mix_, T);
+    ops::linear(cs, L.down, act_, mix_, T, act_pairs);
 }
 
 bool engine_session::rollback_is_exact(uint32_t n) const {

@@ -136,6 +136,12 @@ private:
     // Scratch (sized for max_batch tokens).
     buffer_span x_, x2_, xn_, mix_, qkv_, z_, a_, b_, u_, o_, y_, qg_, k_, v_, q_, att_, gate_, up_, act_, hn_, logits_dev_;
     buffer_span argmax_part_;  // ops::argmax partials
+    // x pre-split (kernel_tuning::frag_presplit, with x-quad frag copies):
+    // the norms that write xn_ also write its (hi, lo) pair words here for
+    // decode / verify chunks, and the fragment products read those.
+    bool presplit_ = false;
+    buffer_span xnp_, actp_;  // xn_'s pairs; act_'s (the frag GLU epilogue's, read by the down projection)
+    buffer_span xnp(uint32_t T) const { return presplit_ && T <= ops::kMatvecMaxCols ? xnp_ : buffer_span{}; }
     // Host-visible I/O.
     buffer_span ids_io_, pos_io_, argmax_io_, logits_io_;
 

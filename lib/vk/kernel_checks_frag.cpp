@@ -14,10 +14,12 @@
 // The SwiGLU epilogue (GLU, a second weight as up) gives swiglu() of the two
 // plain products bit for bit, and the conv epilogue (CONV) gdn_conv of the
 // plain product (its output and every token's window).
+#include "ops/basic_ops.h"
 #include "ops/layer_ops.h"
 #include "ops/linear_frag.h"
 #include "ref/linear.h"
 #include "ref/norm.h"
+#include "util/half.h"
 #include "vk/kernel_check.h"
 
 #include <algorithm>
@@ -215,6 +217,42 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
             !same_bits(bufs.read<float>(dqg, ref.size()).data(), bufs.read<float>(dqa, ref.size()).data(),
                        ref.size(), true)) {
             if (rq.passed) res.error = 1;
+            res.passed = false;
+            return res;
+        }
+        if (N != 6) continue;
+        // x split by its producer (an RMSNorm writing (hi, lo) pairs, XP) and
+        // the GLU epilogue's pairs (XP_OUT) read by the next product: the same
+        // bits as splitting in the kernel.
+        const std::vector<float> ones(K, 1.0f);
+        buffer_span dw = bufs.upload(ones), dn = bufs.zeros(size_t(N) * K * 4), dnp = bufs.zeros(size_t(N) * K * 4);
+        buffer_span dy0 = bufs.zeros(size_t(N) * M * 4), dy1 = bufs.zeros(size_t(N) * M * 4);
+        buffer_span dg0 = bufs.zeros(size_t(N) * M * 4), dg1 = bufs.zeros(size_t(N) * M * 4);
+        buffer_span dgp = bufs.zeros(size_t(N) * M * 4);
+        command_stream cp(dev);
+        ops::rms_norm(cp, dx, dw, dn, N, K, 1e-6f, false, dnp);
+        cp.barrier();
+        ops::linear_matvec_frag(cp, fq, dn, dy0, N, M, true);
+        ops::linear_matvec_frag(cp, fq, dn, dy1, N, M, true, dnp);
+        ops::linear_matvec_frag_glu(cp, fq, fuq, dn, dg0, N, M, true);
+        ops::linear_matvec_frag_glu(cp, fq, fuq, dn, dg1, N, M, true, dnp, dgp);
+        cp.submit();
+        std::vector<float> g0 = bufs.read<float>(dg0, ref.size());
+        std::vector<uint32_t> gp = bufs.read<uint32_t>(dgp, ref.size());
+        // Each pair word's halves sum to the GLU output within fp16 lo's
+        // rounding (22 bits of it; fp16 subnormals near 0).
+        float gmax = 0;
+        for (float v : g0) gmax = std::max(gmax, std::fabs(v));
+        bool pairs_ok = true;
+        for (size_t i = 0; i < g0.size() && pairs_ok; ++i) {
+            const float hi = f16_to_f32(static_cast<uint16_t>(gp[i] & 0xffffu));
+            const float lo = f16_to_f32(static_cast<uint16_t>(gp[i] >> 16));
+            pairs_ok = std::fabs(hi + lo - g0[i]) <= 1e-6f * std::fabs(g0[i]) + 1e-6f * gmax;
+        }
+        if (!pairs_ok || !same_bits(bufs.read<float>(dy0, ref.size()).data(), bufs.read<float>(dy1, ref.size()).data(),
+                                    ref.size(), true) ||
+            !same_bits(g0.data(), bufs.read<float>(dg1, ref.size()).data(), ref.size(), true)) {
+            res.error = std::max(res.error, 1.0);
             res.passed = false;
             return res;
         }

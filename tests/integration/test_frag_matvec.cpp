@@ -98,6 +98,32 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
                 << "row " << t;
         }
     }
+    // x split by the norms (kernel_tuning::frag_presplit, matvec_frag.comp
+    // XP): the same hi / lo halves, so the same logits bit for bit, for 16
+    // rows at once and one at a time.
+    {
+        const std::vector<int32_t> p(cases[1].prompt.begin(), cases[1].prompt.begin() + 16);
+        engine_session ref(*frag, {});
+        ops::tuning().frag_presplit = true;
+        std::unique_ptr<engine_session> pre, pre1;
+        try {
+            pre = std::make_unique<engine_session>(*frag, session_options{});
+            pre1 = std::make_unique<engine_session>(*frag, session_options{});
+        } catch (...) {
+            ops::tuning().frag_presplit = false;
+            throw;
+        }
+        ops::tuning().frag_presplit = false;
+        ref.eval(p.data(), 16, logits_rows::all);
+        pre->eval(p.data(), 16, logits_rows::all);
+        ASSERT_EQ(pre->logits().size(), ref.logits().size());
+        EXPECT_EQ(0, std::memcmp(pre->logits().data(), ref.logits().data(), ref.logits().size() * 4));
+        for (uint32_t t = 0; t < 4; ++t) {
+            pre1->eval(&p[t], 1, logits_rows::last);
+            EXPECT_EQ(0, std::memcmp(pre1->logits().data(), ref.logits().data() + size_t(t) * V, size_t(V) * 4))
+                << "row " << t;
+        }
+    }
     // Prefill through the fragment kernel (kernel_tuning::frag_prefill, 8
     // columns per dispatch) against the plain model's matmul prefill.
     {
