@@ -202,15 +202,18 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
             ops::tuning().add_frag_define(std::string(p, e));
             p = *e ? e + 1 : e;
         }
-        // XF32: the kernel reads fp32 x and splits it itself (no x_split pass).
-        auto &fd = ops::tuning().frag_defines;
-        const auto xf = std::find_if(fd.begin(), fd.end(), [](const auto &e) { return e.first == "XF32"; });
-        const bool x_f32 = xf != fd.end() && xf->second != "0";
-        if (xf != fd.end()) fd.erase(xf);
-        // XQ: the x-quad copies (a property of the weights, not a define).
-        const auto xq = std::find_if(fd.begin(), fd.end(), [](const auto &e) { return e.first == "XQ"; });
-        const bool use_q = xq != fd.end() && xq->second != "0";
-        if (xq != fd.end()) fd.erase(xq);
+        // Config entries that are the bench's choices, not the kernel's
+        // defines: removed from the list, true when set and not 0.
+        auto take = [](const char *name) {
+            auto &fd = ops::tuning().frag_defines;
+            const auto it = std::find_if(fd.begin(), fd.end(), [&](const auto &e) { return e.first == name; });
+            if (it == fd.end()) return false;
+            const bool on = it->second != "0";
+            fd.erase(it);
+            return on;
+        };
+        const bool x_f32 = take("XF32");  // the kernel reads fp32 x and splits it itself (no x_split pass)
+        const bool use_q = take("XQ");    // the x-quad copies (a property of the weights)
         if (use_q && !quads) {
             std::printf("{\"kernel\":\"matvec_frag\",\"defines\":\"%s\",\"error\":\"the layout has no x quads\"}\n",
                         config.c_str());

@@ -28,6 +28,10 @@ constexpr int kExitUsage = 2;
 // when json is set) and returns kExitFailure.
 int report_failure(const char *what, mlxmtp_status st, bool json);
 
+// --tensor-cores / --no-tensor-cores as instance flags (added to *flags);
+// false, after printing the usage error, when both are given.
+bool add_tensor_core_flags(bool tensor_cores, bool no_tensor_cores, uint32_t *flags);
+
 // Prints a json-c object to stdout (pretty) and releases it.
 void print_json(json_object *obj);
 

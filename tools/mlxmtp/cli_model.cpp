@@ -38,15 +38,10 @@ int open_model(const model_opts &o, bool json, loaded_model *out) {
         std::fprintf(stderr, "error: give exactly one of --model DIR or --synthetic CONFIG\n");
         return kExitUsage;
     }
-    if (o.tensor_cores && o.no_tensor_cores) {
-        std::fprintf(stderr, "error: --tensor-cores and --no-tensor-cores together\n");
-        return kExitUsage;
-    }
     mlxmtp_instance_params ip;
     mlxmtp_instance_params_init(&ip);
     if (o.validation) ip.flags |= MLXMTP_INSTANCE_VALIDATION;
-    if (o.tensor_cores) ip.flags |= MLXMTP_INSTANCE_TENSOR_CORES;
-    if (o.no_tensor_cores) ip.flags |= MLXMTP_INSTANCE_NO_TENSOR_CORES;
+    if (!add_tensor_core_flags(o.tensor_cores, o.no_tensor_cores, &ip.flags)) return kExitUsage;
     mlxmtp_status st = mlxmtp_instance_create(&ip, &out->instance);
     if (st != MLXMTP_OK) return report_failure("creating the Vulkan instance", st, json);
     mlxmtp_model_params mp;

@@ -39,6 +39,16 @@ int report_failure(const char *what, mlxmtp_status st, bool json) {
     return kExitFailure;
 }
 
+bool add_tensor_core_flags(bool tensor_cores, bool no_tensor_cores, uint32_t *flags) {
+    if (tensor_cores && no_tensor_cores) {
+        std::fprintf(stderr, "error: --tensor-cores and --no-tensor-cores together\n");
+        return false;
+    }
+    if (tensor_cores) *flags |= MLXMTP_INSTANCE_TENSOR_CORES;
+    if (no_tensor_cores) *flags |= MLXMTP_INSTANCE_NO_TENSOR_CORES;
+    return true;
+}
+
 void print_json(json_object *obj) {
     std::printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(obj);
