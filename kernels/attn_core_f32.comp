@@ -1,5 +1,8 @@
 #version 450
 #extension GL_EXT_control_flow_attributes : enable
+#if defined(XP_OUT)
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
 // Causal gated attention core for one (query head, query token) per
 // workgroup (grid Hq x T), flash-decoding style inside the workgroup: the
 // WG_SIZE threads form NG groups of G lanes (G = the subgroup size when the
@@ -27,6 +30,9 @@
 // (max, sum, unnormalized accumulator) to partials [T, Hq, max_splits, 2 +
 // hd], fences and counts its arrival on arrivals [T, Hq]; the last one
 // combines the S partials in split order, writes out and resets the counter.
+// XP_OUT: out is also written as (hi, lo) fp16 pair words (out_pairs, as
+// out; common/x_split.glsl x_pair), the x of the output projection's
+// fragment kernel with XP (kernel_tuning::frag_presplit).
 #ifndef DPT
 #define DPT 2
 #endif
@@ -58,6 +64,13 @@ layout(std430, binding = 1) readonly buffer QG { float qg[]; };
 layout(std430, binding = 2) readonly buffer KC { float k_cache[]; };
 layout(std430, binding = 3) readonly buffer VC { float v_cache[]; };
 layout(std430, binding = 4) writeonly buffer O { float o[]; };
+#if defined(XP_OUT)
+#include "common/x_split.glsl"
+layout(std430, binding = 7) writeonly buffer OP { uint o_pairs[]; };
+#define PUT_OUT(i, v) { const float v_ = (v); o[i] = v_; o_pairs[i] = x_pair(v_); }
+#else
+#define PUT_OUT(i, v) o[i] = (v)
+#endif
 #if defined(SPLIT)
 layout(std430, binding = 5) coherent buffer Pa { float partials[]; };
 layout(std430, binding = 6) coherent buffer Ar { uint arrivals[]; };
@@ -121,7 +134,7 @@ void combine_splits(uint t, uint hq, uint S, uint ob) {
             uint b = p0 + s * (hd + 2u);
             sum += partials[b + 2u + d] * exp(partials[b] - M);
         }
-        o[ob + d] = sum * inv_l * sigmoid_f(qg[gb + d]);
+        PUT_OUT(ob + d, sum * inv_l * sigmoid_f(qg[gb + d]));
     }
 }
 #endif
@@ -239,7 +252,7 @@ void main() {
                 if (S > 1u) partials[pb + 2u + d] = sum;
                 else
 #endif
-                o[ob + d] = sum * inv_l * gate[ch][k];
+                PUT_OUT(ob + d, sum * inv_l * gate[ch][k]);
             }
         }
         barrier();

@@ -1,5 +1,8 @@
 #version 450
 #extension GL_EXT_control_flow_attributes : enable
+#if defined(XP_OUT)
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
 // Gated DeltaNet delta-rule recurrence, fused with the q/k L2 norms and the
 // beta / decay gates.  The columns j of a head's state S[dk, dv] evolve
 // independently, so the grid is (value head, block of BV columns).  Each
@@ -27,7 +30,9 @@
 // arrival on arrivals[h] after writing o, and the last one reads the head's
 // whole o rows back and writes y [T, Hv*dv] = o * rsqrt(mean_dv(o^2) + eps)
 // * norm_w * silu(z) (z [T, Hv*dv], norm_w [dv]) as gated_rms_norm_f32 does;
-// it resets the counter for the next dispatch.
+// it resets the counter for the next dispatch.  XP_OUT (with it): y is also
+// written as (hi, lo) fp16 pair words (y_pairs, as y; common/x_split.glsl
+// x_pair), the x of the output projection's fragment kernel with XP.
 #ifndef DK
 #define DK 128
 #endif
@@ -68,6 +73,10 @@ layout(std430, binding = 9) readonly buffer Zb { float z[]; };
 layout(std430, binding = 10) readonly buffer Nw { float norm_w[]; };
 layout(std430, binding = 11) writeonly buffer Yb { float y[]; };
 layout(std430, binding = 12) coherent buffer Ar { uint arrivals[]; };
+#if defined(XP_OUT)
+#include "common/x_split.glsl"
+layout(std430, binding = 13) writeonly buffer YP { uint y_pairs[]; };
+#endif
 #else
 layout(std430, binding = 6) writeonly buffer Ob { float o[]; };
 #endif
@@ -201,7 +210,13 @@ void norm_epilogue(uint h) {
         float scale = inversesqrt(tile[sbase] / float(pc.dv) + pc.eps);
         barrier();  // the tile is rewritten by the next pass
         if (row)
-            for (uint c = l; c < pc.dv; c += NL) y[base + c] = o[base + c] * scale * norm_w[c] * silu(z[base + c]);
+            for (uint c = l; c < pc.dv; c += NL) {
+                const float v = o[base + c] * scale * norm_w[c] * silu(z[base + c]);
+                y[base + c] = v;
+#if defined(XP_OUT)
+                y_pairs[base + c] = x_pair(v);
+#endif
+            }
     }
 }
 #endif

@@ -51,10 +51,12 @@ void gdn_recurrence(command_stream &cs, const gdn_dims &d, const buffer_span &u,
     } pc{d.T, d.Hk, d.Hv, d.dv, nblk, snap ? 1u : 0u, d.eps};
     define_list defs{{"DK", u32(d.dk)}, {"BV", u32(bv)}};
     if (norm) defs.emplace_back("NORM_EPILOGUE", "1");
+    if (norm && norm->y_pairs.valid()) defs.emplace_back("XP_OUT", "1");
     const pipeline &p = cs.device().kernels().get("gdn_recurrence_f32", defs);
     // The binding the kernel leaves unwritten aliases `o`.
     std::vector<buffer_span> binds{u, a, b, A_log, dt_bias, state_in, o, snap ? snapshots : o, snap ? o : state_out};
     if (norm) binds.insert(binds.end(), {norm->z, norm->w, norm->y, norm->arrivals});
+    if (norm && norm->y_pairs.valid()) binds.push_back(norm->y_pairs);
     cs.dispatch(p, binds, &pc, sizeof(pc), d.Hv * nblk);
 }
 
@@ -96,7 +98,7 @@ void attn_prepare(command_stream &cs, const attn_dims &d, const buffer_span &qg,
 
 void attn_core(command_stream &cs, const attn_dims &d, const buffer_span &q, const buffer_span &qg,
                const buffer_span &k_cache, const buffer_span &v_cache, const buffer_span &out,
-               const attn_split *split) {
+               const attn_split *split, const buffer_span &out_pairs) {
     if (d.Hkv == 0 || d.Hq % d.Hkv) fail(MLXMTP_ERR_INTERNAL, "attn_core: Hq %u not a multiple of Hkv %u", d.Hq, d.Hkv);
     if (d.hd > kMaxAttnHeadDim)
         fail(MLXMTP_ERR_INTERNAL, "attn_core supports head_dim <= %u, got %u", kMaxAttnHeadDim, d.hd);
@@ -107,9 +109,14 @@ void attn_core(command_stream &cs, const attn_dims &d, const buffer_span &q, con
         float scale;
         uint32_t split_keys, max_splits;
     } pc{d.T, d.Hq, d.Hkv, d.hd, d.cache_pos, d.max_ctx, float(1.0 / std::sqrt(double(d.hd))), 0, 1};
+    define_list defs{{"DPT", u32(dpt)}};
+    if (out_pairs.valid()) defs.emplace_back("XP_OUT", "1");  // the pairs at binding 7
     if (!split) {
-        const pipeline &p = cs.device().kernels().get("attn_core_f32", {{"DPT", u32(dpt)}});
-        cs.dispatch(p, {q, qg, k_cache, v_cache, out}, pc, d.Hq, d.T);
+        const pipeline &p = cs.device().kernels().get("attn_core_f32", defs);
+        if (out_pairs.valid())  // bindings 5 and 6 (the split's) unused
+            cs.dispatch(p, {q, qg, k_cache, v_cache, out, out, out, out_pairs}, pc, d.Hq, d.T);
+        else
+            cs.dispatch(p, {q, qg, k_cache, v_cache, out}, pc, d.Hq, d.T);
         return;
     }
     if (split->split_keys == 0 || split->max_splits == 0)
@@ -122,8 +129,12 @@ void attn_core(command_stream &cs, const attn_dims &d, const buffer_span &q, con
     const uint64_t most = uint64_t(d.cache_pos) + d.T;
     const uint32_t S = static_cast<uint32_t>(
         std::min<uint64_t>((most + split->split_keys - 1) / split->split_keys, split->max_splits));
-    const pipeline &p = cs.device().kernels().get("attn_core_f32", {{"DPT", u32(dpt)}, {"SPLIT", "1"}});
-    cs.dispatch(p, {q, qg, k_cache, v_cache, out, split->partials, split->arrivals}, pc, d.Hq, d.T, S);
+    defs.emplace_back("SPLIT", "1");
+    const pipeline &p = cs.device().kernels().get("attn_core_f32", defs);
+    if (out_pairs.valid())
+        cs.dispatch(p, {q, qg, k_cache, v_cache, out, split->partials, split->arrivals, out_pairs}, pc, d.Hq, d.T, S);
+    else
+        cs.dispatch(p, {q, qg, k_cache, v_cache, out, split->partials, split->arrivals}, pc, d.Hq, d.T, S);
 }
 
 void swiglu(command_stream &cs, const buffer_span &gate, const buffer_span &up, const buffer_span &y, uint32_t n) {

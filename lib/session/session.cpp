@@ -78,6 +78,7 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     if (presplit_) {
         xnp_ = s(uint64_t(ops::kMatvecMaxCols) * H, "xn pairs");
         actp_ = s(uint64_t(ops::kMatvecMaxCols) * F, "act pairs");
+        mixp_ = s(uint64_t(ops::kMatvecMaxCols) * std::max(Vd, Hq * hd), "mixer output pairs");
     }
     const uint64_t L = logits_cap_;
     logits_dev_ = s(L * V, "logits");
@@ -374,7 +375,9 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         ds.T = sg.n;
         buffer_span snap = sg.snap ? st.snap_state.sub(sg.slot * state_sz, sg.n * state_sz) : buffer_span{};
         const uint64_t v0 = f4(sg.t0 * Vd), vn = f4(sg.n * Vd);  // the segment's rows of o, z, y
-        const ops::gdn_norm_epilogue ne{z_.sub(v0, vn), w.norm, y_.sub(v0, vn), gdn_arrivals_};
+        const buffer_span yp = mixp(w.out, T);  // with the epilogue only: the unfused norm writes no pairs
+        const ops::gdn_norm_epilogue ne{z_.sub(v0, vn), w.norm, y_.sub(v0, vn), gdn_arrivals_,
+                                        yp.valid() ? yp.sub(v0, vn) : buffer_span{}};
         ops::gdn_recurrence(cs, ds, u_.sub(f4(sg.t0 * C), f4(sg.n * C)), a_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)),
                             b_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)), w.A_log, w.dt_bias, state_before(sg.t0).first,
                             st.state, o_.sub(v0, vn), snap, norm_in_rec ? &ne : nullptr);
@@ -387,7 +390,7 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         cs.barrier();
     }
     cs.section("gdn.out");
-    ops::linear(cs, w.out, y_, mix_, T);
+    ops::linear(cs, w.out, y_, mix_, T, norm_in_rec ? mixp(w.out, T) : buffer_span{});
 }
 
 void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T,
@@ -418,10 +421,11 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
     cs.section("attn.core");
     // Decode and verify: split-K over workgroups for long contexts (a
     // prefill chunk has T x Hq workgroups already).
-    ops::attn_core(cs, d, q_, qg_, kc, vc, att_, T <= ops::kMatvecMaxCols ? &attn_split_ : nullptr);
+    const buffer_span ap = mixp(w.o, T);
+    ops::attn_core(cs, d, q_, qg_, kc, vc, att_, T <= ops::kMatvecMaxCols ? &attn_split_ : nullptr, ap);
     cs.barrier();
     cs.section("attn.out");
-    ops::linear(cs, w.o, att_, mix_, T);
+    ops::linear(cs, w.o, att_, mix_, T, ap);
 }
 
 void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T) {

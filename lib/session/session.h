@@ -137,10 +137,17 @@ private:
     buffer_span x_, x2_, xn_, mix_, qkv_, z_, a_, b_, u_, o_, y_, qg_, k_, v_, q_, att_, gate_, up_, act_, hn_, logits_dev_;
     buffer_span argmax_part_;  // ops::argmax partials
     // x pre-split (kernel_tuning::frag_presplit, with x-quad frag copies):
-    // the norms that write xn_ also write its (hi, lo) pair words here for
-    // decode / verify chunks, and the fragment products read those.
+    // the norms that write xn_, the frag SwiGLU epilogue, the GDN gated norm
+    // epilogue and the attention core also write their outputs' (hi, lo) pair
+    // words for decode / verify chunks, and the fragment products read those.
     bool presplit_ = false;
     buffer_span xnp_, actp_;  // xn_'s pairs; act_'s (the frag GLU epilogue's, read by the down projection)
+    buffer_span mixp_;        // the token mixer's output pairs: y_'s (GDN norm epilogue) or att_'s (attention core)
+    // The mixer output's pairs for an output projection w at T tokens (none
+    // where w has no x-quad frag copy or T is a prefill chunk).
+    buffer_span mixp(const ops::device_weight &w, uint32_t T) const {
+        return presplit_ && T <= ops::kMatvecMaxCols && w.frag.x_quads ? mixp_ : buffer_span{};
+    }
     buffer_span xnp(uint32_t T) const { return presplit_ && T <= ops::kMatvecMaxCols ? xnp_ : buffer_span{}; }
     // Host-visible I/O.
     buffer_span ids_io_, pos_io_, argmax_io_, logits_io_;

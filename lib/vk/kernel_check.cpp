@@ -1,5 +1,7 @@
 #include "vk/kernel_check.h"
 
+#include "util/half.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -39,6 +41,18 @@ double max_rel_error(const std::vector<float> &got, const std::vector<float> &re
 bool same_bits(const float *a, const float *b, size_t n, bool zero_sign_free) {
     for (size_t i = 0; i < n; ++i)
         if (std::memcmp(&a[i], &b[i], 4) != 0 && !(zero_sign_free && a[i] == 0 && b[i] == 0)) return false;
+    return true;
+}
+
+bool pairs_match(const std::vector<float> &values, const std::vector<uint32_t> &pairs) {
+    if (pairs.size() != values.size()) return false;
+    float vmax = 0;
+    for (float v : values) vmax = std::max(vmax, std::fabs(v));
+    for (size_t i = 0; i < values.size(); ++i) {
+        const float hi = f16_to_f32(static_cast<uint16_t>(pairs[i] & 0xffffu));
+        const float lo = f16_to_f32(static_cast<uint16_t>(pairs[i] >> 16));
+        if (!(std::fabs(hi + lo - values[i]) <= 1e-6f * std::fabs(values[i]) + 1e-6f * vmax)) return false;
+    }
     return true;
 }
 

@@ -56,6 +56,10 @@ double max_rel_error(const std::vector<float> &got, const std::vector<float> &re
 // Bit-identical float vectors (batch invariance); +0 and -0 count as equal
 // when `zero_sign_free`.
 bool same_bits(const float *a, const float *b, size_t n, bool zero_sign_free = false);
+// x split by its producer (XP_OUT: common/x_split.glsl x_pair): each
+// word's fp16 halves (hi low, lo high) sum to its value within lo's
+// rounding (22 bits of it; fp16 subnormals near 0).
+bool pairs_match(const std::vector<float> &values, const std::vector<uint32_t> &pairs);
 kernel_check_result make_result(const char *name, const std::vector<float> &got, const std::vector<float> &ref,
                                 double tolerance);
 // Uploads a weight in `fmt` built from random values, split into chunks of

@@ -19,7 +19,6 @@
 #include "ops/linear_frag.h"
 #include "ref/linear.h"
 #include "ref/norm.h"
-#include "util/half.h"
 #include "vk/kernel_check.h"
 
 #include <algorithm>
@@ -238,18 +237,7 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         ops::linear_matvec_frag_glu(cp, fq, fuq, dn, dg1, N, M, true, dnp, dgp);
         cp.submit();
         std::vector<float> g0 = bufs.read<float>(dg0, ref.size());
-        std::vector<uint32_t> gp = bufs.read<uint32_t>(dgp, ref.size());
-        // Each pair word's halves sum to the GLU output within fp16 lo's
-        // rounding (22 bits of it; fp16 subnormals near 0).
-        float gmax = 0;
-        for (float v : g0) gmax = std::max(gmax, std::fabs(v));
-        bool pairs_ok = true;
-        for (size_t i = 0; i < g0.size() && pairs_ok; ++i) {
-            const float hi = f16_to_f32(static_cast<uint16_t>(gp[i] & 0xffffu));
-            const float lo = f16_to_f32(static_cast<uint16_t>(gp[i] >> 16));
-            pairs_ok = std::fabs(hi + lo - g0[i]) <= 1e-6f * std::fabs(g0[i]) + 1e-6f * gmax;
-        }
-        if (!pairs_ok || !same_bits(bufs.read<float>(dy0, ref.size()).data(), bufs.read<float>(dy1, ref.size()).data(),
+        if (!pairs_match(g0, bufs.read<uint32_t>(dgp, ref.size())) || !same_bits(bufs.read<float>(dy0, ref.size()).data(), bufs.read<float>(dy1, ref.size()).data(),
                                     ref.size(), true) ||
             !same_bits(g0.data(), bufs.read<float>(dg1, ref.size()).data(), ref.size(), true)) {
             res.error = std::max(res.error, 1.0);

@@ -325,8 +325,9 @@ kernel_check_result check_gdn_recurrence(vk_device &dev, uint64_t seed) {
 // The gated norm as the recurrence's epilogue (ops::gdn_norm_epilogue,
 // decode and verify sizes): y against the scalar recurrence + gated norm, o
 // and the snapshots still written, the arrival counters back at zero after
-// two dispatches on them; and batch invariance: token j alone, from the
-// batch's snapshot before it, gives the batch's o and y rows bit for bit.
+// two dispatches on them; the first one's y pair words (XP_OUT); and batch
+// invariance: token j alone, from the batch's snapshot before it, gives the
+// batch's o and y rows bit for bit.
 kernel_check_result check_gdn_recurrence_norm(vk_device &dev, uint64_t seed) {
     std::mt19937_64 rng(seed);
     worst w("gdn_recurrence_norm");
@@ -345,7 +346,8 @@ kernel_check_result check_gdn_recurrence_norm(vk_device &dev, uint64_t seed) {
         buffer_span dout = bufs.zeros(c.ro.size() * 4), dsnap = bufs.zeros(c.rsnap.size() * 4),
                     dy = bufs.upload(std::vector<float>(ry.size(), NAN)), dy2 = bufs.zeros(ry.size() * 4),
                     ds2 = bufs.zeros(Ssz * 4), dout2 = bufs.zeros(c.ro.size() * 4), darr = bufs.zeros(4ull * Hv);
-        ops::gdn_norm_epilogue ne{dz, dnw, dy, darr}, ne2{dz, dnw, dy2, darr};
+        buffer_span dyp = bufs.zeros(ry.size() * 4);  // the first call's y pairs (XP_OUT)
+        ops::gdn_norm_epilogue ne{dz, dnw, dy, darr, dyp}, ne2{dz, dnw, dy2, darr};
         command_stream cs(dev);
         ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds, buffer_span{}, dout, dsnap, &ne);
         cs.barrier();
@@ -363,6 +365,7 @@ kernel_check_result check_gdn_recurrence_norm(vk_device &dev, uint64_t seed) {
         w.add(make_result("gdn_recurrence_norm", got, ref, 2e-5));
         for (uint32_t a : bufs.read<uint32_t>(darr, Hv))
             if (a != 0) w.r.passed = false;
+        if (!pairs_match(bufs.read<float>(dy, ry.size()), bufs.read<uint32_t>(dyp, ry.size()))) w.r.passed = false;
 
         // Token j alone from the state before it.
         const uint32_t j = rnd(rng, 0, T - 1), C = d.C();
@@ -532,8 +535,9 @@ kernel_check_result check_attn_core(vk_device &dev, uint64_t seed) {
 // Split-K over workgroups (ops::attn_split, decode and verify sizes) with
 // small random split sizes so that queries run as 1..max_splits splits:
 // against the reference; queries that fit one split bit for bit as the
-// unsplit kernel; the arrival counters back at zero; and batch invariance:
-// query j alone gives the batch's row j bit for bit.
+// unsplit kernel; the arrival counters back at zero; batch invariance:
+// query j alone gives the batch's row j bit for bit; and the output's pair
+// words (XP_OUT) of both forms.
 kernel_check_result check_attn_core_split(vk_device &dev, uint64_t seed) {
     std::mt19937_64 rng(seed);
     worst w("attn_core_split");
@@ -557,8 +561,10 @@ kernel_check_result check_attn_core_split(vk_device &dev, uint64_t seed) {
         buffer_span dqj = bufs.upload(c.q.data() + j * row, row * 4),
                     dqgj = bufs.upload(c.qg.data() + j * 2 * row, 2 * row * 4), doutj = bufs.zeros(row * 4);
         command_stream cs(dev);
-        ops::attn_core(cs, d, dq, dqg, dkc, dvc, dout, &sp);
-        ops::attn_core(cs, d, dq, dqg, dkc, dvc, dplain);
+        // Both forms also write their output's pairs (XP_OUT).
+        buffer_span dpair = bufs.zeros(c.ref.size() * 4), dplain_pair = bufs.zeros(c.ref.size() * 4);
+        ops::attn_core(cs, d, dq, dqg, dkc, dvc, dout, &sp, dpair);
+        ops::attn_core(cs, d, dq, dqg, dkc, dvc, dplain, nullptr, dplain_pair);
         cs.barrier();
         ops::attn_core(cs, dj, dqj, dqgj, dkc, dvc, doutj, &sp);
         cs.submit();
@@ -569,6 +575,9 @@ kernel_check_result check_attn_core_split(vk_device &dev, uint64_t seed) {
         for (uint32_t a : bufs.read<uint32_t>(sp.arrivals, size_t(T) * Hq))
             if (a != 0) w.r.passed = false;
         if (!same_bits(bufs.read<float>(doutj, row).data(), &got[j * row], row)) w.r.passed = false;
+        if (!pairs_match(got, bufs.read<uint32_t>(dpair, c.ref.size())) ||
+            !pairs_match(plain, bufs.read<uint32_t>(dplain_pair, c.ref.size())))
+            w.r.passed = false;
     }
     return w.r;
 }

@@ -98,9 +98,10 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
                 << "row " << t;
         }
     }
-    // x split by the norms (kernel_tuning::frag_presplit, matvec_frag.comp
-    // XP): the same hi / lo halves, so the same logits bit for bit, for 16
-    // rows at once and one at a time.
+    // x split by its producers (kernel_tuning::frag_presplit, matvec_frag.comp
+    // XP: the norms, the SwiGLU epilogue, the GDN gated norm and the attention
+    // core write (hi, lo) pair words): the same hi / lo halves, so the same
+    // logits bit for bit, for 16 rows at once and one at a time.
     {
         const std::vector<int32_t> p(cases[1].prompt.begin(), cases[1].prompt.begin() + 16);
         engine_session ref(*frag, {});
