@@ -4,11 +4,13 @@
 # (a timestamp after every command) with tensor cores, per section for
 # decode and verify 2 / 4 / 5 / 8, side by side.
 # Usage (repo root on the GPU machine): scripts/gpu_prof45.sh BIN_DIR OUT_DIR
+# (PROF_FLAGS: more verify-bench flags, e.g. --frag-presplit; PROF_NAME: the output name)
 set -u
 bin=$1; out=$2
 cfg=tests/fixtures/configs/qwen3.5-27b.config.json
-"$bin/mlxmtp-verify-bench" --frag-matvec --profile $cfg mxfp4 > "$out/profile_xq.jsonl" 2>&1
-python3 - "$out/profile_xq.jsonl" <<'PY' | tee -a "$out/log.txt"
+f="$out/profile_${PROF_NAME:-xq}.jsonl"
+"$bin/mlxmtp-verify-bench" --frag-matvec ${PROF_FLAGS:-} --profile $cfg mxfp4 > "$f" 2>&1
+python3 - "$f" <<'PY' | tee -a "$out/log.txt"
 import json, sys, collections
 span = {}; ent = collections.defaultdict(dict)
 for line in open(sys.argv[1]):
