@@ -27,7 +27,10 @@
 // tensor-core MXFP4 matvec (matvec_frag.comp, n <= 16) instead of the
 // prototype; COOP_DEFINES then go to it alone, several configurations
 // separated by ';' (e.g. "NSG=4;NSG=8,R=1,PF=4;XF32"), the weights repacked
-// once; XF32 hands it fp32 x to split itself.  On the
+// once; XF32 hands it fp32 x to split itself; XP (with XQ and XF32) hands it
+// x pre-split into (hi, lo) pair words, as the engine's producers write
+// them (kernel_tuning::frag_presplit; x is then an RMSNorm's output, which
+// writes the pairs too, and matvec.comp's reference takes that x).  On the
 // H200 the one such run timed most variants up to 3x slower than runs
 // without (same binary sizes as uncaptured builds, cause unknown): take
 // timings from runs without STATS.
@@ -183,6 +186,16 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
         cs.submit();
     }
     buffer_span xs = acts.alloc(uint64_t(16) * cols * 4, "xs"), yref = acts.alloc(uint64_t(16) * rows * 4, "yref");
+    // XP's x: x normed (unit weight) with its pair words, written once.
+    buffer_span xn = acts.alloc(uint64_t(16) * cols * 4, "xn"), xnp = acts.alloc(uint64_t(16) * cols * 4, "xn pairs");
+    {
+        const std::vector<float> ones(cols, 1.0f);
+        const buffer_span w1 = acts.alloc(uint64_t(cols) * 4, "unit norm weight");
+        upload(dev, w1, ones.data(), ones.size() * 4);
+        command_stream cs(dev);
+        ops::rms_norm(cs, x, w1, xn, 16, cols, 1e-6f, false, xnp);
+        cs.submit();
+    }
     const int iters = real ? 400 : 2;
     // Configurations separated by ';', each NAME=VALUE[,NAME=VALUE...]
     // (kernel_tuning::frag_defines: matvec_frag's alone).
@@ -214,21 +227,28 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
         };
         const bool x_f32 = take("XF32");  // the kernel reads fp32 x and splits it itself (no x_split pass)
         const bool use_q = take("XQ");    // the x-quad copies (a property of the weights)
-        if (use_q && !quads) {
+        const bool xp = take("XP");       // x pre-split (needs XQ and XF32)
+        if ((use_q || xp) && !quads) {
             std::printf("{\"kernel\":\"matvec_frag\",\"defines\":\"%s\",\"error\":\"the layout has no x quads\"}\n",
                         config.c_str());
             continue;
         }
+        if (xp && !(use_q && x_f32)) {
+            std::printf("{\"kernel\":\"matvec_frag\",\"defines\":\"%s\",\"error\":\"XP needs XQ and XF32\"}\n",
+                        config.c_str());
+            continue;
+        }
         const std::vector<ops::frag_weight> &set = use_q ? fwsq : fws;
+        const buffer_span &xin = xp ? xn : x;  // the products' x (fp32)
         auto run_frag = [&](command_stream &cs, const ops::frag_weight &fw, uint32_t n) {
-            ops::linear_matvec_frag(cs, fw, x_f32 ? x : xs, y, n, rows, x_f32);
+            ops::linear_matvec_frag(cs, fw, x_f32 ? xin : xs, y, n, rows, x_f32, xp ? xnp : buffer_span{});
         };
         for (uint32_t n : n_list) {
             if (n == 0 || n > 16) continue;
             try {
                 command_stream cs(dev);
-                ops::linear_matvec(cs, ws[0], x, yref, n);
-                ops::x_split_f16(cs, x, xs, n, cols);
+                ops::linear_matvec(cs, ws[0], xin, yref, n);
+                ops::x_split_f16(cs, xin, xs, n, cols);
                 cs.barrier();
                 run_frag(cs, set[0], n);
                 cs.submit();
