@@ -275,7 +275,12 @@ cfrag mma(afrag a, bfrag b, cfrag c) {
 // The 8 codes of one A fragment -> fp16 elements times 2^-14.  Word layout
 // (ops::frag_repack_mxfp4): element 2p's magnitude bits at 3p..3p+2 and
 // sign at 12 + p, element 2p + 1's at 16 + 3p.. and 28 + p; pair 3 is
-// already in place.
+// already in place.  Pairs 0 and 1: the pair's 8 bits t, then one multiply
+// t * (2^(9 - 3p) + 2^(3 - p)) moves magnitudes and signs at once (the two
+// shifted copies overlap only where carries stay out of the kept bits, so
+// this is (t << (9 - 3p)) | (t << (3 - p)) on them: checked for all 256 t
+// by the unit test MatvecFrag.DecodeGivesE2m1Values); pair 2's copies
+// would collide on kept bits, so it takes the two shifts.
 afrag decode_a(uint q) {
     afrag a = A_INIT;
     UNROLL for (uint p = 0u; p < 4u; ++p) {
@@ -283,7 +288,8 @@ afrag decode_a(uint q) {
         const uint h = q;
 #else
         const uint h = p == 3u ? q & 0x8E008E00u
-                               : ((q << (9u - 3u * p)) & 0x0E000E00u) | ((q << (3u - p)) & 0x80008000u);
+                     : p == 2u ? ((q << 3u) & 0x0E000E00u) | ((q << 1u) & 0x80008000u)
+                               : ((q & (p == 0u ? 0x10071007u : 0x20382038u)) * (p == 0u ? 520u : 68u)) & 0x8E008E00u;
 #endif
         const f16vec2 v = unpackFloat2x16(h);
         AE(a, 2u * p) = v.x;

@@ -3,12 +3,14 @@
 // itself is covered by the matvec_frag_mxfp4 kernel check.
 #include "ops/linear_frag.h"
 #include "test_env.h"
+#include "util/half.h"
 #include "vk/kernel_check.h"
 #include "vk/memory.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <random>
 
@@ -49,6 +51,39 @@ std::vector<float> probe_output(const frag_layout &f) {
 }
 
 }  // namespace
+
+// matvec_frag.comp's decode_a, its integer steps copied here: each element
+// pair p of a repacked word (element 2p's magnitude bits at 3p..3p+2 and
+// sign at 12 + p, element 2p + 1's at 16 + 3p.. and 28 + p) must become two
+// fp16 values equal to the E2M1 values of the codes times 2^-14 (the MX
+// rules' table), for every one of the pair's 256 bit patterns.  Pairs 0 and
+// 1 take one multiply instead of two shifts, which is exact only because
+// the shifted copies' carries stay out of the kept bits: this checks that.
+TEST(MatvecFrag, DecodeGivesE2m1Values) {
+    static const float kE2m1[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};  // OCP MX spec, E2M1
+    auto decode_pair = [](uint32_t q, uint32_t p) -> uint32_t {
+        if (p == 3) return q & 0x8E008E00u;
+        if (p == 2) return ((q << 3u) & 0x0E000E00u) | ((q << 1u) & 0x80008000u);
+        return ((q & (p == 0 ? 0x10071007u : 0x20382038u)) * (p == 0 ? 520u : 68u)) & 0x8E008E00u;
+    };
+    std::mt19937 rng(7);
+    for (uint32_t p = 0; p < 4; ++p)
+        for (uint32_t codes = 0; codes < 256; ++codes) {
+            const uint32_t lo_code = codes & 15u, hi_code = codes >> 4;  // elements 2p, 2p + 1
+            uint32_t q = ((lo_code & 7u) << (3 * p)) | ((lo_code >> 3) << (12 + p)) | ((hi_code & 7u) << (16 + 3 * p)) |
+                         ((hi_code >> 3) << (28 + p));
+            // The other pairs' bits must not matter: fill them at random.
+            const uint32_t own = (7u << (3 * p)) | (1u << (12 + p)) | (7u << (16 + 3 * p)) | (1u << (28 + p));
+            q |= static_cast<uint32_t>(rng()) & ~own;
+            const uint32_t h = decode_pair(q, p);
+            const float lo = f16_to_f32(static_cast<uint16_t>(h & 0xffffu)), hi = f16_to_f32(static_cast<uint16_t>(h >> 16));
+            const float want_lo = (lo_code & 8u ? -1.0f : 1.0f) * kE2m1[lo_code & 7u] * std::ldexp(1.0f, -14);
+            const float want_hi = (hi_code & 8u ? -1.0f : 1.0f) * kE2m1[hi_code & 7u] * std::ldexp(1.0f, -14);
+            ASSERT_EQ(lo, want_lo) << "pair " << p << " codes " << codes;
+            ASSERT_EQ(hi, want_hi) << "pair " << p << " codes " << codes;
+            ASSERT_EQ(std::signbit(lo), (lo_code & 8u) != 0) << "pair " << p << " codes " << codes;
+        }
+}
 
 TEST(MatvecFrag, PtxLayoutIsUsable) {
     const frag_layout f = frag_layout_mma_m16n8k16();
