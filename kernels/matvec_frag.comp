@@ -82,6 +82,7 @@
 // slot (slot0 + t) % ring for t >= snap_from.  Bit for bit the plain kernel
 // followed by gdn_conv_f32.
 //
+// DECODE_SHIFTS: decode_a's pairs 0 and 1 by two shifts (same bits; A/B).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
 // used as (hi, lo) pairs, no split).
@@ -288,6 +289,9 @@ afrag decode_a(uint q) {
         const uint h = q;
 #else
         const uint h = p == 3u ? q & 0x8E008E00u
+#ifdef DECODE_SHIFTS  // the two-shift form for every pair (A/B timing of the multiply)
+                     : true    ? ((q << (9u - 3u * p)) & 0x0E000E00u) | ((q << (3u - p)) & 0x80008000u)
+#endif
                      : p == 2u ? ((q << 3u) & 0x0E000E00u) | ((q << 1u) & 0x80008000u)
                                : ((q & (p == 0u ? 0x10071007u : 0x20382038u)) * (p == 0u ? 520u : 68u)) & 0x8E008E00u;
 #endif
