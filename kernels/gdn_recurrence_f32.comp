@@ -17,14 +17,16 @@
 // loaded one token ahead), and two group sums give (|q|^2, |k|^2,
 // (decay S)^T k per column) and then (S^T q per column).  The summation
 // order per token depends on nothing but the device (not on T), so a
-// multi-token call matches single-token calls bit for bit.  The state and
-// the per-token snapshots go through a shared-memory tile so that global
-// reads / writes are coalesced over j.
-//   u [T, C] (q | k | v), a, b [T, Hv], A_log, dt_bias [Hv], state_in [Hv, dk, dv]
-//   (read), o [T, Hv*dv]; pc.snap != 0: snap [T, Hv, dk, dv] gets the state
+// multi-token call matches single-token calls bit for bit.  The state is
+// stored column-major per head ([dv, dk]: column j's dk rows contiguous),
+// so a group reads and writes its columns straight from the lanes'
+// registers, coalesced (lane r's rows r, r + G, ... are consecutive across
+// the group), with no shared-memory pass or barrier per token snapshot.
+//   u [T, C] (q | k | v), a, b [T, Hv], A_log, dt_bias [Hv], state_in [Hv, dv, dk]
+//   (read), o [T, Hv*dv]; pc.snap != 0: snap [T, Hv, dv, dk] gets the state
 //   after every token (the last one is the new state; the session keeps its
-//   current state in that ring); else state_out [Hv, dk, dv] gets the final
-//   state (it may alias state_in: a workgroup reads its columns first).
+//   current state in that ring); else state_out [Hv, dv, dk] gets the final
+//   state (it may alias state_in: each lane reads its elements first).
 // NORM_EPILOGUE: the gated RMSNorm that follows (gated_rms_norm_f32) runs here
 // too, one stage fewer per layer: the head's nblk workgroups count their
 // arrival on arrivals[h] after writing o, and the last one reads the head's
@@ -54,11 +56,7 @@
 #define WG_SIZE (BV * G / NCOL)
 #define NGR (BV / NCOL)                        // groups per workgroup
 #define RPL ((DK + G - 1) / G)                 // state rows per lane
-#define MPC (RPL < 128 / G ? RPL : 128 / G)     // rows per lane in one tile pass
-#define NCH ((RPL + MPC - 1) / MPC)            // tile passes over the rows
-#define TR (MPC * G)                           // tile rows
-#define TW (BV + 1)                            // padded tile row (bank conflicts)
-#define TILE_N (TR * TW > 4 * WG_SIZE ? TR * TW : 4 * WG_SIZE)
+#define TILE_N (4 * WG_SIZE)                   // group_sum4's fallback scratch and the norm epilogue's
 layout(local_size_x = WG_SIZE) in;
 #include "common/types.glsl"
 layout(std430, binding = 0) readonly buffer Ub { float u[]; };
@@ -84,9 +82,9 @@ layout(std430, binding = 7) writeonly buffer Sn { float snap[]; };
 layout(std430, binding = 8) writeonly buffer So { float state_out[]; };
 layout(push_constant) uniform P { uint T; uint Hk; uint Hv; uint dv; uint nblk; uint snap; float eps; } pc;
 
-// The tile doubles as group_sum4's scratch (fallback path): the tile is
-// written only after a group_sum2 barrier and group_sum4 follows a tile
-// pass's closing barrier.
+// The tile is group_sum4's scratch (fallback path: each token's group_sum2
+// barrier separates its reads from the next token's writes) and the norm
+// epilogue's.
 shared float tile[TILE_N];
 shared vec2 red2[WG_SIZE];
 
@@ -124,40 +122,32 @@ vec2 group_sum2(vec2 v) {
     return r;  // red2 is rewritten only after the next group_sum4 barrier
 }
 
-// Coalesced copies between a [DK, dv] matrix (row stride dv) and the lanes'
-// registers, TR rows at a time through the tile.
+// A head's state (base: its first element; column-major, DK rows per
+// column) to and from the lanes' registers: lane r of group g holds rows
+// r, r + G, ... of columns j0 + g + k NGR.
 void load_state(uint base, uint j0) {
-    [[unroll]] for (uint ch = 0; ch < NCH; ++ch) {
-        for (uint e = gl_LocalInvocationID.x; e < TR * BV; e += WG_SIZE) {
-            uint r = ch * TR + e / BV, j = j0 + e % BV;
-            tile[(e / BV) * TW + e % BV] = r < DK && j < pc.dv ? state_in[base + r * pc.dv + j] : 0.0;
+    [[unroll]] for (uint k = 0; k < NCOL; ++k) {
+        const uint j = j0 + grp + k * NGR;
+        [[unroll]] for (uint m = 0; m < RPL; ++m) {
+            const uint r = lane + G * m;
+            s[k][m] = r < DK && j < pc.dv ? state_in[base + j * DK + r] : 0.0;
         }
-        barrier();
-        [[unroll]] for (uint k = 0; k < NCOL; ++k)
-            [[unroll]] for (uint m = 0; m < MPC; ++m)
-                if (ch * MPC + m < RPL) s[k][ch * MPC + m] = tile[(lane + G * m) * TW + grp + k * NGR];
-        barrier();
     }
 }
 
 // The registers' state to snap (to_snap) or state_out, at `base`.
 void store_state(bool to_snap, uint base, uint j0) {
-    [[unroll]] for (uint ch = 0; ch < NCH; ++ch) {
-        [[unroll]] for (uint k = 0; k < NCOL; ++k)
-            [[unroll]] for (uint m = 0; m < MPC; ++m)
-                if (ch * MPC + m < RPL) tile[(lane + G * m) * TW + grp + k * NGR] = s[k][ch * MPC + m];
-        barrier();
-        for (uint e = gl_LocalInvocationID.x; e < TR * BV; e += WG_SIZE) {
-            uint r = ch * TR + e / BV, j = j0 + e % BV;
+    [[unroll]] for (uint k = 0; k < NCOL; ++k) {
+        const uint j = j0 + grp + k * NGR;
+        [[unroll]] for (uint m = 0; m < RPL; ++m) {
+            const uint r = lane + G * m;
             if (r < DK && j < pc.dv) {
-                float x = tile[(e / BV) * TW + e % BV];
                 if (to_snap)
-                    snap[base + r * pc.dv + j] = x;
+                    snap[base + j * DK + r] = s[k][m];
                 else
-                    state_out[base + r * pc.dv + j] = x;
+                    state_out[base + j * DK + r] = s[k][m];
             }
         }
-        barrier();
     }
 }
 

@@ -46,9 +46,10 @@ void gdn_conv(command_stream &cs, const gdn_dims &d, const buffer_span &qkv, con
 //   u        [T, C]          conv output (q | k | v)
 //   a, b     [T, Hv]         in_proj_a / in_proj_b outputs
 //   A_log, dt_bias [Hv]      f32
-//   state_in [Hv, dk, dv]    f32 recurrent state S[h][i][j] before the first token (read only)
+//   state_in [Hv, dv, dk]    f32 recurrent state S[h][i][j] before the first token, column-major
+//                            per head (element (i, j) at j * dk + i; read only)
 //   o        [T, Hv * dv]
-//   snapshots valid(): [T, Hv, dk, dv], the state after each token t (the
+//   snapshots valid(): [T, Hv, dv, dk], the state after each token t (the
 //     last is the new state); else the final state goes to state_out (which
 //     may be state_in itself).
 //   norm != nullptr: gated_rms_norm below runs in the same dispatch (the

@@ -120,9 +120,9 @@ private:
     // the slot of the last position holds it (the chunk's last tokens always
     // write snapshots), so an exact rollback only moves the position.
     struct gdn_state {
-        buffer_span state;      // [Hv, dk, dv]: zeros at position 0; the end of a snapshot-less prefill segment
+        buffer_span state;      // [Hv, dv, dk] (ops::gdn_recurrence's layout): zeros at position 0; the end of a snapshot-less prefill segment
         buffer_span conv;       // [K-1, C]: likewise for the conv window
-        buffer_span snap_state; // [ring, Hv, dk, dv]
+        buffer_span snap_state; // [ring, Hv, dv, dk]
         buffer_span snap_conv;  // [ring, K-1, C]
     };
     struct kv_state {

@@ -244,8 +244,20 @@ kernel_check_result check_gdn_qkv_conv(vk_device &dev, uint64_t seed) {
     return w.r;
 }
 
+// States [n, dk, dv] (the reference's) as gdn_recurrence_f32 keeps them:
+// [n, dv, dk].
+std::vector<float> state_to_device_layout(const std::vector<float> &v, uint32_t dk, uint32_t dv) {
+    std::vector<float> out(v.size());
+    const size_t per = size_t(dk) * dv;
+    for (size_t h = 0; h < v.size() / per; ++h)
+        for (uint32_t i = 0; i < dk; ++i)
+            for (uint32_t j = 0; j < dv; ++j) out[h * per + size_t(j) * dk + i] = v[h * per + size_t(i) * dv + j];
+    return out;
+}
+
 // Random recurrence inputs for shape s over T tokens, continuing from a
-// random state, with the scalar reference's outputs.
+// random state, with the scalar reference's outputs (states in the
+// kernel's layout).
 struct gdn_case {
     ops::gdn_dims d{};
     std::vector<float> u, a, b, A_log, dt_bias, st;  // inputs (st: the state before the first token)
@@ -280,6 +292,9 @@ gdn_case make_gdn_case(std::mt19937_64 &rng, gdn_shape s, uint32_t T) {
                            &c.ro[size_t(t) * Hv * dv]);
         append(c.rsnap, c.rs);
     }
+    // The kernel keeps each head's state column-major ([dv, dk]): the
+    // reference's [dk, dv] states in that layout.
+    for (std::vector<float> *v : {&c.st, &c.rs, &c.rsnap}) *v = state_to_device_layout(*v, dk, dv);
     return c;
 }
 
