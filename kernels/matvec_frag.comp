@@ -82,7 +82,7 @@
 // slot (slot0 + t) % ring for t >= snap_from.  Bit for bit the plain kernel
 // followed by gdn_conv_f32.
 //
-// DECODE_SHIFTS: decode_a's pairs 0 and 1 by two shifts (same bits; A/B).
+// DECODE_SHIFTS=1: decode_a's pairs 0 and 1 by two shifts (same bits; A/B).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
 // used as (hi, lo) pairs, no split).
@@ -282,17 +282,20 @@ cfrag mma(afrag a, bfrag b, cfrag c) {
 // this is (t << (9 - 3p)) | (t << (3 - p)) on them: checked for all 256 t
 // by the unit test MatvecFrag.DecodeGivesE2m1Values); pair 2's copies
 // would collide on kept bits, so it takes the two shifts.
+#ifndef DECODE_SHIFTS
+#define DECODE_SHIFTS 0  // 1: every pair by two shifts (A/B timing of the multiply)
+#endif
+uint pair_by_shifts(uint q, uint p) {
+    return ((q << (9u - 3u * p)) & 0x0E000E00u) | ((q << (3u - p)) & 0x80008000u);
+}
 afrag decode_a(uint q) {
     afrag a = A_INIT;
     UNROLL for (uint p = 0u; p < 4u; ++p) {
 #ifdef DIAG_NO_DECODE  // timing only (wrong results): the word's bits as the pair, no placement
         const uint h = q;
 #else
-        const uint h = p == 3u ? q & 0x8E008E00u
-#ifdef DECODE_SHIFTS  // the two-shift form for every pair (A/B timing of the multiply)
-                     : true    ? ((q << (9u - 3u * p)) & 0x0E000E00u) | ((q << (3u - p)) & 0x80008000u)
-#endif
-                     : p == 2u ? ((q << 3u) & 0x0E000E00u) | ((q << 1u) & 0x80008000u)
+        const uint h = p == 3u                          ? q & 0x8E008E00u
+                       : p == 2u || DECODE_SHIFTS != 0 ? pair_by_shifts(q, p)
                                : ((q & (p == 0u ? 0x10071007u : 0x20382038u)) * (p == 0u ? 520u : 68u)) & 0x8E008E00u;
 #endif
         const f16vec2 v = unpackFloat2x16(h);
