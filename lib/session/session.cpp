@@ -370,12 +370,12 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
     // Decode and verify sizes: the gated norm runs in the recurrence's
     // epilogue (one stage fewer); prefill: its own kernel.
     const bool norm_in_rec = T <= ops::kMatvecMaxCols && !ops::tuning().unfused_gdn_norm;
+    const buffer_span yp = norm_in_rec ? pairs_for(w.out, T, mixp_) : buffer_span{};  // the unfused norm writes none
     for (const segment &sg : segs) {
         ops::gdn_dims ds = d;
         ds.T = sg.n;
         buffer_span snap = sg.snap ? st.snap_state.sub(sg.slot * state_sz, sg.n * state_sz) : buffer_span{};
         const uint64_t v0 = f4(sg.t0 * Vd), vn = f4(sg.n * Vd);  // the segment's rows of o, z, y
-        const buffer_span yp = mixp(w.out, T);  // with the epilogue only: the unfused norm writes no pairs
         const ops::gdn_norm_epilogue ne{z_.sub(v0, vn), w.norm, y_.sub(v0, vn), gdn_arrivals_,
                                         yp.valid() ? yp.sub(v0, vn) : buffer_span{}};
         ops::gdn_recurrence(cs, ds, u_.sub(f4(sg.t0 * C), f4(sg.n * C)), a_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)),
@@ -390,7 +390,7 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         cs.barrier();
     }
     cs.section("gdn.out");
-    ops::linear(cs, w.out, y_, mix_, T, norm_in_rec ? mixp(w.out, T) : buffer_span{});
+    ops::linear(cs, w.out, y_, mix_, T, yp);
 }
 
 void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T,
@@ -421,7 +421,7 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
     cs.section("attn.core");
     // Decode and verify: split-K over workgroups for long contexts (a
     // prefill chunk has T x Hq workgroups already).
-    const buffer_span ap = mixp(w.o, T);
+    const buffer_span ap = pairs_for(w.o, T, mixp_);
     ops::attn_core(cs, d, q_, qg_, kc, vc, att_, T <= ops::kMatvecMaxCols ? &attn_split_ : nullptr, ap);
     cs.barrier();
     cs.section("attn.out");
@@ -434,7 +434,7 @@ void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T)
     if (T <= ops::kMatvecMaxCols && ops::frag_glu_fusable(L.gate, L.up)) {
         // Frag copies (which linear() takes at every T <= 16): the fragment
         // kernel's SwiGLU epilogue, bit-identical to the unfused frag path.
-        if (presplit_ && L.down.frag.x_quads) act_pairs = actp_;
+        act_pairs = pairs_for(L.down, T, actp_);
         ops::linear_matvec_frag_glu(cs, L.gate, L.up, xn_, act_, T, xnp(T), act_pairs);
     } else if (T <= ops::glu_fused_max_cols() && ops::glu_fusable(L.gate, L.up)) {
         // Decode and short verifies: SwiGLU in the products' epilogue (one

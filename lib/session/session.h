@@ -143,11 +143,13 @@ private:
     bool presplit_ = false;
     buffer_span xnp_, actp_;  // xn_'s pairs; act_'s (the frag GLU epilogue's, read by the down projection)
     buffer_span mixp_;        // the token mixer's output pairs: y_'s (GDN norm epilogue) or att_'s (attention core)
-    // The mixer output's pairs for an output projection w at T tokens (none
-    // where w has no x-quad frag copy or T is a prefill chunk).
-    buffer_span mixp(const ops::device_weight &w, uint32_t T) const {
-        return presplit_ && T <= ops::kMatvecMaxCols && w.frag.x_quads ? mixp_ : buffer_span{};
+    // `pairs` where its producer should write them at T tokens: for a
+    // consumer weight with an x-quad frag copy, at decode / verify sizes.
+    buffer_span pairs_for(const ops::device_weight &consumer, uint32_t T, const buffer_span &pairs) const {
+        return presplit_ && T <= ops::kMatvecMaxCols && consumer.frag.x_quads ? pairs : buffer_span{};
     }
+    // xn_'s pairs: every norm writing xn_ writes them, so any product
+    // reading xn_ may take them (those without x-quad copies ignore them).
     buffer_span xnp(uint32_t T) const { return presplit_ && T <= ops::kMatvecMaxCols ? xnp_ : buffer_span{}; }
     // Host-visible I/O.
     buffer_span ids_io_, pos_io_, argmax_io_, logits_io_;

@@ -237,8 +237,9 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         ops::linear_matvec_frag_glu(cp, fq, fuq, dn, dg1, N, M, true, dnp, dgp);
         cp.submit();
         std::vector<float> g0 = bufs.read<float>(dg0, ref.size());
-        if (!pairs_match(g0, bufs.read<uint32_t>(dgp, ref.size())) || !same_bits(bufs.read<float>(dy0, ref.size()).data(), bufs.read<float>(dy1, ref.size()).data(),
-                                    ref.size(), true) ||
+        if (!pairs_match(g0, bufs.read<uint32_t>(dgp, ref.size())) ||
+            !same_bits(bufs.read<float>(dy0, ref.size()).data(), bufs.read<float>(dy1, ref.size()).data(), ref.size(),
+                       true) ||
             !same_bits(g0.data(), bufs.read<float>(dg1, ref.size()).data(), ref.size(), true)) {
             res.error = std::max(res.error, 1.0);
             res.passed = false;
