@@ -308,22 +308,6 @@ void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs
 }
 
 namespace {
-// The weight's x form (HLC), which tuning().frag_defines may override for all alike.
-bool frag_hl_cols(const frag_weight &w) {
-    bool hlc = w.hl_cols;
-    for (const auto &e : tuning().frag_defines)
-        if (e.first == "HLC") hlc = e.second != "0";
-    return hlc;
-}
-
-// The kernel's warps per workgroup (NSG: its K segments), by the x form unless frag_defines set it.
-uint32_t frag_nsg(const frag_weight &w) {
-    uint32_t nsg = frag_hl_cols(w) ? 8 : 4;
-    for (const auto &e : tuning().frag_defines)
-        if (e.first == "NSG") nsg = static_cast<uint32_t>(std::max(1ul, std::strtoul(e.second.c_str(), nullptr, 10)));
-    return nsg;
-}
-
 // matvec_frag's dispatch; `up` (GLU) the MLP's up weight beside the gate
 // `w`, or `conv` (CONV) the qkv projection's conv epilogue.
 void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *up, const matvec_conv *conv,
@@ -342,7 +326,9 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // so the order of the sums) are fixed per weight: they change the bits.
     // R (row tiles per warp) and PF (groups of loads in flight) do not, so
     // they may follow N.
-    const bool hlc = frag_hl_cols(w);
+    bool hlc = w.hl_cols;
+    for (const auto &e : tuning().frag_defines)
+        if (e.first == "HLC") hlc = e.second != "0";
     // The column order is the weight's (set when it was repacked).
     if (w.x_quads && !(hlc && w.b_pairs && x_f32))
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a weight in x-quad order needs hi / lo columns and fp32 x");
@@ -371,7 +357,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         tpw = !hlc || gpw == 2 ? frag_tiles_per_warp(w.rows) : 1;
         if (up) tpw = std::max(1u, tpw / 2);
     }
-    define_list d{{"R", std::to_string(tpw)}, {"NSG", std::to_string(frag_nsg(w))}, {"PF", hlc && gpw > 1 ? "1" : "2"},
+    define_list d{{"R", std::to_string(tpw)}, {"NSG", hlc ? "8" : "4"}, {"PF", hlc && gpw > 1 ? "1" : "2"},
                   {"HLC", hlc ? "1" : "0"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
@@ -495,25 +481,6 @@ frag_weight frag_view(const device_weight &w) {
 void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                         uint32_t T, const buffer_span &xpairs) {
     linear_matvec_frag(cs, frag_view(w), x, y, T, w.rows, true, xpairs);
-}
-
-void frag_prefetch(command_stream &cs, const device_weight &w, uint64_t budget, uint32_t groups,
-                   const buffer_span &sink) {
-    if (!w.frag.valid() || !budget || !groups) return;
-    const frag_weight fw = frag_view(w);
-    const uint32_t nsg = frag_nsg(fw), kgroups = fw.cols / 64, tiles = (fw.rows + 15) / 16;
-    groups = std::min(groups, (kgroups + nsg - 1) / nsg);
-    const uint64_t per_tile = uint64_t(nsg) * groups * 512;  // code bytes; the scales add 1/16
-    const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(tiles, budget / per_tile));
-    if (!n) return;
-    vk_device &dev = cs.device();
-    uint32_t gx, gy;
-    const uint64_t threads = uint64_t(n) * nsg * groups * 32 + uint64_t(std::min(n * 16, fw.rows)) * nsg;
-    grid_1d(dev, (threads + 255) / 256, &gx, &gy);
-    struct {
-        uint32_t M, K, tiles, nsg, groups, magic, gx;
-    } pc{fw.rows, fw.cols, n, nsg, groups, 0x9e3779b9u, gx};
-    cs.dispatch(dev.kernels().get("l2_prefetch_frag"), {fw.data, fw.scales, sink}, pc, gx, gy);
 }
 
 bool frag_glu_fusable(const device_weight &gate, const device_weight &up) {

@@ -171,14 +171,6 @@ bool frag_glu_fusable(const device_weight &gate, const device_weight &up);
 void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
                             const buffer_span &x, const buffer_span &act, uint32_t T, const buffer_span &xpairs = {},
                             const buffer_span &act_pairs = {});
-// Reads (into L2) the first bytes linear_matvec_frag will read of `w`, up to
-// `budget` bytes: per 16-row tile from tile 0 and per warp segment of K, the
-// first `groups` 64-column groups and their scales (l2_prefetch_frag.comp).
-// Recorded beside a latency-bound stage, behind the same barrier, before
-// the product; nothing when `w` has no frag copy.  `sink`: 4 bytes the kernel
-// may write (never in practice).  Timing only: no result changes.
-void frag_prefetch(command_stream &cs, const device_weight &w, uint64_t budget, uint32_t groups,
-                   const buffer_span &sink);
 // The frag_weight view of a weight with a frag copy.
 frag_weight frag_view(const device_weight &w);
 

@@ -45,13 +45,6 @@ struct kernel_tuning {
     // norms split x into (hi, lo) pairs for the fragment products that read
     // their output (matvec_frag.comp XP; the same bits; A/B runs).
     bool frag_presplit = false;
-    // Sessions record an L2 prefetch (ops::frag_prefetch) of up to this many
-    // MiB of each decode / verify product's weight beside the latency-bound
-    // stage before it (the norms, the recurrence, the attention core), from
-    // the first prefetch_groups 64-column groups of every warp segment
-    // (0: 2).  0: none (A/B runs).
-    uint32_t prefetch_mb = 0;
-    uint32_t prefetch_groups = 0;
     uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

@@ -80,9 +80,6 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
         actp_ = s(uint64_t(ops::kMatvecMaxCols) * F, "act pairs");
         mixp_ = s(uint64_t(ops::kMatvecMaxCols) * std::max(Vd, Hq * hd), "mixer output pairs");
     }
-    prefetch_budget_ = uint64_t(ops::tuning().prefetch_mb) << 20;
-    prefetch_groups_ = ops::tuning().prefetch_groups ? ops::tuning().prefetch_groups : 2;
-    if (prefetch_budget_) prefetch_sink_ = s(1, "prefetch sink");
     const uint64_t L = logits_cap_;
     logits_dev_ = s(L * V, "logits");
     argmax_part_ = s(ops::argmax_scratch_bytes(static_cast<uint32_t>(L), static_cast<uint32_t>(V)) / 4, "argmax partials");
@@ -280,19 +277,11 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
     cs.barrier();
     cs.section("norm");
     ops::add_rms_norm(cs, mix_, x_, L.post_norm, x2_, xn_, T, H, eps, true, xnp(T));
-    prefetch(cs, {&L.gate, &L.up}, T);
     cs.barrier();
     std::swap(x_, x2_);
     mlp(cs, L, T);
     cs.barrier();
     cs.section("norm");
-    if (!is_mtp && li + 1 < m_.layers().size()) {  // the next layer's first products
-        const layer_weights &N = m_.layers()[li + 1];
-        if (N.kind == layer_kind::linear_attention)
-            prefetch(cs, {&N.gdn.qkv, &N.gdn.z}, T);
-        else
-            prefetch(cs, {&N.attn.q, &N.attn.k, &N.attn.v}, T);
-    }
     if (next_norm)
         ops::add_rms_norm(cs, mix_, x_, *next_norm, x2_, xn_, T, H, eps, true, xnp(T));
     else
@@ -382,7 +371,6 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
     // epilogue (one stage fewer); prefill: its own kernel.
     const bool norm_in_rec = T <= ops::kMatvecMaxCols && !ops::tuning().unfused_gdn_norm;
     const buffer_span yp = norm_in_rec ? pairs_for(w.out, T, mixp_) : buffer_span{};  // the unfused norm writes none
-    if (norm_in_rec) prefetch(cs, {&w.out}, T);  // beside the recurrence (the first segment's stage)
     for (const segment &sg : segs) {
         ops::gdn_dims ds = d;
         ds.T = sg.n;
@@ -396,7 +384,6 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         cs.barrier();
     }
     if (!norm_in_rec) {
-        prefetch(cs, {&w.out}, T);
         d.T = T;
         cs.section("gdn.norm");
         ops::gated_rms_norm(cs, d, o_, z_, w.norm, y_);
@@ -436,7 +423,6 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
     // prefill chunk has T x Hq workgroups already).
     const buffer_span ap = pairs_for(w.o, T, mixp_);
     ops::attn_core(cs, d, q_, qg_, kc, vc, att_, T <= ops::kMatvecMaxCols ? &attn_split_ : nullptr, ap);
-    prefetch(cs, {&w.o}, T);
     cs.barrier();
     cs.section("attn.out");
     ops::linear(cs, w.o, att_, mix_, T, ap);
@@ -464,12 +450,6 @@ void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T)
     cs.barrier();
     cs.section("mlp.down");
     ops::linear(cs, L.down, act_, mix_, T, act_pairs);
-}
-
-void engine_session::prefetch(command_stream &cs, std::initializer_list<const ops::device_weight *> ws, uint32_t T) {
-    if (!prefetch_budget_ || T > ops::kMatvecMaxCols) return;
-    for (const ops::device_weight *w : ws)
-        ops::frag_prefetch(cs, *w, prefetch_budget_ / ws.size(), prefetch_groups_, prefetch_sink_);
 }
 
 bool engine_session::rollback_is_exact(uint32_t n) const {

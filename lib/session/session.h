@@ -9,7 +9,6 @@
 #include "vk/command.h"
 
 #include <functional>
-#include <initializer_list>
 #include <memory>
 #include <vector>
 
@@ -152,14 +151,6 @@ private:
     // xn_'s pairs: every norm writing xn_ writes them, so any product
     // reading xn_ may take them (those without x-quad copies ignore them).
     buffer_span xnp(uint32_t T) const { return presplit_ && T <= ops::kMatvecMaxCols ? xnp_ : buffer_span{}; }
-    // L2 prefetch of the next products' weights beside latency-bound stages
-    // (kernel_tuning::prefetch_mb; timing only): the byte budget per stage,
-    // the groups per warp segment, and the kernel's 4-byte sink.
-    uint64_t prefetch_budget_ = 0;
-    uint32_t prefetch_groups_ = 0;
-    buffer_span prefetch_sink_;
-    // Records the prefetch of `ws` (their share of the budget each) at decode / verify sizes.
-    void prefetch(command_stream &cs, std::initializer_list<const ops::device_weight *> ws, uint32_t T);
     // Host-visible I/O.
     buffer_span ids_io_, pos_io_, argmax_io_, logits_io_;
 

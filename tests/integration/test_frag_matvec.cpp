@@ -125,35 +125,6 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
                 << "row " << t;
         }
     }
-    // The L2 prefetch beside the stages before the products
-    // (kernel_tuning::prefetch_mb, l2_prefetch_frag.comp): reads only (the
-    // validation layer watches its bindings), so the same logits bit for
-    // bit, for 16 rows at once and one at a time.  1 MiB per stage and 3
-    // groups per warp segment: the tiny weights are prefetched whole.
-    {
-        const std::vector<int32_t> p(cases[2].prompt.begin(), cases[2].prompt.begin() + 16);
-        engine_session ref(*frag, {});
-        ops::tuning().prefetch_mb = 1;
-        ops::tuning().prefetch_groups = 3;
-        std::unique_ptr<engine_session> pf, pf1;
-        try {
-            pf = std::make_unique<engine_session>(*frag, session_options{});
-            pf1 = std::make_unique<engine_session>(*frag, session_options{});
-        } catch (...) {
-            ops::tuning().prefetch_mb = ops::tuning().prefetch_groups = 0;
-            throw;
-        }
-        ops::tuning().prefetch_mb = ops::tuning().prefetch_groups = 0;
-        ref.eval(p.data(), 16, logits_rows::all);
-        pf->eval(p.data(), 16, logits_rows::all);
-        ASSERT_EQ(pf->logits().size(), ref.logits().size());
-        EXPECT_EQ(0, std::memcmp(pf->logits().data(), ref.logits().data(), ref.logits().size() * 4));
-        for (uint32_t t = 0; t < 4; ++t) {
-            pf1->eval(&p[t], 1, logits_rows::last);
-            EXPECT_EQ(0, std::memcmp(pf1->logits().data(), ref.logits().data() + size_t(t) * V, size_t(V) * 4))
-                << "row " << t;
-        }
-    }
     // Prefill through the fragment kernel (kernel_tuning::frag_prefill, 8
     // columns per dispatch) against the plain model's matmul prefill.
     {

@@ -32,9 +32,7 @@
 //     it too (8 columns per dispatch with hi / lo columns, else 16; --frag-prefill-cols N:
 //     N); --frag-prefill: also under the emulation.  --frag-no-x-quads: frag copies in
 //     the standard column order (no XQ: A/B); --frag-presplit: the norms split x for the
-//     products that read them (XP: A/B).  --prefetch-mb N [--prefetch-groups G]: the sessions
-//     prefetch up to N MiB of each product's weight into L2 beside the stage before it
-//     (ops::frag_prefetch; the first G 64-column groups of every warp segment; A/B).
+//     products that read them (XP: A/B).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
@@ -120,14 +118,11 @@ int main(int argc, char **argv) {
         } else if (f == "--glu-max-cols" && argc > 2) {
             tu.glu_max_cols = count(1);
         } else if (argc > 2 && (f == "--mx-words" || f == "--attn-max-splits" || f == "--glu-rows" ||
-                                f == "--matvec-rows" || f == "--matmul-rows-tile" || f == "--prefetch-mb" ||
-                                f == "--prefetch-groups")) {
+                                f == "--matvec-rows" || f == "--matmul-rows-tile")) {
             const uint32_t n = static_cast<uint32_t>(std::max(0, count(1)));
             (f == "--mx-words" ? tu.matvec_mx_words : f == "--attn-max-splits" ? tu.attn_max_splits
                                                      : f == "--glu-rows"     ? tu.glu_rows
                                                      : f == "--matmul-rows-tile" ? tu.matmul_rows_tile
-                                                     : f == "--prefetch-mb"  ? tu.prefetch_mb
-                                                     : f == "--prefetch-groups" ? tu.prefetch_groups
                                                                              : tu.matvec_rows) = n;
         } else {
             std::fprintf(stderr, "unknown flag %s (or its value is missing)\n", f.c_str());
