@@ -18,12 +18,14 @@ summary() {
   printf '%s: ' "$1"
   sed -nE 's/.*"what":"decode".*"ms":([0-9.]+).*/decode \1 |/p; s/.*"what":"verify","tokens":([0-9]+),"ms":([0-9.]+),"ratio_to_decode":([0-9.]+).*/\1:\2(\3)/p; s/.*"what":"draft","k":1,"ms":([0-9.]+).*/draft1 \1/p; s/.*"k":([1-8]),"tokens_per_round".*"speedup":([0-9.]+).*/s\1=\2/p' "$2" | tr '\n' ' '; echo
 }
-# Arms: base, xq, noxq, pre (x split by its producers), or xq:NAME=V,NAME=V / pre:NAME=V,... (tensor cores
-# with frag defines, e.g. xq:GPW=1 for one column group per workgroup).
+# Arms: base (the CLI's default path), xq (tensor cores with x quads and, since 2026-12-06, x split by its
+# producers), pre (the same, the name of the A/B before), nopre (products split x themselves), noxq, or
+# xq:NAME=V,NAME=V / pre:... / nopre:... (with frag defines, e.g. xq:GPW=1 for one column group per workgroup).
 for arm in ${E2E_ARMS:-base xq noxq}; do
   case $arm in
     base) flags=() ;;
     noxq) flags=(--frag-matvec --frag-no-x-quads) ;;
+    nopre*) flags=(--frag-matvec --frag-no-presplit); for kv in $(echo "${arm#nopre}" | tr ':,' '  '); do flags+=(--frag-define "$kv"); done ;;
     pre*) flags=(--frag-matvec --frag-presplit); for kv in $(echo "${arm#pre}" | tr ':,' '  '); do flags+=(--frag-define "$kv"); done ;;
     xq*) flags=(--frag-matvec); for kv in $(echo "${arm#xq}" | tr ':,' '  '); do flags+=(--frag-define "$kv"); done ;;
   esac

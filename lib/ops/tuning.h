@@ -41,10 +41,11 @@ struct kernel_tuning {
     // Frag copies made while this is set keep the standard column order
     // (no matvec_frag.comp XQ: A/B runs).
     bool frag_no_x_quads = false;
-    // Sessions created while this is set (with x-quad frag copies) have the
-    // norms split x into (hi, lo) pairs for the fragment products that read
-    // their output (matvec_frag.comp XP; the same bits; A/B runs).
-    bool frag_presplit = false;
+    // Sessions (with x-quad frag copies) have the producers of the fragment
+    // products' inputs (the norms, the SwiGLU epilogue, the GDN gated norm,
+    // the attention core) split x into (hi, lo) pairs (matvec_frag.comp XP;
+    // the same bits), except those created while this is set (A/B runs).
+    bool frag_no_presplit = false;
     uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

@@ -74,7 +74,7 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     qg_ = s(B * Hq * 2 * hd, "qg"), k_ = s(B * Hkv * hd, "k"), v_ = s(B * Hkv * hd, "v");
     q_ = s(B * Hq * hd, "q"), att_ = s(B * Hq * hd, "attn");
     gate_ = s(B * F, "gate"), up_ = s(B * F, "up"), act_ = s(B * F, "act");
-    presplit_ = ops::tuning().frag_presplit && !m.layers().empty() && m.layers()[0].gate.frag.x_quads;
+    presplit_ = !ops::tuning().frag_no_presplit && !m.layers().empty() && m.layers()[0].gate.frag.x_quads;
     if (presplit_) {
         xnp_ = s(uint64_t(ops::kMatvecMaxCols) * H, "xn pairs");
         actp_ = s(uint64_t(ops::kMatvecMaxCols) * F, "act pairs");

@@ -63,6 +63,10 @@ public:
 
     void reset();
 
+    // The producers of the fragment products' inputs write (hi, lo) pair
+    // words that the products read (x pre-split; tests).
+    bool presplit() const { return presplit_; }
+
     // Development profiling of every later eval (vk/profile.h); nullptr: off.
     void set_profile(gpu_profile *p) { cs_->set_profile(p); }
 
@@ -136,7 +140,7 @@ private:
     // Scratch (sized for max_batch tokens).
     buffer_span x_, x2_, xn_, mix_, qkv_, z_, a_, b_, u_, o_, y_, qg_, k_, v_, q_, att_, gate_, up_, act_, hn_, logits_dev_;
     buffer_span argmax_part_;  // ops::argmax partials
-    // x pre-split (kernel_tuning::frag_presplit, with x-quad frag copies):
+    // x pre-split (with x-quad frag copies, unless kernel_tuning::frag_no_presplit):
     // the norms that write xn_, the frag SwiGLU epilogue, the GDN gated norm
     // epilogue and the attention core also write their outputs' (hi, lo) pair
     // words for decode / verify chunks, and the fragment products read those.

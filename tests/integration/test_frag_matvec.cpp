@@ -98,23 +98,27 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
                 << "row " << t;
         }
     }
-    // x split by its producers (kernel_tuning::frag_presplit, matvec_frag.comp
-    // XP: the norms, the SwiGLU epilogue, the GDN gated norm and the attention
-    // core write (hi, lo) pair words): the same hi / lo halves, so the same
+    // x split by its producers (the default; matvec_frag.comp XP: the norms,
+    // the SwiGLU epilogue, the GDN gated norm and the attention core write
+    // (hi, lo) pair words) against sessions whose products split x themselves
+    // (kernel_tuning::frag_no_presplit): the same hi / lo halves, so the same
     // logits bit for bit, for 16 rows at once and one at a time.
     {
         const std::vector<int32_t> p(cases[1].prompt.begin(), cases[1].prompt.begin() + 16);
-        engine_session ref(*frag, {});
-        ops::tuning().frag_presplit = true;
-        std::unique_ptr<engine_session> pre, pre1;
+        engine_session pre_s(*frag, {}), pre1_s(*frag, {});
+        engine_session *pre = &pre_s, *pre1 = &pre1_s;
+        ops::tuning().frag_no_presplit = true;
+        std::unique_ptr<engine_session> ref_p;
         try {
-            pre = std::make_unique<engine_session>(*frag, session_options{});
-            pre1 = std::make_unique<engine_session>(*frag, session_options{});
+            ref_p = std::make_unique<engine_session>(*frag, session_options{});
         } catch (...) {
-            ops::tuning().frag_presplit = false;
+            ops::tuning().frag_no_presplit = false;
             throw;
         }
-        ops::tuning().frag_presplit = false;
+        ops::tuning().frag_no_presplit = false;
+        engine_session &ref = *ref_p;
+        ASSERT_TRUE(pre->presplit());
+        ASSERT_FALSE(ref.presplit());
         ref.eval(p.data(), 16, logits_rows::all);
         pre->eval(p.data(), 16, logits_rows::all);
         ASSERT_EQ(pre->logits().size(), ref.logits().size());

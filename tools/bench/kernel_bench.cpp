@@ -29,7 +29,7 @@
 // separated by ';' (e.g. "NSG=4;NSG=8,R=1,PF=4;XF32"), the weights repacked
 // once; XF32 hands it fp32 x to split itself; XP (with XQ and XF32) hands it
 // x pre-split into (hi, lo) pair words, as the engine's producers write
-// them (kernel_tuning::frag_presplit; x is then an RMSNorm's output, which
+// them (by default; x is then an RMSNorm's output, which
 // writes the pairs too, and matvec.comp's reference takes that x).  On the
 // H200 the one such run timed most variants up to 3x slower than runs
 // without (same binary sizes as uncaptured builds, cause unknown): take

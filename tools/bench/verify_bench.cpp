@@ -31,8 +31,9 @@
 //     (repeatable): an extra define for it (NSG, R, PF).  Natively, prefill products take
 //     it too (8 columns per dispatch with hi / lo columns, else 16; --frag-prefill-cols N:
 //     N); --frag-prefill: also under the emulation.  --frag-no-x-quads: frag copies in
-//     the standard column order (no XQ: A/B); --frag-presplit: the norms split x for the
-//     products that read them (XP: A/B).
+//     the standard column order (no XQ: A/B); --frag-no-presplit: the products split x
+//     themselves instead of reading the pairs its producers write (no XP: A/B;
+//     --frag-presplit, the default, is accepted).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
@@ -96,8 +97,9 @@ int main(int argc, char **argv) {
             tu.frag_prefill = true;
         } else if (f == "--frag-no-x-quads") {
             tu.frag_no_x_quads = true;
-        } else if (f == "--frag-presplit") {
-            tu.frag_presplit = true;
+        } else if (f == "--frag-presplit") {  // the default since 2026-12-06 (scripts still pass it)
+        } else if (f == "--frag-no-presplit") {
+            tu.frag_no_presplit = true;
         } else if (f == "--frag-define" && argc > 2) {
             tu.add_frag_define(value(1));
         } else if (f == "--frag-prefill-cols" && argc > 2) {
