@@ -28,7 +28,8 @@
 //   --frag-matvec (before CONFIG): decode / verify MXFP4 products through the
 //     fragment-decoding tensor-core matvec (VK_NV_cooperative_matrix; ops/linear_frag.h;
 //     its emulation elsewhere), as MLXMTP_MODEL_TENSOR_CORES.  --frag-define NAME[=VALUE]
-//     (repeatable): an extra define for it (NSG, R, PF).  Natively, prefill products take
+//     (repeatable): an extra define for it (NSG, R, PF; NAME@ROWS=V only for weights of ROWS
+//     rows, NAME@ROWS/N=V only at N columns too).  Natively, prefill products take
 //     it too (8 columns per dispatch with hi / lo columns, else 16; --frag-prefill-cols N:
 //     N); --frag-prefill: also under the emulation.  --frag-no-x-quads: frag copies in
 //     the standard column order (no XQ: A/B); --frag-no-presplit: the products split x
