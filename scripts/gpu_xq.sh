@@ -20,12 +20,14 @@ summary() {
 }
 # Arms: base (the CLI's default path), xq (tensor cores with x quads and, since 2026-12-06, x split by its
 # producers), pre (the same, the name of the A/B before), nopre (products split x themselves), noxq, or
-# xq:NAME=V,NAME=V / pre:... / nopre:... (with frag defines, e.g. xq:GPW=1 for one column group per workgroup).
+# xq:NAME=V,NAME=V / pre:... / nopre:... (with frag defines, e.g. xq:GPW=1 for one column group per workgroup);
+# preN (e.g. pre4): pre-split read only by products of at most N columns (--presplit-max-cols N).
 for arm in ${E2E_ARMS:-base xq noxq}; do
   case $arm in
     base) flags=() ;;
     noxq) flags=(--frag-matvec --frag-no-x-quads) ;;
     nopre*) flags=(--frag-matvec --frag-no-presplit); for kv in $(echo "${arm#nopre}" | tr ':,' '  '); do flags+=(--frag-define "$kv"); done ;;
+    pre[0-9]*) flags=(--frag-matvec --presplit-max-cols "${arm#pre}") ;;
     pre*) flags=(--frag-matvec --frag-presplit); for kv in $(echo "${arm#pre}" | tr ':,' '  '); do flags+=(--frag-define "$kv"); done ;;
     xq*) flags=(--frag-matvec); for kv in $(echo "${arm#xq}" | tr ':,' '  '); do flags+=(--frag-define "$kv"); done ;;
   esac

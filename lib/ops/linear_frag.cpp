@@ -387,7 +387,8 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (hlc && w.b_pairs) d.emplace_back("B_PAIRS", "1");
     if (w.x_quads) d.emplace_back("XQ", "1");
     // x split by its producer: the pair words instead of fp32 x.
-    const bool xp = xpairs.valid() && w.x_quads;
+    const uint32_t xp_max = tuning().frag_presplit_max_cols;
+    const bool xp = xpairs.valid() && w.x_quads && (!xp_max || N <= xp_max);
     if (xp) d.emplace_back("XP", "1");
     const buffer_span &xs = xp ? xpairs : x_in;
     if (ypairs.valid()) {

@@ -46,6 +46,9 @@ struct kernel_tuning {
     // the attention core) split x into (hi, lo) pairs (matvec_frag.comp XP;
     // the same bits), except those created while this is set (A/B runs).
     bool frag_no_presplit = false;
+    // With pre-split x, products of more columns than this split x
+    // themselves anyway (the same bits; 0: none do; A/B runs).
+    uint32_t frag_presplit_max_cols = 0;
     uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

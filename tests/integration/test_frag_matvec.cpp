@@ -128,6 +128,20 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
             EXPECT_EQ(0, std::memcmp(pre1->logits().data(), ref.logits().data() + size_t(t) * V, size_t(V) * 4))
                 << "row " << t;
         }
+        // Pairs read only by products of at most 4 columns
+        // (kernel_tuning::frag_presplit_max_cols): an 8-row eval whose
+        // products split x themselves, then a one-row eval reading the pairs.
+        struct max_cols_scope {
+            max_cols_scope() { ops::tuning().frag_presplit_max_cols = 4; }
+            ~max_cols_scope() { ops::tuning().frag_presplit_max_cols = 0; }
+        } mc;
+        engine_session mixed(*frag, {});
+        mixed.eval(p.data(), 8, logits_rows::all);
+        ASSERT_EQ(mixed.logits().size(), size_t(8) * V);
+        EXPECT_EQ(0, std::memcmp(mixed.logits().data(), ref.logits().data(), size_t(8) * V * 4));
+        mixed.eval(&p[8], 1, logits_rows::last);
+        ASSERT_EQ(mixed.logits().size(), size_t(V));
+        EXPECT_EQ(0, std::memcmp(mixed.logits().data(), ref.logits().data() + size_t(8) * V, size_t(V) * 4));
     }
     // Prefill through the fragment kernel (kernel_tuning::frag_prefill, 8
     // columns per dispatch) against the plain model's matmul prefill.

@@ -34,7 +34,8 @@
 //     N); --frag-prefill: also under the emulation.  --frag-no-x-quads: frag copies in
 //     the standard column order (no XQ: A/B); --frag-no-presplit: the products split x
 //     themselves instead of reading the pairs its producers write (no XP: A/B;
-//     --frag-presplit, the default, is accepted).
+//     --frag-presplit, the default, is accepted); --presplit-max-cols N: products of more
+//     than N columns split x themselves anyway (the same bits; A/B).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
@@ -121,11 +122,12 @@ int main(int argc, char **argv) {
         } else if (f == "--glu-max-cols" && argc > 2) {
             tu.glu_max_cols = count(1);
         } else if (argc > 2 && (f == "--mx-words" || f == "--attn-max-splits" || f == "--glu-rows" ||
-                                f == "--matvec-rows" || f == "--matmul-rows-tile")) {
+                                f == "--matvec-rows" || f == "--matmul-rows-tile" || f == "--presplit-max-cols")) {
             const uint32_t n = static_cast<uint32_t>(std::max(0, count(1)));
             (f == "--mx-words" ? tu.matvec_mx_words : f == "--attn-max-splits" ? tu.attn_max_splits
                                                      : f == "--glu-rows"     ? tu.glu_rows
                                                      : f == "--matmul-rows-tile" ? tu.matmul_rows_tile
+                                                     : f == "--presplit-max-cols" ? tu.frag_presplit_max_cols
                                                                              : tu.matvec_rows) = n;
         } else {
             std::fprintf(stderr, "unknown flag %s (or its value is missing)\n", f.c_str());
