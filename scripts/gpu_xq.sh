@@ -23,14 +23,15 @@ summary() {
 # xq:NAME=V,NAME=V / pre:... / nopre:... (with frag defines, e.g. xq:GPW=1 for one column group per workgroup);
 # preN (e.g. pre4): pre-split read only by products of at most N columns (--presplit-max-cols N).
 for arm in ${E2E_ARMS:-base xq noxq}; do
+  defs=""  # the arm's frag defines (after its name)
   case $arm in
     base) flags=() ;;
     noxq) flags=(--frag-matvec --frag-no-x-quads) ;;
-    nopre*) flags=(--frag-matvec --frag-no-presplit); for kv in $(echo "${arm#nopre}" | tr ':,' '  '); do flags+=(--frag-define "$kv"); done ;;
+    nopre*) flags=(--frag-matvec --frag-no-presplit); defs=${arm#nopre} ;;
     pre[0-9]*) flags=(--frag-matvec --presplit-max-cols "${arm#pre}") ;;
-    pre*) flags=(--frag-matvec --frag-presplit); for kv in $(echo "${arm#pre}" | tr ':,' '  '); do flags+=(--frag-define "$kv"); done ;;
-    xq*) flags=(--frag-matvec); for kv in $(echo "${arm#xq}" | tr ':,' '  '); do flags+=(--frag-define "$kv"); done ;;
+    pre*|xq*) flags=(--frag-matvec); defs=${arm#pre}; defs=${defs#xq} ;;
   esac
+  for kv in $(echo "$defs" | tr ':,' '  '); do flags+=(--frag-define "$kv"); done
   f="$out/e2e_$(echo $arm | tr ':,=' '__-').jsonl"
   "$bin/mlxmtp-verify-bench" "${flags[@]}" $cfg mxfp4 1.887 2.496 2.908 3.156 > "$f" 2>&1
   summary "$arm" "$f" | log

@@ -366,13 +366,12 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (conv) d.emplace_back("CONV", "1");
     // Experiments (NSG, R, PF) override; NAME@ROWS only for weights of ROWS
     // rows, NAME@ROWS/N only at N columns too (grids per weight and N, A/B).
-    const std::string at = "@" + std::to_string(w.rows), at_n = at + "/" + std::to_string(N);
     for (const auto &e0 : tuning().frag_defines) {
         auto e = e0;
         const size_t a = e.first.find('@');
         if (a != std::string::npos) {
-            const std::string scope = e.first.substr(a);
-            if (scope != at && scope != at_n) continue;
+            const std::string scope = e.first.substr(a), at = "@" + std::to_string(w.rows);
+            if (scope != at && scope != at + "/" + std::to_string(N)) continue;
             e.first.resize(a);
         }
         if (e.first == "XQ" || e.first == "GPW") continue;  // the weight's column order; the grid (above)

@@ -105,8 +105,7 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
     // logits bit for bit, for 16 rows at once and one at a time.
     {
         const std::vector<int32_t> p(cases[1].prompt.begin(), cases[1].prompt.begin() + 16);
-        engine_session pre_s(*frag, {}), pre1_s(*frag, {});
-        engine_session *pre = &pre_s, *pre1 = &pre1_s;
+        engine_session pre(*frag, {}), pre1(*frag, {});
         ops::tuning().frag_no_presplit = true;
         std::unique_ptr<engine_session> ref_p;
         try {
@@ -117,15 +116,15 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
         }
         ops::tuning().frag_no_presplit = false;
         engine_session &ref = *ref_p;
-        ASSERT_TRUE(pre->presplit());
+        ASSERT_TRUE(pre.presplit());
         ASSERT_FALSE(ref.presplit());
         ref.eval(p.data(), 16, logits_rows::all);
-        pre->eval(p.data(), 16, logits_rows::all);
-        ASSERT_EQ(pre->logits().size(), ref.logits().size());
-        EXPECT_EQ(0, std::memcmp(pre->logits().data(), ref.logits().data(), ref.logits().size() * 4));
+        pre.eval(p.data(), 16, logits_rows::all);
+        ASSERT_EQ(pre.logits().size(), ref.logits().size());
+        EXPECT_EQ(0, std::memcmp(pre.logits().data(), ref.logits().data(), ref.logits().size() * 4));
         for (uint32_t t = 0; t < 4; ++t) {
-            pre1->eval(&p[t], 1, logits_rows::last);
-            EXPECT_EQ(0, std::memcmp(pre1->logits().data(), ref.logits().data() + size_t(t) * V, size_t(V) * 4))
+            pre1.eval(&p[t], 1, logits_rows::last);
+            EXPECT_EQ(0, std::memcmp(pre1.logits().data(), ref.logits().data() + size_t(t) * V, size_t(V) * 4))
                 << "row " << t;
         }
         // Pairs read only by products of at most 4 columns
