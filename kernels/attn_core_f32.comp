@@ -2,6 +2,9 @@
 #extension GL_EXT_control_flow_attributes : enable
 #if defined(XP_OUT)
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#if XP_OUT == 2
+#extension GL_EXT_shader_16bit_storage : require
+#endif
 #endif
 // Causal gated attention core for one (query head, query token) per
 // workgroup (grid Hq x T), flash-decoding style inside the workgroup: the
@@ -32,7 +35,8 @@
 // combines the S partials in split order, writes out and resets the counter.
 // XP_OUT: out is also written as (hi, lo) fp16 pair words (out_pairs, as
 // out; common/x_split.glsl x_pair), the x of the output projection's
-// fragment kernel with XP (kernel_tuning::frag_presplit).
+// fragment kernel with XP (kernel_tuning::frag_presplit); XP_OUT=2: as fp16
+// token-pair halves instead (x16_half), the x of its X16 + XP form.
 #ifndef DPT
 #define DPT 2
 #endif
@@ -66,8 +70,14 @@ layout(std430, binding = 3) readonly buffer VC { float v_cache[]; };
 layout(std430, binding = 4) writeonly buffer O { float o[]; };
 #if defined(XP_OUT)
 #include "common/x_split.glsl"
+#if XP_OUT == 2  // token-pair fp16 halves (x16_half), the output projection's X16 x
+layout(std430, binding = 7) writeonly buffer OP { float16_t o16[]; };
+#define PUT_OUT(i, v) { const float v_ = (v); const uint i_ = (i), w_ = pc.Hq * pc.hd; o[i_] = v_; \
+                        o16[x16_half(i_ / w_, i_ % w_, w_)] = x_round16(vec2(v_, 0.0)).x; }
+#else
 layout(std430, binding = 7) writeonly buffer OP { uint o_pairs[]; };
 #define PUT_OUT(i, v) { const float v_ = (v); o[i] = v_; o_pairs[i] = x_pair(v_); }
+#endif
 #else
 #define PUT_OUT(i, v) o[i] = (v)
 #endif

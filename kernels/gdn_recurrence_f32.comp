@@ -2,6 +2,9 @@
 #extension GL_EXT_control_flow_attributes : enable
 #if defined(XP_OUT)
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#if XP_OUT == 2
+#extension GL_EXT_shader_16bit_storage : require
+#endif
 #endif
 // Gated DeltaNet delta-rule recurrence, fused with the q/k L2 norms and the
 // beta / decay gates.  The columns j of a head's state S[dk, dv] evolve
@@ -34,7 +37,9 @@
 // * norm_w * silu(z) (z [T, Hv*dv], norm_w [dv]) as gated_rms_norm_f32 does;
 // it resets the counter for the next dispatch.  XP_OUT (with it): y is also
 // written as (hi, lo) fp16 pair words (y_pairs, as y; common/x_split.glsl
-// x_pair), the x of the output projection's fragment kernel with XP.
+// x_pair), the x of the output projection's fragment kernel with XP;
+// XP_OUT=2: as fp16 token-pair halves instead (x16_half: X16 + XP), of the
+// whole batch, this dispatch's first token at y16_t0.
 #ifndef DK
 #define DK 128
 #endif
@@ -73,14 +78,18 @@ layout(std430, binding = 11) writeonly buffer Yb { float y[]; };
 layout(std430, binding = 12) coherent buffer Ar { uint arrivals[]; };
 #if defined(XP_OUT)
 #include "common/x_split.glsl"
+#if XP_OUT == 2  // token-pair fp16 halves (x16_half), the output projection's X16 x
+layout(std430, binding = 13) writeonly buffer YP { float16_t y16[]; };
+#else
 layout(std430, binding = 13) writeonly buffer YP { uint y_pairs[]; };
+#endif
 #endif
 #else
 layout(std430, binding = 6) writeonly buffer Ob { float o[]; };
 #endif
 layout(std430, binding = 7) writeonly buffer Sn { float snap[]; };
 layout(std430, binding = 8) writeonly buffer So { float state_out[]; };
-layout(push_constant) uniform P { uint T; uint Hk; uint Hv; uint dv; uint nblk; uint snap; float eps; } pc;
+layout(push_constant) uniform P { uint T; uint Hk; uint Hv; uint dv; uint nblk; uint snap; float eps; uint y16_t0; } pc;
 
 // The tile is group_sum4's scratch (fallback path: each token's group_sum2
 // barrier separates its reads from the next token's writes) and the norm
@@ -203,7 +212,9 @@ void norm_epilogue(uint h) {
             for (uint c = l; c < pc.dv; c += NL) {
                 const float v = o[base + c] * scale * norm_w[c] * silu(z[base + c]);
                 y[base + c] = v;
-#if defined(XP_OUT)
+#if defined(XP_OUT) && XP_OUT == 2
+                y16[x16_half(pc.y16_t0 + t, h * pc.dv + c, pc.Hv * pc.dv)] = x_round16(vec2(v, 0.0)).x;
+#elif defined(XP_OUT)
                 y_pairs[base + c] = x_pair(v);
 #endif
             }

@@ -46,6 +46,14 @@
 // are the B element pairs, no split here; bit for bit the XQ results.
 // XP_OUT=1 (GLU): the epilogue also writes its output's pair words, the
 // down projection's XP input.
+// X16=1 (with HLC, B_PAIRS, XQ): x rounded to fp16 (11 significant bits:
+// common/x_split.glsl x_round16), no lo half; B columns 2c and 2c + 1 are
+// two tokens, so a column group holds 8 tokens and one multiply-add per A
+// tile serves them all (a verify of up to 8 tokens costs the multiply-adds
+// of a decode).  x comes as fp32 (two vec4 loads per block: the lane's two
+// tokens, rounded here) or, with XP, rounded by its producer into token-pair
+// words (common/x_split.glsl x16_half: one uvec4 per block, as XP); both
+// give the same bits.  XP_OUT=2 (GLU, X16): the output's token-pair halves.
 // Per 32-column MX block and output element, one fp32 accumulator tile
 // starts at zero and takes the block's multiply-adds (one chain: two
 // accumulators alternating crashed the H200 driver's pipeline creation in
@@ -93,6 +101,9 @@
 // layout and reduction logic under a layout from the table.
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_EXT_control_flow_attributes : enable
+#if defined(XP_OUT) && XP_OUT == 2
+#extension GL_EXT_shader_16bit_storage : require
+#endif
 #include "common/x_split.glsl"
 #ifndef EMULATE
 #define EMULATE 0
@@ -156,7 +167,13 @@
 #if XP_OUT && !GLU
 #error "XP_OUT is the GLU epilogue's"
 #endif
-#if HLC
+#ifndef X16
+#define X16 0  // x rounded to fp16, two tokens per B element pair (see the header)
+#endif
+#if X16 && !XQ
+#error "X16 needs XQ"
+#endif
+#if HLC && !X16
 #define CPG 4u  // tokens per column group
 #else
 #define CPG 8u
@@ -175,7 +192,9 @@
 layout(local_size_x = NSG * 32) in;
 layout(std430, binding = 0) readonly buffer Wf { uvec4 wf[]; };  // [tile][group64][lane]
 layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };    // E8M0 bytes [row][K / 32]
-#if XP
+#if XP && X16
+layout(std430, binding = 2) readonly buffer Xs { uvec4 xp4[]; };  // x [n / 2][K / 4]: token-pair fp16 words, rounded by the producer
+#elif XP
 layout(std430, binding = 2) readonly buffer Xs { uvec4 xp4[]; };  // x [n][K / 4]: (hi, lo) pair words, split by the producer
 #elif XQ
 layout(std430, binding = 2) readonly buffer Xs { vec4 xf4[]; };   // x [n][K / 4] fp32, split here
@@ -195,7 +214,9 @@ layout(std430, binding = 4) readonly buffer Lay { uint lay[]; };
 #include "common/types.glsl"
 layout(std430, binding = 5) readonly buffer Wu { uvec4 wu[]; };  // up's codes, as wf
 layout(std430, binding = 6) readonly buffer Su { uint su[]; };    // up's scales, as sc
-#if XP_OUT
+#if XP_OUT == 2
+layout(std430, binding = 7) writeonly buffer YP { float16_t yp16[]; };  // y's token-pair fp16 halves (x16_half)
+#elif XP_OUT
 layout(std430, binding = 7) writeonly buffer YP { uint yp[]; };   // y's (hi, lo) pair words, as y
 #endif
 #define NW 2
@@ -308,7 +329,7 @@ afrag decode_a(uint q) {
 // The token (column of x) B element j holds in column group 0: HLC puts
 // token c's hi half in B column 2c and its lo half in column 2c + 1.
 uint bcol_token(uint j) {
-#if HLC
+#if HLC && !X16
     return bn[j] >> 1;
 #else
     return bn[j];
@@ -321,6 +342,9 @@ struct step_in {
     uint s[NT][NSR];  // the two block scales of each scale row, in the low 16 bits
 #if XP
     uvec4 xq[2][NG];  // per 32-column block: tile 0's element pairs' (hi, lo) words (.xy), tile 1's (.zw)
+                      // (X16: the lane's token pair's words)
+#elif X16
+    vec4 xq[2][NG], xq1[2][NG];  // per 32-column block: as XQ, of the lane's two tokens
 #elif XQ
     vec4 xq[2][NG];  // per 32-column block: tile 0's element pairs' x (.xy), tile 1's (.zw)
 #elif XF32
@@ -350,9 +374,14 @@ step_in load_step(uint it) {
 #if XQ
     UNROLL for (uint blk = 0u; blk < 2u; ++blk)
         UNROLL for (uint g = 0u; g < NG; ++g) {
-            const uint n = bcol_token(0u) + CPG * (gbase + g);
-#if XP
+            const uint n = bcol_token(0u) + CPG * (gbase + g);  // X16: the first of the lane's two (B_PAIRS: even)
+#if XP && X16
+            d.xq[blk][g] = ok && n < pc.N ? xp4[((n >> 1) * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : uvec4(0u);
+#elif XP
             d.xq[blk][g] = ok && n < pc.N ? xp4[(n * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : uvec4(0u);
+#elif X16
+            d.xq[blk][g] = ok && n < pc.N ? xf4[(n * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : vec4(0.0);
+            d.xq1[blk][g] = ok && n + 1u < pc.N ? xf4[((n + 1u) * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : vec4(0.0);
 #else
             d.xq[blk][g] = ok && n < pc.N ? xf4[(n * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : vec4(0.0);
 #endif
@@ -400,7 +429,7 @@ shared float red[NSG * NW * 128];
 // warp's hi + lo first).
 float out_sum(uint h, uint r, uint col) {
     float v = 0.0;
-#if HLC
+#if HLC && !X16
     const uint c0 = 2u * (col % CPG);
     const uint li0 = lay[512u + r * 8u + c0], li1 = lay[512u + r * 8u + c0 + 1u];
     for (uint w = 0u; w < NSG; ++w) {
@@ -456,9 +485,13 @@ void main() {
                 bfrag bx[4][NG];  // one B per 16-column tile: hi and lo side by side
                 UNROLL for (uint kt = 0u; kt < 4u; ++kt)
                     UNROLL for (uint g = 0u; g < NG; ++g) {
-#if XP  // the producer's (hi, lo) words are the element pairs
+#if XP  // the producer's (hi, lo) words (X16: token pairs) are the element pairs
                         const uvec2 pw = (kt & 1u) == 0u ? d.xq[kt >> 1][g].xy : d.xq[kt >> 1][g].zw;
                         bx[kt][g] = make_b(unpackFloat2x16(pw.x), unpackFloat2x16(pw.y));
+#elif X16  // the two tokens' x at the element pairs' two k, rounded
+                        const f16vec2 a = x_round16((kt & 1u) == 0u ? d.xq[kt >> 1][g].xy : d.xq[kt >> 1][g].zw);
+                        const f16vec2 b = x_round16((kt & 1u) == 0u ? d.xq1[kt >> 1][g].xy : d.xq1[kt >> 1][g].zw);
+                        bx[kt][g] = make_b(f16vec2(a.x, b.x), f16vec2(a.y, b.y));
 #elif XQ && defined(DIAG_PRESPLIT)  // timing only: the vec4's words taken as (hi, lo) pairs, as x split by its producers would come
                         const uvec2 pw = floatBitsToUint((kt & 1u) == 0u ? d.xq[kt >> 1][g].xy : d.xq[kt >> 1][g].zw);
                         bx[kt][g] = make_b(unpackFloat2x16(pw.x), unpackFloat2x16(pw.y));
@@ -562,7 +595,9 @@ void main() {
                 v = swiglu(v, out_sum(1u, r, col));
 #endif
                 y[col * pc.ystride + row] = v;
-#if XP_OUT
+#if XP_OUT == 2
+                yp16[x16_half(col, row, pc.ystride)] = float16_t(x_round16f(vec2(v, 0.0)).x);
+#elif XP_OUT
                 yp[col * pc.ystride + row] = x_pair(v);
 #endif
             }

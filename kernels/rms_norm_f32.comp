@@ -9,12 +9,17 @@
 // the second pass recomputes those from the same loads (cache hits).  The
 // per-thread order of the sum of squares is the plain strided loop's.
 // XP_OUT: y also as (hi, lo) fp16 pair words (common/x_split.glsl x_pair),
-// the x that matvec_frag.comp's XP=1 reads.
+// the x that matvec_frag.comp's XP=1 reads.  XP_OUT=2: instead y rounded to
+// fp16 in token-pair halves (common/x_split.glsl x16_half), the x of
+// matvec_frag.comp's X16 + XP.
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_arithmetic : enable
 #extension GL_EXT_control_flow_attributes : enable
 #if defined(XP_OUT)
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#if XP_OUT == 2
+#extension GL_EXT_shader_16bit_storage : require
+#endif
 #endif
 #define WG_SIZE 256
 #define WG_REDUCE_SUBGROUPS
@@ -43,7 +48,19 @@ layout(std430, binding = 2) writeonly buffer Y { VT y[]; };
 #define YP_BINDING 3
 #define LOAD(i) x[i]
 #endif
-#if defined(XP_OUT)
+layout(push_constant) uniform P { uint cols; float eps; uint one_plus; } pc;
+#if defined(XP_OUT) && XP_OUT == 2
+#include "common/x_split.glsl"
+layout(std430, binding = YP_BINDING) writeonly buffer YP { float16_t yp16[]; };
+// Element i of this workgroup's row (token) = the workgroup's index.
+void put16(uint i, float v) { yp16[x16_half(gl_WorkGroupID.x, i - gl_WorkGroupID.x * pc.cols, pc.cols)] = x_round16(vec2(v, 0.0)).x; }
+#if defined(VEC4)
+#define STORE(i, v) { const vec4 o_ = (v); y[i] = o_; \
+    [[unroll]] for (uint j_ = 0u; j_ < 4u; ++j_) put16(4u * (i) + j_, o_[j_]); }
+#else
+#define STORE(i, v) { const float o_ = (v); y[i] = o_; put16(i, o_); }
+#endif
+#elif defined(XP_OUT)
 #include "common/x_split.glsl"
 #if defined(VEC4)
 layout(std430, binding = YP_BINDING) writeonly buffer YP { uvec4 yp[]; };
@@ -56,7 +73,6 @@ uint pairs(float v) { return x_pair(v); }
 #else
 #define STORE(i, v) y[i] = (v)
 #endif
-layout(push_constant) uniform P { uint cols; float eps; uint one_plus; } pc;
 #define CACHE 8
 VT gain(uint c) { return pc.one_plus != 0u ? VT(1.0) + w[c] : w[c]; }
 void main() {

@@ -35,7 +35,9 @@ void engine_model::plan_frag_copies(bool asked) {
     const buffer_span table = arena_->alloc(t.size() * 4, "frag layout table");
     upload(dev, table, t.data(), t.size() * 4);
     frag_ = std::make_unique<frag_plan>();
-    frag_->layout = ops::frag_copy_layout(f, table, emulate, x_quads);
+    // fp16 x (X16): its producers write 16-bit halves.
+    const bool x16 = x_quads && ops::tuning().frag_x16 && (dev.info().features & MLXMTP_FEATURE_STORAGE16);
+    frag_->layout = ops::frag_copy_layout(f, table, emulate, x_quads, x16);
     // The standard codes are read by nothing once every product of a matrix
     // (prefill included: ops::linear) takes the copy.
     frag_->drop_codes = !emulate || ops::tuning().frag_prefill;

@@ -33,20 +33,20 @@ struct norm_pc {
     float eps;
     uint32_t one_plus;
 };
-define_list norm_defines(uint32_t cols, bool add, bool pairs) {
+define_list norm_defines(uint32_t cols, bool add, bool pairs, bool f16) {
     define_list d;
     if (cols % 4 == 0) d.emplace_back("VEC4", "1");
     if (add) d.emplace_back("ADD_RESIDUAL", "1");
-    if (pairs) d.emplace_back("XP_OUT", "1");
+    if (pairs) d.emplace_back("XP_OUT", f16 ? "2" : "1");
     return d;
 }
 }  // namespace
 
 void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, const buffer_span &y, uint32_t rows,
-              uint32_t cols, float eps, bool one_plus, const buffer_span &yp) {
+              uint32_t cols, float eps, bool one_plus, const buffer_span &yp, bool yp_f16) {
     if (rows == 0) return;
     norm_pc pc{cols, eps, one_plus ? 1u : 0u};
-    const pipeline &p = cs.device().kernels().get("rms_norm_f32", norm_defines(cols, false, yp.valid()));
+    const pipeline &p = cs.device().kernels().get("rms_norm_f32", norm_defines(cols, false, yp.valid(), yp_f16));
     if (yp.valid())
         cs.dispatch(p, {x, w, y, yp}, pc, rows);
     else
@@ -55,10 +55,10 @@ void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, co
 
 void add_rms_norm(command_stream &cs, const buffer_span &a, const buffer_span &b, const buffer_span &w,
                   const buffer_span &s, const buffer_span &y, uint32_t rows, uint32_t cols, float eps, bool one_plus,
-                  const buffer_span &yp) {
+                  const buffer_span &yp, bool yp_f16) {
     if (rows == 0) return;
     norm_pc pc{cols, eps, one_plus ? 1u : 0u};
-    const pipeline &p = cs.device().kernels().get("rms_norm_f32", norm_defines(cols, true, yp.valid()));
+    const pipeline &p = cs.device().kernels().get("rms_norm_f32", norm_defines(cols, true, yp.valid(), yp_f16));
     if (yp.valid())
         cs.dispatch(p, {a, b, w, s, y, yp}, pc, rows);
     else

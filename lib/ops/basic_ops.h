@@ -12,15 +12,17 @@ void scale_add(command_stream &cs, const buffer_span &a, const buffer_span &b, c
 
 // rows x cols fp32; w has cols floats.  one_plus: x*(1+w), else x*w.
 // yp (optional, rows x cols words): y also as (hi, lo) fp16 pairs, the
-// pre-split x of the fragment kernel (linear()'s xpairs; needs shaderFloat16).
+// pre-split x of the fragment kernel (linear()'s xpairs; needs shaderFloat16);
+// yp_f16: instead y rounded to fp16 in token-pair halves (rows / 2 rounded
+// up x cols words; the xpairs of frag_weight::x16; needs 16-bit storage).
 void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, const buffer_span &y, uint32_t rows,
-              uint32_t cols, float eps, bool one_plus, const buffer_span &yp = {});
+              uint32_t cols, float eps, bool one_plus, const buffer_span &yp = {}, bool yp_f16 = false);
 
 // s = a + b (the residual stream), then y = rms_norm(s) as above: one
 // dispatch for a residual add and the norm that follows it.
 void add_rms_norm(command_stream &cs, const buffer_span &a, const buffer_span &b, const buffer_span &w,
                   const buffer_span &s, const buffer_span &y, uint32_t rows, uint32_t cols, float eps, bool one_plus,
-                  const buffer_span &yp = {});
+                  const buffer_span &yp = {}, bool yp_f16 = false);
 
 // Splits a 1-D grid over (x, y) so that x stays under the device's limit.
 void grid_1d(const vk_device &dev, uint64_t groups, uint32_t *gx, uint32_t *gy);

@@ -48,10 +48,11 @@ void gdn_recurrence(command_stream &cs, const gdn_dims &d, const buffer_span &u,
     struct {
         uint32_t T, Hk, Hv, dv, nblk, snap;
         float eps;
-    } pc{d.T, d.Hk, d.Hv, d.dv, nblk, snap ? 1u : 0u, d.eps};
+        uint32_t y16_t0;
+    } pc{d.T, d.Hk, d.Hv, d.dv, nblk, snap ? 1u : 0u, d.eps, norm ? norm->y_pairs_t0 : 0u};
     define_list defs{{"DK", u32(d.dk)}, {"BV", u32(bv)}};
     if (norm) defs.emplace_back("NORM_EPILOGUE", "1");
-    if (norm && norm->y_pairs.valid()) defs.emplace_back("XP_OUT", "1");
+    if (norm && norm->y_pairs.valid()) defs.emplace_back("XP_OUT", norm->y_pairs_f16 ? "2" : "1");
     const pipeline &p = cs.device().kernels().get("gdn_recurrence_f32", defs);
     // The binding the kernel leaves unwritten aliases `o`.
     std::vector<buffer_span> binds{u, a, b, A_log, dt_bias, state_in, o, snap ? snapshots : o, snap ? o : state_out};
@@ -98,7 +99,7 @@ void attn_prepare(command_stream &cs, const attn_dims &d, const buffer_span &qg,
 
 void attn_core(command_stream &cs, const attn_dims &d, const buffer_span &q, const buffer_span &qg,
                const buffer_span &k_cache, const buffer_span &v_cache, const buffer_span &out,
-               const attn_split *split, const buffer_span &out_pairs) {
+               const attn_split *split, const buffer_span &out_pairs, bool out_f16) {
     if (d.Hkv == 0 || d.Hq % d.Hkv) fail(MLXMTP_ERR_INTERNAL, "attn_core: Hq %u not a multiple of Hkv %u", d.Hq, d.Hkv);
     if (d.hd > kMaxAttnHeadDim)
         fail(MLXMTP_ERR_INTERNAL, "attn_core supports head_dim <= %u, got %u", kMaxAttnHeadDim, d.hd);
@@ -110,7 +111,7 @@ void attn_core(command_stream &cs, const attn_dims &d, const buffer_span &q, con
         uint32_t split_keys, max_splits;
     } pc{d.T, d.Hq, d.Hkv, d.hd, d.cache_pos, d.max_ctx, float(1.0 / std::sqrt(double(d.hd))), 0, 1};
     define_list defs{{"DPT", u32(dpt)}};
-    if (out_pairs.valid()) defs.emplace_back("XP_OUT", "1");  // the pairs at binding 7
+    if (out_pairs.valid()) defs.emplace_back("XP_OUT", out_f16 ? "2" : "1");  // the pairs at binding 7
     if (!split) {
         const pipeline &p = cs.device().kernels().get("attn_core_f32", defs);
         if (out_pairs.valid())  // bindings 5 and 6 (the split's) unused

@@ -60,6 +60,8 @@ struct gdn_norm_epilogue {
     buffer_span z, w, y;    // as gated_rms_norm's z, w, y
     buffer_span arrivals;   // [Hv] uint32, zeros
     buffer_span y_pairs;    // optional: y also as (hi, lo) pair words, the output projection's x pairs (XP_OUT)
+    bool y_pairs_f16 = false;  // y_pairs as fp16 token-pair halves instead (ops::rms_norm's yp_f16);
+    uint32_t y_pairs_t0 = 0;   // then y_pairs holds every token, this dispatch's first at this index
 };
 void gdn_recurrence(command_stream &cs, const gdn_dims &d, const buffer_span &u, const buffer_span &a,
                     const buffer_span &b, const buffer_span &A_log, const buffer_span &dt_bias,
@@ -111,10 +113,11 @@ struct attn_split {
     buffer_span arrivals;  // [T, Hq] uint32, zeros before the first call and left zero by each
 };
 // out_pairs (optional): out also as (hi, lo) pair words (XP_OUT), the
-// output projection's x pairs (linear()'s xpairs).
+// output projection's x pairs (linear()'s xpairs); out_f16: as fp16
+// token-pair halves instead (ops::rms_norm's yp_f16).
 void attn_core(command_stream &cs, const attn_dims &d, const buffer_span &q, const buffer_span &qg,
                const buffer_span &k_cache, const buffer_span &v_cache, const buffer_span &out,
-               const attn_split *split = nullptr, const buffer_span &out_pairs = {});
+               const attn_split *split = nullptr, const buffer_span &out_pairs = {}, bool out_f16 = false);
 
 // ---- MLP -------------------------------------------------------------------
 

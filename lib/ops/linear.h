@@ -44,6 +44,7 @@ struct frag_copy {
     bool b_pairs = false;      // frag_b_pairs of the layout
     bool hl_cols = true;       // x's hi / lo in adjacent B columns (matvec_frag.comp HLC)
     bool x_quads = false;      // columns in frag_x_quads' order within each 32-column block (XQ)
+    bool x16 = false;          // x rounded to fp16, 8 tokens per column group (X16; with x_quads)
     bool emulate = false;  // no cooperative matrices: the kernel's emulation
     bool valid() const { return data.valid(); }
 };

@@ -320,7 +320,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: 1..16 columns, K %% 64 == 0 only");
     if (up && (up->rows != w.rows || up->cols != w.cols || up->c_row_pairs != w.c_row_pairs ||
                up->b_pairs != w.b_pairs || up->hl_cols != w.hl_cols || up->x_quads != w.x_quads ||
-               up->emulate != w.emulate))
+               up->emulate != w.emulate || up->x16 != w.x16))
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag GLU: gate and up differ in shape or layout");
     // The x form (HLC) and the warps per workgroup (NSG: the K partition,
     // so the order of the sums) are fixed per weight: they change the bits.
@@ -332,7 +332,10 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // The column order is the weight's (set when it was repacked).
     if (w.x_quads && !(hlc && w.b_pairs && x_f32))
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a weight in x-quad order needs hi / lo columns and fp32 x");
-    const uint32_t ng = hlc ? (N + 3) / 4 : (N + 7) / 8;  // column groups: 4 tokens each with hi / lo columns, else 8
+    if (w.x16 && !w.x_quads) fail(MLXMTP_ERR_INTERNAL, "matvec_frag: fp16 x (X16) needs the x-quad order");
+    // Column groups: 4 tokens each with hi / lo columns, else 8 (X16: two
+    // tokens per B element pair; HLC=0: hi and lo as two multiply-adds).
+    const uint32_t ng = hlc && !w.x16 ? (N + 3) / 4 : (N + 7) / 8;
     // Column groups per workgroup (the kernel's NG; the grid's y covers the
     // rest; GPW in frag_defines overrides).  CONV walks every token in one
     // workgroup.
@@ -385,6 +388,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     d.emplace_back("NG", std::to_string(gpw));
     if (hlc && w.b_pairs) d.emplace_back("B_PAIRS", "1");
     if (w.x_quads) d.emplace_back("XQ", "1");
+    if (w.x16) d.emplace_back("X16", "1");
     // x split by its producer: the pair words instead of fp32 x.
     const uint32_t xp_max = tuning().frag_presplit_max_cols;
     const bool xp = xpairs.valid() && w.x_quads && (!xp_max || N <= xp_max);
@@ -392,7 +396,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     const buffer_span &xs = xp ? xpairs : x_in;
     if (ypairs.valid()) {
         if (!up) fail(MLXMTP_ERR_INTERNAL, "matvec_frag: output pairs are the GLU epilogue's");
-        d.emplace_back("XP_OUT", "1");
+        d.emplace_back("XP_OUT", w.x16 ? "2" : "1");
     }
     const pipeline &p = dev.kernels().get("matvec_frag", d);
     struct {
@@ -462,13 +466,15 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_c
     cs.dispatch(dev.kernels().get("frag_repack_mxfp4"), {w.chunks[0].data, table, w.frag.data}, pc, gx, gy);
 }
 
-frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool emulate, bool x_quads) {
+frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool emulate, bool x_quads, bool x16) {
     if (x_quads && !frag_x_quads(f)) fail(MLXMTP_ERR_INTERNAL, "frag_copy_layout: the layout has no x quads");
+    if (x16 && !x_quads) fail(MLXMTP_ERR_INTERNAL, "frag_copy_layout: fp16 x needs the x-quad order");
     frag_copy c;
     c.table = table;
     c.c_row_pairs = frag_c_row_pairs(f);
     c.b_pairs = frag_b_pairs(f);
     c.x_quads = x_quads;
+    c.x16 = x16;
     c.emulate = emulate;
     return c;
 }
@@ -484,6 +490,7 @@ frag_weight frag_view(const device_weight &w) {
     fw.b_pairs = w.frag.b_pairs;
     fw.hl_cols = w.frag.hl_cols;
     fw.x_quads = w.frag.x_quads;
+    fw.x16 = w.frag.x16;
     fw.emulate = w.frag.emulate;
     return fw;
 }

@@ -114,6 +114,12 @@ struct frag_weight {
     // then loads a lane's x of a block as one vec4 (XQ=1; needs hl_cols,
     // b_pairs and fp32 x).
     bool x_quads = false;
+    // x rounded to fp16 (11 significant bits instead of hi / lo's 22) with
+    // two tokens in a B element pair (X16=1; needs x_quads): 8 tokens per
+    // column group, so a product of up to 8 columns takes the multiply-adds
+    // of one.  Other bits than hi / lo (every call on one weight uses one
+    // form); the producers' pairs then come as fp16 token-pair halves.
+    bool x16 = false;
     bool emulate = false;  // run EMULATE=1 (no cooperative matrices: lavapipe, tests)
     uint32_t tiles_per_warp = 0;  // the kernel's R (0: frag_tiles_per_warp; frag_defines override both)
 };
@@ -129,7 +135,9 @@ void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs
 // xs, or (x_f32) from x [N][K] fp32 itself, split inside the kernel.
 // xpairs (optional, with x_f32 and x_quads): the same x split by its
 // producer into (hi, lo) pair words (ops::rms_norm's yp): read instead of x,
-// no split in the kernel (XP=1), bit for bit the same result.
+// no split in the kernel (XP=1), bit for bit the same result.  With w.x16,
+// x rounded by its producer into fp16 token-pair halves (the producers'
+// `f16` form) instead, again bit for bit what the kernel's own rounding gives.
 void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &y,
                         uint32_t N, uint32_t ystride, bool x_f32 = false, const buffer_span &xpairs = {});
 // The MLP's gate and up products with SwiGLU as the epilogue (GLU=1):
@@ -156,7 +164,9 @@ bool frag_eligible(const device_weight &w);
 void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_copy &layout);
 // The frag_copy of layout `f` (its flags) with `table` (frag_layout_table(f,
 // x_quads) on the device), no data.
-frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool emulate, bool x_quads = false);
+// x16: the copies' x form (frag_weight::x16; needs x_quads).
+frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool emulate, bool x_quads = false,
+                           bool x16 = false);
 // linear()'s path for a weight with a frag copy: fp32 x [T][cols] -> y [T][rows]
 // (xpairs: as above).
 void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,

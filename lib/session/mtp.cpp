@@ -40,7 +40,7 @@ void engine_session::mtp_rows_forward(command_stream &cs, const buffer_span &hid
     }
     ops::linear(cs, w.fc, mtp_cat_, x_, T);
     cs.barrier();
-    ops::rms_norm(cs, x_, w.layer.input_norm, xn_, T, H, eps, true, xnp(T));
+    ops::rms_norm(cs, x_, w.layer.input_norm, xn_, T, H, eps, true, xnp(T), x16_);
     cs.barrier();
     block(cs, w.layer, 0, T, pos0, positions, true, nullptr);
     ops::rms_norm(cs, x_, w.norm, mtp_y_, T, H, eps, true);

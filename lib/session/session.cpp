@@ -75,6 +75,7 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     q_ = s(B * Hq * hd, "q"), att_ = s(B * Hq * hd, "attn");
     gate_ = s(B * F, "gate"), up_ = s(B * F, "up"), act_ = s(B * F, "act");
     presplit_ = !ops::tuning().frag_no_presplit && !m.layers().empty() && m.layers()[0].gate.frag.x_quads;
+    x16_ = presplit_ && m.layers()[0].gate.frag.x16;
     if (presplit_) {
         xnp_ = s(uint64_t(ops::kMatvecMaxCols) * H, "xn pairs");
         actp_ = s(uint64_t(ops::kMatvecMaxCols) * F, "act pairs");
@@ -176,7 +177,7 @@ void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows r
     cs.barrier();
     const std::vector<layer_weights> &layers = m_.layers();
     cs.section("norm");
-    ops::rms_norm(cs, x_, layers[0].input_norm, xn_, T, H, eps, true, xnp(T));
+    ops::rms_norm(cs, x_, layers[0].input_norm, xn_, T, H, eps, true, xnp(T), x16_);
     cs.barrier();
     for (size_t li = 0; li < layers.size(); ++li) {
         block(cs, layers[li], li, T, p0, pos_io_, false, li + 1 < layers.size() ? &layers[li + 1].input_norm : nullptr);
@@ -276,14 +277,14 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
         attn_layer(cs, L.attn, kv_[li].k, kv_[li].v, T, p0, positions);
     cs.barrier();
     cs.section("norm");
-    ops::add_rms_norm(cs, mix_, x_, L.post_norm, x2_, xn_, T, H, eps, true, xnp(T));
+    ops::add_rms_norm(cs, mix_, x_, L.post_norm, x2_, xn_, T, H, eps, true, xnp(T), x16_);
     cs.barrier();
     std::swap(x_, x2_);
     mlp(cs, L, T);
     cs.barrier();
     cs.section("norm");
     if (next_norm)
-        ops::add_rms_norm(cs, mix_, x_, *next_norm, x2_, xn_, T, H, eps, true, xnp(T));
+        ops::add_rms_norm(cs, mix_, x_, *next_norm, x2_, xn_, T, H, eps, true, xnp(T), x16_);
     else
         ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
     cs.barrier();
@@ -376,8 +377,9 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         ds.T = sg.n;
         buffer_span snap = sg.snap ? st.snap_state.sub(sg.slot * state_sz, sg.n * state_sz) : buffer_span{};
         const uint64_t v0 = f4(sg.t0 * Vd), vn = f4(sg.n * Vd);  // the segment's rows of o, z, y
-        const ops::gdn_norm_epilogue ne{z_.sub(v0, vn), w.norm, y_.sub(v0, vn), gdn_arrivals_,
-                                        yp.valid() ? yp.sub(v0, vn) : buffer_span{}};
+        ops::gdn_norm_epilogue ne{z_.sub(v0, vn), w.norm, y_.sub(v0, vn), gdn_arrivals_,
+                                  yp.valid() && !x16_ ? yp.sub(v0, vn) : yp};
+        ne.y_pairs_f16 = x16_, ne.y_pairs_t0 = x16_ ? sg.t0 : 0;  // token pairs span segments: the whole buffer
         ops::gdn_recurrence(cs, ds, u_.sub(f4(sg.t0 * C), f4(sg.n * C)), a_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)),
                             b_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)), w.A_log, w.dt_bias, state_before(sg.t0).first,
                             st.state, o_.sub(v0, vn), snap, norm_in_rec ? &ne : nullptr);
@@ -422,7 +424,7 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
     // Decode and verify: split-K over workgroups for long contexts (a
     // prefill chunk has T x Hq workgroups already).
     const buffer_span ap = pairs_for(w.o, T, mixp_);
-    ops::attn_core(cs, d, q_, qg_, kc, vc, att_, T <= ops::kMatvecMaxCols ? &attn_split_ : nullptr, ap);
+    ops::attn_core(cs, d, q_, qg_, kc, vc, att_, T <= ops::kMatvecMaxCols ? &attn_split_ : nullptr, ap, x16_);
     cs.barrier();
     cs.section("attn.out");
     ops::linear(cs, w.o, att_, mix_, T, ap);

@@ -21,6 +21,28 @@ inline uint16_t f32_to_bf16(float f) {
     return static_cast<uint16_t>(u >> 16);
 }
 
+// Round to nearest even, as IEEE's conversion (subnormals kept, overflow to
+// infinity, NaN stays NaN): the host side of kernels/common/x_split.glsl's
+// x_round16.
+inline uint16_t f32_to_f16(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    const uint16_t sign = static_cast<uint16_t>((u >> 16) & 0x8000u);
+    const uint32_t a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u | ((a >> 13) & 0x3ffu));
+    if (a >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // >= 65520: infinity
+    if (a >= 0x38800000u) {  // normal: 2^-14 and up
+        const uint32_t r = a + 0xfffu + ((a >> 13) & 1u);
+        return static_cast<uint16_t>(sign | (((r >> 13) - ((127u - 15u) << 10)) & 0x7fffu));
+    }
+    if (a < 0x33000000u) return sign;  // below half the smallest subnormal (2^-25): zero
+    // Subnormal: the value in units of 2^-24, rounded to nearest even.
+    const uint32_t e = a >> 23, m = (a & 0x7fffffu) | 0x800000u;
+    const uint32_t shift = 126u - e;  // m * 2^(e - 150) / 2^-24 = m >> (126 - e)
+    const uint32_t q = m >> shift, rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+    return static_cast<uint16_t>(sign | (q + (rem > half || (rem == half && (q & 1u)))));
+}
+
 inline float f16_to_f32(uint16_t h) {
     uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu;

@@ -56,6 +56,15 @@ bool pairs_match(const std::vector<float> &values, const std::vector<uint32_t> &
     return true;
 }
 
+bool halves_match(const std::vector<float> &values, const std::vector<uint16_t> &halves, uint32_t T, uint32_t stride) {
+    if (values.size() != uint64_t(T) * stride || halves.size() * 2 != halves_bytes(T, stride)) return false;
+    for (uint32_t t = 0; t < T; ++t)
+        for (uint32_t e = 0; e < stride; ++e)
+            if (halves[(uint64_t(t >> 1) * stride + e) * 2 + (t & 1)] != f32_to_f16(values[uint64_t(t) * stride + e]))
+                return false;
+    return true;
+}
+
 kernel_check_result make_result(const char *name, const std::vector<float> &got, const std::vector<float> &ref,
                                 double tolerance) {
     kernel_check_result r;

@@ -60,6 +60,11 @@ bool same_bits(const float *a, const float *b, size_t n, bool zero_sign_free = f
 // word's fp16 halves (hi low, lo high) sum to its value within lo's
 // rounding (22 bits of it; fp16 subnormals near 0).
 bool pairs_match(const std::vector<float> &values, const std::vector<uint32_t> &pairs);
+// X16 producers (kernels/common/x_split.glsl x16_half): values [T][stride]
+// against fp16 token-pair halves, each exactly f32_to_f16 of its value.
+bool halves_match(const std::vector<float> &values, const std::vector<uint16_t> &halves, uint32_t T, uint32_t stride);
+// The halves' size in bytes for T tokens of `stride` elements.
+inline uint64_t halves_bytes(uint32_t T, uint32_t stride) { return uint64_t((T + 1) / 2) * stride * 4; }
 kernel_check_result make_result(const char *name, const std::vector<float> &got, const std::vector<float> &ref,
                                 double tolerance);
 // Uploads a weight in `fmt` built from random values, split into chunks of

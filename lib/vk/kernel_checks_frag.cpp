@@ -19,6 +19,7 @@
 #include "ops/linear_frag.h"
 #include "ref/linear.h"
 #include "ref/norm.h"
+#include "util/half.h"
 #include "vk/kernel_check.h"
 
 #include <algorithm>
@@ -27,6 +28,101 @@
 namespace mlxmtp::detail {
 
 namespace {
+
+// X16 (x rounded to fp16, 8 tokens per column group) on the x-quad copies
+// fq (gate) and fuq (up) of W (wf) and U (uf): against the product of W and
+// x rounded by util/half.h's f32_to_f16, at N = 1, 5, 8 (one group) and 11,
+// 16 (two); column j alone, R = 3 and one group per workgroup give the
+// batch's bits; x rounded by its producer (an RMSNorm writing token-pair
+// halves, XP) gives the kernel's own rounding's bits; the GLU epilogue
+// (with XP_OUT halves, exactly the rounded output) and the conv epilogue
+// give the unfused products' bits.
+bool check_x16(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, ops::frag_weight fq, ops::frag_weight fuq,
+               const std::vector<float> &wf, const std::vector<float> &uf, uint32_t M, uint32_t K, double tolerance,
+               double *error) {
+    fq.x16 = fuq.x16 = true;
+    for (uint32_t N : {1u, 5u, 8u, 11u, 16u}) {
+        const auto x0 = random_floats(rng, size_t(N) * K);
+        // The norm's output is what the products read: the reference rounds it.
+        const std::vector<float> ones(K, 0.0f);  // one_plus: gain 1
+        buffer_span dx0 = bufs.upload(x0), dw = bufs.upload(ones);
+        buffer_span dn = bufs.zeros(size_t(N) * K * 4), dnp = bufs.zeros(halves_bytes(N, K));
+        command_stream c0(dev);
+        ops::rms_norm(c0, dx0, dw, dn, N, K, 1e-6f, true, dnp, true);
+        c0.submit();
+        const std::vector<float> x = bufs.read<float>(dn, size_t(N) * K);
+        if (!halves_match(x, bufs.read<uint16_t>(dnp, halves_bytes(N, K) / 2), N, K)) return false;
+        std::vector<float> xr(x.size());
+        for (size_t i = 0; i < x.size(); ++i) xr[i] = f16_to_f32(f32_to_f16(x[i]));
+        std::vector<float> ref(size_t(N) * M), refu(size_t(N) * M), refg(size_t(N) * M);
+        ref::matmul_f32(wf.data(), M, K, xr.data(), N, ref.data());
+        ref::matmul_f32(uf.data(), M, K, xr.data(), N, refu.data());
+        for (size_t i = 0; i < ref.size(); ++i) refg[i] = ref::silu(ref[i]) * refu[i];
+        const uint32_t j = static_cast<uint32_t>(rng() % N);
+        buffer_span dxj = bufs.upload(std::vector<float>(x.begin() + size_t(j) * K, x.begin() + size_t(j + 1) * K));
+        auto out = [&] { return bufs.zeros(size_t(N) * M * 4); };
+        buffer_span dy = out(), dyp = out(), dy3 = out(), dyj = bufs.zeros(size_t(M) * 4), du = out(), dact = out();
+        buffer_span dg = out(), dgp = out(), dgh = bufs.zeros(halves_bytes(N, M));
+        ops::frag_weight fq3 = fq;
+        fq3.tiles_per_warp = 3;
+        command_stream cs(dev);
+        ops::linear_matvec_frag(cs, fq, dn, dy, N, M, true);
+        ops::linear_matvec_frag(cs, fq, dn, dyp, N, M, true, dnp);  // the producer's halves (XP)
+        ops::linear_matvec_frag(cs, fq3, dn, dy3, N, M, true, dnp);
+        ops::linear_matvec_frag(cs, fq, dxj, dyj, 1, M, true);
+        ops::linear_matvec_frag(cs, fuq, dn, du, N, M, true);
+        ops::linear_matvec_frag_glu(cs, fq, fuq, dn, dg, N, M, true);
+        ops::linear_matvec_frag_glu(cs, fq, fuq, dn, dgp, N, M, true, dnp, dgh);
+        cs.barrier();
+        ops::swiglu(cs, dy, du, dact, N * M);
+        cs.submit();
+        const auto y = bufs.read<float>(dy, ref.size());
+        kernel_check_result r = make_result("matvec_frag_mxfp4 X16", y, ref, tolerance);
+        kernel_check_result rg = make_result("matvec_frag_mxfp4 X16 GLU", bufs.read<float>(dg, ref.size()), refg,
+                                             tolerance);
+        *error = std::max({*error, r.error, rg.error});
+        const auto g = bufs.read<float>(dg, ref.size());
+        if (!r.passed || !rg.passed || !same_bits(y.data(), bufs.read<float>(dyp, ref.size()).data(), y.size(), true) ||
+            !same_bits(y.data(), bufs.read<float>(dy3, ref.size()).data(), y.size(), true) ||
+            !same_bits(y.data() + size_t(j) * M, bufs.read<float>(dyj, M).data(), M, true) ||
+            !same_bits(g.data(), bufs.read<float>(dact, ref.size()).data(), g.size(), true) ||
+            !same_bits(g.data(), bufs.read<float>(dgp, ref.size()).data(), g.size(), true) ||
+            !halves_match(g, bufs.read<uint16_t>(dgh, halves_bytes(N, M) / 2), N, M))
+            return false;
+        if (N > 8) {  // one column group per workgroup: the same bits
+            struct restore {
+                size_t n = ops::tuning().frag_defines.size();
+                ~restore() { ops::tuning().frag_defines.resize(n); }
+            } rs;
+            ops::tuning().frag_defines.emplace_back("GPW", "1");
+            buffer_span dys = out();
+            command_stream cg(dev);
+            ops::linear_matvec_frag(cg, fq, dn, dys, N, M, true, dnp);
+            cg.submit();
+            if (!same_bits(y.data(), bufs.read<float>(dys, ref.size()).data(), y.size(), true)) return false;
+        }
+        if (N > 8) continue;
+        // The conv epilogue (C = M channels, kernel 4): gdn_conv of the plain product.
+        ops::gdn_dims cd{};
+        cd.T = N, cd.Hk = 1, cd.Hv = 1, cd.dk = 8, cd.dv = M - 16, cd.K = 4;
+        const auto cw = random_floats(rng, size_t(M) * cd.K, -0.7f, 0.7f), st = random_floats(rng, size_t(3) * M, -2, 2);
+        buffer_span dcw = bufs.upload(cw), dst = bufs.upload(st);
+        buffer_span dc = out(), dsn = bufs.zeros(size_t(N) * 3 * M * 4), dc_ref = out(),
+                    dsn_ref = bufs.zeros(size_t(N) * 3 * M * 4);
+        ops::matvec_conv mc;
+        mc.w = dcw, mc.state = dst, mc.snapshots = dsn, mc.K = cd.K, mc.snap_from = 0, mc.slot0 = 0, mc.ring = N;
+        command_stream cc(dev);
+        ops::linear_matvec_frag_conv(cc, fq, dn, dc, N, mc, true, dnp);
+        ops::gdn_conv(cc, cd, dy, dcw, dst, buffer_span{}, dc_ref, dsn_ref);
+        cc.submit();
+        if (!same_bits(bufs.read<float>(dc, ref.size()).data(), bufs.read<float>(dc_ref, ref.size()).data(),
+                       ref.size(), true) ||
+            !same_bits(bufs.read<float>(dsn, size_t(N) * 3 * M).data(),
+                       bufs.read<float>(dsn_ref, size_t(N) * 3 * M).data(), size_t(N) * 3 * M, true))
+            return false;
+    }
+    return true;
+}
 
 kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
     std::mt19937_64 rng(seed);
@@ -245,6 +341,11 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
             res.passed = false;
             return res;
         }
+    }
+    if (quads && (dev.info().features & MLXMTP_FEATURE_STORAGE16) &&
+        !check_x16(dev, rng, bufs, fq, fuq, wf, uf, M, K, res.tolerance, &res.error)) {
+        res.error = std::max(res.error, 1.0);
+        res.passed = false;
     }
     return res;
 }

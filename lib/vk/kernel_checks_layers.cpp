@@ -362,7 +362,9 @@ kernel_check_result check_gdn_recurrence_norm(vk_device &dev, uint64_t seed) {
                     dy = bufs.upload(std::vector<float>(ry.size(), NAN)), dy2 = bufs.zeros(ry.size() * 4),
                     ds2 = bufs.zeros(Ssz * 4), dout2 = bufs.zeros(c.ro.size() * 4), darr = bufs.zeros(4ull * Hv);
         buffer_span dyp = bufs.zeros(ry.size() * 4);  // the first call's y pairs (XP_OUT)
-        ops::gdn_norm_epilogue ne{dz, dnw, dy, darr, dyp}, ne2{dz, dnw, dy2, darr};
+        buffer_span dy16 = bufs.zeros(halves_bytes(T, rows));  // the second's fp16 token-pair halves (XP_OUT=2)
+        ops::gdn_norm_epilogue ne{dz, dnw, dy, darr, dyp}, ne2{dz, dnw, dy2, darr, dy16};
+        ne2.y_pairs_f16 = true;
         command_stream cs(dev);
         ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds, buffer_span{}, dout, dsnap, &ne);
         cs.barrier();
@@ -380,7 +382,10 @@ kernel_check_result check_gdn_recurrence_norm(vk_device &dev, uint64_t seed) {
         w.add(make_result("gdn_recurrence_norm", got, ref, 2e-5));
         for (uint32_t a : bufs.read<uint32_t>(darr, Hv))
             if (a != 0) w.r.passed = false;
-        if (!pairs_match(bufs.read<float>(dy, ry.size()), bufs.read<uint32_t>(dyp, ry.size()))) w.r.passed = false;
+        if (!pairs_match(bufs.read<float>(dy, ry.size()), bufs.read<uint32_t>(dyp, ry.size())) ||
+            !halves_match(bufs.read<float>(dy2, ry.size()), bufs.read<uint16_t>(dy16, halves_bytes(T, rows) / 2), T,
+                          static_cast<uint32_t>(rows)))
+            w.r.passed = false;
 
         // Token j alone from the state before it.
         const uint32_t j = rnd(rng, 0, T - 1), C = d.C();
@@ -391,7 +396,11 @@ kernel_check_result check_gdn_recurrence_norm(vk_device &dev, uint64_t seed) {
                     sa = bufs.upload(c.a.data() + size_t(j) * Hv, size_t(Hv) * 4),
                     sb = bufs.upload(c.b.data() + size_t(j) * Hv, size_t(Hv) * 4), sst = bufs.upload(before),
                     sz = bufs.upload(z.data() + j * rows, rows * 4), so = bufs.zeros(rows * 4), sy = bufs.zeros(rows * 4);
-        ops::gdn_norm_epilogue n1{sz, dnw, sy, darr};
+        // Its halves at token j of a batch-sized buffer (y_pairs_t0: a
+        // segment of a verify), the batch's bits.
+        buffer_span sy16 = bufs.zeros(halves_bytes(T, rows));
+        ops::gdn_norm_epilogue n1{sz, dnw, sy, darr, sy16};
+        n1.y_pairs_f16 = true, n1.y_pairs_t0 = j;
         command_stream cs2(dev);
         ops::gdn_recurrence(cs2, d1, su, sa, sb, dA, ddt, sst, sst, so, buffer_span{}, &n1);
         cs2.submit();
@@ -399,6 +408,12 @@ kernel_check_result check_gdn_recurrence_norm(vk_device &dev, uint64_t seed) {
         if (!same_bits(bufs.read<float>(so, rows).data(), &bo[j * rows], rows) ||
             !same_bits(bufs.read<float>(sy, rows).data(), &by[j * rows], rows))
             w.r.passed = false;
+        const std::vector<uint16_t> h1 = bufs.read<uint16_t>(sy16, halves_bytes(T, rows) / 2),
+                                    hb = bufs.read<uint16_t>(dy16, halves_bytes(T, rows) / 2);
+        for (size_t e = 0; e < rows; ++e) {
+            const size_t at = ((j >> 1) * rows + e) * 2 + (j & 1);
+            if (h1[at] != hb[at]) w.r.passed = false;
+        }
     }
     return w.r;
 }
@@ -581,6 +596,10 @@ kernel_check_result check_attn_core_split(vk_device &dev, uint64_t seed) {
         ops::attn_core(cs, d, dq, dqg, dkc, dvc, dout, &sp, dpair);
         ops::attn_core(cs, d, dq, dqg, dkc, dvc, dplain, nullptr, dplain_pair);
         cs.barrier();
+        // The split form's fp16 token-pair halves (XP_OUT=2).
+        buffer_span dout16 = bufs.zeros(c.ref.size() * 4), dhalves = bufs.zeros(halves_bytes(T, uint32_t(row)));
+        ops::attn_core(cs, d, dq, dqg, dkc, dvc, dout16, &sp, dhalves, true);
+        cs.barrier();
         ops::attn_core(cs, dj, dqj, dqgj, dkc, dvc, doutj, &sp);
         cs.submit();
         const std::vector<float> got = bufs.read<float>(dout, c.ref.size()), plain = bufs.read<float>(dplain, c.ref.size());
@@ -591,7 +610,9 @@ kernel_check_result check_attn_core_split(vk_device &dev, uint64_t seed) {
             if (a != 0) w.r.passed = false;
         if (!same_bits(bufs.read<float>(doutj, row).data(), &got[j * row], row)) w.r.passed = false;
         if (!pairs_match(got, bufs.read<uint32_t>(dpair, c.ref.size())) ||
-            !pairs_match(plain, bufs.read<uint32_t>(dplain_pair, c.ref.size())))
+            !pairs_match(plain, bufs.read<uint32_t>(dplain_pair, c.ref.size())) ||
+            !same_bits(bufs.read<float>(dout16, c.ref.size()).data(), got.data(), got.size()) ||
+            !halves_match(got, bufs.read<uint16_t>(dhalves, halves_bytes(T, uint32_t(row)) / 2), T, uint32_t(row)))
             w.r.passed = false;
     }
     return w.r;

@@ -246,3 +246,92 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
     ASSERT_EQ(c.logits().size(), d.logits().size());
     EXPECT_EQ(0, std::memcmp(c.logits().data(), d.logits().data(), c.logits().size() * 4));
 }
+
+// x rounded to fp16 (kernel_tuning::frag_x16, matvec_frag.comp X16: two
+// tokens per B element pair, 8 per column group): logits close to the fp32
+// matvec path's (x keeps 11 significant bits instead of 22); x rounded by its
+// producers (token-pair halves) gives, bit for bit, the logits of products
+// rounding x themselves, also where a verify's GDN recurrence runs in two
+// segments (the snapshot ring wraps at an odd token); rows one at a time give
+// a batch's bits; MTP greedy (k = 3 and 7: verifies of up to 8 tokens, one
+// column group) equals plain greedy.
+TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
+    test::validation_scope vs;
+    test::temp_dir tmp;
+    quantize_trained_mxfp4(tmp / "q");
+    auto plain = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
+    struct x16_scope {
+        x16_scope() { ops::tuning().frag_matvec = ops::tuning().frag_x16 = true; }
+        ~x16_scope() { ops::tuning().frag_matvec = ops::tuning().frag_x16 = false; }
+    };
+    std::unique_ptr<engine_model> frag;
+    {
+        x16_scope xs;
+        frag = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
+    }
+    ASSERT_TRUE(frag->layers()[0].down.frag.x16);
+    ASSERT_TRUE(frag->lm_head().frag.x16);
+
+    auto cases = test::load_trained_cases();
+    ASSERT_GE(cases.size(), 3u);
+    const uint32_t V = static_cast<uint32_t>(plain->text().vocab_size);
+    std::vector<int32_t> p;  // 33 tokens: the first prompts one after another
+    for (size_t ci = 0; p.size() < 33 && ci < cases.size(); ++ci)
+        p.insert(p.end(), cases[ci].prompt.begin(), cases[ci].prompt.end());
+    ASSERT_GE(p.size(), 33u);
+    p.resize(33);
+    {
+        engine_session a(*plain, {}), b(*frag, {});
+        a.eval(p.data(), 16, logits_rows::all);
+        b.eval(p.data(), 16, logits_rows::all);
+        const auto &la = a.logits(), &lb = b.logits();
+        ASSERT_EQ(lb.size(), la.size());
+        double dmax = 0, amax = 0;
+        for (size_t i = 0; i < la.size(); ++i) {
+            dmax = std::max(dmax, double(std::fabs(la[i] - lb[i])));
+            amax = std::max(amax, double(std::fabs(la[i])));
+        }
+        std::printf("  x16: 16 prompt rows, largest logit difference %.3g of max |logit|\n", dmax / amax);
+        EXPECT_LT(dmax / amax, 2e-3);  // measured 3.1e-4 on lavapipe
+    }
+    // 1 + 16 + 16 rows: the third eval starts at position 17, where the
+    // snapshot ring (18 slots) wraps after one token.
+    auto run = [&](engine_session &s) {
+        std::vector<float> all;
+        for (auto [t0, n] : {std::pair<uint32_t, uint32_t>{0, 1}, {1, 16}, {17, 16}}) {
+            s.eval(&p[t0], n, logits_rows::all);
+            all.insert(all.end(), s.logits().begin(), s.logits().end());
+        }
+        return all;
+    };
+    engine_session pre(*frag, {});
+    ASSERT_TRUE(pre.presplit());
+    const std::vector<float> lp = run(pre);
+    ASSERT_EQ(lp.size(), size_t(33) * V);
+    {
+        ops::tuning().frag_no_presplit = true;
+        std::unique_ptr<engine_session> self;
+        try {
+            self = std::make_unique<engine_session>(*frag, session_options{});
+        } catch (...) {
+            ops::tuning().frag_no_presplit = false;
+            throw;
+        }
+        ops::tuning().frag_no_presplit = false;
+        ASSERT_FALSE(self->presplit());
+        EXPECT_EQ(0, std::memcmp(run(*self).data(), lp.data(), lp.size() * 4));
+    }
+    engine_session one(*frag, {});
+    for (uint32_t t = 0; t < 33; ++t) {
+        one.eval(&p[t], 1, logits_rows::last);
+        EXPECT_EQ(0, std::memcmp(one.logits().data(), lp.data() + size_t(t) * V, size_t(V) * 4)) << "row " << t;
+    }
+    for (uint32_t k : {3u, 7u}) {
+        generator spec(*frag, {}, decoder_kind::mtp, k), van(*frag, {});
+        for (size_t ci = 0; ci < 2; ++ci) {
+            const uint32_t n = static_cast<uint32_t>(std::min<size_t>(cases[ci].greedy.size(), 16));
+            EXPECT_EQ(greedy(spec, cases[ci].prompt, n), greedy(van, cases[ci].prompt, n)) << "k " << k << " case " << ci;
+        }
+        EXPECT_GT(spec.stats().accepted, 0u);
+    }
+}

@@ -318,3 +318,39 @@ TEST(MxDequant, ExactForRepresentableValues) {
     mx_dequantize(packed, &s, 32, F4, out);
     for (int i = 0; i < 32; ++i) EXPECT_EQ(out[i], w[i]) << i;
 }
+
+// util/half.h's f32_to_f16 (the host side of the X16 rounding of
+// kernels/common/x_split.glsl) against the compiler's IEEE conversion to
+// _Float16 (round to nearest even): every fp16 boundary and its neighbours,
+// ties, subnormals, overflow, and a million random floats over fp16's range.
+TEST(Half, F32ToF16RoundsAsTheCompilersConversion) {
+#ifdef __FLT16_MAX__
+    auto same = [](float f) {
+        const _Float16 h = static_cast<_Float16>(f);
+        uint16_t want;
+        std::memcpy(&want, &h, 2);
+        const uint16_t got = f32_to_f16(f);
+        if (std::isnan(f)) return (got & 0x7c00u) == 0x7c00u && (got & 0x3ffu) != 0;
+        return got == want;
+    };
+    for (uint32_t h = 0; h < 0x7c00u; ++h) {  // each finite fp16, the midpoints to the next, and their neighbours
+        const float a = f16_to_f32(static_cast<uint16_t>(h)), b = f16_to_f32(static_cast<uint16_t>(h + 1));
+        const float mid = static_cast<float>((double(a) + double(b)) / 2);
+        for (float f : {a, mid, std::nextafter(mid, 0.0f), std::nextafter(mid, 1e9f), b}) {
+            ASSERT_TRUE(same(f)) << f;
+            ASSERT_TRUE(same(-f)) << -f;
+        }
+    }
+    for (float f : {65504.0f, 65519.99f, 65520.0f, 1e9f, std::numeric_limits<float>::infinity(),
+                    std::numeric_limits<float>::quiet_NaN(), 1e-30f, 2.9802322e-08f, 5.96e-8f, 0.0f, -0.0f})
+        ASSERT_TRUE(same(f)) << f;
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> e(-26.0f, 16.0f);
+    for (int i = 0; i < 1000000; ++i) {
+        const float f = std::ldexp(1.0f + float(rng() % 8388608) / 8388608.0f, int(std::floor(e(rng))));
+        ASSERT_TRUE(same(i % 2 ? f : -f)) << f;
+    }
+#else
+    GTEST_SKIP() << "the compiler has no _Float16 to compare against";
+#endif
+}
