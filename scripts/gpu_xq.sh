@@ -21,13 +21,15 @@ summary() {
 # Arms: base (the CLI's default path), xq (tensor cores with x quads and, since 2026-12-06, x split by its
 # producers), pre (the same, the name of the A/B before), nopre (products split x themselves), noxq, or
 # xq:NAME=V,NAME=V / pre:... / nopre:... (with frag defines, e.g. xq:GPW=1 for one column group per workgroup);
-# preN (e.g. pre4): pre-split read only by products of at most N columns (--presplit-max-cols N).
+# preN (e.g. pre4): pre-split read only by products of at most N columns (--presplit-max-cols N);
+# x16 or x16:NAME=V,...: x rounded to fp16, 8 tokens per column group (--frag-x16).
 for arm in ${E2E_ARMS:-base xq noxq}; do
   defs=""  # the arm's frag defines (after its name)
   case $arm in
     base) flags=() ;;
     noxq) flags=(--frag-matvec --frag-no-x-quads) ;;
     nopre*) flags=(--frag-matvec --frag-no-presplit); defs=${arm#nopre} ;;
+    x16*) flags=(--frag-matvec --frag-x16); defs=${arm#x16} ;;
     pre[0-9]*) flags=(--frag-matvec --presplit-max-cols "${arm#pre}") ;;
     pre*|xq*) flags=(--frag-matvec); defs=${arm#pre}; defs=${defs#xq} ;;
   esac
