@@ -596,7 +596,7 @@ void main() {
 #endif
                 y[col * pc.ystride + row] = v;
 #if XP_OUT == 2
-                yp16[x16_half(col, row, pc.ystride)] = float16_t(x_round16f(vec2(v, 0.0)).x);
+                yp16[x16_half(col, row, pc.ystride)] = x_round16(vec2(v, 0.0)).x;
 #elif XP_OUT
                 yp[col * pc.ystride + row] = x_pair(v);
 #endif

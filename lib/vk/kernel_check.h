@@ -61,7 +61,9 @@ bool same_bits(const float *a, const float *b, size_t n, bool zero_sign_free = f
 // rounding (22 bits of it; fp16 subnormals near 0).
 bool pairs_match(const std::vector<float> &values, const std::vector<uint32_t> &pairs);
 // X16 producers (kernels/common/x_split.glsl x16_half): values [T][stride]
-// against fp16 token-pair halves, each exactly f32_to_f16 of its value.
+// against fp16 token-pair halves, each its value rounded to nearest even
+// (util/half.h f32_to_f16) or toward zero (Vulkan leaves the conversion's
+// mode to the device).
 bool halves_match(const std::vector<float> &values, const std::vector<uint16_t> &halves, uint32_t T, uint32_t stride);
 // The halves' size in bytes for T tokens of `stride` elements.
 inline uint64_t halves_bytes(uint32_t T, uint32_t stride) { return uint64_t((T + 1) / 2) * stride * 4; }

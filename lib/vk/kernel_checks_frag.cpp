@@ -31,7 +31,8 @@ namespace {
 
 // X16 (x rounded to fp16, 8 tokens per column group) on the x-quad copies
 // fq (gate) and fuq (up) of W (wf) and U (uf): against the product of W and
-// x rounded by util/half.h's f32_to_f16, at N = 1, 5, 8 (one group) and 11,
+// x as an RMSNorm rounded it into token-pair halves (each checked against
+// util/half.h's f32_to_f16: halves_match), at N = 1, 5, 8 (one group) and 11,
 // 16 (two); column j alone, R = 3 and one group per workgroup give the
 // batch's bits; x rounded by its producer (an RMSNorm writing token-pair
 // halves, XP) gives the kernel's own rounding's bits; the GLU epilogue
@@ -51,9 +52,11 @@ bool check_x16(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, ops::f
         ops::rms_norm(c0, dx0, dw, dn, N, K, 1e-6f, true, dnp, true);
         c0.submit();
         const std::vector<float> x = bufs.read<float>(dn, size_t(N) * K);
-        if (!halves_match(x, bufs.read<uint16_t>(dnp, halves_bytes(N, K) / 2), N, K)) return false;
-        std::vector<float> xr(x.size());
-        for (size_t i = 0; i < x.size(); ++i) xr[i] = f16_to_f32(f32_to_f16(x[i]));
+        const std::vector<uint16_t> xh = bufs.read<uint16_t>(dnp, halves_bytes(N, K) / 2);
+        if (!halves_match(x, xh, N, K)) return false;
+        std::vector<float> xr(x.size());  // x as the device rounds it
+        for (uint32_t t = 0; t < N; ++t)
+            for (uint32_t e = 0; e < K; ++e) xr[size_t(t) * K + e] = f16_to_f32(xh[(size_t(t >> 1) * K + e) * 2 + (t & 1)]);
         std::vector<float> ref(size_t(N) * M), refu(size_t(N) * M), refg(size_t(N) * M);
         ref::matmul_f32(wf.data(), M, K, xr.data(), N, ref.data());
         ref::matmul_f32(uf.data(), M, K, xr.data(), N, refu.data());
