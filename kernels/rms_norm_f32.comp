@@ -10,8 +10,11 @@
 // per-thread order of the sum of squares is the plain strided loop's.
 // XP_OUT: y also as (hi, lo) fp16 pair words (common/x_split.glsl x_pair),
 // the x that matvec_frag.comp's XP=1 reads.  XP_OUT=2: instead y rounded to
-// fp16 in token-pair halves (common/x_split.glsl x16_half), the x of
-// matvec_frag.comp's X16 + XP.
+// fp16 in token-pair words (common/x_split.glsl x16_half), the x of
+// matvec_frag.comp's X16 + XP: then each workgroup normalizes rows 2m and
+// 2m + 1 (each row exactly as alone: the same bits) and writes their words
+// whole (16-bit stores of one row, every other half, made the H100's 27B
+// decode 0.08 ms slower).
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_arithmetic : enable
 #extension GL_EXT_control_flow_attributes : enable
@@ -48,17 +51,19 @@ layout(std430, binding = 2) writeonly buffer Y { VT y[]; };
 #define YP_BINDING 3
 #define LOAD(i) x[i]
 #endif
-layout(push_constant) uniform P { uint cols; float eps; uint one_plus; } pc;
+layout(push_constant) uniform P { uint cols; float eps; uint one_plus; uint rows; } pc;
 #if defined(XP_OUT) && XP_OUT == 2
 #include "common/x_split.glsl"
-layout(std430, binding = YP_BINDING) writeonly buffer YP { float16_t yp16[]; };
-// Element i of this workgroup's row (token) = the workgroup's index.
-void put16(uint i, float v) { yp16[x16_half(gl_WorkGroupID.x, i - gl_WorkGroupID.x * pc.cols, pc.cols)] = x_round16(vec2(v, 0.0)).x; }
+#define PAIR_ROWS 2u
 #if defined(VEC4)
-#define STORE(i, v) { const vec4 o_ = (v); y[i] = o_; \
-    [[unroll]] for (uint j_ = 0u; j_ < 4u; ++j_) put16(4u * (i) + j_, o_[j_]); }
+layout(std430, binding = YP_BINDING) writeonly buffer YP { uvec4 yp[]; };
+uvec4 words(vec4 a, vec4 b) {
+    return uvec4(packFloat2x16(x_round16(vec2(a.x, b.x))), packFloat2x16(x_round16(vec2(a.y, b.y))),
+                 packFloat2x16(x_round16(vec2(a.z, b.z))), packFloat2x16(x_round16(vec2(a.w, b.w))));
+}
 #else
-#define STORE(i, v) { const float o_ = (v); y[i] = o_; put16(i, o_); }
+layout(std430, binding = YP_BINDING) writeonly buffer YP { uint yp[]; };
+uint words(float a, float b) { return packFloat2x16(x_round16(vec2(a, b))); }
 #endif
 #elif defined(XP_OUT)
 #include "common/x_split.glsl"
@@ -75,6 +80,57 @@ uint pairs(float v) { return x_pair(v); }
 #endif
 #define CACHE 8
 VT gain(uint c) { return pc.one_plus != 0u ? VT(1.0) + w[c] : w[c]; }
+#if defined(PAIR_ROWS)
+// Rows 2m and 2m + 1 (m = the workgroup): each as main() below does it alone.
+void main() {
+    const uint n = pc.cols / VW, t = gl_LocalInvocationID.x, m = gl_WorkGroupID.x;
+    const bool two = 2u * m + 1u < pc.rows;  // uniform
+    const uint b0 = 2u * m * n, b1 = b0 + n;
+    VT v0[CACHE], v1[CACHE];
+    [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
+        uint c = t + i * WG_SIZE;
+        v0[i] = c < n ? LOAD(b0 + c) : VT(0.0);
+        v1[i] = two && c < n ? LOAD(b1 + c) : VT(0.0);
+    }
+    float ss0 = 0.0, ss1 = 0.0;
+    [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
+#if defined(ADD_RESIDUAL)
+        if (t + i * WG_SIZE < n) {
+            s[b0 + t + i * WG_SIZE] = v0[i];
+            if (two) s[b1 + t + i * WG_SIZE] = v1[i];
+        }
+#endif
+        ss0 += dot(v0[i], v0[i]);
+        ss1 += dot(v1[i], v1[i]);
+    }
+    for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) {
+        VT u0 = LOAD(b0 + c), u1 = two ? LOAD(b1 + c) : VT(0.0);
+#if defined(ADD_RESIDUAL)
+        s[b0 + c] = u0;
+        if (two) s[b1 + c] = u1;
+#endif
+        ss0 += dot(u0, u0);
+        ss1 += dot(u1, u1);
+    }
+    const float scale0 = inversesqrt(wg_sum1_fast(ss0) / float(pc.cols) + pc.eps);
+    const float scale1 = inversesqrt(wg_sum1_fast(ss1) / float(pc.cols) + pc.eps);
+    [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
+        uint c = t + i * WG_SIZE;
+        if (c < n) {
+            const VT y0 = v0[i] * scale0 * gain(c), y1 = v1[i] * scale1 * gain(c);
+            y[b0 + c] = y0;
+            if (two) y[b1 + c] = y1;
+            yp[m * n + c] = words(y0, y1);
+        }
+    }
+    for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) {
+        const VT y0 = LOAD(b0 + c) * scale0 * gain(c), y1 = two ? LOAD(b1 + c) * scale1 * gain(c) : VT(0.0);
+        y[b0 + c] = y0;
+        if (two) y[b1 + c] = y1;
+        yp[m * n + c] = words(y0, y1);
+    }
+}
+#else
 void main() {
     uint n = pc.cols / VW, t = gl_LocalInvocationID.x;
     uint base = gl_WorkGroupID.x * n;
@@ -104,3 +160,4 @@ void main() {
     }
     for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) STORE(base + c, LOAD(base + c) * scale * gain(c));
 }
+#endif

@@ -43,10 +43,12 @@ void engine_session::mtp_rows_forward(command_stream &cs, const buffer_span &hid
     ops::rms_norm(cs, x_, w.layer.input_norm, xn_, T, H, eps, true, xnp(T), x16_);
     cs.barrier();
     block(cs, w.layer, 0, T, pos0, positions, true, nullptr);
-    ops::rms_norm(cs, x_, w.norm, mtp_y_, T, H, eps, true);
+    // The lm_head's x pairs (xnp_'s buffer: the layer's products have read it).
+    const buffer_span hp = logits ? pairs_for(m_.lm_head(), T, xnp_) : buffer_span{};
+    ops::rms_norm(cs, x_, w.norm, mtp_y_, T, H, eps, true, hp, x16_);
     cs.barrier();
     if (logits) {
-        ops::linear(cs, m_.lm_head(), mtp_y_, logits_dev_, T);
+        ops::linear(cs, m_.lm_head(), mtp_y_, logits_dev_, T, hp);
         cs.barrier();
         if (argmax_out.valid()) {
             ops::argmax(cs, logits_dev_, argmax_out, T, static_cast<uint32_t>(m_.usable_vocab()), V, argmax_part_);

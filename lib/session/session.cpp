@@ -188,18 +188,22 @@ void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows r
     cs.section("head");
     const bool all_rows = rows == logits_rows::all || rows == logits_rows::argmax_all;
     uint32_t nrows = all_rows ? T : (rows == logits_rows::none ? 0 : 1);
+    // The lm_head's x pairs (xnp_'s buffer: the last layer's products have
+    // read it), where its rows are the norm's from the first (an MTP
+    // session's last row of several reads its fp32 x).
+    const buffer_span hp = nrows && (!mtp_ || all_rows || T == 1) ? pairs_for(m_.lm_head(), nrows, xnp_) : buffer_span{};
     if (mtp_) {
         // Every row's post-norm hidden: the MTP rows and the hidden ring need them.
-        ops::rms_norm(cs, x_, m_.final_norm(), hn_, T, H, eps, true);
+        ops::rms_norm(cs, x_, m_.final_norm(), hn_, T, H, eps, true, hp, x16_);
         cs.barrier();
     } else if (nrows) {
         buffer_span src = all_rows ? x_ : x_.sub(uint64_t(T - 1) * H * 4, uint64_t(H) * 4);
-        ops::rms_norm(cs, src, m_.final_norm(), hn_, nrows, H, eps, true);
+        ops::rms_norm(cs, src, m_.final_norm(), hn_, nrows, H, eps, true, hp, x16_);
         cs.barrier();
     }
     if (nrows) {
         buffer_span src = (mtp_ && !all_rows) ? hn_.sub(uint64_t(T - 1) * H * 4, uint64_t(H) * 4) : hn_;
-        ops::linear(cs, m_.lm_head(), src, logits_dev_, nrows);
+        ops::linear(cs, m_.lm_head(), src, logits_dev_, nrows, hp);
         cs.barrier();
         ops::argmax(cs, logits_dev_, argmax_io_, nrows, static_cast<uint32_t>(m_.usable_vocab()), V, argmax_part_);
         if (rows != logits_rows::argmax && rows != logits_rows::argmax_all)

@@ -55,13 +55,31 @@ kernel_check_result rms_norm_case(vk_device &dev, uint64_t seed, bool add) {
         check_buffers bufs(dev);
         buffer_span da = bufs.upload(a), db = bufs.upload(b), dw = bufs.upload(w);
         buffer_span dy = bufs.zeros(x.size() * 4), ds = bufs.zeros(x.size() * 4);
+        // Also with fp16 token-pair words (yp_f16: two rows per workgroup),
+        // which must leave y and s as they are bit for bit.
+        const bool f16 = (dev.info().features & MLXMTP_FEATURE_FP16) != 0;
+        buffer_span dy2 = bufs.zeros(x.size() * 4), ds2 = bufs.zeros(x.size() * 4);
+        buffer_span dh = bufs.zeros(halves_bytes(rows, cols));
         command_stream cs(dev);
         if (add)
             ops::add_rms_norm(cs, da, db, dw, ds, dy, rows, cols, eps, true);
         else
             ops::rms_norm(cs, da, dw, dy, rows, cols, eps, true);
+        if (f16 && add)
+            ops::add_rms_norm(cs, da, db, dw, ds2, dy2, rows, cols, eps, true, dh, true);
+        else if (f16)
+            ops::rms_norm(cs, da, dw, dy2, rows, cols, eps, true, dh, true);
         cs.submit();
         auto y = bufs.read<float>(dy, x.size());
+        if (f16 && (!same_bits(y.data(), bufs.read<float>(dy2, x.size()).data(), x.size()) ||
+                    (add && !same_bits(bufs.read<float>(ds, x.size()).data(), bufs.read<float>(ds2, x.size()).data(),
+                                       x.size())) ||
+                    !halves_match(y, bufs.read<uint16_t>(dh, halves_bytes(rows, cols) / 2), rows, cols))) {
+            kernel_check_result bad = make_result(add ? "add_rms_norm_f32" : "rms_norm_f32", y, ref, 1e-5);
+            bad.passed = false;
+            bad.error = std::max(bad.error, 1.0);
+            return bad;
+        }
         got_all.insert(got_all.end(), y.begin(), y.end());
         ref_all.insert(ref_all.end(), ref.begin(), ref.end());
         if (add) {  // the residual stream: a + b exactly
