@@ -112,8 +112,16 @@ void main() {
         ss0 += dot(u0, u0);
         ss1 += dot(u1, u1);
     }
-    const float scale0 = inversesqrt(wg_sum1_fast(ss0) / float(pc.cols) + pc.eps);
-    const float scale1 = inversesqrt(wg_sum1_fast(ss1) / float(pc.cols) + pc.eps);
+    // One reduction for both rows (a lone last row: its own), each row's sum
+    // in wg_sum1_fast's order.
+    float scale0, scale1 = 0.0;
+    if (two) {
+        const vec2 r = wg_sum2_fast(vec2(ss0, ss1));
+        scale0 = inversesqrt(r.x / float(pc.cols) + pc.eps);
+        scale1 = inversesqrt(r.y / float(pc.cols) + pc.eps);
+    } else {
+        scale0 = inversesqrt(wg_sum1_fast(ss0) / float(pc.cols) + pc.eps);
+    }
     [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
         uint c = t + i * WG_SIZE;
         if (c < n) {

@@ -63,8 +63,22 @@ float wg_sum1_fast(float v) {
     barrier();
     return r;
 }
+// wg_sum2_fast: two such sums at once, each component in wg_sum1_fast's
+// order (subgroupAdd works per component), one pair of barriers.
+shared vec2 wgr_part2[WG_SIZE];
+vec2 wg_sum2_fast(vec2 v) {
+    vec2 s = subgroupAdd(v);
+    if (subgroupElect()) wgr_part2[gl_SubgroupID] = s;
+    barrier();
+    vec2 r = vec2(0.0);
+    for (uint i = 0; i < gl_NumSubgroups; ++i) r += wgr_part2[i];
+    barrier();
+    return r;
+}
 #else
 float wg_sum1_fast(float v) { return wg_sum1(v); }
+// Per component as wg_sum1 (the tree adds each component on its own).
+vec2 wg_sum2_fast(vec2 v) { return wg_sum2(v); }
 #endif
 
 #endif
