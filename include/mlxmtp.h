@@ -685,9 +685,9 @@ typedef int32_t (*mlxmtp_progress_fn)(double fraction, const char *stage, void *
  *  accepts) the model holds its MXFP4 matrices repacked for the tensor cores
  *  instead of in the standard layout (the same memory; a tied embedding keeps
  *  both), and decode, MTP verify and prefill products read them.  Measured on
- *  an H100 (27B shape): a decoded token ~5% faster than without, verifying
- *  2..4 tokens 1.06-1.15x one decoded token (1.2-1.75x without; 5..8 tokens
- *  1.4-1.55x, 2.0-2.9x without), so MTP decoding ~1.4x faster and prefill ~2x.
+ *  an H100 (27B shape, 2026-12-06): a decoded token ~11% faster than without,
+ *  verifying 2..8 tokens 1.05-1.3x one decoded token (1.2-2.9x without), so
+ *  MTP decoding ~1.5x faster (k = 3..4) and prefill ~2x.
  *  Every session of the model runs the same kernels, so MTP greedy output
  *  equals plain greedy output of that model.  Elsewhere the model opens in
  *  the standard layout; mlxmtp_model_info.tensor_cores says which.  This flag
@@ -698,6 +698,18 @@ typedef int32_t (*mlxmtp_progress_fn)(double fraction, const char *stage, void *
  *  available (A/B runs, or bits equal to devices without them).  Not with
  *  MLXMTP_MODEL_TENSOR_CORES.  Since: 0.1. */
 #define MLXMTP_MODEL_NO_TENSOR_CORES 0x4u
+/** Tensor-core products read their activations x as two fp16 halves (hi and
+ *  lo = x - hi: 22 significant bits, within ~4e-7 of the fp32 path) instead
+ *  of x rounded to fp16 (11 bits, the default: relative error <= 2^-11 per
+ *  element, far below MXFP4's own rounding of the weights; MLX runs fp16
+ *  activations, llama.cpp 8-bit ones).  The default puts 8 tokens in one
+ *  tensor-core multiply-add where halves fit 4, so an MTP verify of 5..8
+ *  tokens costs 1.15-1.3 decoded tokens instead of 1.47-1.65 (H100, 27B
+ *  shape); decode speed is the same.  Either way verify gives decode's bits,
+ *  so MTP greedy output equals plain greedy output.  No effect without
+ *  tensor cores (mlxmtp_model_info.tensor_core_x_bits says which).
+ *  Since: 0.1. */
+#define MLXMTP_MODEL_PRECISE_ACTIVATIONS 0x8u
 
 /** Weight formats (open enum). */
 #define MLXMTP_FORMAT_BF16  0
@@ -756,6 +768,8 @@ typedef struct mlxmtp_model_info {
     uint64_t decode_weight_bytes;  /**< weight bytes one decoded token reads */
     char device_name[256];
     uint32_t tensor_cores;         /**< 1 when MXFP4 products run on tensor cores (MLXMTP_MODEL_TENSOR_CORES) */
+    uint32_t tensor_core_x_bits;   /**< significant bits of x in those products: 11 (the default), 22
+                                        (MLXMTP_MODEL_PRECISE_ACTIVATIONS); 0 without tensor cores */
 } mlxmtp_model_info;
 
 /** Sets struct_size and zeroes the rest.  Since: 0.1. */

@@ -86,11 +86,13 @@ MLXMTP_API mlxmtp_status mlxmtp_model_open(const char *path, const mlxmtp_model_
         mlxmtp_model_params defaults;
         mlxmtp_model_params_init(&defaults);
         mlxmtp_model_params p = read_params(params, defaults);
-        if (p.flags & ~(MLXMTP_MODEL_SYNTHETIC | MLXMTP_MODEL_TENSOR_CORES | MLXMTP_MODEL_NO_TENSOR_CORES))
+        if (p.flags & ~(MLXMTP_MODEL_SYNTHETIC | MLXMTP_MODEL_TENSOR_CORES | MLXMTP_MODEL_NO_TENSOR_CORES |
+                        MLXMTP_MODEL_PRECISE_ACTIVATIONS))
             fail(MLXMTP_ERR_INVALID_ARG, "unknown model flags 0x%x", p.flags);
         if ((p.flags & MLXMTP_MODEL_TENSOR_CORES) && (p.flags & MLXMTP_MODEL_NO_TENSOR_CORES))
             fail(MLXMTP_ERR_INVALID_ARG, "MLXMTP_MODEL_TENSOR_CORES and MLXMTP_MODEL_NO_TENSOR_CORES together");
         const bool tensor_cores = (p.flags & MLXMTP_MODEL_NO_TENSOR_CORES) == 0;  // the default: where native
+        const bool x_split = (p.flags & MLXMTP_MODEL_PRECISE_ACTIVATIONS) != 0;
         auto m = std::make_unique<mlxmtp_model>();
         mlxmtp_instance *inst = p.instance;
         if (!inst) {
@@ -106,10 +108,12 @@ MLXMTP_API mlxmtp_status mlxmtp_model_open(const char *path, const mlxmtp_model_
             so.format = format_from_public(p.synthetic_format);
             so.seed = p.synthetic_seed;
             so.tensor_cores = tensor_cores;
+            so.x_split = x_split;
             m->m = engine_model::synthetic(load_model_config_file(path), dev, so);
         } else {
             model_open_options mo;
             mo.tensor_cores = tensor_cores;
+            mo.x_split = x_split;
             if (p.progress_cb)
                 mo.progress = [&](double f, const std::string &what) {
                     return p.progress_cb(f, what.c_str(), p.progress_user_data) == 0;
@@ -168,6 +172,7 @@ MLXMTP_API mlxmtp_status mlxmtp_model_get_info(const mlxmtp_model *model, mlxmtp
         r.decode_weight_bytes = m.decode_weight_bytes();
         std::snprintf(r.device_name, sizeof r.device_name, "%s", m.device().info().name);
         r.tensor_cores = m.tensor_cores() ? 1 : 0;
+        r.tensor_core_x_bits = m.tensor_core_x_bits();
         write_info(info, r);
         return MLXMTP_OK;
     });

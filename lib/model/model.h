@@ -51,6 +51,7 @@ void check_engine_limits(const text_config &c);
 struct model_open_options {
     std::function<bool(double fraction, const std::string &what)> progress;  // false = abort
     bool tensor_cores = false;  // frag copies where the device runs them natively (the API's default: mlxmtp_model_open)
+    bool x_split = false;       // their x as hi / lo fp16 halves, not rounded to fp16 (MLXMTP_MODEL_PRECISE_ACTIVATIONS)
 };
 
 // Synthetic mode: random weights of a config's shapes, generated on the device.
@@ -58,6 +59,7 @@ struct synthetic_options {
     ops::wformat format = ops::wformat::bf16;  // for the projection matrices
     uint64_t seed = 1;
     bool tensor_cores = false;  // as model_open_options
+    bool x_split = false;       // as model_open_options
 };
 
 class engine_model {
@@ -93,6 +95,9 @@ public:
     uint64_t device_bytes_used() const { return arena_ ? arena_->used_bytes() : 0; }  // of device_bytes
     // MXFP4 products run natively on tensor cores (frag copies, not emulated).
     bool tensor_cores() const { return tensor_cores_; }
+    // Significant bits of x those products use: 11 (x rounded to fp16, the
+    // default) or 22 (hi / lo halves); 0 without tensor cores.
+    uint32_t tensor_core_x_bits() const;
 
 private:
     engine_model() = default;
@@ -102,7 +107,7 @@ private:
     // device runs the kernel natively (no fp16 arithmetic or an unusable
     // fragment layout: none), or always under kernel_tuning::frag_matvec
     // (emulated on lavapipe: tests; such a device: MLXMTP_ERR_UNSUPPORTED).
-    void plan_frag_copies(bool asked);
+    void plan_frag_copies(bool asked, bool x_split);
     // Whether a matrix (format, shape, rows per chunk: ops::rows_per_chunk)
     // is repacked while loading and its standard codes dropped: copies are
     // planned and every product of it reads the copy (natively; emulated

@@ -12,7 +12,7 @@
 
 namespace mlxmtp::detail {
 
-void engine_model::plan_frag_copies(bool asked) {
+void engine_model::plan_frag_copies(bool asked, bool x_split) {
     const bool forced = ops::tuning().frag_matvec;
     if (!forced && !(asked && ops::frag_native(*dev_))) return;
     const bool fall_back = !forced;
@@ -35,12 +35,20 @@ void engine_model::plan_frag_copies(bool asked) {
     const buffer_span table = arena_->alloc(t.size() * 4, "frag layout table");
     upload(dev, table, t.data(), t.size() * 4);
     frag_ = std::make_unique<frag_plan>();
-    // fp16 x (X16): its producers write 16-bit halves.
-    const bool x16 = x_quads && ops::tuning().frag_x16 && (dev.info().features & MLXMTP_FEATURE_STORAGE16);
+    // x rounded to fp16 (X16: 8 tokens per column group, so a verify of up to
+    // 8 tokens costs about what one of 4 does with hi / lo halves), unless
+    // asked for hi / lo; its producers write 16-bit halves.
+    const bool x16 = x_quads && !x_split && !ops::tuning().frag_x_split &&
+                     (dev.info().features & MLXMTP_FEATURE_STORAGE16);
     frag_->layout = ops::frag_copy_layout(f, table, emulate, x_quads, x16);
     // The standard codes are read by nothing once every product of a matrix
     // (prefill included: ops::linear) takes the copy.
     frag_->drop_codes = !emulate || ops::tuning().frag_prefill;
+}
+
+uint32_t engine_model::tensor_core_x_bits() const {
+    if (!tensor_cores_ || !frag_) return 0;
+    return frag_->layout.x16 ? 11 : 22;
 }
 
 bool engine_model::frag_drops_codes(ops::wformat f, uint32_t rows, uint32_t cols, uint32_t rows_per_chunk) const {

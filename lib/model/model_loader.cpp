@@ -272,7 +272,7 @@ std::unique_ptr<engine_model> engine_model::open(const std::string &dir, std::sh
     m->dev_ = std::move(dev);
     m->arena_ = std::make_unique<arena>(*m->dev_, false, 0, "model weights");
     std::unique_ptr<checkpoint> ck = checkpoint::open(dir);
-    m->plan_frag_copies(opt.tensor_cores);
+    m->plan_frag_copies(opt.tensor_cores, opt.x_split);
     model_loader(*m, *ck, opt).run();
     m->finish_frag_copies();
 

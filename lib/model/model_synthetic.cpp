@@ -150,7 +150,7 @@ std::unique_ptr<engine_model> engine_model::synthetic(const model_config &cfg, s
     m->dir_ = "(synthetic)";
     m->dev_ = std::move(dev);
     m->arena_ = std::make_unique<arena>(*m->dev_, false, 0, "synthetic weights");
-    m->plan_frag_copies(opt.tensor_cores);
+    m->plan_frag_copies(opt.tensor_cores, opt.x_split);
     synthetic_builder(*m, opt).run();
     m->finish_frag_copies();
     for (int64_t id : cfg.text.eos_token_ids) m->eos_ids_.push_back(static_cast<int32_t>(id));

@@ -49,11 +49,11 @@ struct kernel_tuning {
     // With pre-split x, products of more columns than this split x
     // themselves anyway (the same bits; 0: none do; A/B runs).
     uint32_t frag_presplit_max_cols = 0;
-    // Frag copies made while this is set round x to fp16 (two tokens per B
-    // element pair: 8 per column group; matvec_frag.comp X16) instead of
-    // splitting it into hi / lo (4 per group): other bits, 11 significant
-    // bits of x instead of 22.
-    bool frag_x16 = false;
+    // Frag copies made while this is set split x into hi / lo fp16 halves (22
+    // significant bits, 4 tokens per column group) instead of rounding it to
+    // fp16 (11 bits, two tokens per B element pair: 8 per group; matvec_frag.comp
+    // X16, the default), as MLXMTP_MODEL_PRECISE_ACTIVATIONS does: other bits.
+    bool frag_x_split = false;
     uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

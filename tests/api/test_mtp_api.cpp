@@ -110,7 +110,8 @@ TEST(MtpApi, GreedyStepsStatsAndLogits) {
 }
 
 // MLXMTP_INSTANCE_TENSOR_CORES / MLXMTP_MODEL_TENSOR_CORES (the default) and
-// the NO_TENSOR_CORES opt-outs: accepted flags, not together; a model opened
+// the NO_TENSOR_CORES opt-outs (and MLXMTP_MODEL_PRECISE_ACTIVATIONS):
+// accepted flags, not together; a model opened
 // with MLXMTP_MODEL_NO_TENSOR_CORES never uses them, and where the device has
 // no VK_NV_cooperative_matrix (lavapipe) no model does, and all generate the
 // same tokens.
@@ -151,7 +152,16 @@ TEST(MtpApi, TensorCoreFlagsFallBackWhereTheDeviceLacksThem) {
     ASSERT_EQ(mlxmtp_model_open(kTrained.c_str(), &mp, &off), MLXMTP_OK) << mlxmtp_last_error();
     ASSERT_EQ(mlxmtp_model_get_info(off, &info), MLXMTP_OK);
     EXPECT_EQ(info.tensor_cores, 0u);
+    EXPECT_EQ(info.tensor_core_x_bits, 0u);
     mlxmtp_model_destroy(off);
+    // MLXMTP_MODEL_PRECISE_ACTIVATIONS: accepted; x bits 22 on tensor cores,
+    // else 0 (lavapipe) with the same tokens as the plain model.
+    mp.flags = MLXMTP_MODEL_PRECISE_ACTIVATIONS;
+    mlxmtp_model *precise = nullptr;
+    ASSERT_EQ(mlxmtp_model_open(kTrained.c_str(), &mp, &precise), MLXMTP_OK) << mlxmtp_last_error();
+    ASSERT_EQ(mlxmtp_model_get_info(precise, &info), MLXMTP_OK);
+    EXPECT_EQ(info.tensor_core_x_bits, info.tensor_cores ? 22u : 0u);
+    mlxmtp_model_destroy(precise);
     // Unknown model flags and contradicting ones are rejected.
     mlxmtp_model *bad = nullptr;
     for (uint32_t flags : {0x80000000u, MLXMTP_MODEL_TENSOR_CORES | MLXMTP_MODEL_NO_TENSOR_CORES}) {

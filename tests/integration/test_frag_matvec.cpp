@@ -50,15 +50,20 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
     test::temp_dir tmp;
     quantize_trained_mxfp4(tmp / "q");
     auto plain = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
+    // x as hi / lo halves (MLXMTP_MODEL_PRECISE_ACTIVATIONS; the X16 test
+    // below covers the default, x rounded to fp16).
+    model_open_options precise;
+    precise.x_split = true;
     ops::tuning().frag_matvec = true;
     std::unique_ptr<engine_model> frag;
     try {
-        frag = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
+        frag = engine_model::open(tmp / "q", test::validated_device_ptr(), precise);
     } catch (...) {
         ops::tuning().frag_matvec = false;
         throw;
     }
     ops::tuning().frag_matvec = false;
+    ASSERT_FALSE(frag->layers()[0].down.frag.x16);
     ASSERT_FALSE(plain->lm_head().frag.valid());
     ASSERT_TRUE(frag->lm_head().frag.valid());
     ASSERT_TRUE(frag->layers()[0].down.frag.valid());
@@ -247,8 +252,8 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
     EXPECT_EQ(0, std::memcmp(c.logits().data(), d.logits().data(), c.logits().size() * 4));
 }
 
-// x rounded to fp16 (kernel_tuning::frag_x16, matvec_frag.comp X16: two
-// tokens per B element pair, 8 per column group): logits close to the fp32
+// x rounded to fp16 (the default; matvec_frag.comp X16: two tokens per B
+// element pair, 8 per column group): logits close to the fp32
 // matvec path's (x keeps 11 significant bits instead of 22); x rounded by its
 // producers (token-pair halves) gives, bit for bit, the logits of products
 // rounding x themselves, also where a verify's GDN recurrence runs in two
@@ -261,8 +266,8 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
     quantize_trained_mxfp4(tmp / "q");
     auto plain = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
     struct x16_scope {
-        x16_scope() { ops::tuning().frag_matvec = ops::tuning().frag_x16 = true; }
-        ~x16_scope() { ops::tuning().frag_matvec = ops::tuning().frag_x16 = false; }
+        x16_scope() { ops::tuning().frag_matvec = true; }
+        ~x16_scope() { ops::tuning().frag_matvec = false; }
     };
     std::unique_ptr<engine_model> frag;
     {

@@ -35,9 +35,10 @@
 //     the standard column order (no XQ: A/B); --frag-no-presplit: the products split x
 //     themselves instead of reading the pairs its producers write (no XP: A/B;
 //     --frag-presplit, the default, is accepted); --presplit-max-cols N: products of more
-//     than N columns split x themselves anyway (the same bits; A/B); --frag-x16: x
-//     rounded to fp16 instead of split into hi / lo (8 tokens per column group:
-//     kernel_tuning::frag_x16).
+//     than N columns split x themselves anyway (the same bits; A/B); --frag-x-split: x
+//     split into hi / lo halves (4 tokens per column group) instead of rounded to fp16
+//     (8; kernel_tuning::frag_x_split, as MLXMTP_MODEL_PRECISE_ACTIVATIONS; --frag-x16,
+//     the default since 2026-12-06, is accepted).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
@@ -102,8 +103,9 @@ int main(int argc, char **argv) {
         } else if (f == "--frag-no-x-quads") {
             tu.frag_no_x_quads = true;
         } else if (f == "--frag-presplit") {  // the default since 2026-12-06 (scripts still pass it)
-        } else if (f == "--frag-x16") {
-            tu.frag_x16 = true;
+        } else if (f == "--frag-x16") {  // the default since 2026-12-06
+        } else if (f == "--frag-x-split") {
+            tu.frag_x_split = true;
         } else if (f == "--frag-no-presplit") {
             tu.frag_no_presplit = true;
         } else if (f == "--frag-define" && argc > 2) {

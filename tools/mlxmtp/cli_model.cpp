@@ -19,6 +19,9 @@ void add_model_options(CLI::App &sub, model_opts &o) {
                  "the default; kept for scripts");
     sub.add_flag("--no-tensor-cores", o.no_tensor_cores,
                  "MXFP4 products in the standard layout and kernels even where tensor cores are available");
+    sub.add_flag("--precise-activations", o.precise_activations,
+                 "Tensor-core products read x as two fp16 halves (22 bits) instead of rounded to fp16 (11 bits; "
+                 "MTP verifies of 5..8 tokens then cost more)");
 }
 
 loaded_model::~loaded_model() {
@@ -50,6 +53,7 @@ int open_model(const model_opts &o, bool json, loaded_model *out) {
     mp.device_index = static_cast<uint32_t>(o.device);
     if (o.tensor_cores) mp.flags |= MLXMTP_MODEL_TENSOR_CORES;
     if (o.no_tensor_cores) mp.flags |= MLXMTP_MODEL_NO_TENSOR_CORES;
+    if (o.precise_activations) mp.flags |= MLXMTP_MODEL_PRECISE_ACTIVATIONS;
     progress_bar bar("loading");
     mp.progress_cb = progress_cb;
     mp.progress_user_data = &bar;

@@ -15,6 +15,7 @@ struct model_opts {
     bool validation = false;
     bool tensor_cores = false;     // --tensor-cores (the default)
     bool no_tensor_cores = false;  // --no-tensor-cores
+    bool precise_activations = false;  // --precise-activations
 };
 
 void add_model_options(CLI::App &sub, model_opts &o);

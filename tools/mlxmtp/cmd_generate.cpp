@@ -200,6 +200,8 @@ int run_generate(const generate_opts &o) {
         json_object_object_add(j, "prompt_tokens", json_object_new_int(static_cast<int>(prompt.size())));
         // Whether MXFP4 products ran on tensor cores (the default where native; --no-tensor-cores).
         json_object_object_add(j, "tensor_cores", json_object_new_boolean(info.tensor_cores != 0));
+        // Significant bits of x in those products (11, or 22 with --precise-activations; 0 without).
+        json_object_object_add(j, "tensor_core_x_bits", json_object_new_int(static_cast<int>(info.tensor_core_x_bits)));
         json_object *tm = json_object_new_object();
         json_object_object_add(tm, "ttft_s", json_object_new_double(t_prefill + t_first));
         json_object_object_add(tm, "prefill_s", json_object_new_double(t_prefill));
