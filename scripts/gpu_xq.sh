@@ -22,14 +22,16 @@ summary() {
 # producers), pre (the same, the name of the A/B before), nopre (products split x themselves), noxq, or
 # xq:NAME=V,NAME=V / pre:... / nopre:... (with frag defines, e.g. xq:GPW=1 for one column group per workgroup);
 # preN (e.g. pre4): pre-split read only by products of at most N columns (--presplit-max-cols N);
-# x16 or x16:NAME=V,...: x rounded to fp16, 8 tokens per column group (--frag-x16).
+# split or split:NAME=V,...: x as hi / lo halves, 4 tokens per column group (--frag-x-split; the default
+# before 2026-12-06, which is now x rounded to fp16: xq, or x16 as the A/B before called it).
 for arm in ${E2E_ARMS:-base xq noxq}; do
   defs=""  # the arm's frag defines (after its name)
   case $arm in
     base) flags=() ;;
     noxq) flags=(--frag-matvec --frag-no-x-quads) ;;
     nopre*) flags=(--frag-matvec --frag-no-presplit); defs=${arm#nopre} ;;
-    x16*) flags=(--frag-matvec --frag-x16); defs=${arm#x16} ;;
+    x16*) flags=(--frag-matvec); defs=${arm#x16} ;;
+    split*) flags=(--frag-matvec --frag-x-split); defs=${arm#split} ;;
     pre[0-9]*) flags=(--frag-matvec --presplit-max-cols "${arm#pre}") ;;
     pre*|xq*) flags=(--frag-matvec); defs=${arm#pre}; defs=${defs#xq} ;;
   esac

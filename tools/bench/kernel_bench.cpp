@@ -188,12 +188,15 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
     buffer_span xs = acts.alloc(uint64_t(16) * cols * 4, "xs"), yref = acts.alloc(uint64_t(16) * rows * 4, "yref");
     // XP's x: x normed (unit weight) with its pair words, written once.
     buffer_span xn = acts.alloc(uint64_t(16) * cols * 4, "xn"), xnp = acts.alloc(uint64_t(16) * cols * 4, "xn pairs");
+    buffer_span xnp16 = acts.alloc(uint64_t(16) * cols * 4, "xn fp16 token pairs");  // X16's
     {
         const std::vector<float> ones(cols, 1.0f);
         const buffer_span w1 = acts.alloc(uint64_t(cols) * 4, "unit norm weight");
         upload(dev, w1, ones.data(), ones.size() * 4);
         command_stream cs(dev);
         ops::rms_norm(cs, x, w1, xn, 16, cols, 1e-6f, false, xnp);
+        cs.barrier();
+        ops::rms_norm(cs, x, w1, xn, 16, cols, 1e-6f, false, xnp16, true);
         cs.submit();
     }
     const int iters = real ? 400 : 2;
@@ -228,20 +231,22 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
         const bool x_f32 = take("XF32");  // the kernel reads fp32 x and splits it itself (no x_split pass)
         const bool use_q = take("XQ");    // the x-quad copies (a property of the weights)
         const bool xp = take("XP");       // x pre-split (needs XQ and XF32)
+        const bool x16 = take("X16");     // x rounded to fp16 (copies with frag_weight::x16; needs XQ and XF32)
         if ((use_q || xp) && !quads) {
             std::printf("{\"kernel\":\"matvec_frag\",\"defines\":\"%s\",\"error\":\"the layout has no x quads\"}\n",
                         config.c_str());
             continue;
         }
-        if (xp && !(use_q && x_f32)) {
-            std::printf("{\"kernel\":\"matvec_frag\",\"defines\":\"%s\",\"error\":\"XP needs XQ and XF32\"}\n",
+        if ((xp || x16) && !(use_q && x_f32)) {
+            std::printf("{\"kernel\":\"matvec_frag\",\"defines\":\"%s\",\"error\":\"XP and X16 need XQ and XF32\"}\n",
                         config.c_str());
             continue;
         }
-        const std::vector<ops::frag_weight> &set = use_q ? fwsq : fws;
+        std::vector<ops::frag_weight> set = use_q ? fwsq : fws;
+        for (ops::frag_weight &fw : set) fw.x16 = x16;
         const buffer_span &xin = xp ? xn : x;  // the products' x (fp32)
         auto run_frag = [&](command_stream &cs, const ops::frag_weight &fw, uint32_t n) {
-            ops::linear_matvec_frag(cs, fw, x_f32 ? xin : xs, y, n, rows, x_f32, xp ? xnp : buffer_span{});
+            ops::linear_matvec_frag(cs, fw, x_f32 ? xin : xs, y, n, rows, x_f32, xp ? (x16 ? xnp16 : xnp) : buffer_span{});
         };
         for (uint32_t n : n_list) {
             if (n == 0 || n > 16) continue;
