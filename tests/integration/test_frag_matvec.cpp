@@ -43,6 +43,16 @@ void quantize_trained_mxfp4(const std::string &dir) {
     quantize_checkpoint(test::fixture("tiny-qwen35-trained"), dir, qo, {});
 }
 
+// A session of `m` whose products round or split x themselves
+// (kernel_tuning::frag_no_presplit while it is created).
+std::unique_ptr<engine_session> session_without_presplit(const engine_model &m) {
+    struct scope {
+        scope() { ops::tuning().frag_no_presplit = true; }
+        ~scope() { ops::tuning().frag_no_presplit = false; }
+    } s;
+    return std::make_unique<engine_session>(m, session_options{});
+}
+
 }  // namespace
 
 TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
@@ -111,15 +121,7 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
     {
         const std::vector<int32_t> p(cases[1].prompt.begin(), cases[1].prompt.begin() + 16);
         engine_session pre(*frag, {}), pre1(*frag, {});
-        ops::tuning().frag_no_presplit = true;
-        std::unique_ptr<engine_session> ref_p;
-        try {
-            ref_p = std::make_unique<engine_session>(*frag, session_options{});
-        } catch (...) {
-            ops::tuning().frag_no_presplit = false;
-            throw;
-        }
-        ops::tuning().frag_no_presplit = false;
+        const std::unique_ptr<engine_session> ref_p = session_without_presplit(*frag);
         engine_session &ref = *ref_p;
         ASSERT_TRUE(pre.presplit());
         ASSERT_FALSE(ref.presplit());
@@ -314,15 +316,7 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
     const std::vector<float> lp = run(pre);
     ASSERT_EQ(lp.size(), size_t(33) * V);
     {
-        ops::tuning().frag_no_presplit = true;
-        std::unique_ptr<engine_session> self;
-        try {
-            self = std::make_unique<engine_session>(*frag, session_options{});
-        } catch (...) {
-            ops::tuning().frag_no_presplit = false;
-            throw;
-        }
-        ops::tuning().frag_no_presplit = false;
+        const std::unique_ptr<engine_session> self = session_without_presplit(*frag);
         ASSERT_FALSE(self->presplit());
         EXPECT_EQ(0, std::memcmp(run(*self).data(), lp.data(), lp.size() * 4));
     }
