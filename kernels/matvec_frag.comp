@@ -192,9 +192,7 @@
 layout(local_size_x = NSG * 32) in;
 layout(std430, binding = 0) readonly buffer Wf { uvec4 wf[]; };  // [tile][group64][lane]
 layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };    // E8M0 bytes [row][K / 32]
-#if XP && X16
-layout(std430, binding = 2) readonly buffer Xs { uvec4 xp4[]; };  // x [n / 2][K / 4]: token-pair fp16 words, rounded by the producer
-#elif XP
+#if XP  // X16: x [n / 2][K / 4], token-pair fp16 words, rounded by the producer
 layout(std430, binding = 2) readonly buffer Xs { uvec4 xp4[]; };  // x [n][K / 4]: (hi, lo) pair words, split by the producer
 #elif XQ
 layout(std430, binding = 2) readonly buffer Xs { vec4 xf4[]; };   // x [n][K / 4] fp32, split here
@@ -379,11 +377,11 @@ step_in load_step(uint it) {
             d.xq[blk][g] = ok && n < pc.N ? xp4[((n >> 1) * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : uvec4(0u);
 #elif XP
             d.xq[blk][g] = ok && n < pc.N ? xp4[(n * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : uvec4(0u);
-#elif X16
-            d.xq[blk][g] = ok && n < pc.N ? xf4[(n * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : vec4(0.0);
-            d.xq1[blk][g] = ok && n + 1u < pc.N ? xf4[((n + 1u) * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : vec4(0.0);
 #else
             d.xq[blk][g] = ok && n < pc.N ? xf4[(n * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : vec4(0.0);
+#if X16  // the lane's second token
+            d.xq1[blk][g] = ok && n + 1u < pc.N ? xf4[((n + 1u) * pc.K + kg * 64u + blk * 32u + xq0) >> 2] : vec4(0.0);
+#endif
 #endif
         }
 #else

@@ -34,8 +34,8 @@ struct norm_pc {
     uint32_t one_plus;
     uint32_t rows;
 };
-// Workgroups: one per row; with fp16 token-pair words, one per row pair.
-uint32_t norm_groups(uint32_t rows, bool pairs, bool f16) { return pairs && f16 ? (rows + 1) / 2 : rows; }
+// Workgroups writing pairs: one per row; with fp16 token-pair words, one per row pair.
+uint32_t pair_norm_groups(uint32_t rows, bool f16) { return f16 ? (rows + 1) / 2 : rows; }
 define_list norm_defines(uint32_t cols, bool add, bool pairs, bool f16) {
     define_list d;
     if (cols % 4 == 0) d.emplace_back("VEC4", "1");
@@ -51,7 +51,7 @@ void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, co
     norm_pc pc{cols, eps, one_plus ? 1u : 0u, rows};
     const pipeline &p = cs.device().kernels().get("rms_norm_f32", norm_defines(cols, false, yp.valid(), yp_f16));
     if (yp.valid())
-        cs.dispatch(p, {x, w, y, yp}, pc, norm_groups(rows, true, yp_f16));
+        cs.dispatch(p, {x, w, y, yp}, pc, pair_norm_groups(rows, yp_f16));
     else
         cs.dispatch(p, {x, w, y}, pc, rows);
 }
@@ -63,7 +63,7 @@ void add_rms_norm(command_stream &cs, const buffer_span &a, const buffer_span &b
     norm_pc pc{cols, eps, one_plus ? 1u : 0u, rows};
     const pipeline &p = cs.device().kernels().get("rms_norm_f32", norm_defines(cols, true, yp.valid(), yp_f16));
     if (yp.valid())
-        cs.dispatch(p, {a, b, w, s, y, yp}, pc, norm_groups(rows, true, yp_f16));
+        cs.dispatch(p, {a, b, w, s, y, yp}, pc, pair_norm_groups(rows, yp_f16));
     else
         cs.dispatch(p, {a, b, w, s, y}, pc, rows);
 }

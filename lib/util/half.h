@@ -22,8 +22,8 @@ inline uint16_t f32_to_bf16(float f) {
 }
 
 // Round to nearest even, as IEEE's conversion (subnormals kept, overflow to
-// infinity, NaN stays NaN): the host side of kernels/common/x_split.glsl's
-// x_round16.
+// infinity, NaN stays NaN): the reference for the fp16 halves that
+// kernels/common/x_split.glsl's x_round16 gives on the device (kernel checks).
 inline uint16_t f32_to_f16(float f) {
     uint32_t u;
     std::memcpy(&u, &f, 4);

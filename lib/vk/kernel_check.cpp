@@ -59,9 +59,8 @@ bool pairs_match(const std::vector<float> &values, const std::vector<uint32_t> &
 bool halves_match(const std::vector<float> &values, const std::vector<uint16_t> &halves, uint32_t T, uint32_t stride) {
     if (values.size() != uint64_t(T) * stride || halves.size() * 2 != halves_bytes(T, stride)) return false;
     for (uint32_t t = 0; t < T; ++t)
-        for (uint32_t e = 0; e < stride; ++e)
-        {
-            const uint16_t h = halves[(uint64_t(t >> 1) * stride + e) * 2 + (t & 1)];
+        for (uint32_t e = 0; e < stride; ++e) {
+            const uint16_t h = halves[x16_half(t, e, stride)];
             const uint16_t r = f32_to_f16(values[uint64_t(t) * stride + e]);  // to nearest even
             const bool toward_zero = (h & 0x8000u) == (r & 0x8000u) && (h & 0x7fffu) + 1u == (r & 0x7fffu);
             if (h != r && !toward_zero) return false;

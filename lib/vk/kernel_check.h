@@ -65,6 +65,10 @@ bool pairs_match(const std::vector<float> &values, const std::vector<uint32_t> &
 // (util/half.h f32_to_f16) or toward zero (Vulkan leaves the conversion's
 // mode to the device).
 bool halves_match(const std::vector<float> &values, const std::vector<uint16_t> &halves, uint32_t T, uint32_t stride);
+// Where token t's element e lies in them (kernels/common/x_split.glsl x16_half).
+inline uint64_t x16_half(uint32_t t, uint32_t e, uint32_t stride) {
+    return (uint64_t(t >> 1) * stride + e) * 2 + (t & 1);
+}
 // The halves' size in bytes for T tokens of `stride` elements.
 inline uint64_t halves_bytes(uint32_t T, uint32_t stride) { return uint64_t((T + 1) / 2) * stride * 4; }
 kernel_check_result make_result(const char *name, const std::vector<float> &got, const std::vector<float> &ref,

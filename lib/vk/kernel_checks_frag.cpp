@@ -29,6 +29,14 @@ namespace mlxmtp::detail {
 
 namespace {
 
+// One column group per workgroup (GPW=1 in the process-wide frag defines)
+// while it lives, also on a throw.
+struct one_group_per_workgroup {
+    size_t n = ops::tuning().frag_defines.size();
+    one_group_per_workgroup() { ops::tuning().frag_defines.emplace_back("GPW", "1"); }
+    ~one_group_per_workgroup() { ops::tuning().frag_defines.resize(n); }
+};
+
 // X16 (x rounded to fp16, 8 tokens per column group) on the x-quad copies
 // fq (gate) and fuq (up) of W (wf) and U (uf): against the product of W and
 // x as an RMSNorm rounded it into token-pair halves (each checked against
@@ -56,7 +64,7 @@ bool check_x16(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, ops::f
         if (!halves_match(x, xh, N, K)) return false;
         std::vector<float> xr(x.size());  // x as the device rounds it
         for (uint32_t t = 0; t < N; ++t)
-            for (uint32_t e = 0; e < K; ++e) xr[size_t(t) * K + e] = f16_to_f32(xh[(size_t(t >> 1) * K + e) * 2 + (t & 1)]);
+            for (uint32_t e = 0; e < K; ++e) xr[size_t(t) * K + e] = f16_to_f32(xh[x16_half(t, e, K)]);
         std::vector<float> ref(size_t(N) * M), refu(size_t(N) * M), refg(size_t(N) * M);
         ref::matmul_f32(wf.data(), M, K, xr.data(), N, ref.data());
         ref::matmul_f32(uf.data(), M, K, xr.data(), N, refu.data());
@@ -93,11 +101,7 @@ bool check_x16(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, ops::f
             !halves_match(g, bufs.read<uint16_t>(dgh, halves_bytes(N, M) / 2), N, M))
             return false;
         if (N > 8) {  // one column group per workgroup: the same bits
-            struct restore {
-                size_t n = ops::tuning().frag_defines.size();
-                ~restore() { ops::tuning().frag_defines.resize(n); }
-            } rs;
-            ops::tuning().frag_defines.emplace_back("GPW", "1");
+            one_group_per_workgroup gpw;
             buffer_span dys = out();
             command_stream cg(dev);
             ops::linear_matvec_frag(cg, fq, dn, dys, N, M, true, dnp);
@@ -273,11 +277,7 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
             // the same bits, plain and GLU.
             buffer_span dys = bufs.zeros(size_t(N) * M * 4), dgs = bufs.zeros(size_t(N) * M * 4);
             {
-                struct restore {  // the process-wide defines, also on a throw
-                    size_t n = ops::tuning().frag_defines.size();
-                    ~restore() { ops::tuning().frag_defines.resize(n); }
-                } r;
-                ops::tuning().frag_defines.emplace_back("GPW", "1");
+                one_group_per_workgroup gpw;
                 command_stream cg(dev);
                 ops::linear_matvec_frag(cg, fw, dx, dys, N, M, true);
                 ops::linear_matvec_frag_glu(cg, fw, fu, dx, dgs, N, M, true);

@@ -411,7 +411,7 @@ kernel_check_result check_gdn_recurrence_norm(vk_device &dev, uint64_t seed) {
         const std::vector<uint16_t> h1 = bufs.read<uint16_t>(sy16, halves_bytes(T, rows) / 2),
                                     hb = bufs.read<uint16_t>(dy16, halves_bytes(T, rows) / 2);
         for (size_t e = 0; e < rows; ++e) {
-            const size_t at = ((j >> 1) * rows + e) * 2 + (j & 1);
+            const uint64_t at = x16_half(j, static_cast<uint32_t>(e), static_cast<uint32_t>(rows));
             if (h1[at] != hb[at]) w.r.passed = false;
         }
     }
