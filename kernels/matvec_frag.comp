@@ -90,6 +90,14 @@
 // slot (slot0 + t) % ring for t >= snap_from.  Bit for bit the plain kernel
 // followed by gdn_conv_f32.
 //
+// AF16=1: a bf16 weight, repacked (frag_repack_bf16.comp) into fp16 A
+// elements times a power of two per row and 32-column block (an E8M0 byte
+// in the scales binding, as MXFP4's): the block's largest |w| lands in
+// [2^14, 2^15), so every bf16 value of the block down to 2^-31 of that
+// largest one is exact.  Per 16-row tile and 64-column group a lane reads
+// four uvec4, one per 16 x 16 A tile (its 8 elements as fp16 pairs), and
+// takes them as the fragment without any decode; everything else (x forms,
+// scales, sums, epilogues) is the MXFP4 kernel's.
 // DECODE_SHIFTS=1: decode_a's pairs 0 and 1 by two shifts (same bits; A/B).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
@@ -173,6 +181,14 @@
 #if X16 && !XQ
 #error "X16 needs XQ"
 #endif
+#ifndef AF16
+#define AF16 0  // A from fp16 words (a repacked bf16 weight; see the header), no FP4 decode
+#endif
+#if AF16
+#define QW 4u  // uvec4 per lane, row tile and 64-column group: one per 16 x 16 A tile
+#else
+#define QW 1u  // one uvec4: the 8 codes of each of the four A tiles in a word
+#endif
 #if HLC && !X16
 #define CPG 4u  // tokens per column group
 #else
@@ -190,7 +206,7 @@
 #endif
 #define NSR (C_ROW_PAIRS != 0 ? 2 : 4)  // scale rows per lane
 layout(local_size_x = NSG * 32) in;
-layout(std430, binding = 0) readonly buffer Wf { uvec4 wf[]; };  // [tile][group64][lane]
+layout(std430, binding = 0) readonly buffer Wf { uvec4 wf[]; };  // [tile][group64][QW][lane]
 layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };    // E8M0 bytes [row][K / 32]
 #if XP  // X16: x [n / 2][K / 4], token-pair fp16 words, rounded by the producer
 layout(std430, binding = 2) readonly buffer Xs { uvec4 xp4[]; };  // x [n][K / 4]: (hi, lo) pair words, split by the producer
@@ -324,6 +340,17 @@ afrag decode_a(uint q) {
     return a;
 }
 
+// AF16: one A tile's 8 fp16 elements, element i in half i % 2 of word i / 2.
+afrag load_a(uvec4 q) {
+    afrag a = A_INIT;
+    UNROLL for (uint p = 0u; p < 4u; ++p) {
+        const f16vec2 v = unpackFloat2x16(q[p]);
+        AE(a, 2u * p) = v.x;
+        AE(a, 2u * p + 1u) = v.y;
+    }
+    return a;
+}
+
 // The token (column of x) B element j holds in column group 0: HLC puts
 // token c's hi half in B column 2c and its lo half in column 2c + 1.
 uint bcol_token(uint j) {
@@ -336,7 +363,7 @@ uint bcol_token(uint j) {
 
 // One 64-column group's loads (zeros past the warp's part or the tiles).
 struct step_in {
-    uvec4 q[NT];
+    uvec4 q[NT][QW];
     uint s[NT][NSR];  // the two block scales of each scale row, in the low 16 bits
 #if XP
     uvec4 xq[2][NG];  // per 32-column block: tile 0's element pairs' (hi, lo) words (.xy), tile 1's (.zw)
@@ -362,7 +389,8 @@ step_in load_step(uint it) {
     UNROLL for (uint t = 0u; t < NT; ++t) {
         const uint tile = wg_tile0 + t % R;
         const bool tok = ok && tile < tiles;
-        d.q[t] = tok ? WLOAD(t, (tile * kgroups + kg) * 32u + l) : uvec4(0u);
+        UNROLL for (uint w = 0u; w < QW; ++w)
+            d.q[t][w] = tok ? WLOAD(t, ((tile * kgroups + kg) * QW + w) * 32u + l) : uvec4(0u);
         UNROLL for (uint j = 0u; j < NSR; ++j) {
             const uint row = min(tile * 16u + crow[C_ROW_PAIRS != 0 ? 2u * j : j], pc.M - 1u);
             const uint byte = row * (pc.K / 32u) + 2u * kg;  // even: both blocks in one word
@@ -533,7 +561,11 @@ void main() {
                 UNROLL for (uint blk = 0u; blk < 2u; ++blk)
                     UNROLL for (uint t = 0u; t < NT; ++t) {
                         // One accumulator chain at a time (see the header).
-                        const afrag a0 = decode_a(d.q[t][2u * blk]), a1 = decode_a(d.q[t][2u * blk + 1u]);
+#if AF16
+                        const afrag a0 = load_a(d.q[t][2u * blk]), a1 = load_a(d.q[t][2u * blk + 1u]);
+#else
+                        const afrag a0 = decode_a(d.q[t][0][2u * blk]), a1 = decode_a(d.q[t][0][2u * blk + 1u]);
+#endif
                         float s[NSR];
                         UNROLL for (uint j = 0u; j < NSR; ++j)
                             s[j] = uintBitsToFloat((((d.s[t][j] >> (8u * blk)) & 0xffu) + 14u) << 23);

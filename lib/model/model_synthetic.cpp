@@ -18,7 +18,8 @@ public:
 
 private:
     void fill(const buffer_span &s, uint32_t mode, float scale, float offset, uint32_t lo = 0, uint32_t hi = 0);
-    ops::device_weight matrix(int64_t rows, int64_t cols, ops::wformat fmt);
+    // repackable: as model_loader::matrix's (the embedding gather reads the standard rows).
+    ops::device_weight matrix(int64_t rows, int64_t cols, ops::wformat fmt, bool repackable = true);
     buffer_span vec(int64_t n, float scale, float offset);
     layer_weights layer(layer_kind kind);
     void flush() { cs_.submit(); }
@@ -42,7 +43,7 @@ void synthetic_builder::fill(const buffer_span &s, uint32_t mode, float scale, f
     if (cs_.recorded() >= 256) flush();
 }
 
-ops::device_weight synthetic_builder::matrix(int64_t rows, int64_t cols, ops::wformat fmt) {
+ops::device_weight synthetic_builder::matrix(int64_t rows, int64_t cols, ops::wformat fmt, bool repackable) {
     ops::device_weight w;
     w.format = fmt;
     w.rows = static_cast<uint32_t>(rows);
@@ -51,7 +52,7 @@ ops::device_weight synthetic_builder::matrix(int64_t rows, int64_t cols, ops::wf
     const float scale = 1.0f / std::sqrt(static_cast<float>(cols));
     uint32_t per = ops::rows_per_chunk(fmt, cols, m_.device().max_binding_range());
     // Repacked for the tensor-core kernel at once, its codes dropped (engine_model::frag_drops_codes).
-    const bool staged = m_.frag_drops_codes(fmt, w.rows, w.cols, per);
+    const bool staged = repackable && m_.frag_drops_codes(fmt, w.rows, w.cols, per);
     for (uint32_t r0 = 0; r0 < w.rows; r0 += per) {
         ops::weight_chunk c;
         c.row0 = r0;
@@ -121,7 +122,8 @@ layer_weights synthetic_builder::layer(layer_kind kind) {
 void synthetic_builder::run() {
     const text_config &c = m_.text();
     // The embedding stays bf16 (as the quantizer keeps it readable either way).
-    m_.embed_ = matrix(c.vocab_size, c.hidden_size, opt_.format == ops::wformat::f32 ? ops::wformat::f32 : ops::wformat::bf16);
+    m_.embed_ = matrix(c.vocab_size, c.hidden_size, opt_.format == ops::wformat::f32 ? ops::wformat::f32 : ops::wformat::bf16,
+                       false);
     for (int64_t i = 0; i < c.num_hidden_layers; ++i) m_.layers_.push_back(layer(c.layer_types[i]));
     m_.final_norm_ = vec(c.hidden_size, 0.1f, 0);
     m_.lm_head_ = c.tie_word_embeddings ? m_.embed_ : matrix(c.vocab_size, c.hidden_size, opt_.format);

@@ -49,7 +49,9 @@ uint8_t max_scale_byte(wformat f) {
 }
 
 uint64_t device_weight::bytes() const {
-    return uint64_t(rows) * (row_bytes(format, cols) + row_scale_bytes(format, cols));
+    // A bf16 frag copy reads its block scales too (one byte per 32 elements).
+    const uint64_t frag_scales = frag.f16_weights ? cols / 32 : 0;
+    return uint64_t(rows) * (row_bytes(format, cols) + row_scale_bytes(format, cols) + frag_scales);
 }
 
 uint32_t rows_per_chunk(wformat f, uint64_t cols, uint64_t max_range) {

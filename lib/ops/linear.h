@@ -37,9 +37,12 @@ struct weight_chunk {
 
 // Where tensor cores run natively (the API's default), or kernel_tuning::frag_matvec: an MXFP4 weight's codes
 // repacked for the fragment-decoding tensor-core matvec (ops/linear_frag.h);
-// its scales stay in the weight's chunk.
+// its scales stay in the weight's chunk.  A bf16 weight's copy (f16_weights)
+// holds fp16 elements and its own block scales.
 struct frag_copy {
     buffer_span data, table;  // repacked codes; the fragment layout's table
+    buffer_span scales;        // f16_weights: the copy's E8M0 bytes [rows][cols / 32]
+    bool f16_weights = false;  // a bf16 weight as fp16 elements times block scales (matvec_frag.comp AF16)
     bool c_row_pairs = false;  // frag_c_row_pairs of the layout
     bool b_pairs = false;      // frag_b_pairs of the layout
     bool hl_cols = true;       // x's hi / lo in adjacent B columns (matvec_frag.comp HLC)

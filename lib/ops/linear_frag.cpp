@@ -3,11 +3,13 @@
 #include "ops/linear_frag.h"
 
 #include "ops/basic_ops.h"
+#include "util/half.h"
 #include "vk/memory.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace mlxmtp::detail::ops {
@@ -320,7 +322,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: 1..16 columns, K %% 64 == 0 only");
     if (up && (up->rows != w.rows || up->cols != w.cols || up->c_row_pairs != w.c_row_pairs ||
                up->b_pairs != w.b_pairs || up->hl_cols != w.hl_cols || up->x_quads != w.x_quads ||
-               up->emulate != w.emulate || up->x16 != w.x16))
+               up->emulate != w.emulate || up->x16 != w.x16 || up->f16_weights != w.f16_weights))
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag GLU: gate and up differ in shape or layout");
     // The x form (HLC) and the warps per workgroup (NSG: the K partition,
     // so the order of the sums) are fixed per weight: they change the bits.
@@ -389,6 +391,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (hlc && w.b_pairs) d.emplace_back("B_PAIRS", "1");
     if (w.x_quads) d.emplace_back("XQ", "1");
     if (w.x16) d.emplace_back("X16", "1");
+    if (w.f16_weights) d.emplace_back("AF16", "1");
     // x split by its producer: the pair words instead of fp32 x.
     const uint32_t xp_max = tuning().frag_presplit_max_cols;
     const bool xp = xpairs.valid() && w.x_quads && (!xp_max || N <= xp_max);
@@ -443,22 +446,58 @@ uint32_t frag_tiles_per_warp(uint32_t rows) {
     return (rows + 15) / 16 >= 256 ? 2 : 1;
 }
 
+bool frag_repackable(const device_weight &w) {
+    return (w.format == wformat::mxfp4 || w.format == wformat::bf16) && w.chunks.size() == 1 && w.cols % 64 == 0 &&
+           w.rows > 0;
+}
+
 bool frag_eligible(const device_weight &w) {
     // Few-row weights (the GDN's a / b projections: one row per value head)
     // would get a workgroup or two: they keep matvec.comp, whose K split
     // spreads them (each weight always takes one kernel, so decode and
     // verify still agree).
-    return w.format == wformat::mxfp4 && w.chunks.size() == 1 && w.cols % 64 == 0 && w.rows >= kFragMinRows;
+    return frag_repackable(w) && w.rows >= kFragMinRows && (w.format == wformat::mxfp4 || tuning().frag_bf16);
+}
+
+uint8_t frag_bf16_scale_byte(uint16_t max_bits) {
+    const uint32_t e = (max_bits & 0x7fffu) >> 7;
+    return static_cast<uint8_t>(e > 28 ? e - 28 : 0);
+}
+
+float frag_bf16_element(uint16_t w_bits, uint8_t byte) {
+    float w, m;
+    const uint32_t wb = uint32_t(w_bits) << 16, mb = (240u - byte) << 23;
+    std::memcpy(&w, &wb, 4);
+    std::memcpy(&m, &mb, 4);
+    return f16_to_f32(f32_to_f16(w * m));
 }
 
 void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_copy &layout) {
-    if (!frag_eligible(w)) fail(MLXMTP_ERR_INTERNAL, "make_frag_copy: weight not eligible");
-    const uint64_t words = uint64_t((w.rows + 15) / 16) * (w.cols / 64) * 128;
+    if (!frag_repackable(w)) fail(MLXMTP_ERR_INTERNAL, "make_frag_copy: weight not repackable");
+    const bool bf16 = w.format == wformat::bf16;
+    // Per 16-row tile and 64-column group: 32 lanes x one uvec4 (MXFP4: the
+    // four A tiles' codes) or four (bf16: one per A tile).
+    const uint64_t words = uint64_t((w.rows + 15) / 16) * (w.cols / 64) * 128 * (bf16 ? 4 : 1);
     w.frag = layout;
     w.frag.data = a.alloc(words * 4, "frag copy");
     const buffer_span &table = w.frag.table;
     vk_device &dev = cs.device();
     uint32_t gx, gy;
+    if (bf16) {
+        const uint64_t scale_words = (uint64_t(w.rows) * (w.cols / 32) + 3) / 4;
+        w.frag.scales = a.alloc(scale_words * 4, "frag copy scales");
+        w.frag.f16_weights = true;
+        const pipeline &p = dev.kernels().get("frag_repack_bf16");
+        for (uint32_t pass = 0; pass < 2; ++pass) {
+            grid_1d(dev, ((pass ? words : scale_words) + 255) / 256, &gx, &gy);
+            struct {
+                uint32_t M, K, gx, pass;
+            } pc{w.rows, w.cols, gx, pass};
+            cs.dispatch(p, {w.chunks[0].data, table, w.frag.scales, w.frag.data}, pc, gx, gy);
+            cs.barrier();  // pass 1 reads the scales
+        }
+        return;
+    }
     grid_1d(dev, (words + 255) / 256, &gx, &gy);
     struct {
         uint32_t M, K, gx;
@@ -484,7 +523,7 @@ frag_weight frag_view(const device_weight &w) {
     fw.rows = w.rows;
     fw.cols = w.cols;
     fw.data = w.frag.data;
-    fw.scales = w.chunks.at(0).scales;
+    fw.scales = w.frag.f16_weights ? w.frag.scales : w.chunks.at(0).scales;
     fw.table = w.frag.table;
     fw.c_row_pairs = w.frag.c_row_pairs;
     fw.b_pairs = w.frag.b_pairs;
@@ -492,6 +531,7 @@ frag_weight frag_view(const device_weight &w) {
     fw.x_quads = w.frag.x_quads;
     fw.x16 = w.frag.x16;
     fw.emulate = w.frag.emulate;
+    fw.f16_weights = w.frag.f16_weights;
     return fw;
 }
 

@@ -121,6 +121,9 @@ struct frag_weight {
     // form); the producers' pairs then come as fp16 token-pair halves.
     bool x16 = false;
     bool emulate = false;  // run EMULATE=1 (no cooperative matrices: lavapipe, tests)
+    // A bf16 weight repacked by frag_repack_bf16 (AF16=1): data holds fp16
+    // elements, scales the copy's block bytes.
+    bool f16_weights = false;
     uint32_t tiles_per_warp = 0;  // the kernel's R (0: frag_tiles_per_warp; frag_defines override both)
 };
 
@@ -154,13 +157,26 @@ void linear_matvec_frag_glu(command_stream &cs, const frag_weight &gate, const f
 void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &u,
                              uint32_t N, const matvec_conv &conv, bool x_f32 = false, const buffer_span &xpairs = {});
 
+// The AF16 form of a bf16 weight (frag_repack_bf16.comp; host references
+// for tests): the E8M0 byte of a 32-column block whose largest |w| has the
+// bf16 bit pattern max_bits (sign cleared), and an element w as the fp16
+// value the copy holds (w * 2^(113 - byte), rounded to nearest even where
+// it is below 2^-31 of the block's largest |w|).
+uint8_t frag_bf16_scale_byte(uint16_t max_bits);
+float frag_bf16_element(uint16_t w_bits, uint8_t byte);
+
 // Model weights (kernel_tuning::frag_matvec).  Whether `w` can have a frag
-// copy: MXFP4, one chunk, cols % 64 == 0, rows >= kFragMinRows.
+// copy: MXFP4 (or bf16 under kernel_tuning::frag_bf16), one chunk,
+// cols % 64 == 0, rows >= kFragMinRows.
 constexpr uint32_t kFragMinRows = 128;
 bool frag_eligible(const device_weight &w);
+// Whether make_frag_copy can repack `w` at all (MXFP4 or bf16, one chunk,
+// cols % 64 == 0), whatever the model's policy above.
+bool frag_repackable(const device_weight &w);
 // Repacks `w`'s codes on the device into w.frag (allocated from `a`), which
 // takes the layout's table (shared by every weight of a model) and flags
-// from `layout` (its data ignored).  Records into cs.
+// from `layout` (its data ignored).  A bf16 weight's copy also gets its block
+// scales (two passes of frag_repack_bf16.comp).  Records into cs.
 void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_copy &layout);
 // The frag_copy of layout `f` (its flags) with `table` (frag_layout_table(f,
 // x_quads) on the device), no data.

@@ -54,6 +54,10 @@ struct kernel_tuning {
     // fp16 (11 bits, two tokens per B element pair: 8 per group; matvec_frag.comp
     // X16, the default), as MLXMTP_MODEL_PRECISE_ACTIVATIONS does: other bits.
     bool frag_x_split = false;
+    // Models opened while this is set also give their eligible bf16 weights
+    // frag copies (fp16 elements times a power of two per 32-column block:
+    // matvec_frag.comp AF16, frag_repack_bf16.comp), run on tensor cores.
+    bool frag_bf16 = false;
     uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

@@ -131,20 +131,13 @@ bool check_x16(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, ops::f
     return true;
 }
 
-kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    kernel_check_result res;
-    res.name = "matvec_frag_mxfp4";
-    if (!(dev.info().features & MLXMTP_FEATURE_FP16)) {  // the kernel needs fp16 arithmetic even emulated;
-        res.name += " (not run: no shaderFloat16)";          // no path uses it on such a device
-        res.passed = true;
-        return res;
-    }
+// The layout a check runs under: the device's where the kernel runs
+// natively; in the emulation the PTX layout, driver 580's, or a
+// lane-scrambled copy of PTX's or driver 580's (by seed).  False when the
+// device's layout is unusable.
+bool check_layout(vk_device &dev, uint64_t seed, std::mt19937_64 &rng, ops::frag_layout *out, bool *real_out) {
     ops::frag_layout f;
-    if (!ops::frag_device_layout(dev, &f).empty()) {
-        res.error = 1;
-        return res;  // not passed: the device's layout is unusable
-    }
+    if (!ops::frag_device_layout(dev, &f).empty()) return false;
     const bool real = ops::frag_native(dev);
     if (!real)
         f = seed % 3 == 1 || seed % 6 == 2 ? ops::frag_layout_nv_driver_580() : ops::frag_layout_mma_m16n8k16();
@@ -163,6 +156,31 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
             g.c[l] = f.c[perm[l]];
         }
         f = g;
+    }
+    *out = f;
+    *real_out = real;
+    return true;
+}
+
+// Whether the check can run at all (the kernel needs fp16 arithmetic even
+// emulated; no path uses it on a device without): if not, `res` says so.
+bool has_fp16(vk_device &dev, kernel_check_result &res) {
+    if (dev.info().features & MLXMTP_FEATURE_FP16) return true;
+    res.name += " (not run: no shaderFloat16)";
+    res.passed = true;
+    return false;
+}
+
+kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    kernel_check_result res;
+    res.name = "matvec_frag_mxfp4";
+    if (!has_fp16(dev, res)) return res;
+    ops::frag_layout f;
+    bool real = false;
+    if (!check_layout(dev, seed, rng, &f, &real)) {
+        res.error = 1;
+        return res;  // not passed: the device's layout is unusable
     }
     // Rows not a multiple of 16 (a padded tile), K groups not a multiple of
     // the kernel's 8 warps (parts of different lengths, some empty).
@@ -353,8 +371,140 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
     return res;
 }
 
+// A bf16 weight with rows scaled by 2^-20 .. 2^19, an all-zero block in
+// every seventh row and a block spanning 2^20 in another: its bits uploaded
+// as one chunk, `wf` the exact values.
+ops::device_weight bf16_weight(check_buffers &bufs, std::mt19937_64 &rng, uint32_t M, uint32_t K,
+                               std::vector<float> *wf) {
+    const auto v = random_floats(rng, size_t(M) * K);
+    std::vector<uint16_t> bits(v.size());
+    wf->resize(v.size());
+    for (uint32_t r = 0; r < M; ++r)
+        for (uint32_t k = 0; k < K; ++k) {
+            const size_t i = size_t(r) * K + k;
+            float x = v[i] * std::ldexp(1.0f, static_cast<int>(r % 40) - 20);
+            if (r % 7 == 3 && k < 32) x = 0.0f;
+            if (r % 7 == 5 && k < 32 && k % 4 == 1) x *= 1e-6f;
+            bits[i] = f32_to_bf16(x);
+            (*wf)[i] = bf16_to_f32(bits[i]);
+        }
+    ops::device_weight w;
+    w.format = ops::wformat::bf16;
+    w.rows = M;
+    w.cols = K;
+    ops::weight_chunk c;
+    c.row0 = 0;
+    c.rows = M;
+    c.data = bufs.upload(bits);
+    w.chunks.push_back(c);
+    return w;
+}
+
+// The AF16 form (kernels/matvec_frag.comp with a bf16 weight repacked on the
+// device by frag_repack_bf16.comp, as models do): the copy's block bytes
+// against ops::frag_bf16_scale_byte; products against the exact bf16 weight
+// times x, x fp16 values (so that every x form holds it exactly), each
+// output within (K / 32 + 48) fp32 roundings of sum_k |w x| (the fp32 sums'
+// error bound: the fp16 elements are the bf16 values exactly), for hi / lo
+// columns (N = 1, 5, 9), hi and lo as two multiply-adds (N = 3) and X16 (N =
+// 1, 8, 9, 16); column j alone gives the batch's bits.  With x quads,
+// check_x16 (producer halves, R = 3, one group per workgroup, the GLU and
+// conv epilogues) on bf16 copies too.
+kernel_check_result check_matvec_frag_bf16(vk_device &dev, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    kernel_check_result res;
+    res.name = "matvec_frag_bf16";
+    if (!has_fp16(dev, res)) return res;
+    ops::frag_layout f;
+    bool real = false;
+    if (!check_layout(dev, seed, rng, &f, &real)) {
+        res.error = 1;
+        return res;
+    }
+    const uint32_t M = 17 + static_cast<uint32_t>(rng() % 100), K = 64 * (1 + static_cast<uint32_t>(rng() % 11));
+    check_buffers bufs(dev);
+    arena fa(dev, false, 1u << 20, "frag check copies");
+    std::vector<float> wf, uf;
+    ops::device_weight w = bf16_weight(bufs, rng, M, K, &wf), wu = bf16_weight(bufs, rng, M, K, &uf);
+    const bool quads = ops::frag_x_quads(f);
+    ops::frag_weight fw, fq, fuq;  // standard column order; x-quad order (gate, up)
+    for (bool q : {false, true}) {
+        if (q && !quads) break;
+        const std::vector<uint32_t> t = ops::frag_layout_table(f, q);
+        const buffer_span table = bufs.upload(t);
+        const ops::frag_copy layout = ops::frag_copy_layout(f, table, !real, q);
+        command_stream cs(dev);
+        ops::make_frag_copy(cs, fa, w, layout);
+        ops::make_frag_copy(cs, fa, wu, layout);
+        cs.submit();
+        (q ? fq : fw) = ops::frag_view(w);
+        if (q) fuq = ops::frag_view(wu);
+    }
+    // The block bytes (of the last copy: both orders give the same).
+    const uint32_t bpr = K / 32;
+    const auto bytes = bufs.read<uint8_t>(w.frag.scales, size_t(M) * bpr);
+    for (uint32_t r = 0; r < M; ++r)
+        for (uint32_t b = 0; b < bpr; ++b) {
+            uint16_t mx = 0;
+            for (uint32_t k = b * 32; k < b * 32 + 32; ++k)
+                mx = std::max<uint16_t>(mx, f32_to_bf16(wf[size_t(r) * K + k]) & 0x7fffu);
+            if (bytes[size_t(r) * bpr + b] != ops::frag_bf16_scale_byte(mx)) {
+                res.error = 1;
+                return res;
+            }
+        }
+    res.tolerance = (K / 32 + 48) * std::ldexp(1.0, -23);
+    struct form {
+        bool hl, x16;
+        uint32_t N;
+    };
+    std::vector<form> forms{{true, false, 1}, {true, false, 5}, {true, false, 9}, {false, false, 3}};
+    if (quads) forms.insert(forms.end(), {{true, true, 1}, {true, true, 8}, {true, true, 9}, {true, true, 16}});
+    for (const form &fm : forms) {
+        ops::frag_weight fc = fm.x16 ? fq : fw;
+        fc.hl_cols = fm.hl;
+        fc.x16 = fm.x16;
+        const uint32_t N = fm.N;
+        std::vector<float> x = random_floats(rng, size_t(N) * K, -2.0f, 2.0f);
+        for (float &e : x) e = f16_to_f32(f32_to_f16(e));
+        const uint32_t j = static_cast<uint32_t>(rng() % N);
+        buffer_span dx = bufs.upload(x),
+                    dxj = bufs.upload(std::vector<float>(x.begin() + size_t(j) * K, x.begin() + size_t(j + 1) * K));
+        buffer_span dy = bufs.zeros(size_t(N) * M * 4), dyj = bufs.zeros(size_t(M) * 4);
+        command_stream cs(dev);
+        ops::linear_matvec_frag(cs, fc, dx, dy, N, M, true);
+        ops::linear_matvec_frag(cs, fc, dxj, dyj, 1, M, true);
+        cs.submit();
+        const auto y = bufs.read<float>(dy, size_t(N) * M);
+        for (uint32_t n = 0; n < N; ++n)
+            for (uint32_t r = 0; r < M; ++r) {
+                double ref = 0, bound = 0;
+                for (uint32_t k = 0; k < K; ++k) {
+                    const double p = double(wf[size_t(r) * K + k]) * x[size_t(n) * K + k];
+                    ref += p;
+                    bound += std::fabs(p);
+                }
+                const double e = bound > 0 ? std::fabs(y[size_t(n) * M + r] - ref) / bound : std::fabs(y[size_t(n) * M + r]);
+                res.error = std::max(res.error, e);
+            }
+        if (res.error > res.tolerance || !same_bits(y.data() + size_t(j) * M, bufs.read<float>(dyj, M).data(), M, true)) {
+            res.error = std::max(res.error, 1.0);
+            return res;
+        }
+    }
+    res.passed = true;
+    if (quads && (dev.info().features & MLXMTP_FEATURE_STORAGE16) &&
+        !check_x16(dev, rng, bufs, fq, fuq, wf, uf, M, K, 2e-5, &res.error)) {
+        res.error = std::max(res.error, 1.0);
+        res.passed = false;
+    }
+    return res;
+}
+
 }  // namespace
 
-std::vector<kernel_check> frag_kernel_checks() { return {{"matvec_frag_mxfp4", check_matvec_frag}}; }
+std::vector<kernel_check> frag_kernel_checks() {
+    return {{"matvec_frag_mxfp4", check_matvec_frag}, {"matvec_frag_bf16", check_matvec_frag_bf16}};
+}
 
 }  // namespace mlxmtp::detail

@@ -332,3 +332,82 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         EXPECT_GT(spec.stats().accepted, 0u);
     }
 }
+
+// bf16 weights on tensor cores (kernel_tuning::frag_bf16: matvec_frag.comp
+// AF16, copies repacked on the device by frag_repack_bf16.comp with a power
+// of two per 32-column block, exact for the fixture's values) on the bf16
+// trained fixture, every product through the copies (frag_prefill: the
+// loader drops the standard bf16 rows, as natively): the model's and the MTP
+// head's matrices have copies, the embedding keeps its rows; prompt logits
+// and a prefill longer than 16 tokens stay close to the plain model's (x
+// rounded to fp16); rows one at a time give the batch's bits; MTP greedy (k
+// = 3) equals plain greedy.
+TEST(FragMatvec, Bf16WeightsOnTensorCoresAreBatchInvariantAndMtpEqualsPlainGreedy) {
+    test::validation_scope vs;
+    auto plain = engine_model::open(test::fixture("tiny-qwen35-trained"), test::validated_device_ptr(), {});
+    struct bf16_scope {
+        bf16_scope() { ops::tuning().frag_matvec = ops::tuning().frag_bf16 = ops::tuning().frag_prefill = true; }
+        ~bf16_scope() { ops::tuning().frag_matvec = ops::tuning().frag_bf16 = ops::tuning().frag_prefill = false; }
+    };
+    std::unique_ptr<engine_model> frag;
+    {
+        bf16_scope s;
+        frag = engine_model::open(test::fixture("tiny-qwen35-trained"), test::validated_device_ptr(), {});
+    }
+    ASSERT_EQ(plain->layers()[0].down.format, ops::wformat::bf16);
+    auto copied = [](const ops::device_weight &w) {
+        EXPECT_TRUE(w.frag.valid() && w.frag.f16_weights && w.frag.x16);
+        EXPECT_FALSE(w.chunks[0].data.valid());  // dropped: every product reads the copy
+    };
+    for (const layer_weights &L : frag->layers()) {
+        copied(L.gate), copied(L.up), copied(L.down);
+        if (L.kind == layer_kind::linear_attention) copied(L.gdn.qkv), copied(L.gdn.z), copied(L.gdn.out);
+        else copied(L.attn.q), copied(L.attn.o);
+    }
+    ASSERT_TRUE(frag->mtp().present);
+    copied(frag->mtp().fc), copied(frag->mtp().layer.gate), copied(frag->mtp().layer.attn.q);
+    EXPECT_TRUE(frag->embed().chunks[0].data.valid());  // the gather reads the embedding
+    EXPECT_TRUE(frag->lm_head().frag.valid() && frag->lm_head().frag.f16_weights);
+
+    auto cases = test::load_trained_cases();
+    ASSERT_GE(cases.size(), 3u);
+    const uint32_t V = static_cast<uint32_t>(plain->text().vocab_size);
+    size_t longest = 0;
+    for (size_t ci = 1; ci < cases.size(); ++ci)
+        if (cases[ci].prompt.size() > cases[longest].prompt.size()) longest = ci;
+    const std::vector<int32_t> &lp = cases[longest].prompt;
+    ASSERT_GT(lp.size(), 16u);
+    {
+        engine_session a(*plain, {}), b(*frag, {});
+        a.eval(lp.data(), static_cast<uint32_t>(lp.size()), logits_rows::all);
+        b.eval(lp.data(), static_cast<uint32_t>(lp.size()), logits_rows::all);
+        ASSERT_EQ(b.logits().size(), a.logits().size());
+        const double rel = max_rel_diff(a.logits(), b.logits());
+        std::printf("  bf16 on tensor cores: %zu prompt rows, largest logit difference %.3g of max |logit|\n",
+                    lp.size(), rel);
+        EXPECT_LT(rel, 2e-3);
+    }
+    {
+        const std::vector<int32_t> p(lp.begin(), lp.begin() + 16);
+        engine_session all(*frag, {}), one(*frag, {});
+        all.eval(p.data(), 16, logits_rows::all);
+        for (uint32_t t = 0; t < 16; ++t) {
+            one.eval(&p[t], 1, logits_rows::last);
+            ASSERT_EQ(one.logits().size(), size_t(V));
+            EXPECT_EQ(0, std::memcmp(one.logits().data(), all.logits().data() + size_t(t) * V, size_t(V) * 4))
+                << "row " << t;
+        }
+    }
+    generator spec(*frag, {}, decoder_kind::mtp, 3), van(*frag, {}), ref(*plain, {});
+    uint32_t same_as_plain = 0, total = 0;
+    for (size_t ci = 0; ci < 3; ++ci) {
+        const uint32_t n = static_cast<uint32_t>(std::min<size_t>(cases[ci].greedy.size(), 12));
+        const std::vector<int32_t> v = greedy(van, cases[ci].prompt, n), r = greedy(ref, cases[ci].prompt, n);
+        EXPECT_EQ(greedy(spec, cases[ci].prompt, n), v) << "case " << ci;
+        for (size_t i = 0; i < v.size() && i < r.size() && v[i] == r[i]; ++i) ++same_as_plain;
+        total += n;
+    }
+    std::printf("  greedy tokens equal to the plain model's before the first difference: %u of %u\n", same_as_plain,
+                total);
+    EXPECT_GT(spec.stats().accepted, 0u);
+}

@@ -24,8 +24,9 @@
 // fragment layout probe (coop_layout_probe.comp): one JSON line per operand
 // of a 16 x 8 x 16 multiply-add with each lane's elements, then whether the
 // layout is usable by the fragment matvec.  COOP 3: the fragment-decoding
-// tensor-core MXFP4 matvec (matvec_frag.comp, n <= 16) instead of the
-// prototype; COOP_DEFINES then go to it alone, several configurations
+// tensor-core MXFP4 matvec (matvec_frag.comp, n <= 16; for bf16 weights its
+// AF16 form, repacked by frag_repack_bf16.comp: "bytes" then counts the
+// copy's block scales) instead of the prototype; COOP_DEFINES then go to it alone, several configurations
 // separated by ';' (e.g. "NSG=4;NSG=8,R=1,PF=4;XF32"), the weights repacked
 // once; XF32 hands it fp32 x to split itself; XP (with XQ and XF32) hands it
 // x pre-split into (hi, lo) pair words, as the engine's producers write
@@ -160,6 +161,7 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
                     err.c_str());
         f = ops::frag_layout_nv_driver_580();
     }
+    ops::tuning().frag_bf16 = ws[0].format == ops::wformat::bf16;  // (AF16 copies)
     if (!ops::frag_eligible(ws[0])) {
         std::printf("{\"kernel\":\"matvec_frag\",\"error\":\"needs cols %% 64 == 0, one chunk, >= %u rows\"}\n",
                     ops::kFragMinRows);
@@ -172,6 +174,7 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
     // the x-quad copies).
     const bool quads = ops::frag_x_quads(f);
     std::vector<ops::frag_weight> fws, fwsq;
+    uint64_t fbytes = wbytes;
     for (bool q : {false, true}) {
         if (q && !quads) break;
         const std::vector<uint32_t> t = ops::frag_layout_table(f, q);
@@ -182,9 +185,11 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
             ops::device_weight w = ws[i];
             ops::make_frag_copy(cs, fa, w, ops::frag_copy_layout(f, table, !real, q));
             (q ? fwsq : fws).push_back(ops::frag_view(w));
+            fbytes = w.bytes();  // what a product reads (a bf16 copy: its block scales too)
         }
         cs.submit();
     }
+    ops::tuning().frag_bf16 = false;
     buffer_span xs = acts.alloc(uint64_t(16) * cols * 4, "xs"), yref = acts.alloc(uint64_t(16) * rows * 4, "yref");
     // XP's x: x normed (unit weight) with its pair words, written once.
     buffer_span xn = acts.alloc(uint64_t(16) * cols * 4, "xn"), xnp = acts.alloc(uint64_t(16) * cols * 4, "xn pairs");
@@ -264,11 +269,12 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
                 for (bool serial : serial_list) {
                     const double s = seconds_per_call(
                         cs, real ? 8 : 1, iters, [&](int i) { run_frag(cs, set[i % count], n); }, serial);
-                    std::printf("{\"kernel\":\"matvec_frag\",\"format\":\"mxfp4\",\"rows\":%u,\"cols\":%u,\"n\":%u,"
+                    std::printf("{\"kernel\":\"matvec_frag\",\"format\":\"%s\",\"rows\":%u,\"cols\":%u,\"n\":%u,"
                                 "\"emulated\":%s,\"defines\":\"%s\",\"max_diff_rel\":%.3g,\"max_abs_y\":%.4g,"
-                                "\"us\":%.2f,\"gb_s\":%.1f,\"x_split_us\":%.2f,\"serial\":%s}\n",
-                                rows, cols, n, real ? "false" : "true", config.c_str(), diff, ymax, s * 1e6,
-                                wbytes / s / 1e9, sx * 1e6, serial ? "true" : "false");
+                                "\"us\":%.2f,\"bytes\":%llu,\"gb_s\":%.1f,\"x_split_us\":%.2f,\"serial\":%s}\n",
+                                ops::wformat_name(ws[0].format), rows, cols, n, real ? "false" : "true",
+                                config.c_str(), diff, ymax, s * 1e6, static_cast<unsigned long long>(fbytes),
+                                fbytes / s / 1e9, sx * 1e6, serial ? "true" : "false");
                 }
             } catch (const std::exception &e) {
                 std::printf("{\"kernel\":\"matvec_frag\",\"n\":%u,\"defines\":\"%s\",\"error\":\"%s\"}\n", n,
@@ -403,7 +409,7 @@ int main(int argc, char **argv) {
             ops::tuning().matvec_unroll = 0;
             ops::tuning().matvec_rows = 0;
             ops::tuning().matvec_mx_words = 0;
-            if (coop && std::atoi(argv[13]) == 3 && fmt == ops::wformat::mxfp4)
+            if (coop && std::atoi(argv[13]) == 3 && (fmt == ops::wformat::mxfp4 || fmt == ops::wformat::bf16))
                 frag_bench(dev, ws, count, acts, x, y, n_list, wbytes, argc > 14 ? argv[14] : "", serial_list);
             else if (coop && fmt == ops::wformat::mxfp4) {
                 if (!dev.cooperative_matrix())
