@@ -679,22 +679,27 @@ typedef int32_t (*mlxmtp_progress_fn)(double fraction, const char *stage, void *
 
 /** Model flags. */
 #define MLXMTP_MODEL_SYNTHETIC 0x1u /**< `path` is a config.json: random weights of its shapes, made on the device */
-/** Tensor cores for MXFP4 (the default): where the device allows it (an
- *  instance without MLXMTP_INSTANCE_NO_TENSOR_CORES, VK_NV_cooperative_matrix
+/** Tensor cores for MXFP4 and bf16 (the default): where the device allows it
+ *  (an instance without MLXMTP_INSTANCE_NO_TENSOR_CORES, VK_NV_cooperative_matrix
  *  with 16x8x16 fp16 multiply-adds, and a fragment layout the library's probe
- *  accepts) the model holds its MXFP4 matrices repacked for the tensor cores
- *  instead of in the standard layout (the same memory; a tied embedding keeps
- *  both), and decode, MTP verify and prefill products read them.  Measured on
- *  an H100 (27B shape, 2026-12-06): a decoded token ~11% faster than without,
- *  verifying 2..8 tokens 1.05-1.3x one decoded token (1.2-2.9x without), so
- *  MTP decoding ~1.5x faster (k = 3..4) and prefill ~2x.
+ *  accepts) the model holds its MXFP4 and bf16 matrices repacked for the
+ *  tensor cores instead of in the standard layout (MXFP4: the same memory;
+ *  bf16: fp16 elements times a power of two per 32 elements, 1/64 more, and
+ *  exact for every bf16 value within 2^-31 of its block's largest; a tied
+ *  embedding keeps both), and decode, MTP verify and prefill products read
+ *  them.  Measured on an H100 (27B shape, 2026-12-06): MXFP4: a decoded token
+ *  ~11% faster than without, verifying 2..8 tokens 1.05-1.3x one decoded
+ *  token (1.2-2.9x without), so MTP decoding ~1.5x faster (k = 3..4) and
+ *  prefill ~2x; bf16: a decoded token within 1% of the standard kernels,
+ *  verifying 2..9 tokens 1.02-1.16x one (1.05-2.2x without), so MTP decoding
+ *  ~1.2x faster (k = 4).
  *  Every session of the model runs the same kernels, so MTP greedy output
  *  equals plain greedy output of that model.  Elsewhere the model opens in
  *  the standard layout; mlxmtp_model_info.tensor_cores says which.  This flag
  *  asks for the default and is kept for hosts written before it was one.
  *  Since: 0.1. */
 #define MLXMTP_MODEL_TENSOR_CORES 0x2u
-/** The standard MXFP4 layout and kernels even where tensor cores are
+/** The standard MXFP4 and bf16 layouts and kernels even where tensor cores are
  *  available (A/B runs, or bits equal to devices without them).  Not with
  *  MLXMTP_MODEL_TENSOR_CORES.  Since: 0.1. */
 #define MLXMTP_MODEL_NO_TENSOR_CORES 0x4u
@@ -767,7 +772,7 @@ typedef struct mlxmtp_model_info {
     uint64_t device_bytes;         /**< device memory holding the weights */
     uint64_t decode_weight_bytes;  /**< weight bytes one decoded token reads */
     char device_name[256];
-    uint32_t tensor_cores;         /**< 1 when MXFP4 products run on tensor cores (MLXMTP_MODEL_TENSOR_CORES) */
+    uint32_t tensor_cores;         /**< 1 when MXFP4 and bf16 products run on tensor cores (MLXMTP_MODEL_TENSOR_CORES) */
     uint32_t tensor_core_x_bits;   /**< significant bits of x in those products: 11 (the default), 22
                                         (MLXMTP_MODEL_PRECISE_ACTIVATIONS); 0 without tensor cores */
 } mlxmtp_model_info;

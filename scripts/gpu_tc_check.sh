@@ -2,7 +2,7 @@
 # Correctness of the tensor-core path on the GPU (~30 s): the kernel self-test
 # with the tensor-core extension on (the matvec_frag_mxfp4 check then runs the
 # native kernel: plain, SwiGLU and conv epilogues, every column alone against
-# the batch), then the bundled trained model quantized to MXFP4 and generated
+# the batch), then the bundled trained model quantized to MXFP4 (and the bf16 model itself) and generated
 # greedily with tensor cores (the default) and --no-tensor-cores, vanilla and
 # MTP (k = 3): within
 # each kernel path MTP's tokens must equal vanilla's.
@@ -17,11 +17,16 @@ import sys
 
 def main():
 "
-for tc in "" --no-tensor-cores; do
-  for dec in vanilla mtp; do
-    f="$out/gen_${dec}${tc:+_tc}.json"
-    "$bin/mlxmtp" generate --model /tmp/tiny_q4 --prompt "$prompt" --max-tokens 64 --decoder $dec --draft 3 --json $tc > "$f" 2>&1
-    printf '%s %s: ' "$dec" "${tc:-default (tensor cores)}"; tr -d ' \n' < "$f" | grep -oE '"tokens":\[[^]]*\]' | md5sum | cut -c1-12
-    grep -oE '"acceptance_rate":[0-9.]+|"tokens_per_round":[0-9.]+|"tensor_cores":[a-z]+' "$f" | tr '\n' ' '; echo
+# The MXFP4-quantized model, then (since 2026-12-06, bf16 weights on tensor
+# cores too) the bf16 model itself.
+for model in /tmp/tiny_q4 tests/fixtures/tiny-qwen35-trained; do
+  tag=$([ "$model" = /tmp/tiny_q4 ] && echo "" || echo "_bf16")
+  for tc in "" --no-tensor-cores; do
+    for dec in vanilla mtp; do
+      f="$out/gen_${dec}${tag}${tc:+_tc}.json"
+      "$bin/mlxmtp" generate --model "$model" --prompt "$prompt" --max-tokens 64 --decoder $dec --draft 3 --json $tc > "$f" 2>&1
+      printf '%s%s %s: ' "$dec" "$tag" "${tc:-default (tensor cores)}"; tr -d ' \n' < "$f" | grep -oE '"tokens":\[[^]]*\]' | md5sum | cut -c1-12
+      grep -oE '"acceptance_rate":[0-9.]+|"tokens_per_round":[0-9.]+|"tensor_cores":[a-z]+' "$f" | tr '\n' ' '; echo
+    done
   done
 done

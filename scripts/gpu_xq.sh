@@ -14,10 +14,7 @@ log() { tee -a "$out/log.txt"; }
 [ "${TC_CHECK:-1}" = 1 ] && bash scripts/gpu_tc_check.sh "$bin" "$out" 2>&1 | log
 [ "${KERNELS:-1}" = 1 ] && FRAG_SHAPES="${FRAG_SHAPES:-4096 14336;5120 17408;17408 5120}" FRAG_NS="${FRAG_NS:-1,4,5,8,9}" \
   bash scripts/gpu_frag.sh "$bin" "$out" ${FRAG_SETS:-XF32 XQ=1,XF32} 2>&1 | grep -E "^frag|^matvec" | log
-summary() {
-  printf '%s: ' "$1"
-  sed -nE 's/.*"what":"decode".*"ms":([0-9.]+).*/decode \1 |/p; s/.*"what":"verify","tokens":([0-9]+),"ms":([0-9.]+),"ratio_to_decode":([0-9.]+).*/\1:\2(\3)/p; s/.*"what":"draft","k":1,"ms":([0-9.]+).*/draft1 \1/p; s/.*"k":([1-8]),"tokens_per_round".*"speedup":([0-9.]+).*/s\1=\2/p' "$2" | tr '\n' ' '; echo
-}
+source "$(dirname "$0")/gpu_e2e_summary.sh"
 # Arms: base (the CLI's default path), xq (tensor cores with x quads and, since 2026-12-06, x split by its
 # producers), pre (the same, the name of the A/B before), nopre (products split x themselves), noxq, or
 # xq:NAME=V,NAME=V / pre:... / nopre:... (with frag defines, e.g. xq:GPW=1 for one column group per workgroup);

@@ -166,7 +166,7 @@ uint8_t frag_bf16_scale_byte(uint16_t max_bits);
 float frag_bf16_element(uint16_t w_bits, uint8_t byte);
 
 // Model weights (kernel_tuning::frag_matvec).  Whether `w` can have a frag
-// copy: MXFP4 (or bf16 under kernel_tuning::frag_bf16), one chunk,
+// copy: MXFP4 or bf16 (unless kernel_tuning::frag_no_bf16), one chunk,
 // cols % 64 == 0, rows >= kFragMinRows.
 constexpr uint32_t kFragMinRows = 128;
 bool frag_eligible(const device_weight &w);
@@ -197,6 +197,28 @@ bool frag_glu_fusable(const device_weight &gate, const device_weight &up);
 void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
                             const buffer_span &x, const buffer_span &act, uint32_t T, const buffer_span &xpairs = {},
                             const buffer_span &act_pairs = {});
+// The residual add and the next RMSNorm after a product, as its epilogue
+// (matvec_frag.comp NORM): s = y + residual and y_norm = rms_norm(s) *
+// (one_plus ? 1 + weight : weight) with its fp16 token-pair words (pairs),
+// all [T][rows]; bit for bit linear_matvec_frag followed by add_rms_norm
+// with f16 pairs.  `arrivals`: one uint32, zero before the dispatch (it
+// leaves it zero).
+struct frag_norm {
+    buffer_span residual, weight, s, y, pairs, arrivals;
+    float eps = 1e-6f;
+    bool one_plus = true;
+};
+// Whether linear_matvec_frag_norm takes `w`: a frag copy with x rounded to
+// fp16 (X16) and hi / lo columns, rows % 4 == 0, the kernel's 8 warps (no
+// NSG override).
+bool frag_norm_fusable(const device_weight &w);
+// fp32 x [T][cols] (xpairs: as linear_matvec_frag's) -> y [T][rows], then
+// the norm above (MLXMTP_ERR_INTERNAL unless frag_norm_fusable(w)).
+void linear_matvec_frag_norm(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
+                             uint32_t T, const buffer_span &xpairs, const frag_norm &norm);
+// The same on a frag_weight (x16, rows % 4 == 0; kernel checks).
+void linear_matvec_frag_norm(command_stream &cs, const frag_weight &w, const buffer_span &x, const buffer_span &y,
+                             uint32_t T, const buffer_span &xpairs, const frag_norm &norm);
 // The frag_weight view of a weight with a frag copy.
 frag_weight frag_view(const device_weight &w);
 

@@ -54,10 +54,16 @@ struct kernel_tuning {
     // fp16 (11 bits, two tokens per B element pair: 8 per group; matvec_frag.comp
     // X16, the default), as MLXMTP_MODEL_PRECISE_ACTIVATIONS does: other bits.
     bool frag_x_split = false;
-    // Models opened while this is set also give their eligible bf16 weights
-    // frag copies (fp16 elements times a power of two per 32-column block:
-    // matvec_frag.comp AF16, frag_repack_bf16.comp), run on tensor cores.
-    bool frag_bf16 = false;
+    // Models opened while this is set keep their bf16 weights (a bf16 model's,
+    // a quantized model's MTP head) in the standard layout and kernels, where
+    // they otherwise get frag copies like MXFP4's (fp16 elements times a
+    // power of two per 32-column block: matvec_frag.comp AF16,
+    // frag_repack_bf16.comp; A/B runs).
+    bool frag_no_bf16 = false;
+    // Sessions created while this is set run the residual add + RMSNorm
+    // after the output projections as its own dispatch, not in the product's
+    // epilogue (matvec_frag.comp NORM; the same bits; A/B runs).
+    bool unfused_frag_norm = false;
     uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

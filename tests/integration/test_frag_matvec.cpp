@@ -261,7 +261,8 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
 // matvec path's (x keeps 11 significant bits instead of 22); x rounded by its
 // producers (token-pair halves) gives, bit for bit, the logits of products
 // rounding x themselves, also where a verify's GDN recurrence runs in two
-// segments (the snapshot ring wraps at an odd token); rows one at a time give
+// segments (the snapshot ring wraps at an odd token); the residual add + norm
+// in the output products' epilogue gives its own dispatch's bits; rows one at a time give
 // a batch's bits; MTP greedy (k = 3 and 7: verifies of up to 8 tokens, one
 // column group) equals plain greedy.
 TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
@@ -318,6 +319,21 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         ASSERT_FALSE(self->presplit());
         EXPECT_EQ(0, std::memcmp(run(*self).data(), lp.data(), lp.size() * 4));
     }
+    // The residual add + RMSNorm in the output products' epilogue (the
+    // default) against its own dispatch (kernel_tuning::unfused_frag_norm):
+    // the same bits.
+    {
+        struct unfused_scope {
+            unfused_scope() { ops::tuning().unfused_frag_norm = true; }
+            ~unfused_scope() { ops::tuning().unfused_frag_norm = false; }
+        };
+        std::unique_ptr<engine_session> unfused;
+        {
+            unfused_scope u;
+            unfused = std::make_unique<engine_session>(*frag, session_options{});
+        }
+        EXPECT_EQ(0, std::memcmp(run(*unfused).data(), lp.data(), lp.size() * 4));
+    }
     engine_session one(*frag, {});
     for (uint32_t t = 0; t < 33; ++t) {
         one.eval(&p[t], 1, logits_rows::last);
@@ -333,8 +349,7 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
     }
 }
 
-// bf16 weights on tensor cores (kernel_tuning::frag_bf16: matvec_frag.comp
-// AF16, copies repacked on the device by frag_repack_bf16.comp with a power
+// bf16 weights on tensor cores (matvec_frag.comp AF16, copies repacked on the device by frag_repack_bf16.comp with a power
 // of two per 32-column block, exact for the fixture's values) on the bf16
 // trained fixture, every product through the copies (frag_prefill: the
 // loader drops the standard bf16 rows, as natively): the model's and the MTP
@@ -346,8 +361,8 @@ TEST(FragMatvec, Bf16WeightsOnTensorCoresAreBatchInvariantAndMtpEqualsPlainGreed
     test::validation_scope vs;
     auto plain = engine_model::open(test::fixture("tiny-qwen35-trained"), test::validated_device_ptr(), {});
     struct bf16_scope {
-        bf16_scope() { ops::tuning().frag_matvec = ops::tuning().frag_bf16 = ops::tuning().frag_prefill = true; }
-        ~bf16_scope() { ops::tuning().frag_matvec = ops::tuning().frag_bf16 = ops::tuning().frag_prefill = false; }
+        bf16_scope() { ops::tuning().frag_matvec = ops::tuning().frag_prefill = true; }
+        ~bf16_scope() { ops::tuning().frag_matvec = ops::tuning().frag_prefill = false; }
     };
     std::unique_ptr<engine_model> frag;
     {

@@ -161,7 +161,6 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
                     err.c_str());
         f = ops::frag_layout_nv_driver_580();
     }
-    ops::tuning().frag_bf16 = ws[0].format == ops::wformat::bf16;  // (AF16 copies)
     if (!ops::frag_eligible(ws[0])) {
         std::printf("{\"kernel\":\"matvec_frag\",\"error\":\"needs cols %% 64 == 0, one chunk, >= %u rows\"}\n",
                     ops::kFragMinRows);
@@ -189,7 +188,6 @@ static void frag_bench(vk_device &dev, const std::vector<ops::device_weight> &ws
         }
         cs.submit();
     }
-    ops::tuning().frag_bf16 = false;
     buffer_span xs = acts.alloc(uint64_t(16) * cols * 4, "xs"), yref = acts.alloc(uint64_t(16) * rows * 4, "yref");
     // XP's x: x normed (unit weight) with its pair words, written once.
     buffer_span xn = acts.alloc(uint64_t(16) * cols * 4, "xn"), xnp = acts.alloc(uint64_t(16) * cols * 4, "xn pairs");

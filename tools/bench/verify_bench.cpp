@@ -38,8 +38,11 @@
 //     than N columns split x themselves anyway (the same bits; A/B); --frag-x-split: x
 //     split into hi / lo halves (4 tokens per column group) instead of rounded to fp16
 //     (8; kernel_tuning::frag_x_split, as MLXMTP_MODEL_PRECISE_ACTIVATIONS; --frag-x16,
-//     the default since 2026-12-06, is accepted).  --frag-bf16: bf16 weights (a bf16
-//     model's, the MTP head's) get frag copies too (kernel_tuning::frag_bf16: AF16).
+//     the default since 2026-12-06, is accepted).  --frag-no-bf16: bf16 weights (a bf16
+//     model's, the MTP head's) keep the standard kernels (kernel_tuning::frag_no_bf16;
+//     --frag-bf16, AF16 copies, the default since 2026-12-06, is accepted).
+//     --unfused-frag-norm: the residual add + RMSNorm after the output products as its
+//     own dispatch (kernel_tuning::unfused_frag_norm; A/B against matvec_frag.comp NORM).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
@@ -107,8 +110,11 @@ int main(int argc, char **argv) {
         } else if (f == "--frag-x16") {  // the default since 2026-12-06
         } else if (f == "--frag-x-split") {
             tu.frag_x_split = true;
-        } else if (f == "--frag-bf16") {
-            tu.frag_bf16 = true;
+        } else if (f == "--frag-bf16") {  // the default since 2026-12-06
+        } else if (f == "--frag-no-bf16") {
+            tu.frag_no_bf16 = true;
+        } else if (f == "--unfused-frag-norm") {
+            tu.unfused_frag_norm = true;
         } else if (f == "--frag-no-presplit") {
             tu.frag_no_presplit = true;
         } else if (f == "--frag-define" && argc > 2) {
