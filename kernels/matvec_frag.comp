@@ -98,14 +98,6 @@
 // four uvec4, one per 16 x 16 A tile (its 8 elements as fp16 pairs), and
 // takes them as the fragment without any decode; everything else (x forms,
 // scales, sums, epilogues) is the MXFP4 kernel's.
-// NORM=1 (with X16, NSG = 8, M % 4 == 0, ystride = M): the residual add and
-// the next RMSNorm as the epilogue (one stage fewer: the down and output
-// projections): every workgroup stores its y rows (coherent), counts its
-// arrival, and the last to arrive computes s = y + x_res and rms_norm(s)
-// with its fp16 token-pair words for all N rows, through
-// common/rms_norm_pair.glsl: bit for bit rms_norm_f32.comp's ADD_RESIDUAL
-// XP_OUT=2 dispatch after the product (the same per-thread order and
-// workgroup reduction; its 256 invocations are this kernel's 8 warps).
 // DECODE_SHIFTS=1: decode_a's pairs 0 and 1 by two shifts (same bits; A/B).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
@@ -186,12 +178,6 @@
 #ifndef X16
 #define X16 0  // x rounded to fp16, two tokens per B element pair (see the header)
 #endif
-#ifndef NORM
-#define NORM 0  // the residual add + RMSNorm epilogue (see the header)
-#endif
-#if NORM && (GLU || CONV || !X16 || NSG != 8)
-#error "NORM: plain products with X16 and 8 warps only"
-#endif
 #if X16 && !XQ
 #error "X16 needs XQ"
 #endif
@@ -231,11 +217,7 @@ layout(std430, binding = 2) readonly buffer Xs { float xf[]; };   // x [n][K] fp
 #else
 layout(std430, binding = 2) readonly buffer Xs { uint xs[]; };    // [n]: K/2 hi pairs, K/2 lo pairs
 #endif
-#if NORM  // the last workgroup reads every workgroup's y back
-layout(std430, binding = 3) coherent buffer Y { float y[]; };     // [n][ystride]
-#else
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };    // [n][ystride]
-#endif
 // Per lane 16 entries: A elements r * 16 + c (8; the emulation's), B
 // elements k * 8 + n (4), accumulator elements r * 8 + n (4); then 128
 // entries: for each accumulator element r * 8 + n, lane * 4 + element;
@@ -271,30 +253,6 @@ layout(push_constant) uniform P {
     uint ck; uint snap_from; uint slot0; uint ring;
 } pc;
 #include "common/conv_epilogue.glsl"
-#elif NORM
-//   x_res, s, ny [N][M]; nw [M]; np: ny's fp16 token-pair words; arrivals[0]: zero between dispatches
-#extension GL_KHR_shader_subgroup_basic : enable
-#extension GL_KHR_shader_subgroup_arithmetic : enable
-layout(std430, binding = 5) readonly buffer NormRes { vec4 nres[]; };
-layout(std430, binding = 6) readonly buffer NormW { vec4 nw[]; };
-layout(std430, binding = 7) writeonly buffer NormS { vec4 ns[]; };
-layout(std430, binding = 8) writeonly buffer NormY { vec4 ny[]; };
-layout(std430, binding = 9) writeonly buffer NormP { uvec4 np[]; };
-layout(std430, binding = 10) coherent buffer NormArr { uint arrivals[]; };
-layout(push_constant) uniform P { uint M; uint K; uint N; uint ystride; float eps; uint one_plus; } pc;
-#include "common/last_arrival.glsl"
-#define WG_SIZE 256
-#define WG_REDUCE_SUBGROUPS
-#include "common/wg_reduce.glsl"
-#define VEC4 1
-#define VT vec4
-#define VW 4u
-#define NORM_LOAD(i) (vec4(y[4u * (i)], y[4u * (i) + 1u], y[4u * (i) + 2u], y[4u * (i) + 3u]) + nres[i])
-#define NORM_GAIN(c) (pc.one_plus != 0u ? vec4(1.0) + nw[c] : nw[c])
-#define NORM_STORE_S(i, v) ns[i] = (v)
-#define NORM_STORE_Y(i, v) ny[i] = (v)
-#define NORM_STORE_P(i, v) np[i] = (v)
-#include "common/rms_norm_pair.glsl"
 #else
 layout(push_constant) uniform P { uint M; uint K; uint N; uint ystride; } pc;
 #endif
@@ -676,8 +634,4 @@ void main() {
 #endif
         }
     }
-#if NORM
-    if (last_to_arrive(0u, gl_NumWorkGroups.x * gl_NumWorkGroups.y))
-        for (uint m = 0u; m < (pc.N + 1u) / 2u; ++m) rms_norm_pair_rows(m, pc.N, pc.M, pc.eps);
-#endif
 }

@@ -57,8 +57,13 @@ layout(push_constant) uniform P { uint cols; float eps; uint one_plus; uint rows
 #define PAIR_ROWS 2u
 #if defined(VEC4)
 layout(std430, binding = YP_BINDING) writeonly buffer YP { uvec4 yp[]; };
+uvec4 words(vec4 a, vec4 b) {
+    return uvec4(packFloat2x16(x_round16(vec2(a.x, b.x))), packFloat2x16(x_round16(vec2(a.y, b.y))),
+                 packFloat2x16(x_round16(vec2(a.z, b.z))), packFloat2x16(x_round16(vec2(a.w, b.w))));
+}
 #else
 layout(std430, binding = YP_BINDING) writeonly buffer YP { uint yp[]; };
+uint words(float a, float b) { return packFloat2x16(x_round16(vec2(a, b))); }
 #endif
 #elif defined(XP_OUT)
 #include "common/x_split.glsl"
@@ -76,19 +81,63 @@ uint pairs(float v) { return x_pair(v); }
 #define CACHE 8
 VT gain(uint c) { return pc.one_plus != 0u ? VT(1.0) + w[c] : w[c]; }
 #if defined(PAIR_ROWS)
-// Rows 2m and 2m + 1 (m = the workgroup): each as main() below does it alone
-// (common/rms_norm_pair.glsl, which matvec_frag.comp's NORM epilogue shares).
-#define NORM_LOAD(i) LOAD(i)
-#define NORM_GAIN(c) gain(c)
+// Rows 2m and 2m + 1 (m = the workgroup): each as main() below does it alone.
+void main() {
+    const uint n = pc.cols / VW, t = gl_LocalInvocationID.x, m = gl_WorkGroupID.x;
+    const bool two = 2u * m + 1u < pc.rows;  // uniform
+    const uint b0 = 2u * m * n, b1 = b0 + n;
+    VT v0[CACHE], v1[CACHE];
+    [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
+        uint c = t + i * WG_SIZE;
+        v0[i] = c < n ? LOAD(b0 + c) : VT(0.0);
+        v1[i] = two && c < n ? LOAD(b1 + c) : VT(0.0);
+    }
+    float ss0 = 0.0, ss1 = 0.0;
+    [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
 #if defined(ADD_RESIDUAL)
-#define NORM_STORE_S(i, v) s[i] = (v)
-#else
-#define NORM_STORE_S(i, v)
+        if (t + i * WG_SIZE < n) {
+            s[b0 + t + i * WG_SIZE] = v0[i];
+            if (two) s[b1 + t + i * WG_SIZE] = v1[i];
+        }
 #endif
-#define NORM_STORE_Y(i, v) y[i] = (v)
-#define NORM_STORE_P(i, v) yp[i] = (v)
-#include "common/rms_norm_pair.glsl"
-void main() { rms_norm_pair_rows(gl_WorkGroupID.x, pc.rows, pc.cols, pc.eps); }
+        ss0 += dot(v0[i], v0[i]);
+        ss1 += dot(v1[i], v1[i]);
+    }
+    for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) {
+        VT u0 = LOAD(b0 + c), u1 = two ? LOAD(b1 + c) : VT(0.0);
+#if defined(ADD_RESIDUAL)
+        s[b0 + c] = u0;
+        if (two) s[b1 + c] = u1;
+#endif
+        ss0 += dot(u0, u0);
+        ss1 += dot(u1, u1);
+    }
+    // One reduction for both rows (a lone last row: its own), each row's sum
+    // in wg_sum1_fast's order.
+    float scale0, scale1 = 0.0;
+    if (two) {
+        const vec2 r = wg_sum2_fast(vec2(ss0, ss1));
+        scale0 = inversesqrt(r.x / float(pc.cols) + pc.eps);
+        scale1 = inversesqrt(r.y / float(pc.cols) + pc.eps);
+    } else {
+        scale0 = inversesqrt(wg_sum1_fast(ss0) / float(pc.cols) + pc.eps);
+    }
+    [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
+        uint c = t + i * WG_SIZE;
+        if (c < n) {
+            const VT y0 = v0[i] * scale0 * gain(c), y1 = v1[i] * scale1 * gain(c);
+            y[b0 + c] = y0;
+            if (two) y[b1 + c] = y1;
+            yp[m * n + c] = words(y0, y1);
+        }
+    }
+    for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) {
+        const VT y0 = LOAD(b0 + c) * scale0 * gain(c), y1 = two ? LOAD(b1 + c) * scale1 * gain(c) : VT(0.0);
+        y[b0 + c] = y0;
+        if (two) y[b1 + c] = y1;
+        yp[m * n + c] = words(y0, y1);
+    }
+}
 #else
 void main() {
     uint n = pc.cols / VW, t = gl_LocalInvocationID.x;

@@ -8,9 +8,8 @@
 # without and with its bf16 MTP head on tensor cores.
 # Usage (repo root on the GPU machine): scripts/gpu_bf16.sh BIN_DIR OUT_DIR
 # (KERNELS=0 skips the kernel row; E2E_ARMS narrows the end-to-end arms:
-# bf16 (standard kernels), bf16tc, bf16tc_unfused, mxfp4 (bf16 MTP head on the
-# standard kernels), mxfp4tc (the default), mxfp4_unfused (the residual add +
-# norm as its own dispatch), mxfp4_std (no tensor cores).)
+# bf16 (standard kernels), bf16tc, mxfp4 (bf16 MTP head on the standard
+# kernels), mxfp4tc (the default), mxfp4_std (no tensor cores).)
 set -u
 bin=$1; out=$2
 cfg=tests/fixtures/configs/qwen3.5-27b.config.json
@@ -28,13 +27,11 @@ if [ "${KERNELS:-1}" = 1 ]; then
     "$out/kernel_bf16.jsonl" | log
 fi
 for arm in ${E2E_ARMS:-bf16 bf16tc mxfp4 mxfp4tc}; do
-  case $arm in  # (bf16 on tensor cores and the norm epilogue are the defaults since 2026-12-06)
+  case $arm in  # (bf16 on tensor cores is the default since 2026-12-06)
     bf16) fmt=bf16; flags=() ;;
     bf16tc) fmt=bf16; flags=(--frag-matvec) ;;
-    bf16tc_unfused) fmt=bf16; flags=(--frag-matvec --unfused-frag-norm) ;;
     mxfp4) fmt=mxfp4; flags=(--frag-matvec --frag-no-bf16) ;;
     mxfp4tc) fmt=mxfp4; flags=(--frag-matvec) ;;
-    mxfp4_unfused) fmt=mxfp4; flags=(--frag-matvec --unfused-frag-norm) ;;
     mxfp4_std) fmt=mxfp4; flags=() ;;
   esac
   f="$out/e2e_$arm.jsonl"

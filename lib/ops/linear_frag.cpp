@@ -314,7 +314,7 @@ namespace {
 // `w`, or `conv` (CONV) the qkv projection's conv epilogue.
 void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *up, const matvec_conv *conv,
                    const buffer_span &x_in, const buffer_span &y, uint32_t N, uint32_t ystride, bool x_f32,
-                   const buffer_span &xpairs, const buffer_span &ypairs = {}, const frag_norm *norm = nullptr) {
+                   const buffer_span &xpairs, const buffer_span &ypairs = {}) {
     vk_device &dev = cs.device();
     if (!w.emulate && !frag_native(dev))
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
@@ -405,30 +405,13 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         if (!up) fail(MLXMTP_ERR_INTERNAL, "matvec_frag: output pairs are the GLU epilogue's");
         d.emplace_back("XP_OUT", w.x16 ? "2" : "1");
     }
-    if (norm) {
-        // The epilogue's RMSNorm runs on the workgroup's 8 warps as
-        // rms_norm_f32.comp's 256 invocations (the same reduction, the same bits).
-        const auto nsg = std::find_if(d.begin(), d.end(), [](const auto &e) { return e.first == "NSG"; });
-        if (up || conv || !w.x16 || !hlc || ystride != w.rows || w.rows % 4 || nsg == d.end() || nsg->second != "8")
-            fail(MLXMTP_ERR_INTERNAL, "matvec_frag NORM: a plain X16 product of 8 warps with rows %% 4 == 0 only");
-        d.emplace_back("NORM", "1");
-    }
     const pipeline &p = dev.kernels().get("matvec_frag", d);
     struct {
         uint32_t M, K, N, ystride;
     } pc{w.rows, w.cols, N, ystride};
     const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
     if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
-    if (norm) {
-        struct {
-            uint32_t M, K, N, ystride;
-            float eps;
-            uint32_t one_plus;
-        } pcn{w.rows, w.cols, N, ystride, norm->eps, norm->one_plus ? 1u : 0u};
-        cs.dispatch(p, {w.data, w.scales, xs, y, w.table, norm->residual, norm->weight, norm->s, norm->y, norm->pairs,
-                        norm->arrivals},
-                    pcn, groups, gy);
-    } else if (conv) {
+    if (conv) {
         if (ystride != w.rows) fail(MLXMTP_ERR_INTERNAL, "matvec_frag CONV: the output must be [N][rows]");
         struct {
             uint32_t M, K, N, ystride, ck, snap_from, slot0, ring;
@@ -559,25 +542,6 @@ frag_weight frag_view(const device_weight &w) {
 void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                         uint32_t T, const buffer_span &xpairs) {
     linear_matvec_frag(cs, frag_view(w), x, y, T, w.rows, true, xpairs);
-}
-
-bool frag_norm_fusable(const device_weight &w) {
-    if (!w.frag.valid() || !w.frag.x16 || !w.frag.hl_cols || w.rows % 4) return false;
-    for (const auto &e : tuning().frag_defines)
-        if ((e.first.rfind("NSG", 0) == 0 && e.second != "8") || (e.first.rfind("HLC", 0) == 0 && e.second == "0"))
-            return false;  // (scoped ones too: NAME@ROWS)
-    return true;
-}
-
-void linear_matvec_frag_norm(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
-                             uint32_t T, const buffer_span &xpairs, const frag_norm &norm) {
-    if (!frag_norm_fusable(w)) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_frag_norm: the weight does not take the epilogue");
-    linear_matvec_frag_norm(cs, frag_view(w), x, y, T, xpairs, norm);
-}
-
-void linear_matvec_frag_norm(command_stream &cs, const frag_weight &w, const buffer_span &x, const buffer_span &y,
-                             uint32_t T, const buffer_span &xpairs, const frag_norm &norm) {
-    frag_dispatch(cs, w, nullptr, nullptr, x, y, T, w.rows, true, xpairs, {}, &norm);
 }
 
 bool frag_glu_fusable(const device_weight &gate, const device_weight &up) {

@@ -197,28 +197,6 @@ bool frag_glu_fusable(const device_weight &gate, const device_weight &up);
 void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
                             const buffer_span &x, const buffer_span &act, uint32_t T, const buffer_span &xpairs = {},
                             const buffer_span &act_pairs = {});
-// The residual add and the next RMSNorm after a product, as its epilogue
-// (matvec_frag.comp NORM): s = y + residual and y_norm = rms_norm(s) *
-// (one_plus ? 1 + weight : weight) with its fp16 token-pair words (pairs),
-// all [T][rows]; bit for bit linear_matvec_frag followed by add_rms_norm
-// with f16 pairs.  `arrivals`: one uint32, zero before the dispatch (it
-// leaves it zero).
-struct frag_norm {
-    buffer_span residual, weight, s, y, pairs, arrivals;
-    float eps = 1e-6f;
-    bool one_plus = true;
-};
-// Whether linear_matvec_frag_norm takes `w`: a frag copy with x rounded to
-// fp16 (X16) and hi / lo columns, rows % 4 == 0, the kernel's 8 warps (no
-// NSG override).
-bool frag_norm_fusable(const device_weight &w);
-// fp32 x [T][cols] (xpairs: as linear_matvec_frag's) -> y [T][rows], then
-// the norm above (MLXMTP_ERR_INTERNAL unless frag_norm_fusable(w)).
-void linear_matvec_frag_norm(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
-                             uint32_t T, const buffer_span &xpairs, const frag_norm &norm);
-// The same on a frag_weight (x16, rows % 4 == 0; kernel checks).
-void linear_matvec_frag_norm(command_stream &cs, const frag_weight &w, const buffer_span &x, const buffer_span &y,
-                             uint32_t T, const buffer_span &xpairs, const frag_norm &norm);
 // The frag_weight view of a weight with a frag copy.
 frag_weight frag_view(const device_weight &w);
 

@@ -60,10 +60,6 @@ struct kernel_tuning {
     // power of two per 32-column block: matvec_frag.comp AF16,
     // frag_repack_bf16.comp; A/B runs).
     bool frag_no_bf16 = false;
-    // Sessions created while this is set run the residual add + RMSNorm
-    // after the output projections as its own dispatch, not in the product's
-    // epilogue (matvec_frag.comp NORM; the same bits; A/B runs).
-    bool unfused_frag_norm = false;
     uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

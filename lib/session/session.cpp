@@ -55,7 +55,6 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
             gdn_.push_back({});
         }
     }
-    norm_arrivals_ = state_arena_->alloc(4, "norm epilogue arrival counter");
     if (std::any_of(gdn_.begin(), gdn_.end(), [](const gdn_state &g) { return g.state.valid(); }))
         gdn_arrivals_ = state_arena_->alloc(4 * Hv, "GDN norm arrival counters");
     if (std::any_of(kv_.begin(), kv_.end(), [](const kv_state &k) { return k.k.valid(); }) ||
@@ -77,7 +76,6 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     gate_ = s(B * F, "gate"), up_ = s(B * F, "up"), act_ = s(B * F, "act");
     presplit_ = !ops::tuning().frag_no_presplit && !m.layers().empty() && m.layers()[0].gate.frag.x_quads;
     x16_ = presplit_ && m.layers()[0].gate.frag.x16;
-    norm_fused_ = !ops::tuning().unfused_frag_norm;
     if (presplit_) {
         xnp_ = s(uint64_t(ops::kMatvecMaxCols) * H, "xn pairs");
         actp_ = s(uint64_t(ops::kMatvecMaxCols) * F, "act pairs");
@@ -112,7 +110,6 @@ void engine_session::reset() {
             cs_->fill_zero(g.state);
             cs_->fill_zero(g.conv);
         }
-    cs_->fill_zero(norm_arrivals_);
     if (gdn_arrivals_.valid()) cs_->fill_zero(gdn_arrivals_);
     if (attn_split_.arrivals.valid()) cs_->fill_zero(attn_split_.arrivals);
     cs_->barrier();
@@ -273,44 +270,32 @@ void engine_session::forward_chunk(const int32_t *ids, uint32_t T, logits_rows r
 
 void engine_session::block(command_stream &cs, const layer_weights &L, size_t li, uint32_t T, uint32_t p0,
                            const buffer_span &positions, bool is_mtp, const buffer_span *next_norm) {
-    out_product o;
-    if (is_mtp)
-        o = attn_layer(cs, L.attn, mtp_kv_.k, mtp_kv_.v, T, p0, positions);
-    else if (L.kind == layer_kind::linear_attention)
-        o = gdn_layer(cs, li, T, p0);
-    else
-        o = attn_layer(cs, L.attn, kv_[li].k, kv_[li].v, T, p0, positions);
-    out_and_residual(cs, o, T, &L.post_norm);
-    std::swap(x_, x2_);
-    o = mlp(cs, L, T);
-    out_and_residual(cs, o, T, next_norm);
-    std::swap(x_, x2_);
-}
-
-void engine_session::out_and_residual(command_stream &cs, const out_product &o, uint32_t T, const buffer_span *norm_w) {
     const text_config &c = m_.text();
     const uint32_t H = static_cast<uint32_t>(c.hidden_size);
     const float eps = static_cast<float>(c.rms_norm_eps);
-    const buffer_span pairs = xnp(T);
-    if (norm_w && x16_ && pairs.valid() && norm_fused_ && ops::frag_norm_fusable(*o.w)) {
-        ops::frag_norm n;
-        n.residual = x_, n.weight = *norm_w, n.s = x2_, n.y = xn_, n.pairs = pairs, n.arrivals = norm_arrivals_;
-        n.eps = eps, n.one_plus = true;
-        ops::linear_matvec_frag_norm(cs, *o.w, o.x, mix_, T, o.xpairs, n);
-        cs.barrier();
-        return;
-    }
-    ops::linear(cs, *o.w, o.x, mix_, T, o.xpairs);
+    if (is_mtp)
+        attn_layer(cs, L.attn, mtp_kv_.k, mtp_kv_.v, T, p0, positions);
+    else if (L.kind == layer_kind::linear_attention)
+        gdn_layer(cs, li, T, p0);
+    else
+        attn_layer(cs, L.attn, kv_[li].k, kv_[li].v, T, p0, positions);
     cs.barrier();
     cs.section("norm");
-    if (norm_w)
-        ops::add_rms_norm(cs, mix_, x_, *norm_w, x2_, xn_, T, H, eps, true, pairs, x16_);
+    ops::add_rms_norm(cs, mix_, x_, L.post_norm, x2_, xn_, T, H, eps, true, xnp(T), x16_);
+    cs.barrier();
+    std::swap(x_, x2_);
+    mlp(cs, L, T);
+    cs.barrier();
+    cs.section("norm");
+    if (next_norm)
+        ops::add_rms_norm(cs, mix_, x_, *next_norm, x2_, xn_, T, H, eps, true, xnp(T), x16_);
     else
         ops::scale_add(cs, mix_, x_, x2_, T * H, 1.0f);
     cs.barrier();
+    std::swap(x_, x2_);
 }
 
-engine_session::out_product engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0) {
+void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0) {
     const text_config &c = m_.text();
     const gdn_weights &w = m_.layers()[li].gdn;
     gdn_state &st = gdn_[li];
@@ -411,12 +396,11 @@ engine_session::out_product engine_session::gdn_layer(command_stream &cs, size_t
         cs.barrier();
     }
     cs.section("gdn.out");
-    return {&w.out, y_, yp};
+    ops::linear(cs, w.out, y_, mix_, T, yp);
 }
 
-engine_session::out_product engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc,
-                                                       buffer_span vc, uint32_t T, uint32_t p0,
-                                                       const buffer_span &positions) {
+void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T,
+                                uint32_t p0, const buffer_span &positions) {
     const text_config &c = m_.text();
     ops::attn_dims d;
     d.T = T;
@@ -447,10 +431,10 @@ engine_session::out_product engine_session::attn_layer(command_stream &cs, const
     ops::attn_core(cs, d, q_, qg_, kc, vc, att_, T <= ops::kMatvecMaxCols ? &attn_split_ : nullptr, ap, x16_);
     cs.barrier();
     cs.section("attn.out");
-    return {&w.o, att_, ap};
+    ops::linear(cs, w.o, att_, mix_, T, ap);
 }
 
-engine_session::out_product engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T) {
+void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T) {
     cs.section("mlp.gateup");
     buffer_span act_pairs;  // act_ split by the epilogue (presplit_), for the down projection
     if (T <= ops::kMatvecMaxCols && ops::frag_glu_fusable(L.gate, L.up)) {
@@ -471,7 +455,7 @@ engine_session::out_product engine_session::mlp(command_stream &cs, const layer_
     }
     cs.barrier();
     cs.section("mlp.down");
-    return {&L.down, act_, act_pairs};
+    ops::linear(cs, L.down, act_, mix_, T, act_pairs);
 }
 
 bool engine_session::rollback_is_exact(uint32_t n) const {

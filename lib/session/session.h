@@ -105,22 +105,10 @@ private:
     void block(command_stream &cs, const layer_weights &L, size_t li, uint32_t T, uint32_t p0,
                const buffer_span &positions, bool is_mtp, const buffer_span *next_norm);
     void forward_chunk(const int32_t *ids, uint32_t T, logits_rows rows);
-    // A sublayer's last product, which out_product records: weight, x and
-    // x's pairs, into mix_.
-    struct out_product {
-        const ops::device_weight *w;
-        buffer_span x, xpairs;
-    };
-    // The sublayers record everything up to their output product and return it.
-    out_product gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0);
-    out_product attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T,
-                           uint32_t p0, const buffer_span &positions);
-    out_product mlp(command_stream &cs, const layer_weights &L, uint32_t T);
-    // o into mix_, then x2_ = mix_ + x_ and, with norm_w, xn_ = rms_norm(x2_)
-    // (with its pairs): the norm in the product's epilogue where the weight
-    // takes it (ops::frag_norm_fusable: one stage fewer, the same bits), else
-    // its own dispatch; without norm_w the plain residual add.
-    void out_and_residual(command_stream &cs, const out_product &o, uint32_t T, const buffer_span *norm_w);
+    void gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0);
+    void attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T, uint32_t p0,
+                    const buffer_span &positions);
+    void mlp(command_stream &cs, const layer_weights &L, uint32_t T);
     void check_abort();
 
     const engine_model &m_;
@@ -146,7 +134,6 @@ private:
     };
     std::vector<gdn_state> gdn_;
     std::vector<kv_state> kv_;
-    buffer_span norm_arrivals_;  // [1] uint32 zero: the output products' norm epilogue counter (ops::frag_norm)
     buffer_span gdn_arrivals_;  // [Hv] uint32 zeros: the recurrence's norm epilogue counters (ops::gdn_norm_epilogue)
     ops::attn_split attn_split_;  // decode / verify attention split-K scratch (partials, arrival counters)
 
@@ -158,7 +145,6 @@ private:
     // epilogue and the attention core also write their outputs' (hi, lo) pair
     // words for decode / verify chunks, and the fragment products read those.
     bool presplit_ = false;
-    bool norm_fused_ = true;  // output products take the residual add + norm as their epilogue (out_and_residual)
     bool x16_ = false;  // the pairs as fp16 token-pair halves (frag copies with x16: matvec_frag.comp X16)
     buffer_span xnp_, actp_;  // xn_'s pairs; act_'s (the frag GLU epilogue's, read by the down projection)
     buffer_span mixp_;        // the token mixer's output pairs: y_'s (GDN norm epilogue) or att_'s (attention core)

@@ -261,8 +261,7 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
 // matvec path's (x keeps 11 significant bits instead of 22); x rounded by its
 // producers (token-pair halves) gives, bit for bit, the logits of products
 // rounding x themselves, also where a verify's GDN recurrence runs in two
-// segments (the snapshot ring wraps at an odd token); the residual add + norm
-// in the output products' epilogue gives its own dispatch's bits; rows one at a time give
+// segments (the snapshot ring wraps at an odd token); rows one at a time give
 // a batch's bits; MTP greedy (k = 3 and 7: verifies of up to 8 tokens, one
 // column group) equals plain greedy.
 TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
@@ -318,21 +317,6 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         const std::unique_ptr<engine_session> self = session_without_presplit(*frag);
         ASSERT_FALSE(self->presplit());
         EXPECT_EQ(0, std::memcmp(run(*self).data(), lp.data(), lp.size() * 4));
-    }
-    // The residual add + RMSNorm in the output products' epilogue (the
-    // default) against its own dispatch (kernel_tuning::unfused_frag_norm):
-    // the same bits.
-    {
-        struct unfused_scope {
-            unfused_scope() { ops::tuning().unfused_frag_norm = true; }
-            ~unfused_scope() { ops::tuning().unfused_frag_norm = false; }
-        };
-        std::unique_ptr<engine_session> unfused;
-        {
-            unfused_scope u;
-            unfused = std::make_unique<engine_session>(*frag, session_options{});
-        }
-        EXPECT_EQ(0, std::memcmp(run(*unfused).data(), lp.data(), lp.size() * 4));
     }
     engine_session one(*frag, {});
     for (uint32_t t = 0; t < 33; ++t) {

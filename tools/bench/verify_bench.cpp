@@ -41,8 +41,6 @@
 //     the default since 2026-12-06, is accepted).  --frag-no-bf16: bf16 weights (a bf16
 //     model's, the MTP head's) keep the standard kernels (kernel_tuning::frag_no_bf16;
 //     --frag-bf16, AF16 copies, the default since 2026-12-06, is accepted).
-//     --unfused-frag-norm: the residual add + RMSNorm after the output products as its
-//     own dispatch (kernel_tuning::unfused_frag_norm; A/B against matvec_frag.comp NORM).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
@@ -113,8 +111,6 @@ int main(int argc, char **argv) {
         } else if (f == "--frag-bf16") {  // the default since 2026-12-06
         } else if (f == "--frag-no-bf16") {
             tu.frag_no_bf16 = true;
-        } else if (f == "--unfused-frag-norm") {
-            tu.unfused_frag_norm = true;
         } else if (f == "--frag-no-presplit") {
             tu.frag_no_presplit = true;
         } else if (f == "--frag-define" && argc > 2) {
