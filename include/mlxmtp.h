@@ -691,7 +691,7 @@ typedef int32_t (*mlxmtp_progress_fn)(double fraction, const char *stage, void *
  *  ~11% faster than without, verifying 2..8 tokens 1.05-1.3x one decoded
  *  token (1.2-2.9x without), so MTP decoding ~1.5x faster (k = 3..4) and
  *  prefill ~2x; bf16: a decoded token within 1% of the standard kernels,
- *  verifying 2..9 tokens 1.02-1.16x one (1.05-2.2x without), so MTP decoding
+ *  verifying 2..9 tokens 1.04-1.15x one (1.04-2.2x without), so MTP decoding
  *  ~1.2x faster (k = 4).
  *  Every session of the model runs the same kernels, so MTP greedy output
  *  equals plain greedy output of that model.  Elsewhere the model opens in
