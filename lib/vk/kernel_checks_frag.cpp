@@ -162,26 +162,31 @@ bool check_layout(vk_device &dev, uint64_t seed, std::mt19937_64 &rng, ops::frag
     return true;
 }
 
-// Whether the check can run at all (the kernel needs fp16 arithmetic even
-// emulated; no path uses it on a device without): if not, `res` says so.
-bool has_fp16(vk_device &dev, kernel_check_result &res) {
-    if (dev.info().features & MLXMTP_FEATURE_FP16) return true;
-    res.name += " (not run: no shaderFloat16)";
-    res.passed = true;
-    return false;
+// A frag check's start: `res` named `name`; false (res says why) when the
+// check cannot run: without fp16 arithmetic (the kernel needs it even
+// emulated; no path uses it on such a device: passed) or with an unusable
+// device layout (failed).  Else the layout in *f (check_layout).
+bool frag_check_start(vk_device &dev, uint64_t seed, std::mt19937_64 &rng, const char *name,
+                      kernel_check_result &res, ops::frag_layout *f, bool *real) {
+    res.name = name;
+    if (!(dev.info().features & MLXMTP_FEATURE_FP16)) {
+        res.name += " (not run: no shaderFloat16)";
+        res.passed = true;
+        return false;
+    }
+    if (!check_layout(dev, seed, rng, f, real)) {
+        res.error = 1;
+        return false;
+    }
+    return true;
 }
 
 kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
     std::mt19937_64 rng(seed);
     kernel_check_result res;
-    res.name = "matvec_frag_mxfp4";
-    if (!has_fp16(dev, res)) return res;
     ops::frag_layout f;
     bool real = false;
-    if (!check_layout(dev, seed, rng, &f, &real)) {
-        res.error = 1;
-        return res;  // not passed: the device's layout is unusable
-    }
+    if (!frag_check_start(dev, seed, rng, "matvec_frag_mxfp4", res, &f, &real)) return res;
     // Rows not a multiple of 16 (a padded tile), K groups not a multiple of
     // the kernel's 8 warps (parts of different lengths, some empty).
     const uint32_t M = 17 + static_cast<uint32_t>(rng() % 100), K = 64 * (1 + static_cast<uint32_t>(rng() % 11));
@@ -413,14 +418,9 @@ ops::device_weight bf16_weight(check_buffers &bufs, std::mt19937_64 &rng, uint32
 kernel_check_result check_matvec_frag_bf16(vk_device &dev, uint64_t seed) {
     std::mt19937_64 rng(seed);
     kernel_check_result res;
-    res.name = "matvec_frag_bf16";
-    if (!has_fp16(dev, res)) return res;
     ops::frag_layout f;
     bool real = false;
-    if (!check_layout(dev, seed, rng, &f, &real)) {
-        res.error = 1;
-        return res;
-    }
+    if (!frag_check_start(dev, seed, rng, "matvec_frag_bf16", res, &f, &real)) return res;
     const uint32_t M = 17 + static_cast<uint32_t>(rng() % 100), K = 64 * (1 + static_cast<uint32_t>(rng() % 11));
     check_buffers bufs(dev);
     arena fa(dev, false, 1u << 20, "frag check copies");

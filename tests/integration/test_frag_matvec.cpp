@@ -43,6 +43,30 @@ void quantize_trained_mxfp4(const std::string &dir) {
     quantize_checkpoint(test::fixture("tiny-qwen35-trained"), dir, qo, {});
 }
 
+// The longest of the fixture's prompts.
+const std::vector<int32_t> &longest_prompt(const std::vector<test::gen_case> &cases) {
+    size_t longest = 0;
+    for (size_t ci = 1; ci < cases.size(); ++ci)
+        if (cases[ci].prompt.size() > cases[longest].prompt.size()) longest = ci;
+    return cases[longest].prompt;
+}
+
+// Batch invariance end to end: the 16 rows of p in one evaluation give, bit
+// for bit, the logits of evaluating them one at a time (what makes MTP
+// verify equal decode).
+void expect_rows_alone_equal_batch(const engine_model &m, const std::vector<int32_t> &p) {
+    const uint32_t V = static_cast<uint32_t>(m.text().vocab_size);
+    ASSERT_GE(p.size(), 16u);
+    engine_session all(m, {}), one(m, {});
+    all.eval(p.data(), 16, logits_rows::all);
+    for (uint32_t t = 0; t < 16; ++t) {
+        one.eval(&p[t], 1, logits_rows::last);
+        ASSERT_EQ(one.logits().size(), size_t(V));
+        EXPECT_EQ(0, std::memcmp(one.logits().data(), all.logits().data() + size_t(t) * V, size_t(V) * 4))
+            << "row " << t;
+    }
+}
+
 // Largest |a - b| over the largest |a| (logits of two paths).
 double max_rel_diff(const std::vector<float> &a, const std::vector<float> &b) {
     double dmax = 0, amax = 0;
@@ -105,20 +129,7 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
         std::printf("  case %zu: 16 prompt rows, largest logit difference %.3g of max |logit|\n", ci, rel);
         EXPECT_LT(rel, 1e-4) << "case " << ci;
     }
-    // Batch invariance end to end: 16 rows in one evaluation give, bit for
-    // bit, the logits of evaluating them one at a time (what makes MTP
-    // verify equal decode).
-    {
-        const std::vector<int32_t> p(cases[0].prompt.begin(), cases[0].prompt.begin() + 16);
-        engine_session all(*frag, {}), one(*frag, {});
-        all.eval(p.data(), 16, logits_rows::all);
-        for (uint32_t t = 0; t < 16; ++t) {
-            one.eval(&p[t], 1, logits_rows::last);
-            ASSERT_EQ(one.logits().size(), size_t(V));
-            EXPECT_EQ(0, std::memcmp(one.logits().data(), all.logits().data() + size_t(t) * V, size_t(V) * 4))
-                << "row " << t;
-        }
-    }
+    expect_rows_alone_equal_batch(*frag, cases[0].prompt);
     // x split by its producers (the default; matvec_frag.comp XP: the norms,
     // the SwiGLU epilogue, the GDN gated norm and the attention core write
     // (hi, lo) pair words) against sessions whose products split x themselves
@@ -158,10 +169,7 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
     // Prefill through the fragment kernel (kernel_tuning::frag_prefill, 8
     // columns per dispatch) against the plain model's matmul prefill.
     {
-        size_t longest = 0;
-        for (size_t ci = 1; ci < cases.size(); ++ci)
-            if (cases[ci].prompt.size() > cases[longest].prompt.size()) longest = ci;
-        const std::vector<int32_t> &p = cases[longest].prompt;
+        const std::vector<int32_t> &p = longest_prompt(cases);
         ASSERT_GT(p.size(), 16u);
         engine_session a(*plain, {}), b(*frag, {});
         a.eval(p.data(), static_cast<uint32_t>(p.size()), logits_rows::all);
@@ -370,11 +378,7 @@ TEST(FragMatvec, Bf16WeightsOnTensorCoresAreBatchInvariantAndMtpEqualsPlainGreed
 
     auto cases = test::load_trained_cases();
     ASSERT_GE(cases.size(), 3u);
-    const uint32_t V = static_cast<uint32_t>(plain->text().vocab_size);
-    size_t longest = 0;
-    for (size_t ci = 1; ci < cases.size(); ++ci)
-        if (cases[ci].prompt.size() > cases[longest].prompt.size()) longest = ci;
-    const std::vector<int32_t> &lp = cases[longest].prompt;
+    const std::vector<int32_t> &lp = longest_prompt(cases);
     ASSERT_GT(lp.size(), 16u);
     {
         engine_session a(*plain, {}), b(*frag, {});
@@ -386,17 +390,7 @@ TEST(FragMatvec, Bf16WeightsOnTensorCoresAreBatchInvariantAndMtpEqualsPlainGreed
                     lp.size(), rel);
         EXPECT_LT(rel, 2e-3);
     }
-    {
-        const std::vector<int32_t> p(lp.begin(), lp.begin() + 16);
-        engine_session all(*frag, {}), one(*frag, {});
-        all.eval(p.data(), 16, logits_rows::all);
-        for (uint32_t t = 0; t < 16; ++t) {
-            one.eval(&p[t], 1, logits_rows::last);
-            ASSERT_EQ(one.logits().size(), size_t(V));
-            EXPECT_EQ(0, std::memcmp(one.logits().data(), all.logits().data() + size_t(t) * V, size_t(V) * 4))
-                << "row " << t;
-        }
-    }
+    expect_rows_alone_equal_batch(*frag, lp);
     generator spec(*frag, {}, decoder_kind::mtp, 3), van(*frag, {}), ref(*plain, {});
     uint32_t same_as_plain = 0, total = 0;
     for (size_t ci = 0; ci < 3; ++ci) {
