@@ -13,8 +13,9 @@
 //     2^(113 - b) as fp16 (exact for |w| >= 2^-31 of the block's largest:
 //     bf16 keeps 8 significant bits; smaller ones round to fp16 subnormals).
 //     Rows past M give zeros.
-// The host reference is ops::frag_bf16_scale_byte / frag_bf16_element (the
-// kernel check compares the product with the exact bf16 weight).
+// The host reference for the bytes is ops::frag_bf16_scale_byte; the kernel
+// check (matvec_frag_bf16) compares them, and the product with the exact
+// bf16 weight.
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) readonly buffer Src { uint src[]; };  // bf16 [M][K]
 layout(std430, binding = 1) readonly buffer Lay { uint lay[]; };  // matvec_frag's table

@@ -3,13 +3,11 @@
 #include "ops/linear_frag.h"
 
 #include "ops/basic_ops.h"
-#include "util/half.h"
 #include "vk/memory.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 
 namespace mlxmtp::detail::ops {
@@ -468,13 +466,6 @@ uint8_t frag_bf16_scale_byte(uint16_t max_bits) {
     return static_cast<uint8_t>(e > 28 ? e - 28 : 0);
 }
 
-float frag_bf16_element(uint16_t w_bits, uint8_t byte) {
-    float w, m;
-    const uint32_t wb = uint32_t(w_bits) << 16, mb = (240u - byte) << 23;
-    std::memcpy(&w, &wb, 4);
-    std::memcpy(&m, &mb, 4);
-    return f16_to_f32(f32_to_f16(w * m));
-}
 
 void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_copy &layout) {
     if (!frag_repackable(w)) fail(MLXMTP_ERR_INTERNAL, "make_frag_copy: weight not repackable");

@@ -157,13 +157,12 @@ void linear_matvec_frag_glu(command_stream &cs, const frag_weight &gate, const f
 void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &u,
                              uint32_t N, const matvec_conv &conv, bool x_f32 = false, const buffer_span &xpairs = {});
 
-// The AF16 form of a bf16 weight (frag_repack_bf16.comp; host references
+// The AF16 form of a bf16 weight (frag_repack_bf16.comp; the host reference
 // for tests): the E8M0 byte of a 32-column block whose largest |w| has the
-// bf16 bit pattern max_bits (sign cleared), and an element w as the fp16
-// value the copy holds (w * 2^(113 - byte), rounded to nearest even where
-// it is below 2^-31 of the block's largest |w|).
+// bf16 bit pattern max_bits (sign ignored).  The copy holds each element w
+// as the fp16 value w * 2^(113 - byte), exact where |w| is at least 2^-31 of
+// the block's largest.
 uint8_t frag_bf16_scale_byte(uint16_t max_bits);
-float frag_bf16_element(uint16_t w_bits, uint8_t byte);
 
 // Model weights (kernel_tuning::frag_matvec).  Whether `w` can have a frag
 // copy: MXFP4 or bf16 (unless kernel_tuning::frag_no_bf16), one chunk,
