@@ -15,10 +15,10 @@ void add_model_options(CLI::App &sub, model_opts &o) {
     sub.add_option("--device", o.device, "Vulkan device index");
     sub.add_flag("--validation", o.validation, "Enable the Khronos validation layer");
     sub.add_flag("--tensor-cores", o.tensor_cores,
-                 "MXFP4 products on tensor cores where the device allows (VK_NV_cooperative_matrix): "
+                 "MXFP4 and bf16 products on tensor cores where the device allows (VK_NV_cooperative_matrix): "
                  "the default; kept for scripts");
     sub.add_flag("--no-tensor-cores", o.no_tensor_cores,
-                 "MXFP4 products in the standard layout and kernels even where tensor cores are available");
+                 "MXFP4 and bf16 products in the standard layouts and kernels even where tensor cores are available");
     sub.add_flag("--precise-activations", o.precise_activations,
                  "Tensor-core products read x as two fp16 halves (22 bits) instead of rounded to fp16 (11 bits; "
                  "MTP verifies of 5..8 tokens then cost more)");

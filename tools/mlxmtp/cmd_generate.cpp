@@ -198,7 +198,7 @@ int run_generate(const generate_opts &o) {
         if (tok) json_object_object_add(j, "text", json_object_new_string_len(text_out.data(), static_cast<int>(text_out.size())));
         json_object_object_add(j, "finish_reason", json_object_new_string(finish_name(finish)));
         json_object_object_add(j, "prompt_tokens", json_object_new_int(static_cast<int>(prompt.size())));
-        // Whether MXFP4 products ran on tensor cores (the default where native; --no-tensor-cores).
+        // Whether MXFP4 and bf16 products ran on tensor cores (the default where native; --no-tensor-cores).
         json_object_object_add(j, "tensor_cores", json_object_new_boolean(info.tensor_cores != 0));
         // Significant bits of x in those products (11, or 22 with --precise-activations; 0 without).
         json_object_object_add(j, "tensor_core_x_bits", json_object_new_int(static_cast<int>(info.tensor_core_x_bits)));
