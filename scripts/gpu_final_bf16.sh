@@ -24,14 +24,5 @@ for p in "bf16 --frag-matvec" "bf16 --frag-matvec --frag-no-bf16" "mxfp4 --frag-
   echo "prefill $fmt $*:" | log
   "$bin/mlxmtp-verify-bench" "$@" --prefill-only 2048 $cfg $fmt 2>&1 | tail -2 | log
 done
-source "$(dirname "$0")/gpu_e2e_summary.sh"
-for arm in bf16 bf16tc mxfp4tc; do
-  case $arm in
-    bf16) fmt=bf16; flags=() ;;
-    bf16tc) fmt=bf16; flags=(--frag-matvec) ;;
-    mxfp4tc) fmt=mxfp4; flags=(--frag-matvec) ;;
-  esac
-  f="$out/e2e_$arm.jsonl"
-  "$bin/mlxmtp-verify-bench" "${flags[@]}" $cfg $fmt 1.887 2.496 2.908 3.156 > "$f" 2>&1
-  summary "$arm" "$f" | log
-done
+# The end-to-end arms are gpu_bf16.sh's (it measures the ceiling again first).
+SELFTEST=0 KERNELS=0 E2E_ARMS="bf16 bf16tc mxfp4tc" bash "$(dirname "$0")/gpu_bf16.sh" "$bin" "$out"

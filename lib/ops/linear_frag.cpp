@@ -489,7 +489,7 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_c
                 uint32_t M, K, gx, pass;
             } pc{w.rows, w.cols, gx, pass};
             cs.dispatch(p, {w.chunks[0].data, table, w.frag.scales, w.frag.data}, pc, gx, gy);
-            cs.barrier();  // pass 1 reads the scales
+            if (pass == 0) cs.barrier();  // pass 1 reads the scales (after pass 1, as for MXFP4: the caller's)
         }
         return;
     }
