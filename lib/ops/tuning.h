@@ -60,6 +60,12 @@ struct kernel_tuning {
     // power of two per 32-column block: matvec_frag.comp AF16,
     // frag_repack_bf16.comp; A/B runs).
     bool frag_no_bf16 = false;
+    // Timing only (wrong results; verify-bench): decode / verify layers
+    // record no residual add + RMSNorm stages (what those stages cost), or
+    // sessions record no barriers between their dispatches at all (what the
+    // barriers cost: the floor a barrier-free schedule could reach).
+    bool diag_skip_norms = false;
+    bool diag_no_barriers = false;
     uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

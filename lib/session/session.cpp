@@ -30,6 +30,7 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     scratch_arena_ = std::make_unique<arena>(dev, false, 0, "session scratch");
     io_arena_ = std::make_unique<arena>(dev, true, 0, "session I/O");
     cs_ = std::make_unique<command_stream>(dev);
+    cs_->diag_no_barriers = ops::tuning().diag_no_barriers;
 
     const uint64_t H = c.hidden_size, F = c.intermediate_size, V = c.vocab_size, B = max_batch_;
     const uint64_t Kd = c.linear_num_key_heads * c.linear_key_head_dim;
@@ -280,13 +281,18 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
     else
         attn_layer(cs, L.attn, kv_[li].k, kv_[li].v, T, p0, positions);
     cs.barrier();
+    const bool skip_norms = ops::tuning().diag_skip_norms && T <= ops::kMatvecMaxCols;  // timing only
     cs.section("norm");
-    ops::add_rms_norm(cs, mix_, x_, L.post_norm, x2_, xn_, T, H, eps, true, xnp(T), x16_);
-    cs.barrier();
-    std::swap(x_, x2_);
+    if (!skip_norms) {
+        ops::add_rms_norm(cs, mix_, x_, L.post_norm, x2_, xn_, T, H, eps, true, xnp(T), x16_);
+        cs.barrier();
+        std::swap(x_, x2_);
+    }
     mlp(cs, L, T);
     cs.barrier();
     cs.section("norm");
+    if (skip_norms)
+        return;
     if (next_norm)
         ops::add_rms_norm(cs, mix_, x_, *next_norm, x2_, xn_, T, H, eps, true, xnp(T), x16_);
     else

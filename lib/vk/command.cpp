@@ -177,6 +177,7 @@ void command_stream::dispatch_impl(const pipeline &p, const buffer_span *buffers
 
 void command_stream::barrier() {
     begin_if_needed();
+    if (diag_no_barriers) return;
     VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
     mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |

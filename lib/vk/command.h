@@ -46,6 +46,8 @@ public:
 
     // Makes all earlier shader / transfer writes visible to later commands.
     void barrier();
+    // Timing only (wrong results): barrier() records nothing.
+    bool diag_no_barriers = false;
     void copy(const buffer_span &src, const buffer_span &dst, uint64_t size);
     void fill_zero(const buffer_span &dst);
 

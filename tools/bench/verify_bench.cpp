@@ -41,6 +41,9 @@
 //     the default since 2026-12-06, is accepted).  --frag-no-bf16: bf16 weights (a bf16
 //     model's, the MTP head's) keep the standard kernels (kernel_tuning::frag_no_bf16;
 //     --frag-bf16, AF16 copies, the default since 2026-12-06, is accepted).
+//   --diag-skip-norms / --diag-no-barriers (before CONFIG; timing only, wrong results):
+//     decode / verify without the residual add + RMSNorm stages, or without any barrier
+//     (what they cost; kernel_tuning::diag_skip_norms / diag_no_barriers).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
@@ -111,6 +114,10 @@ int main(int argc, char **argv) {
         } else if (f == "--frag-bf16") {  // the default since 2026-12-06
         } else if (f == "--frag-no-bf16") {
             tu.frag_no_bf16 = true;
+        } else if (f == "--diag-skip-norms") {
+            tu.diag_skip_norms = true;
+        } else if (f == "--diag-no-barriers") {
+            tu.diag_no_barriers = true;
         } else if (f == "--frag-no-presplit") {
             tu.frag_no_presplit = true;
         } else if (f == "--frag-define" && argc > 2) {
