@@ -15,6 +15,10 @@
 // 2m + 1 (each row exactly as alone: the same bits) and writes their words
 // whole (16-bit stores of one row, every other half, made the H100's 27B
 // decode 0.08 ms slower).
+// Slices (grid y > 1; decode / verify): every workgroup of a row computes
+// the row's sum of squares (the same loads and order: the same bits) and
+// writes only its slice of the outputs, 1 / (grid y) of the row.
+// DIAG_EMPTY (timing only, no outputs): the dispatch without its work.
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_arithmetic : enable
 #extension GL_EXT_control_flow_attributes : enable
@@ -79,10 +83,18 @@ uint pairs(float v) { return x_pair(v); }
 #define STORE(i, v) y[i] = (v)
 #endif
 #define CACHE 8
+// Whether this workgroup writes element c (of n per row): its slice.
+bool mine(uint c, uint n) {
+    const uint S = gl_NumWorkGroups.y;
+    return S == 1u || c / ((n + S - 1u) / S) == gl_WorkGroupID.y;
+}
 VT gain(uint c) { return pc.one_plus != 0u ? VT(1.0) + w[c] : w[c]; }
 #if defined(PAIR_ROWS)
 // Rows 2m and 2m + 1 (m = the workgroup): each as main() below does it alone.
 void main() {
+#if defined(DIAG_EMPTY)
+    return;
+#endif
     const uint n = pc.cols / VW, t = gl_LocalInvocationID.x, m = gl_WorkGroupID.x;
     const bool two = 2u * m + 1u < pc.rows;  // uniform
     const uint b0 = 2u * m * n, b1 = b0 + n;
@@ -95,7 +107,7 @@ void main() {
     float ss0 = 0.0, ss1 = 0.0;
     [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
 #if defined(ADD_RESIDUAL)
-        if (t + i * WG_SIZE < n) {
+        if (t + i * WG_SIZE < n && mine(t + i * WG_SIZE, n)) {
             s[b0 + t + i * WG_SIZE] = v0[i];
             if (two) s[b1 + t + i * WG_SIZE] = v1[i];
         }
@@ -106,8 +118,10 @@ void main() {
     for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) {
         VT u0 = LOAD(b0 + c), u1 = two ? LOAD(b1 + c) : VT(0.0);
 #if defined(ADD_RESIDUAL)
-        s[b0 + c] = u0;
-        if (two) s[b1 + c] = u1;
+        if (mine(c, n)) {
+            s[b0 + c] = u0;
+            if (two) s[b1 + c] = u1;
+        }
 #endif
         ss0 += dot(u0, u0);
         ss1 += dot(u1, u1);
@@ -124,7 +138,7 @@ void main() {
     }
     [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
         uint c = t + i * WG_SIZE;
-        if (c < n) {
+        if (c < n && mine(c, n)) {
             const VT y0 = v0[i] * scale0 * gain(c), y1 = v1[i] * scale1 * gain(c);
             y[b0 + c] = y0;
             if (two) y[b1 + c] = y1;
@@ -132,6 +146,7 @@ void main() {
         }
     }
     for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) {
+        if (!mine(c, n)) continue;
         const VT y0 = LOAD(b0 + c) * scale0 * gain(c), y1 = two ? LOAD(b1 + c) * scale1 * gain(c) : VT(0.0);
         y[b0 + c] = y0;
         if (two) y[b1 + c] = y1;
@@ -140,6 +155,9 @@ void main() {
 }
 #else
 void main() {
+#if defined(DIAG_EMPTY)
+    return;
+#endif
     uint n = pc.cols / VW, t = gl_LocalInvocationID.x;
     uint base = gl_WorkGroupID.x * n;
     VT v[CACHE];
@@ -150,22 +168,23 @@ void main() {
     float ss = 0.0;
     [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
 #if defined(ADD_RESIDUAL)
-        if (t + i * WG_SIZE < n) s[base + t + i * WG_SIZE] = v[i];
+        if (t + i * WG_SIZE < n && mine(t + i * WG_SIZE, n)) s[base + t + i * WG_SIZE] = v[i];
 #endif
         ss += dot(v[i], v[i]);
     }
     for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) {
         VT u = LOAD(base + c);
 #if defined(ADD_RESIDUAL)
-        s[base + c] = u;
+        if (mine(c, n)) s[base + c] = u;
 #endif
         ss += dot(u, u);
     }
     float scale = inversesqrt(wg_sum1_fast(ss) / float(pc.cols) + pc.eps);
     [[unroll]] for (uint i = 0u; i < CACHE; ++i) {
         uint c = t + i * WG_SIZE;
-        if (c < n) STORE(base + c, v[i] * scale * gain(c));
+        if (c < n && mine(c, n)) STORE(base + c, v[i] * scale * gain(c));
     }
-    for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE) STORE(base + c, LOAD(base + c) * scale * gain(c));
+    for (uint c = t + CACHE * WG_SIZE; c < n; c += WG_SIZE)
+        if (mine(c, n)) STORE(base + c, LOAD(base + c) * scale * gain(c));
 }
 #endif

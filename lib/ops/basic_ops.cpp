@@ -1,5 +1,7 @@
 #include "ops/basic_ops.h"
 
+#include "ops/tuning.h"
+
 #include <algorithm>
 
 namespace mlxmtp::detail::ops {
@@ -36,8 +38,19 @@ struct norm_pc {
 };
 // Workgroups writing pairs: one per row; with fp16 token-pair words, one per row pair.
 uint32_t pair_norm_groups(uint32_t rows, bool f16) { return f16 ? (rows + 1) / 2 : rows; }
+// Slices per row (the grid's y; rms_norm_f32.comp): a few rows (decode,
+// verify) would leave the device to one workgroup each, which then writes
+// the whole row alone; each slice's workgroup writes 64 (vec4) elements.
+uint32_t norm_slices(uint32_t groups, uint32_t cols) {
+    const uint32_t forced = tuning().norm_slices;
+    if (forced) return forced;
+    if (groups > 16) return 1;
+    const uint32_t n = cols % 4 == 0 ? cols / 4 : cols;
+    return std::max<uint32_t>(1, std::min<uint32_t>(32, n / 64));
+}
 define_list norm_defines(uint32_t cols, bool add, bool pairs, bool f16) {
     define_list d;
+    if (tuning().diag_empty_norms) d.emplace_back("DIAG_EMPTY", "1");
     if (cols % 4 == 0) d.emplace_back("VEC4", "1");
     if (add) d.emplace_back("ADD_RESIDUAL", "1");
     if (pairs) d.emplace_back("XP_OUT", f16 ? "2" : "1");
@@ -50,10 +63,11 @@ void rms_norm(command_stream &cs, const buffer_span &x, const buffer_span &w, co
     if (rows == 0) return;
     norm_pc pc{cols, eps, one_plus ? 1u : 0u, rows};
     const pipeline &p = cs.device().kernels().get("rms_norm_f32", norm_defines(cols, false, yp.valid(), yp_f16));
+    const uint32_t g = yp.valid() ? pair_norm_groups(rows, yp_f16) : rows, sl = norm_slices(g, cols);
     if (yp.valid())
-        cs.dispatch(p, {x, w, y, yp}, pc, pair_norm_groups(rows, yp_f16));
+        cs.dispatch(p, {x, w, y, yp}, pc, g, sl);
     else
-        cs.dispatch(p, {x, w, y}, pc, rows);
+        cs.dispatch(p, {x, w, y}, pc, g, sl);
 }
 
 void add_rms_norm(command_stream &cs, const buffer_span &a, const buffer_span &b, const buffer_span &w,
@@ -62,10 +76,11 @@ void add_rms_norm(command_stream &cs, const buffer_span &a, const buffer_span &b
     if (rows == 0) return;
     norm_pc pc{cols, eps, one_plus ? 1u : 0u, rows};
     const pipeline &p = cs.device().kernels().get("rms_norm_f32", norm_defines(cols, true, yp.valid(), yp_f16));
+    const uint32_t g = yp.valid() ? pair_norm_groups(rows, yp_f16) : rows, sl = norm_slices(g, cols);
     if (yp.valid())
-        cs.dispatch(p, {a, b, w, s, y, yp}, pc, pair_norm_groups(rows, yp_f16));
+        cs.dispatch(p, {a, b, w, s, y, yp}, pc, g, sl);
     else
-        cs.dispatch(p, {a, b, w, s, y}, pc, rows);
+        cs.dispatch(p, {a, b, w, s, y}, pc, g, sl);
 }
 
 }  // namespace mlxmtp::detail::ops

@@ -41,9 +41,11 @@
 //     the default since 2026-12-06, is accepted).  --frag-no-bf16: bf16 weights (a bf16
 //     model's, the MTP head's) keep the standard kernels (kernel_tuning::frag_no_bf16;
 //     --frag-bf16, AF16 copies, the default since 2026-12-06, is accepted).
-//   --diag-skip-norms / --diag-no-barriers (before CONFIG; timing only, wrong results):
-//     decode / verify without the residual add + RMSNorm stages, or without any barrier
-//     (what they cost; kernel_tuning::diag_skip_norms / diag_no_barriers).
+//   --diag-skip-norms / --diag-empty-norms / --diag-no-barriers (before CONFIG; timing only,
+//     wrong results): decode / verify without the residual add + RMSNorm stages, with their
+//     dispatches doing nothing, or without any barrier (what they cost;
+//     kernel_tuning::diag_skip_norms / diag_empty_norms / diag_no_barriers).
+//   --norm-slices N (before CONFIG): RMSNorm workgroups per row (1: one, as before; A/B).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
@@ -116,6 +118,8 @@ int main(int argc, char **argv) {
             tu.frag_no_bf16 = true;
         } else if (f == "--diag-skip-norms") {
             tu.diag_skip_norms = true;
+        } else if (f == "--diag-empty-norms") {
+            tu.diag_empty_norms = true;
         } else if (f == "--diag-no-barriers") {
             tu.diag_no_barriers = true;
         } else if (f == "--frag-no-presplit") {
@@ -140,12 +144,14 @@ int main(int argc, char **argv) {
         } else if (f == "--glu-max-cols" && argc > 2) {
             tu.glu_max_cols = count(1);
         } else if (argc > 2 && (f == "--mx-words" || f == "--attn-max-splits" || f == "--glu-rows" ||
-                                f == "--matvec-rows" || f == "--matmul-rows-tile" || f == "--presplit-max-cols")) {
+                                f == "--matvec-rows" || f == "--matmul-rows-tile" || f == "--presplit-max-cols" ||
+                                f == "--norm-slices")) {
             const uint32_t n = static_cast<uint32_t>(std::max(0, count(1)));
             (f == "--mx-words" ? tu.matvec_mx_words : f == "--attn-max-splits" ? tu.attn_max_splits
                                                      : f == "--glu-rows"     ? tu.glu_rows
                                                      : f == "--matmul-rows-tile" ? tu.matmul_rows_tile
                                                      : f == "--presplit-max-cols" ? tu.frag_presplit_max_cols
+                                                     : f == "--norm-slices"  ? tu.norm_slices
                                                                              : tu.matvec_rows) = n;
         } else {
             std::fprintf(stderr, "unknown flag %s (or its value is missing)\n", f.c_str());
