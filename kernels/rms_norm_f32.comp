@@ -18,7 +18,6 @@
 // Slices (grid y > 1; decode / verify): every workgroup of a row computes
 // the row's sum of squares (the same loads and order: the same bits) and
 // writes only its slice of the outputs, 1 / (grid y) of the row.
-// DIAG_EMPTY (timing only, no outputs): the dispatch without its work.
 #extension GL_KHR_shader_subgroup_basic : enable
 #extension GL_KHR_shader_subgroup_arithmetic : enable
 #extension GL_EXT_control_flow_attributes : enable
@@ -92,9 +91,6 @@ VT gain(uint c) { return pc.one_plus != 0u ? VT(1.0) + w[c] : w[c]; }
 #if defined(PAIR_ROWS)
 // Rows 2m and 2m + 1 (m = the workgroup): each as main() below does it alone.
 void main() {
-#if defined(DIAG_EMPTY)
-    return;
-#endif
     const uint n = pc.cols / VW, t = gl_LocalInvocationID.x, m = gl_WorkGroupID.x;
     const bool two = 2u * m + 1u < pc.rows;  // uniform
     const uint b0 = 2u * m * n, b1 = b0 + n;
@@ -155,9 +151,6 @@ void main() {
 }
 #else
 void main() {
-#if defined(DIAG_EMPTY)
-    return;
-#endif
     uint n = pc.cols / VW, t = gl_LocalInvocationID.x;
     uint base = gl_WorkGroupID.x * n;
     VT v[CACHE];

@@ -5,8 +5,8 @@
 # without any barrier (--diag-no-barriers).  The two diagnostics give wrong
 # results: their times bound what removing those stages / barriers can save.
 # Usage (repo root on the GPU machine): scripts/gpu_diag_stages.sh BIN_DIR OUT_DIR
-# (E2E_ARMS: a subset of "base skipnorm nobar emptynorm slices1"; emptynorm: the
-# norm dispatches without their work; slices1: one RMSNorm workgroup per row.  Calls 2-3 of
+# (E2E_ARMS: a subset of "base skipnorm nobar slices1"; slices1: one RMSNorm
+# workgroup per row, as before the eighteenth session.  Calls 2-3 of
 # docs/results/h100-2026-12-06stage ran a "waits" arm, --stage-waits, since removed.)
 set -u
 bin=$1; out=$2
@@ -19,7 +19,6 @@ for arm in ${E2E_ARMS:-base skipnorm nobar}; do
     base) flags=() ;;
     skipnorm) flags=(--diag-skip-norms) ;;
     nobar) flags=(--diag-no-barriers) ;;
-    emptynorm) flags=(--diag-empty-norms) ;;
     slices1) flags=(--norm-slices 1) ;;
   esac
   f="$out/e2e_$arm.jsonl"

@@ -50,7 +50,6 @@ uint32_t norm_slices(uint32_t groups, uint32_t cols) {
 }
 define_list norm_defines(uint32_t cols, bool add, bool pairs, bool f16) {
     define_list d;
-    if (tuning().diag_empty_norms) d.emplace_back("DIAG_EMPTY", "1");
     if (cols % 4 == 0) d.emplace_back("VEC4", "1");
     if (add) d.emplace_back("ADD_RESIDUAL", "1");
     if (pairs) d.emplace_back("XP_OUT", f16 ? "2" : "1");

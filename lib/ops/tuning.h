@@ -65,7 +65,6 @@ struct kernel_tuning {
     // sessions record no barriers between their dispatches at all (what the
     // barriers cost: the floor a barrier-free schedule could reach).
     bool diag_skip_norms = false;
-    bool diag_empty_norms = false;  // the norm dispatches, without their work (timing only)
     uint32_t norm_slices = 0;  // RMSNorm workgroups per row (0: by the rows, rms_norm_f32.comp's slices; A/B)
     bool diag_no_barriers = false;
     uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)

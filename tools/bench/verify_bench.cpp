@@ -41,10 +41,9 @@
 //     the default since 2026-12-06, is accepted).  --frag-no-bf16: bf16 weights (a bf16
 //     model's, the MTP head's) keep the standard kernels (kernel_tuning::frag_no_bf16;
 //     --frag-bf16, AF16 copies, the default since 2026-12-06, is accepted).
-//   --diag-skip-norms / --diag-empty-norms / --diag-no-barriers (before CONFIG; timing only,
-//     wrong results): decode / verify without the residual add + RMSNorm stages, with their
-//     dispatches doing nothing, or without any barrier (what they cost;
-//     kernel_tuning::diag_skip_norms / diag_empty_norms / diag_no_barriers).
+//   --diag-skip-norms / --diag-no-barriers (before CONFIG; timing only, wrong results):
+//     decode / verify without the residual add + RMSNorm stages, or without any barrier
+//     (what they cost; kernel_tuning::diag_skip_norms / diag_no_barriers).
 //   --norm-slices N (before CONFIG): RMSNorm workgroups per row (1: one, as before; A/B).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
@@ -118,8 +117,6 @@ int main(int argc, char **argv) {
             tu.frag_no_bf16 = true;
         } else if (f == "--diag-skip-norms") {
             tu.diag_skip_norms = true;
-        } else if (f == "--diag-empty-norms") {
-            tu.diag_empty_norms = true;
         } else if (f == "--diag-no-barriers") {
             tu.diag_no_barriers = true;
         } else if (f == "--frag-no-presplit") {
