@@ -98,6 +98,24 @@
 // four uvec4, one per 16 x 16 A tile (its 8 elements as fp16 pairs), and
 // takes them as the fragment without any decode; everything else (x forms,
 // scales, sums, epilogues) is the MXFP4 kernel's.
+// Spread RMSNorm (the session's decode / verify layers; docs/kernels.md):
+// the residual add + RMSNorm between an output projection and the next
+// products, without a stage of its own.  RESID_OUT=1 (plain products: the
+// attention and GDN output projections, the down projection): y is the
+// residual stream, updated in place, s = y + W x (the residual add); each
+// workgroup writes per column the sum of s^2 over its 16-row tile (rows
+// 0..15 in order) to partials [N][M / 16] (binding 5), and with U16_OUT
+// the next products' x before its 1 / rms: u = fp16(s (1 + g) 2^-8), g the
+// norm's weights (binding 6), as fp16 token-pair halves (binding 7; the
+// x16_half layout).  NORM_IN=1 (X16 + XP: x is such a u): each workgroup
+// adds its columns' K / 16 partials (each lane four at a time from
+// l, l + 32, ...; then the 32 lane sums in order) into rs = inversesqrt(ss /
+// K + eps), and every output is its sum times rs 2^8 (GLU: both products'
+// before SwiGLU; CONV: before the conv).  The partials at NORM_BINDING.
+// Against the norm stage: x rounded to fp16 before 1 / rms instead of after
+// (the same relative precision: 2^-8 keeps |s (1 + g)| < 2^24 in range and
+// values from 2^-6 normal), one rounding more on the output; the same
+// bits for every N.
 // DECODE_SHIFTS=1: decode_a's pairs 0 and 1 by two shifts (same bits; A/B).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
@@ -109,7 +127,7 @@
 // layout and reduction logic under a layout from the table.
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_EXT_control_flow_attributes : enable
-#if defined(XP_OUT) && XP_OUT == 2
+#if (defined(XP_OUT) && XP_OUT == 2) || (defined(U16_OUT) && U16_OUT)
 #extension GL_EXT_shader_16bit_storage : require
 #endif
 #include "common/x_split.glsl"
@@ -184,6 +202,25 @@
 #ifndef AF16
 #define AF16 0  // A from fp16 words (a repacked bf16 weight; see the header), no FP4 decode
 #endif
+#ifndef NORM_IN
+#define NORM_IN 0  // x = RMSNorm(s) from s and its tile partials (see the header)
+#endif
+#ifndef RESID_OUT
+#define RESID_OUT 0  // y += W x in place, and the tile partials of y^2 (see the header)
+#endif
+#ifndef U16_OUT
+#define U16_OUT 0  // RESID_OUT: also the next products' u (see the header)
+#endif
+#if NORM_IN && !(X16 && XP)
+#error "NORM_IN reads x16 token-pair halves"
+#endif
+#if U16_OUT && !RESID_OUT
+#error "U16_OUT is RESID_OUT's"
+#endif
+#define NORM_U16_SCALE 256.0  // u = fp16(s (1 + g) / NORM_U16_SCALE); outputs times rs NORM_U16_SCALE
+#if RESID_OUT && (GLU || CONV)
+#error "RESID_OUT is the plain products'"
+#endif
 #if AF16
 #define QW 4u  // uvec4 per lane, row tile and 64-column group: one per 16 x 16 A tile
 #else
@@ -217,7 +254,16 @@ layout(std430, binding = 2) readonly buffer Xs { float xf[]; };   // x [n][K] fp
 #else
 layout(std430, binding = 2) readonly buffer Xs { uint xs[]; };    // [n]: K/2 hi pairs, K/2 lo pairs
 #endif
+#if RESID_OUT
+layout(std430, binding = 3) buffer Y { float y[]; };              // [n][ystride]: the residual stream, += W x
+layout(std430, binding = 5) writeonly buffer Pt { float part_out[]; };  // [n][tiles]: sums of y^2 per tile
+#if U16_OUT
+layout(std430, binding = 6) readonly buffer Ng { float norm_g[]; };  // [M]: the next norm's weights
+layout(std430, binding = 7) writeonly buffer Pu { float16_t u16[]; };  // x16_half halves of u
+#endif
+#else
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };    // [n][ystride]
+#endif
 // Per lane 16 entries: A elements r * 16 + c (8; the emulation's), B
 // elements k * 8 + n (4), accumulator elements r * 8 + n (4); then 128
 // entries: for each accumulator element r * 8 + n, lane * 4 + element;
@@ -251,10 +297,20 @@ layout(std430, binding = 7) writeonly buffer CSn { float conv_snap[]; };
 layout(push_constant) uniform P {
     uint M; uint K; uint N; uint ystride;
     uint ck; uint snap_from; uint slot0; uint ring;
+    float eps;  // NORM_IN
 } pc;
 #include "common/conv_epilogue.glsl"
 #else
-layout(push_constant) uniform P { uint M; uint K; uint N; uint ystride; } pc;
+layout(push_constant) uniform P { uint M; uint K; uint N; uint ystride; float eps; } pc;
+#endif
+#if NORM_IN
+#if CONV || GLU
+#define NORM_BINDING 8  // (GLU: after XP_OUT's binding 7, bound either way)
+#else
+#define NORM_BINDING 5
+#endif
+layout(std430, binding = NORM_BINDING) readonly buffer Pn { vec4 part_in4[]; };  // [n][K / 64] vec4
+shared float rs_part[16 * 32];  // per column of the workgroup, the 32 lane sums
 #endif
 
 #if EMULATE
@@ -437,6 +493,36 @@ step_in load_step(uint it) {
     return d;
 }
 
+#if NORM_IN
+// The lane sums of this workgroup's columns' partials (rs_part; the
+// epilogue adds them, after its barriers): warp sg takes columns sg, sg +
+// NSG, ...; lane l the vec4 at l, l + 32, ... (loads first, then the sum in order).
+#define NORM_MAX_Q 8  // vec4 per lane: K up to 32 * 4 * 16 * 8 = 16384
+void norm_partials() {
+    const uint q4 = pc.K / 64u, c0 = gbase * CPG, nt = min(pc.N - min(c0, pc.N), NG * CPG);
+    for (uint j = sg; j < nt; j += NSG) {
+        vec4 v[NORM_MAX_Q];
+        UNROLL for (uint q = 0u; q < NORM_MAX_Q; ++q) {
+            const uint i = l + 32u * q;
+            v[q] = i < q4 ? part_in4[(c0 + j) * q4 + i] : vec4(0.0);
+        }
+        float a = 0.0;
+        UNROLL for (uint q = 0u; q < NORM_MAX_Q; ++q) a += (v[q].x + v[q].y) + (v[q].z + v[q].w);
+        rs_part[j * 32u + l] = a;
+    }
+}
+// rs 2^8 of column col (local to the workgroup's groups): the lane sums in order.
+float norm_out_scale(uint col) {
+    const uint j = col - gbase * CPG;
+    float ss = 0.0;
+    for (uint i = 0u; i < 32u; ++i) ss += rs_part[j * 32u + i];
+    return inversesqrt(ss / float(pc.K) + pc.eps) * NORM_U16_SCALE;
+}
+#define NORM_OUT(v, col) ((v) * norm_out_scale(col))
+#else
+#define NORM_OUT(v, col) (v)
+#endif
+
 bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
     bfrag b = B_INIT;
     BE(b, 0) = v0.x;
@@ -449,6 +535,9 @@ bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
 // Per warp (and weight): 32 lanes x 4 accumulator elements of one row tile
 // and column group.
 shared float red[NSG * NW * 128];
+#if RESID_OUT
+shared float rss[16 * CPG];  // the tile's s^2, [row][column]
+#endif
 
 // Output (row r of the tile, token col of the staged column group) of
 // weight h (GLU: 0 gate, 1 up): the warps' sums in warp order (HLC: each
@@ -502,6 +591,9 @@ void main() {
 
     step_in buf[PF];
     UNROLL for (uint p = 0u; p < PF; ++p) buf[p] = load_step(p);
+#if NORM_IN  // while the first loads are in flight
+    norm_partials();
+#endif
     for (uint it = 0u; it < iters; it += PF) {
         UNROLL for (uint p = 0u; p < PF; ++p) {
             if (it + p < iters) {  // uniform
@@ -614,15 +706,25 @@ void main() {
 #if CONV
             if (conv_thread)
                 for (uint col = (gbase + g) * CPG; col < min(pc.N, (gbase + g + 1u) * CPG); ++col)
-                    y[col * C + c] = conv_channel_token(col, c, C, win, wc, out_sum(0u, cr, col));
+                    y[col * C + c] = conv_channel_token(col, c, C, win, wc, NORM_OUT(out_sum(0u, cr, col), col));
 #else
             for (uint o = gl_LocalInvocationID.x; o < 16u * CPG; o += NSG * 32u) {
                 const uint r = o / CPG, col = (gbase + g) * CPG + o % CPG;
                 const uint row = (wg_tile0 + t) * 16u + r;
+#if RESID_OUT
+                rss[o] = 0.0;
+#endif
                 if (col >= pc.N || row >= pc.M) continue;
-                float v = out_sum(0u, r, col);
+                float v = NORM_OUT(out_sum(0u, r, col), col);
 #if GLU
-                v = swiglu(v, out_sum(1u, r, col));
+                v = swiglu(v, NORM_OUT(out_sum(1u, r, col), col));
+#endif
+#if RESID_OUT  // the residual add (the norm kernel's a + b)
+                v = v + y[col * pc.ystride + row];
+                rss[o] = v * v;
+#if U16_OUT
+                u16[x16_half(col, row, pc.ystride)] = x_round16(vec2(v * (1.0 + norm_g[row]) / NORM_U16_SCALE, 0.0)).x;
+#endif
 #endif
                 y[col * pc.ystride + row] = v;
 #if XP_OUT == 2
@@ -631,6 +733,16 @@ void main() {
                 yp[col * pc.ystride + row] = x_pair(v);
 #endif
             }
+#if RESID_OUT  // per column, the tile's 16 squares in row order
+            memoryBarrierShared();
+            barrier();
+            if (gl_LocalInvocationID.x < CPG) {
+                const uint c = gl_LocalInvocationID.x, col = (gbase + g) * CPG + c;
+                float ss = 0.0;
+                for (uint r = 0u; r < 16u; ++r) ss += rss[r * CPG + c];
+                if (col < pc.N && wg_tile0 + t < tiles) part_out[col * tiles + wg_tile0 + t] = ss;
+            }
+#endif
 #endif
         }
     }

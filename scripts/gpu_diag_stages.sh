@@ -5,8 +5,10 @@
 # without any barrier (--diag-no-barriers).  The two diagnostics give wrong
 # results: their times bound what removing those stages / barriers can save.
 # Usage (repo root on the GPU machine): scripts/gpu_diag_stages.sh BIN_DIR OUT_DIR
-# (E2E_ARMS: a subset of "base skipnorm nobar slices1"; slices1: one RMSNorm
-# workgroup per row, as before the eighteenth session.  Calls 2-3 of
+# (E2E_ARMS: a subset of "base skipnorm nobar slices1 nospread spreadattn"; slices1: one
+# RMSNorm workgroup per row, as before the eighteenth session; nospread: the
+# norm stages instead of the spread norm; spreadattn: GDN layers keep their input
+# norm stage.  Calls 2-3 of
 # docs/results/h100-2026-12-06stage ran a "waits" arm, --stage-waits, since removed.)
 set -u
 bin=$1; out=$2
@@ -20,6 +22,8 @@ for arm in ${E2E_ARMS:-base skipnorm nobar}; do
     skipnorm) flags=(--diag-skip-norms) ;;
     nobar) flags=(--diag-no-barriers) ;;
     slices1) flags=(--norm-slices 1) ;;
+    nospread) flags=(--no-spread-norm) ;;
+    spreadattn) flags=(--no-spread-gdn) ;;
   esac
   f="$out/e2e_$arm.jsonl"
   "$bin/mlxmtp-verify-bench" --frag-matvec "${flags[@]}" $cfg mxfp4 1.887 2.496 2.908 3.156 > "$f" 2>&1

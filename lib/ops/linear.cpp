@@ -214,15 +214,19 @@ void linear_matvec(command_stream &cs, const device_weight &w, const buffer_span
     matvec_dispatch(cs, w, x, y, T, nullptr);
 }
 
-void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &u,
-                        uint32_t T, const matvec_conv &conv, const buffer_span &xpairs) {
-    if (T == 0) return;
+void check_matvec_conv(const matvec_conv &conv, uint32_t T) {
     if (T > kMatvecMaxCols) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: %u tokens (at most %u)", T, kMatvecMaxCols);
     if (conv.K < 1 || conv.K > kMaxConvK)
         fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv supports K = 1..%u, got %u", kMaxConvK, conv.K);
     if (conv.ring == 0 || !conv.w.valid() || !conv.state.valid() || !conv.snapshots.valid())
         fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: conv weights, state and snapshot ring are required");
     if (conv.snap_from >= T) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_conv: the last token must write its snapshot");
+}
+
+void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &u,
+                        uint32_t T, const matvec_conv &conv, const buffer_span &xpairs) {
+    if (T == 0) return;
+    check_matvec_conv(conv, T);
     if (w.frag.valid())  // as linear(): a weight with a frag copy takes the fragment kernel at every T <= 16
         linear_matvec_frag_conv(cs, frag_view(w), x, u, T, conv, true, xpairs);
     else

@@ -106,6 +106,8 @@ struct matvec_conv {
 void linear_matvec_conv(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &u,
                         uint32_t T, const matvec_conv &conv,
                         const buffer_span &xpairs = {});
+// linear_matvec_conv's checks of `conv` for T tokens (MLXMTP_ERR_INTERNAL).
+void check_matvec_conv(const matvec_conv &conv, uint32_t T);
 
 // The MLP's gate and up projections with SwiGLU as the epilogue
 // (matvec.comp GLU_EPILOGUE): act[t, i] = swiglu((G x)[t, i], (U x)[t, i])

@@ -310,9 +310,12 @@ void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs
 namespace {
 // matvec_frag's dispatch; `up` (GLU) the MLP's up weight beside the gate
 // `w`, or `conv` (CONV) the qkv projection's conv epilogue.
+// `norm` (NORM_IN: xpairs are u's halves) and `resid` (RESID_OUT: y is the
+// residual stream, updated in place): the spread RMSNorm.
 void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *up, const matvec_conv *conv,
                    const buffer_span &x_in, const buffer_span &y, uint32_t N, uint32_t ystride, bool x_f32,
-                   const buffer_span &xpairs, const buffer_span &ypairs = {}) {
+                   const buffer_span &xpairs, const buffer_span &ypairs = {}, const frag_norm_in *norm = nullptr,
+                   const frag_resid_out *resid = nullptr) {
     vk_device &dev = cs.device();
     if (!w.emulate && !frag_native(dev))
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
@@ -396,31 +399,52 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (w.f16_weights) d.emplace_back("AF16", "1");
     // x split by its producer: the pair words instead of fp32 x.
     const uint32_t xp_max = tuning().frag_presplit_max_cols;
-    const bool xp = xpairs.valid() && w.x_quads && (!xp_max || N <= xp_max);
+    const bool xp = (norm || xpairs.valid()) && w.x_quads && (!xp_max || N <= xp_max || norm);
     if (xp) d.emplace_back("XP", "1");
+    if (norm) {
+        if (!w.x16 || !xpairs.valid() || w.cols % 64)
+            fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a normed x needs x16 copies and u's halves");
+        if (norm->partials.size < 4ull * N * (w.cols / 16) || w.cols > 16384)
+            fail(MLXMTP_ERR_INTERNAL, "matvec_frag: norm partials too small, or K over 16384");
+        d.emplace_back("NORM_IN", "1");
+    }
     const buffer_span &xs = xp ? xpairs : x_in;
     if (ypairs.valid()) {
         if (!up) fail(MLXMTP_ERR_INTERNAL, "matvec_frag: output pairs are the GLU epilogue's");
         d.emplace_back("XP_OUT", w.x16 ? "2" : "1");
     }
+    if (resid) {
+        if (up || conv) fail(MLXMTP_ERR_INTERNAL, "matvec_frag: the residual epilogue is the plain products'");
+        if (resid->partials.size < 4ull * N * ((w.rows + 15) / 16))
+            fail(MLXMTP_ERR_INTERNAL, "matvec_frag: residual partials too small");
+        d.emplace_back("RESID_OUT", "1");
+        if (resid->gain.valid()) d.emplace_back("U16_OUT", "1");
+    }
     const pipeline &p = dev.kernels().get("matvec_frag", d);
+    const float eps = norm ? norm->eps : 0.f;
     struct {
         uint32_t M, K, N, ystride;
-    } pc{w.rows, w.cols, N, ystride};
+        float eps;
+    } pc{w.rows, w.cols, N, ystride, eps};
     const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
     if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
+    std::vector<buffer_span> b{w.data, w.scales, xs, y, w.table};
+    if (conv) b.insert(b.end(), {conv->w, conv->state, conv->snapshots});
+    if (up) b.insert(b.end(), {up->data, up->scales});
+    if (up && (ypairs.valid() || norm)) b.push_back(ypairs.valid() ? ypairs : y);  // binding 7 (unused without pairs)
+    if (resid) b.push_back(resid->partials);
+    if (resid && resid->gain.valid()) b.insert(b.end(), {resid->gain, resid->u_pairs});
+    if (norm) b.push_back(norm->partials);
     if (conv) {
         if (ystride != w.rows) fail(MLXMTP_ERR_INTERNAL, "matvec_frag CONV: the output must be [N][rows]");
         struct {
             uint32_t M, K, N, ystride, ck, snap_from, slot0, ring;
-        } pcc{w.rows, w.cols, N, ystride, conv->K, conv->snap_from, conv->slot0, conv->ring};
-        cs.dispatch(p, {w.data, w.scales, xs, y, w.table, conv->w, conv->state, conv->snapshots}, pcc, groups);
-    } else if (up && ypairs.valid())
-        cs.dispatch(p, {w.data, w.scales, xs, y, w.table, up->data, up->scales, ypairs}, pc, groups, gy);
-    else if (up)
-        cs.dispatch(p, {w.data, w.scales, xs, y, w.table, up->data, up->scales}, pc, groups, gy);
-    else
-        cs.dispatch(p, {w.data, w.scales, xs, y, w.table}, pc, groups, gy);
+            float eps;
+        } pcc{w.rows, w.cols, N, ystride, conv->K, conv->snap_from, conv->slot0, conv->ring, eps};
+        cs.dispatch(p, b, &pcc, sizeof(pcc), groups);
+        return;
+    }
+    cs.dispatch(p, b, &pc, sizeof(pc), groups, gy);
 }
 }  // namespace
 
@@ -455,9 +479,8 @@ bool frag_repackable(const device_weight &w) {
 
 bool frag_eligible(const device_weight &w) {
     // Few-row weights (the GDN's a / b projections: one row per value head)
-    // would get a workgroup or two: they keep matvec.comp, whose K split
-    // spreads them (each weight always takes one kernel, so decode and
-    // verify still agree).
+    // get a workgroup or two, but run beside the qkv and z products (and
+    // each weight always takes one kernel, so decode and verify still agree).
     return frag_repackable(w) && w.rows >= kFragMinRows && (w.format == wformat::mxfp4 || !tuning().frag_no_bf16);
 }
 
@@ -535,15 +558,38 @@ void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer
     linear_matvec_frag(cs, frag_view(w), x, y, T, w.rows, true, xpairs);
 }
 
+void linear_matvec_frag_normed(command_stream &cs, const device_weight &w, const buffer_span &u_pairs,
+                               const frag_norm_in &norm, const buffer_span &y, uint32_t T) {
+    if (!w.frag.valid()) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_frag_normed: no frag copy");
+    frag_dispatch(cs, frag_view(w), nullptr, nullptr, u_pairs, y, T, w.rows, true, u_pairs, {}, &norm);
+}
+
+void linear_matvec_frag_resid(command_stream &cs, const device_weight &w, const buffer_span &x,
+                              const frag_resid_out &out, const buffer_span &resid, uint32_t T,
+                              const buffer_span &xpairs) {
+    if (!w.frag.valid()) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_frag_resid: no frag copy");
+    frag_dispatch(cs, frag_view(w), nullptr, nullptr, x, resid, T, w.rows, true, xpairs, {}, nullptr, &out);
+}
+
+void linear_matvec_frag_conv_normed(command_stream &cs, const device_weight &w, const buffer_span &u_pairs,
+                                    const frag_norm_in &norm, const buffer_span &u, uint32_t T,
+                                    const matvec_conv &conv) {
+    if (!w.frag.valid()) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_frag_conv_normed: no frag copy");
+    if (T == 0) return;
+    check_matvec_conv(conv, T);
+    frag_dispatch(cs, frag_view(w), nullptr, &conv, u_pairs, u, T, w.rows, true, u_pairs, {}, &norm);
+}
+
 bool frag_glu_fusable(const device_weight &gate, const device_weight &up) {
     return gate.frag.valid() && up.frag.valid() && gate.rows == up.rows && gate.cols == up.cols;
 }
 
 void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
                             const buffer_span &x, const buffer_span &act, uint32_t T, const buffer_span &xpairs,
-                            const buffer_span &act_pairs) {
+                            const buffer_span &act_pairs, const frag_norm_in *norm) {
     if (!frag_glu_fusable(gate, up)) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_frag_glu: no matching frag copies");
-    linear_matvec_frag_glu(cs, frag_view(gate), frag_view(up), x, act, T, gate.rows, true, xpairs, act_pairs);
+    const frag_weight g = frag_view(gate), u = frag_view(up);
+    frag_dispatch(cs, g, &u, nullptr, x, act, T, gate.rows, true, xpairs, act_pairs, norm);
 }
 
 }  // namespace mlxmtp::detail::ops

@@ -166,8 +166,10 @@ uint8_t frag_bf16_scale_byte(uint16_t max_bits);
 
 // Model weights (kernel_tuning::frag_matvec).  Whether `w` can have a frag
 // copy: MXFP4 or bf16 (unless kernel_tuning::frag_no_bf16), one chunk,
-// cols % 64 == 0, rows >= kFragMinRows.
-constexpr uint32_t kFragMinRows = 128;
+// cols % 64 == 0, rows >= kFragMinRows (any: the GDN's a / b projections
+// too, whose x the spread norm gives only to fragment products; a last tile
+// of fewer than 16 rows is padded).
+constexpr uint32_t kFragMinRows = 1;
 bool frag_eligible(const device_weight &w);
 // Whether make_frag_copy can repack `w` at all (MXFP4 or bf16, one chunk,
 // cols % 64 == 0), whatever the model's policy above.
@@ -193,9 +195,41 @@ void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer
 bool frag_glu_fusable(const device_weight &gate, const device_weight &up);
 // act_pairs (optional): act also as (hi, lo) pair words (XP_OUT), the down
 // projection's xpairs.
+// norm (optional): x is RMSNorm(s) as for linear_matvec_frag_normed, xpairs u's halves.
+struct frag_norm_in;
 void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
                             const buffer_span &x, const buffer_span &act, uint32_t T, const buffer_span &xpairs = {},
-                            const buffer_span &act_pairs = {});
+                            const buffer_span &act_pairs = {}, const frag_norm_in *norm = nullptr);
+// The spread RMSNorm (matvec_frag.comp NORM_IN / RESID_OUT; the session's
+// decode / verify layers): the residual add + RMSNorm between an output
+// projection and the next products without a stage of its own.  The output
+// projection adds into the residual stream s [T][rows] in place and writes
+// its sums of squares per 16 rows (partials [T][rows / 16]) and u =
+// fp16(s (1 + gain) / 256) as fp16 token-pair halves (x16: the pairs
+// buffer's layout); the next products read u as their x pairs and multiply
+// each output by 256 / rms(s) (from the partials; x16 copies only).
+struct frag_norm_in {
+    buffer_span partials;
+    float eps = 0.f;
+};
+struct frag_resid_out {
+    buffer_span partials;
+    buffer_span gain;     // the next norm's weights, fp32 [rows] (u not written without it)
+    buffer_span u_pairs;  // u's halves
+};
+// y [T][rows] = W RMSNorm(s), from u (as xpairs) and the partials.
+void linear_matvec_frag_normed(command_stream &cs, const device_weight &w, const buffer_span &u_pairs,
+                               const frag_norm_in &norm, const buffer_span &y, uint32_t T);
+// resid [T][rows] += W x in place, with the partials and u (xpairs: as
+// linear_matvec_frag's).
+void linear_matvec_frag_resid(command_stream &cs, const device_weight &w, const buffer_span &x,
+                              const frag_resid_out &out, const buffer_span &resid, uint32_t T,
+                              const buffer_span &xpairs = {});
+// The qkv projection with its conv epilogue (linear_matvec_conv's) from u.
+void linear_matvec_frag_conv_normed(command_stream &cs, const device_weight &w, const buffer_span &u_pairs,
+                                    const frag_norm_in &norm, const buffer_span &u, uint32_t T,
+                                    const matvec_conv &conv);
+
 // The frag_weight view of a weight with a frag copy.
 frag_weight frag_view(const device_weight &w);
 

@@ -77,8 +77,24 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     gate_ = s(B * F, "gate"), up_ = s(B * F, "up"), act_ = s(B * F, "act");
     presplit_ = !ops::tuning().frag_no_presplit && !m.layers().empty() && m.layers()[0].gate.frag.x_quads;
     x16_ = presplit_ && m.layers()[0].gate.frag.x16;
+    // The spread norm: every product whose x a norm gives, and every output
+    // projection, on x-quad frag copies.
+    spread_ = !ops::tuning().no_spread_norm && H % 64 == 0 && H <= 16384 && !m.layers().empty();
+    spread_gdn_ = !ops::tuning().no_spread_gdn;
+    for (const layer_weights &L : m.layers()) {
+        auto quads = [](const ops::device_weight &w) { return w.frag.valid() && w.frag.x_quads && w.frag.x16; };
+        spread_ = spread_ && quads(L.gate) && quads(L.up) && quads(L.down) && ops::frag_glu_fusable(L.gate, L.up);
+        if (L.kind == layer_kind::linear_attention) {
+            spread_ = spread_ && quads(L.gdn.out);
+            spread_gdn_ = spread_gdn_ && quads(L.gdn.qkv) && quads(L.gdn.z) && quads(L.gdn.a) && quads(L.gdn.b);
+        }
+        else
+            spread_ = spread_ && quads(L.attn.q) && quads(L.attn.k) && quads(L.attn.v) && quads(L.attn.o);
+    }
+    spread_gdn_ = spread_gdn_ && spread_;
+    if (spread_) part_ = s(uint64_t(ops::kMatvecMaxCols) * H / 16, "norm partials");
+    if (presplit_ || spread_) xnp_ = s(uint64_t(ops::kMatvecMaxCols) * H, "xn pairs");  // spread: u
     if (presplit_) {
-        xnp_ = s(uint64_t(ops::kMatvecMaxCols) * H, "xn pairs");
         actp_ = s(uint64_t(ops::kMatvecMaxCols) * F, "act pairs");
         mixp_ = s(uint64_t(ops::kMatvecMaxCols) * std::max(Vd, Hq * hd), "mixer output pairs");
     }
@@ -274,13 +290,36 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
     const text_config &c = m_.text();
     const uint32_t H = static_cast<uint32_t>(c.hidden_size);
     const float eps = static_cast<float>(c.rms_norm_eps);
+    // The spread norm (the backbone at decode / verify sizes): the previous
+    // layer left x_ with the residual added, its partials in part_ and, for
+    // an attention layer, u in xnp_ (ops::frag_resid_out); a GDN layer gets
+    // xn_ from a norm stage (its a / b products are not fragment products).
+    const bool spread = !is_mtp && spread_norm(T);
+    const ops::frag_norm_in in{part_, eps};
+    const ops::frag_resid_out to_post{part_, L.post_norm, xnp_};
+    const bool gdn = L.kind == layer_kind::linear_attention, gdn_in = spread_gdn_;
+    const bool attn_in = spread && li > 0 && (!gdn || gdn_in);  // layer 0: the norm stage's xn_
     if (is_mtp)
-        attn_layer(cs, L.attn, mtp_kv_.k, mtp_kv_.v, T, p0, positions);
-    else if (L.kind == layer_kind::linear_attention)
-        gdn_layer(cs, li, T, p0);
+        attn_layer(cs, L.attn, mtp_kv_.k, mtp_kv_.v, T, p0, positions, nullptr, nullptr);
+    else if (gdn)
+        gdn_layer(cs, li, T, p0, attn_in ? &in : nullptr, spread ? &to_post : nullptr);
     else
-        attn_layer(cs, L.attn, kv_[li].k, kv_[li].v, T, p0, positions);
+        attn_layer(cs, L.attn, kv_[li].k, kv_[li].v, T, p0, positions, attn_in ? &in : nullptr,
+                   spread ? &to_post : nullptr);
     cs.barrier();
+    if (spread) {
+        const size_t next = li + 1;
+        const bool next_in = next_norm && (gdn_in || m_.layers()[next].kind != layer_kind::linear_attention);
+        const ops::frag_resid_out to_next{part_, next_in ? *next_norm : buffer_span{}, xnp_};
+        mlp(cs, L, T, &in, &to_next);
+        cs.barrier();
+        if (next_norm && !next_in) {
+            cs.section("norm");
+            ops::rms_norm(cs, x_, *next_norm, xn_, T, H, eps, true, xnp(T), x16_);
+            cs.barrier();
+        }
+        return;
+    }
     const bool skip_norms = ops::tuning().diag_skip_norms && T <= ops::kMatvecMaxCols;  // timing only
     cs.section("norm");
     if (!skip_norms) {
@@ -288,7 +327,7 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
         cs.barrier();
         std::swap(x_, x2_);
     }
-    mlp(cs, L, T);
+    mlp(cs, L, T, nullptr, nullptr);
     cs.barrier();
     cs.section("norm");
     if (skip_norms)
@@ -301,7 +340,8 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
     std::swap(x_, x2_);
 }
 
-void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0) {
+void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0, const ops::frag_norm_in *in,
+                               const ops::frag_resid_out *out) {
     const text_config &c = m_.text();
     const gdn_weights &w = m_.layers()[li].gdn;
     gdn_state &st = gdn_[li];
@@ -349,8 +389,13 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
     cs.section("gdn.proj");
     // Small products first: with no barrier between these four they overlap,
     // and the tiny a / b ones (latency-bound) then hide under the big ones.
-    ops::linear(cs, w.a, xn_, a_, T);
-    ops::linear(cs, w.b, xn_, b_, T);
+    if (in) {
+        ops::linear_matvec_frag_normed(cs, w.a, xnp_, *in, a_, T);
+        ops::linear_matvec_frag_normed(cs, w.b, xnp_, *in, b_, T);
+    } else {
+        ops::linear(cs, w.a, xn_, a_, T);
+        ops::linear(cs, w.b, xn_, b_, T);
+    }
     // Decode and verify sizes: the conv runs in the qkv product's epilogue
     // (one stage fewer; matvec.comp's, or the fragment kernel's for a weight
     // with a frag copy); prefill: its own kernel over the segments.
@@ -359,11 +404,17 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         ops::matvec_conv mc;
         mc.w = w.conv_w, mc.state = state_before(0).second, mc.snapshots = st.snap_conv, mc.K = d.K;
         mc.snap_from = first_snap, mc.slot0 = p0 % ring_, mc.ring = ring_;
-        ops::linear_matvec_conv(cs, w.qkv, xn_, u_, T, mc, xnp(T));
+        if (in)
+            ops::linear_matvec_frag_conv_normed(cs, w.qkv, xnp_, *in, u_, T, mc);
+        else
+            ops::linear_matvec_conv(cs, w.qkv, xn_, u_, T, mc, xnp(T));
     } else {
         ops::linear(cs, w.qkv, xn_, qkv_, T);
     }
-    ops::linear(cs, w.z, xn_, z_, T, xnp(T));
+    if (in)
+        ops::linear_matvec_frag_normed(cs, w.z, xnp_, *in, z_, T);
+    else
+        ops::linear(cs, w.z, xn_, z_, T, xnp(T));
     cs.barrier();
 
     cs.section("gdn.conv");
@@ -402,11 +453,15 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         cs.barrier();
     }
     cs.section("gdn.out");
-    ops::linear(cs, w.out, y_, mix_, T, yp);
+    if (out)  // x_ += out y (the residual add), x_'s partials and u
+        ops::linear_matvec_frag_resid(cs, w.out, y_, *out, x_, T, yp);
+    else
+        ops::linear(cs, w.out, y_, mix_, T, yp);
 }
 
 void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T,
-                                uint32_t p0, const buffer_span &positions) {
+                                uint32_t p0, const buffer_span &positions, const ops::frag_norm_in *in,
+                                const ops::frag_resid_out *out) {
     const text_config &c = m_.text();
     ops::attn_dims d;
     d.T = T;
@@ -423,9 +478,15 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
     d.cache_pos = p0;
     d.max_ctx = n_ctx_;
     cs.section("attn.proj");
-    ops::linear(cs, w.k, xn_, k_, T, xnp(T));  // small first (see gdn_layer)
-    ops::linear(cs, w.v, xn_, v_, T, xnp(T));
-    ops::linear(cs, w.q, xn_, qg_, T, xnp(T));
+    if (in) {  // x = the input norm of x_: u (xnp_) and rs
+        ops::linear_matvec_frag_normed(cs, w.k, xnp_, *in, k_, T);  // small first (see gdn_layer)
+        ops::linear_matvec_frag_normed(cs, w.v, xnp_, *in, v_, T);
+        ops::linear_matvec_frag_normed(cs, w.q, xnp_, *in, qg_, T);
+    } else {
+        ops::linear(cs, w.k, xn_, k_, T, xnp(T));  // small first (see gdn_layer)
+        ops::linear(cs, w.v, xn_, v_, T, xnp(T));
+        ops::linear(cs, w.q, xn_, qg_, T, xnp(T));
+    }
     cs.barrier();
     cs.section("attn.prep");
     ops::attn_prepare(cs, d, qg_, k_, v_, w.q_norm, w.k_norm, positions, q_, kc, vc);
@@ -437,12 +498,24 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
     ops::attn_core(cs, d, q_, qg_, kc, vc, att_, T <= ops::kMatvecMaxCols ? &attn_split_ : nullptr, ap, x16_);
     cs.barrier();
     cs.section("attn.out");
-    ops::linear(cs, w.o, att_, mix_, T, ap);
+    if (out)  // x_ += o att (the residual add), x_'s partials and u
+        ops::linear_matvec_frag_resid(cs, w.o, att_, *out, x_, T, ap);
+    else
+        ops::linear(cs, w.o, att_, mix_, T, ap);
 }
 
-void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T) {
+void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T, const ops::frag_norm_in *in,
+                         const ops::frag_resid_out *out) {
     cs.section("mlp.gateup");
     buffer_span act_pairs;  // act_ split by the epilogue (presplit_), for the down projection
+    if (in) {  // the spread norm: x = the post norm of x_ (u, rs); down adds into x_
+        act_pairs = pairs_for(L.down, T, actp_);
+        ops::linear_matvec_frag_glu(cs, L.gate, L.up, x_, act_, T, xnp_, act_pairs, in);
+        cs.barrier();
+        cs.section("mlp.down");
+        ops::linear_matvec_frag_resid(cs, L.down, act_, *out, x_, T, act_pairs);
+        return;
+    }
     if (T <= ops::kMatvecMaxCols && ops::frag_glu_fusable(L.gate, L.up)) {
         // Frag copies (which linear() takes at every T <= 16): the fragment
         // kernel's SwiGLU epilogue, bit-identical to the unfused frag path.

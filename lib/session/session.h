@@ -6,6 +6,7 @@
 #pragma once
 #include "model/model.h"
 #include "ops/layer_ops.h"
+#include "ops/linear_frag.h"
 #include "vk/command.h"
 
 #include <functional>
@@ -66,6 +67,8 @@ public:
     // The producers of the fragment products' inputs write (hi, lo) pair
     // words that the products read (x pre-split; tests).
     bool presplit() const { return presplit_; }
+    bool spread_norm() const { return spread_; }
+    bool spread_norm_gdn() const { return spread_gdn_; }
 
     // Development profiling of every later eval (vk/profile.h); nullptr: off.
     void set_profile(gpu_profile *p) { cs_->set_profile(p); }
@@ -105,10 +108,18 @@ private:
     void block(command_stream &cs, const layer_weights &L, size_t li, uint32_t T, uint32_t p0,
                const buffer_span &positions, bool is_mtp, const buffer_span *next_norm);
     void forward_chunk(const int32_t *ids, uint32_t T, logits_rows rows);
-    void gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0);
+    // The layers' products.  The spread norm (spread_norm(T)): `out` (the
+    // output projections') adds into x_ in place and writes x_'s partials and
+    // the next products' u (ops::frag_resid_out); `in`: the attention
+    // projections' (GDN, attention) or the MLP's x is then that u (ops::frag_norm_in).
+    void gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0, const ops::frag_norm_in *in,
+                   const ops::frag_resid_out *out);
     void attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T, uint32_t p0,
-                    const buffer_span &positions);
-    void mlp(command_stream &cs, const layer_weights &L, uint32_t T);
+                    const buffer_span &positions, const ops::frag_norm_in *in, const ops::frag_resid_out *out);
+    void mlp(command_stream &cs, const layer_weights &L, uint32_t T, const ops::frag_norm_in *in,
+             const ops::frag_resid_out *out);
+    // The spread RMSNorm for this evaluation (spread_ at decode / verify sizes).
+    bool spread_norm(uint32_t T) const { return spread_ && T <= ops::kMatvecMaxCols; }
     void check_abort();
 
     const engine_model &m_;
@@ -148,6 +159,14 @@ private:
     bool x16_ = false;  // the pairs as fp16 token-pair halves (frag copies with x16: matvec_frag.comp X16)
     buffer_span xnp_, actp_;  // xn_'s pairs; act_'s (the frag GLU epilogue's, read by the down projection)
     buffer_span mixp_;        // the token mixer's output pairs: y_'s (GDN norm epilogue) or att_'s (attention core)
+    // The spread RMSNorm (ops::frag_norm_in; every backbone product through
+    // x-quad frag copies, unless kernel_tuning::no_spread_norm): decode and
+    // verify run no residual add + norm stage where the norm's consumers are
+    // fragment products (the MLP, the attention projections); part_ holds
+    // x_'s sums of squares per 16 elements [T][H / 16], xnp_ the u.
+    bool spread_ = false;
+    bool spread_gdn_ = false;  // GDN layers' products too (all four with copies; else their norm stage stays)
+    buffer_span part_;
     // `pairs` where its producer should write them at T tokens: for a
     // consumer weight with an x-quad frag copy, at decode / verify sizes.
     buffer_span pairs_for(const ops::device_weight &consumer, uint32_t T, const buffer_span &pairs) const {

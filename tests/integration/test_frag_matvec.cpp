@@ -77,13 +77,15 @@ double max_rel_diff(const std::vector<float> &a, const std::vector<float> &b) {
     return dmax / amax;
 }
 
-// A session of `m` whose products round or split x themselves
-// (kernel_tuning::frag_no_presplit while it is created).
-std::unique_ptr<engine_session> session_without_presplit(const engine_model &m) {
+// A session of `m` created while the boolean tuning knob is set (e.g.
+// frag_no_presplit: its products round or split x themselves;
+// no_spread_norm: its layers keep their norm stages).
+std::unique_ptr<engine_session> session_with(const engine_model &m, bool ops::kernel_tuning::*knob) {
     struct scope {
-        scope() { ops::tuning().frag_no_presplit = true; }
-        ~scope() { ops::tuning().frag_no_presplit = false; }
-    } s;
+        bool ops::kernel_tuning::*k;
+        explicit scope(bool ops::kernel_tuning::*k_) : k(k_) { ops::tuning().*k = true; }
+        ~scope() { ops::tuning().*k = false; }
+    } s(knob);
     return std::make_unique<engine_session>(m, session_options{});
 }
 
@@ -138,7 +140,7 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
     {
         const std::vector<int32_t> p(cases[1].prompt.begin(), cases[1].prompt.begin() + 16);
         engine_session pre(*frag, {}), pre1(*frag, {});
-        const std::unique_ptr<engine_session> ref_p = session_without_presplit(*frag);
+        const std::unique_ptr<engine_session> ref_p = session_with(*frag, &ops::kernel_tuning::frag_no_presplit);
         engine_session &ref = *ref_p;
         ASSERT_TRUE(pre.presplit());
         ASSERT_FALSE(ref.presplit());
@@ -319,12 +321,24 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
     };
     engine_session pre(*frag, {});
     ASSERT_TRUE(pre.presplit());
+    ASSERT_TRUE(pre.spread_norm());
+    ASSERT_TRUE(pre.spread_norm_gdn());  // the GDN layers' a / b (8 rows) have copies too
     const std::vector<float> lp = run(pre);
     ASSERT_EQ(lp.size(), size_t(33) * V);
     {
-        const std::unique_ptr<engine_session> self = session_without_presplit(*frag);
+        const std::unique_ptr<engine_session> self = session_with(*frag, &ops::kernel_tuning::frag_no_presplit);
         ASSERT_FALSE(self->presplit());
         EXPECT_EQ(0, std::memcmp(run(*self).data(), lp.data(), lp.size() * 4));
+    }
+    {  // the norm stages instead of the spread norm: another sum order (rs's
+       // last bits, then x's fp16 roundings, differ), close
+        const std::unique_ptr<engine_session> staged = session_with(*frag, &ops::kernel_tuning::no_spread_norm);
+        ASSERT_FALSE(staged->spread_norm());
+        const std::vector<float> ls = run(*staged);
+        const double rel = max_rel_diff(ls, lp);
+        std::printf("  spread norm against norm stages: largest logit difference %.3g of max |logit|\n", rel);
+        EXPECT_LT(rel, 2e-3);  // measured 2.5e-4 on lavapipe (x16 against fp32 x above: 2.8e-4)
+        EXPECT_NE(0, std::memcmp(ls.data(), lp.data(), lp.size() * 4));  // the spread path did run
     }
     engine_session one(*frag, {});
     for (uint32_t t = 0; t < 33; ++t) {

@@ -44,6 +44,9 @@
 //   --diag-skip-norms / --diag-no-barriers (before CONFIG; timing only, wrong results):
 //     decode / verify without the residual add + RMSNorm stages, or without any barrier
 //     (what they cost; kernel_tuning::diag_skip_norms / diag_no_barriers).
+//   --no-spread-norm (before CONFIG): decode / verify keep the residual add + RMSNorm stages
+//     (kernel_tuning::no_spread_norm; A/B against the spread norm, ops::frag_norm_in);
+//     --no-spread-gdn: GDN layers keep their input norm stage (kernel_tuning::no_spread_gdn).
 //   --norm-slices N (before CONFIG): RMSNorm workgroups per row (1: one, as before; A/B).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
@@ -117,6 +120,10 @@ int main(int argc, char **argv) {
             tu.frag_no_bf16 = true;
         } else if (f == "--diag-skip-norms") {
             tu.diag_skip_norms = true;
+        } else if (f == "--no-spread-norm") {
+            tu.no_spread_norm = true;
+        } else if (f == "--no-spread-gdn") {
+            tu.no_spread_gdn = true;
         } else if (f == "--diag-no-barriers") {
             tu.diag_no_barriers = true;
         } else if (f == "--frag-no-presplit") {
