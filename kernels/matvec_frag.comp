@@ -715,9 +715,17 @@ void main() {
                 rss[o] = 0.0;
 #endif
                 if (col >= pc.N || row >= pc.M) continue;
-                float v = NORM_OUT(out_sum(0u, r, col), col);
+#if NORM_IN  // one scale for both sums (GLU)
+                const float ns = norm_out_scale(col);
+                float v = out_sum(0u, r, col) * ns;
 #if GLU
-                v = swiglu(v, NORM_OUT(out_sum(1u, r, col), col));
+                v = swiglu(v, out_sum(1u, r, col) * ns);
+#endif
+#else
+                float v = out_sum(0u, r, col);
+#if GLU
+                v = swiglu(v, out_sum(1u, r, col));
+#endif
 #endif
 #if RESID_OUT  // the residual add (the norm kernel's a + b)
                 v = v + y[col * pc.ystride + row];

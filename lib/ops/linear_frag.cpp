@@ -399,7 +399,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (w.f16_weights) d.emplace_back("AF16", "1");
     // x split by its producer: the pair words instead of fp32 x.
     const uint32_t xp_max = tuning().frag_presplit_max_cols;
-    const bool xp = (norm || xpairs.valid()) && w.x_quads && (!xp_max || N <= xp_max || norm);
+    const bool xp = xpairs.valid() && w.x_quads && (norm || !xp_max || N <= xp_max);  // (normed x: u's halves)
     if (xp) d.emplace_back("XP", "1");
     if (norm) {
         if (!w.x16 || !xpairs.valid() || w.cols % 64)

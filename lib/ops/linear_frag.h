@@ -188,18 +188,7 @@ frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool 
 // (xpairs: as above).
 void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                         uint32_t T, const buffer_span &xpairs = {});
-// The session's gate and up path when both have frag copies of one shape:
-// fp32 x [T][cols] -> act [T][rows] = swiglu(gate x, up x), for every
-// T <= kMatvecMaxCols (bit-identical to the unfused frag path, so any T may
-// take it).
-bool frag_glu_fusable(const device_weight &gate, const device_weight &up);
-// act_pairs (optional): act also as (hi, lo) pair words (XP_OUT), the down
-// projection's xpairs.
-// norm (optional): x is RMSNorm(s) as for linear_matvec_frag_normed, xpairs u's halves.
-struct frag_norm_in;
-void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
-                            const buffer_span &x, const buffer_span &act, uint32_t T, const buffer_span &xpairs = {},
-                            const buffer_span &act_pairs = {}, const frag_norm_in *norm = nullptr);
+
 // The spread RMSNorm (matvec_frag.comp NORM_IN / RESID_OUT; the session's
 // decode / verify layers): the residual add + RMSNorm between an output
 // projection and the next products without a stage of its own.  The output
@@ -217,6 +206,17 @@ struct frag_resid_out {
     buffer_span gain;     // the next norm's weights, fp32 [rows] (u not written without it)
     buffer_span u_pairs;  // u's halves
 };
+// The session's gate and up path when both have frag copies of one shape:
+// fp32 x [T][cols] -> act [T][rows] = swiglu(gate x, up x), for every
+// T <= kMatvecMaxCols (bit-identical to the unfused frag path, so any T may
+// take it).
+bool frag_glu_fusable(const device_weight &gate, const device_weight &up);
+// act_pairs (optional): act also as (hi, lo) pair words (XP_OUT), the down
+// projection's xpairs.
+// norm (optional): x is RMSNorm(s) as for linear_matvec_frag_normed, xpairs u's halves.
+void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
+                            const buffer_span &x, const buffer_span &act, uint32_t T, const buffer_span &xpairs = {},
+                            const buffer_span &act_pairs = {}, const frag_norm_in *norm = nullptr);
 // y [T][rows] = W RMSNorm(s), from u (as xpairs) and the partials.
 void linear_matvec_frag_normed(command_stream &cs, const device_weight &w, const buffer_span &u_pairs,
                                const frag_norm_in &norm, const buffer_span &y, uint32_t T);

@@ -65,13 +65,13 @@ struct kernel_tuning {
     // sessions record no barriers between their dispatches at all (what the
     // barriers cost: the floor a barrier-free schedule could reach).
     bool diag_skip_norms = false;
+    bool diag_no_barriers = false;
     // Sessions created while this is set keep the residual add + RMSNorm
     // stages at decode / verify sizes instead of the spread norm
     // (engine_session's spread_, ops::frag_norm_in; A/B).
     bool no_spread_norm = false;
     bool no_spread_gdn = false;  // the spread norm, but GDN layers keep their input norm stage (A/B)
     uint32_t norm_slices = 0;  // RMSNorm workgroups per row (0: by the rows, rms_norm_f32.comp's slices; A/B)
-    bool diag_no_barriers = false;
     uint32_t frag_prefill_cols = 0;  // columns per fragment-kernel dispatch in prefill (0: 8 with hi / lo columns, else 16)
     std::vector<std::pair<std::string, std::string>> frag_defines;  // extra matvec_frag defines (NSG, R, PF, ...)
     std::vector<std::pair<std::string, std::string>> matvec_defines;  // extra matvec defines (A/B, diagnostics)

@@ -81,8 +81,8 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     // projection, on x-quad frag copies.
     spread_ = !ops::tuning().no_spread_norm && H % 64 == 0 && H <= 16384 && !m.layers().empty();
     spread_gdn_ = !ops::tuning().no_spread_gdn;
+    auto quads = [](const ops::device_weight &w) { return w.frag.valid() && w.frag.x_quads && w.frag.x16; };
     for (const layer_weights &L : m.layers()) {
-        auto quads = [](const ops::device_weight &w) { return w.frag.valid() && w.frag.x_quads && w.frag.x16; };
         spread_ = spread_ && quads(L.gate) && quads(L.up) && quads(L.down) && ops::frag_glu_fusable(L.gate, L.up);
         if (L.kind == layer_kind::linear_attention) {
             spread_ = spread_ && quads(L.gdn.out);
@@ -291,25 +291,25 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
     const uint32_t H = static_cast<uint32_t>(c.hidden_size);
     const float eps = static_cast<float>(c.rms_norm_eps);
     // The spread norm (the backbone at decode / verify sizes): the previous
-    // layer left x_ with the residual added, its partials in part_ and, for
-    // an attention layer, u in xnp_ (ops::frag_resid_out); a GDN layer gets
-    // xn_ from a norm stage (its a / b products are not fragment products).
+    // layer left x_ with the residual added, its partials in part_ and u in
+    // xnp_ (ops::frag_resid_out), except where this layer reads xn_ from a
+    // norm stage: layer 0, and GDN layers without spread_gdn_.
     const bool spread = !is_mtp && spread_norm(T);
     const ops::frag_norm_in in{part_, eps};
     const ops::frag_resid_out to_post{part_, L.post_norm, xnp_};
-    const bool gdn = L.kind == layer_kind::linear_attention, gdn_in = spread_gdn_;
-    const bool attn_in = spread && li > 0 && (!gdn || gdn_in);  // layer 0: the norm stage's xn_
+    const bool gdn = L.kind == layer_kind::linear_attention;
+    const bool spread_in = spread && li > 0 && (!gdn || spread_gdn_);
     if (is_mtp)
         attn_layer(cs, L.attn, mtp_kv_.k, mtp_kv_.v, T, p0, positions, nullptr, nullptr);
     else if (gdn)
-        gdn_layer(cs, li, T, p0, attn_in ? &in : nullptr, spread ? &to_post : nullptr);
+        gdn_layer(cs, li, T, p0, spread_in ? &in : nullptr, spread ? &to_post : nullptr);
     else
-        attn_layer(cs, L.attn, kv_[li].k, kv_[li].v, T, p0, positions, attn_in ? &in : nullptr,
+        attn_layer(cs, L.attn, kv_[li].k, kv_[li].v, T, p0, positions, spread_in ? &in : nullptr,
                    spread ? &to_post : nullptr);
     cs.barrier();
     if (spread) {
         const size_t next = li + 1;
-        const bool next_in = next_norm && (gdn_in || m_.layers()[next].kind != layer_kind::linear_attention);
+        const bool next_in = next_norm && (spread_gdn_ || m_.layers()[next].kind != layer_kind::linear_attention);
         const ops::frag_resid_out to_next{part_, next_in ? *next_norm : buffer_span{}, xnp_};
         mlp(cs, L, T, &in, &to_next);
         cs.barrier();

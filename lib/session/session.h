@@ -110,8 +110,8 @@ private:
     void forward_chunk(const int32_t *ids, uint32_t T, logits_rows rows);
     // The layers' products.  The spread norm (spread_norm(T)): `out` (the
     // output projections') adds into x_ in place and writes x_'s partials and
-    // the next products' u (ops::frag_resid_out); `in`: the attention
-    // projections' (GDN, attention) or the MLP's x is then that u (ops::frag_norm_in).
+    // the next products' u (ops::frag_resid_out); `in`: the layer's input
+    // projections (GDN or attention) or the MLP read that u (ops::frag_norm_in).
     void gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32_t p0, const ops::frag_norm_in *in,
                    const ops::frag_resid_out *out);
     void attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T, uint32_t p0,
@@ -162,7 +162,7 @@ private:
     // The spread RMSNorm (ops::frag_norm_in; every backbone product through
     // x-quad frag copies, unless kernel_tuning::no_spread_norm): decode and
     // verify run no residual add + norm stage where the norm's consumers are
-    // fragment products (the MLP, the attention projections); part_ holds
+    // fragment products (the MLP, the layers' input projections); part_ holds
     // x_'s sums of squares per 16 elements [T][H / 16], xnp_ the u.
     bool spread_ = false;
     bool spread_gdn_ = false;  // GDN layers' products too (all four with copies; else their norm stage stays)
