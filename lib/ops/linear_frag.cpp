@@ -455,8 +455,20 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
 
 void linear_matvec_frag_glu(command_stream &cs, const frag_weight &gate, const frag_weight &up,
                             const buffer_span &xs, const buffer_span &act, uint32_t N, uint32_t ystride,
-                            bool x_f32, const buffer_span &xpairs, const buffer_span &act_pairs) {
-    frag_dispatch(cs, gate, &up, nullptr, xs, act, N, ystride, x_f32, xpairs, act_pairs);
+                            bool x_f32, const buffer_span &xpairs, const buffer_span &act_pairs,
+                            const frag_norm_in *norm) {
+    frag_dispatch(cs, gate, &up, nullptr, xs, act, N, ystride, x_f32, xpairs, act_pairs, norm);
+}
+
+void linear_matvec_frag_normed(command_stream &cs, const frag_weight &w, const buffer_span &u_pairs,
+                               const frag_norm_in &norm, const buffer_span &y, uint32_t N, uint32_t ystride) {
+    frag_dispatch(cs, w, nullptr, nullptr, u_pairs, y, N, ystride, true, u_pairs, {}, &norm);
+}
+
+void linear_matvec_frag_resid(command_stream &cs, const frag_weight &w, const buffer_span &x,
+                              const frag_resid_out &out, const buffer_span &resid, uint32_t N, uint32_t ystride,
+                              const buffer_span &xpairs) {
+    frag_dispatch(cs, w, nullptr, nullptr, x, resid, N, ystride, true, xpairs, {}, nullptr, &out);
 }
 
 void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &u,
@@ -561,14 +573,14 @@ void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer
 void linear_matvec_frag_normed(command_stream &cs, const device_weight &w, const buffer_span &u_pairs,
                                const frag_norm_in &norm, const buffer_span &y, uint32_t T) {
     if (!w.frag.valid()) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_frag_normed: no frag copy");
-    frag_dispatch(cs, frag_view(w), nullptr, nullptr, u_pairs, y, T, w.rows, true, u_pairs, {}, &norm);
+    linear_matvec_frag_normed(cs, frag_view(w), u_pairs, norm, y, T, w.rows);
 }
 
 void linear_matvec_frag_resid(command_stream &cs, const device_weight &w, const buffer_span &x,
                               const frag_resid_out &out, const buffer_span &resid, uint32_t T,
                               const buffer_span &xpairs) {
     if (!w.frag.valid()) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_frag_resid: no frag copy");
-    frag_dispatch(cs, frag_view(w), nullptr, nullptr, x, resid, T, w.rows, true, xpairs, {}, nullptr, &out);
+    linear_matvec_frag_resid(cs, frag_view(w), x, out, resid, T, w.rows, xpairs);
 }
 
 void linear_matvec_frag_conv_normed(command_stream &cs, const device_weight &w, const buffer_span &u_pairs,
@@ -588,8 +600,7 @@ void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const
                             const buffer_span &x, const buffer_span &act, uint32_t T, const buffer_span &xpairs,
                             const buffer_span &act_pairs, const frag_norm_in *norm) {
     if (!frag_glu_fusable(gate, up)) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_frag_glu: no matching frag copies");
-    const frag_weight g = frag_view(gate), u = frag_view(up);
-    frag_dispatch(cs, g, &u, nullptr, x, act, T, gate.rows, true, xpairs, act_pairs, norm);
+    linear_matvec_frag_glu(cs, frag_view(gate), frag_view(up), x, act, T, gate.rows, true, xpairs, act_pairs, norm);
 }
 
 }  // namespace mlxmtp::detail::ops

@@ -127,6 +127,24 @@ struct frag_weight {
     uint32_t tiles_per_warp = 0;  // the kernel's R (0: frag_tiles_per_warp; frag_defines override both)
 };
 
+// The spread RMSNorm (matvec_frag.comp NORM_IN / RESID_OUT; the session's
+// decode / verify layers): the residual add + RMSNorm between an output
+// projection and the next products without a stage of its own.  The output
+// projection adds into the residual stream s [T][rows] in place and writes
+// its sums of squares per 16 rows (partials [T][rows / 16]) and u =
+// fp16(s (1 + gain) / 256) as fp16 token-pair halves (x16: the pairs
+// buffer's layout); the next products read u as their x pairs and multiply
+// each output by 256 / rms(s) (from the partials; x16 copies only).
+struct frag_norm_in {
+    buffer_span partials;
+    float eps = 0.f;
+};
+struct frag_resid_out {
+    buffer_span partials;
+    buffer_span gain;     // the next norm's weights, fp32 [rows] (u not written without it)
+    buffer_span u_pairs;  // u's halves
+};
+
 // 16-row tiles per warp for a weight of `rows` rows (2 from 256 tiles on,
 // else 1).  Any R gives the same bits; it trades x work per word against
 // registers and workgroups.
@@ -149,7 +167,17 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
 // layout (gate's table serves both), else MLXMTP_ERR_INTERNAL.
 void linear_matvec_frag_glu(command_stream &cs, const frag_weight &gate, const frag_weight &up,
                             const buffer_span &xs, const buffer_span &act, uint32_t N, uint32_t ystride,
-                            bool x_f32 = false, const buffer_span &xpairs = {}, const buffer_span &act_pairs = {});
+                            bool x_f32 = false, const buffer_span &xpairs = {}, const buffer_span &act_pairs = {},
+                            const frag_norm_in *norm = nullptr);
+// The spread RMSNorm's two ends on a frag_weight (the device_weight forms
+// below are the session's): y [N][ystride] = W RMSNorm(s) from u (as the
+// x16 pairs) and the partials; resid [N][ystride] += W x in place with the
+// partials and u (x fp32, xpairs as linear_matvec_frag's).
+void linear_matvec_frag_normed(command_stream &cs, const frag_weight &w, const buffer_span &u_pairs,
+                               const frag_norm_in &norm, const buffer_span &y, uint32_t N, uint32_t ystride);
+void linear_matvec_frag_resid(command_stream &cs, const frag_weight &w, const buffer_span &x,
+                              const frag_resid_out &out, const buffer_span &resid, uint32_t N, uint32_t ystride,
+                              const buffer_span &xpairs = {});
 // The Gated DeltaNet qkv projection with its conv + SiLU as the epilogue
 // (CONV=1; linear_matvec_conv's contract, u [N][rows]): bit for bit
 // linear_matvec_frag followed by gdn_conv.  The caller checks `conv`
@@ -189,23 +217,6 @@ frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool 
 void linear_matvec_frag(command_stream &cs, const device_weight &w, const buffer_span &x, const buffer_span &y,
                         uint32_t T, const buffer_span &xpairs = {});
 
-// The spread RMSNorm (matvec_frag.comp NORM_IN / RESID_OUT; the session's
-// decode / verify layers): the residual add + RMSNorm between an output
-// projection and the next products without a stage of its own.  The output
-// projection adds into the residual stream s [T][rows] in place and writes
-// its sums of squares per 16 rows (partials [T][rows / 16]) and u =
-// fp16(s (1 + gain) / 256) as fp16 token-pair halves (x16: the pairs
-// buffer's layout); the next products read u as their x pairs and multiply
-// each output by 256 / rms(s) (from the partials; x16 copies only).
-struct frag_norm_in {
-    buffer_span partials;
-    float eps = 0.f;
-};
-struct frag_resid_out {
-    buffer_span partials;
-    buffer_span gain;     // the next norm's weights, fp32 [rows] (u not written without it)
-    buffer_span u_pairs;  // u's halves
-};
 // The session's gate and up path when both have frag copies of one shape:
 // fp32 x [T][cols] -> act [T][rows] = swiglu(gate x, up x), for every
 // T <= kMatvecMaxCols (bit-identical to the unfused frag path, so any T may

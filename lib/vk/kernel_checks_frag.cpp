@@ -13,7 +13,8 @@
 // forms of x in the B operand (hi / lo columns or multiply-adds) pass.
 // The SwiGLU epilogue (GLU, a second weight as up) gives swiglu() of the two
 // plain products bit for bit, and the conv epilogue (CONV) gdn_conv of the
-// plain product (its output and every token's window).
+// plain product (its output and every token's window).  The spread RMSNorm's
+// epilogue and prologue (RESID_OUT, NORM_IN) against their references.
 #include "ops/basic_ops.h"
 #include "ops/layer_ops.h"
 #include "ops/linear_frag.h"
@@ -126,6 +127,109 @@ bool check_x16(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, ops::f
                        ref.size(), true) ||
             !same_bits(bufs.read<float>(dsn, size_t(N) * 3 * M).data(),
                        bufs.read<float>(dsn_ref, size_t(N) * 3 * M).data(), size_t(N) * 3 * M, true))
+            return false;
+    }
+    return true;
+}
+
+// The spread RMSNorm's two ends (RESID_OUT + U16_OUT, NORM_IN; the session's
+// decode / verify layers) on X16 copies: an output projection R (K rows,
+// x fp16 values, so that any rounding of x is exact) adds into a residual
+// s0 in place: s against s0 + R x, its per-tile partials against the sums of
+// s^2 (fp64) of the device's s, its u halves against fp16(s (1 + g) / 256)
+// (halves_match); then W (fq, M x K) and the GLU (fq, fuq) read u and the
+// partials: against W f16(u) 256 / rms(s) (and swiglu of both), rms from
+// the device's s in fp64.  Column j alone (its own s0 column) gives the
+// batch's s, partials, u and products bit for bit.  N = 1, 5 (one column
+// group) and 11 (two).
+bool check_spread_norm(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, const ops::frag_layout &f,
+                       ops::frag_weight fq, ops::frag_weight fuq, const std::vector<float> &wf,
+                       const std::vector<float> &uf, uint32_t M, uint32_t K, double tolerance, double *error) {
+    fq.x16 = fuq.x16 = true;
+    const uint32_t Kr = 64 * (1 + static_cast<uint32_t>(rng() % 3));  // R's columns
+    std::vector<float> rf;
+    ops::device_weight rw = make_weight(bufs, rng, ops::wformat::mxfp4, K, Kr, K, &rf);
+    const auto rcodes = bufs.read<uint8_t>(rw.chunks[0].data, size_t(K) * Kr / 2);
+    ops::frag_weight fr = fq;
+    fr.rows = K, fr.cols = Kr, fr.tiles_per_warp = 0;
+    fr.data = bufs.upload(ops::frag_repack_mxfp4(rcodes.data(), K, Kr, f, true));
+    fr.scales = rw.chunks[0].scales;
+    const float eps = 1e-6f;
+    const uint32_t tiles = K / 16;
+    auto gain = random_floats(rng, K, -0.5f, 0.5f);
+    buffer_span dg = bufs.upload(gain);
+    for (uint32_t N : {1u, 5u, 11u}) {
+        auto xr = random_floats(rng, size_t(N) * Kr);
+        for (float &v : xr) v = f16_to_f32(f32_to_f16(v));  // exact under any x rounding
+        const auto s0 = random_floats(rng, size_t(N) * K, -2.f, 2.f);
+        const uint32_t j = static_cast<uint32_t>(rng() % N);
+        buffer_span dxr = bufs.upload(xr), ds = bufs.upload(s0);
+        buffer_span dxj = bufs.upload(std::vector<float>(xr.begin() + size_t(j) * Kr, xr.begin() + size_t(j + 1) * Kr));
+        buffer_span dsj = bufs.upload(std::vector<float>(s0.begin() + size_t(j) * K, s0.begin() + size_t(j + 1) * K));
+        buffer_span dpart = bufs.zeros(size_t(N) * tiles * 4), du = bufs.zeros(halves_bytes(N, K));
+        buffer_span dpartj = bufs.zeros(size_t(tiles) * 4), duj = bufs.zeros(halves_bytes(1, K));
+        command_stream cs(dev);
+        ops::linear_matvec_frag_resid(cs, fr, dxr, {dpart, dg, du}, ds, N, K);
+        ops::linear_matvec_frag_resid(cs, fr, dxj, {dpartj, dg, duj}, dsj, 1, K);
+        cs.barrier();
+        buffer_span dy = bufs.zeros(size_t(N) * M * 4), dglu = bufs.zeros(size_t(N) * M * 4);
+        buffer_span dyj = bufs.zeros(size_t(M) * 4), dgluj = bufs.zeros(size_t(M) * 4);
+        const ops::frag_norm_in in{dpart, eps}, inj{dpartj, eps};
+        ops::linear_matvec_frag_normed(cs, fq, du, in, dy, N, M);
+        ops::linear_matvec_frag_glu(cs, fq, fuq, du, dglu, N, M, true, du, {}, &in);
+        ops::linear_matvec_frag_normed(cs, fq, duj, inj, dyj, 1, M);
+        ops::linear_matvec_frag_glu(cs, fq, fuq, duj, dgluj, 1, M, true, duj, {}, &inj);
+        cs.submit();
+        // The residual add.
+        const auto s = bufs.read<float>(ds, size_t(N) * K);
+        std::vector<float> ref(size_t(N) * K);
+        ref::matmul_f32(rf.data(), K, Kr, xr.data(), N, ref.data());
+        for (size_t i = 0; i < ref.size(); ++i) ref[i] += s0[i];
+        const kernel_check_result rs = make_result("matvec_frag_mxfp4 RESID_OUT", s, ref, tolerance);
+        *error = std::max(*error, rs.error);
+        if (!rs.passed) return false;
+        // Partials and u from the device's s.
+        const auto part = bufs.read<float>(dpart, size_t(N) * tiles);
+        std::vector<double> ss(N, 0.0);
+        std::vector<float> uval(size_t(N) * K);
+        for (uint32_t t = 0; t < N; ++t) {
+            for (uint32_t q = 0; q < tiles; ++q) {
+                double p = 0;
+                for (uint32_t r = 0; r < 16; ++r) {
+                    const double v = s[size_t(t) * K + q * 16 + r];
+                    p += v * v;
+                }
+                ss[t] += p;
+                if (std::fabs(part[size_t(t) * tiles + q] - p) > 1e-5 * p + 1e-30) return false;
+            }
+            for (uint32_t e = 0; e < K; ++e) uval[size_t(t) * K + e] = s[size_t(t) * K + e] * (1.0f + gain[e]) / 256.0f;
+        }
+        const auto uh = bufs.read<uint16_t>(du, halves_bytes(N, K) / 2);
+        if (!halves_match(uval, uh, N, K)) return false;
+        // The consumers against W f16(u) 256 / rms(s).
+        std::vector<float> ux(size_t(N) * K);
+        for (uint32_t t = 0; t < N; ++t) {
+            const double scale = 256.0 / std::sqrt(ss[t] / K + eps);
+            for (uint32_t e = 0; e < K; ++e)
+                ux[size_t(t) * K + e] = static_cast<float>(f16_to_f32(uh[x16_half(t, e, K)]) * scale);
+        }
+        std::vector<float> ry(size_t(N) * M), ru(size_t(N) * M), rg(size_t(N) * M);
+        ref::matmul_f32(wf.data(), M, K, ux.data(), N, ry.data());
+        ref::matmul_f32(uf.data(), M, K, ux.data(), N, ru.data());
+        for (size_t i = 0; i < rg.size(); ++i) rg[i] = ref::silu(ry[i]) * ru[i];
+        const auto y = bufs.read<float>(dy, ry.size()), g = bufs.read<float>(dglu, rg.size());
+        const kernel_check_result r1 = make_result("matvec_frag_mxfp4 NORM_IN", y, ry, tolerance);
+        const kernel_check_result r2 = make_result("matvec_frag_mxfp4 NORM_IN GLU", g, rg, tolerance);
+        *error = std::max({*error, r1.error, r2.error});
+        if (!r1.passed || !r2.passed) return false;
+        // Column j alone: the batch's bits at every step.
+        const auto uhj = bufs.read<uint16_t>(duj, halves_bytes(1, K) / 2);
+        for (uint32_t e = 0; e < K; ++e)
+            if (uhj[x16_half(0, e, K)] != uh[x16_half(j, e, K)]) return false;
+        if (!same_bits(s.data() + size_t(j) * K, bufs.read<float>(dsj, K).data(), K, true) ||
+            !same_bits(part.data() + size_t(j) * tiles, bufs.read<float>(dpartj, tiles).data(), tiles, true) ||
+            !same_bits(y.data() + size_t(j) * M, bufs.read<float>(dyj, M).data(), M, true) ||
+            !same_bits(g.data() + size_t(j) * M, bufs.read<float>(dgluj, M).data(), M, true))
             return false;
     }
     return true;
@@ -369,7 +473,8 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         }
     }
     if (quads && (dev.info().features & MLXMTP_FEATURE_STORAGE16) &&
-        !check_x16(dev, rng, bufs, fq, fuq, wf, uf, M, K, res.tolerance, &res.error)) {
+        (!check_x16(dev, rng, bufs, fq, fuq, wf, uf, M, K, res.tolerance, &res.error) ||
+         !check_spread_norm(dev, rng, bufs, f, fq, fuq, wf, uf, M, K, res.tolerance, &res.error))) {
         res.error = std::max(res.error, 1.0);
         res.passed = false;
     }
