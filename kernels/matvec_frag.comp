@@ -116,6 +116,11 @@
 // (the same relative precision: 2^-8 keeps |s (1 + g)| < 2^24 in range and
 // values from 2^-6 normal), one rounding more on the output; the same
 // bits for every N.
+// TIMELINE=1 (diagnostics; vk_device::timeline, verify-bench --timeline):
+// thread 0 of every workgroup appends a record of 8 words to tl (binding
+// 15; tl[0] counts records, tl[1] caps them, records from word 4): the
+// device clock at its start and end (2 x 2 words), M, K | N << 24, the
+// workgroup (x | y << 20) and the SM it ran on (SMID=1; else ~0).
 // DECODE_SHIFTS=1: decode_a's pairs 0 and 1 by two shifts (same bits; A/B).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
@@ -131,6 +136,16 @@
 #extension GL_EXT_shader_16bit_storage : require
 #endif
 #include "common/x_split.glsl"
+#ifndef TIMELINE
+#define TIMELINE 0
+#endif
+#if TIMELINE
+#extension GL_EXT_shader_realtime_clock : require
+#if defined(SMID) && SMID
+#extension GL_NV_shader_sm_builtins : require
+#endif
+layout(std430, binding = 15) buffer Tl { uint tl[]; };
+#endif
 #ifndef EMULATE
 #define EMULATE 0
 #endif
@@ -559,6 +574,9 @@ float out_sum(uint h, uint r, uint col) {
 }
 
 void main() {
+#if TIMELINE
+    const uvec2 tl_start = clockRealtime2x32EXT();
+#endif
 #if EMULATE
     sg = gl_LocalInvocationID.x >> 5;
     l = gl_LocalInvocationID.x & 31u;
@@ -754,4 +772,26 @@ void main() {
 #endif
         }
     }
+#if TIMELINE
+    barrier();  // every warp's stores issued
+    if (gl_LocalInvocationIndex == 0u) {
+        const uvec2 tl_end = clockRealtime2x32EXT();
+        const uint slot = atomicAdd(tl[0], 1u);
+        if (slot < tl[1]) {
+            const uint b = 4u + 8u * slot;
+            tl[b] = tl_start.x;
+            tl[b + 1u] = tl_start.y;
+            tl[b + 2u] = tl_end.x;
+            tl[b + 3u] = tl_end.y;
+            tl[b + 4u] = pc.M;
+            tl[b + 5u] = pc.K | (pc.N << 24);
+            tl[b + 6u] = gl_WorkGroupID.x | (gl_WorkGroupID.y << 20);
+#if defined(SMID) && SMID
+            tl[b + 7u] = gl_SMIDNV;
+#else
+            tl[b + 7u] = ~0u;
+#endif
+        }
+    }
+#endif
 }

@@ -420,6 +420,11 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         d.emplace_back("RESID_OUT", "1");
         if (resid->gain.valid()) d.emplace_back("U16_OUT", "1");
     }
+    const buffer_span &timeline = cs.device().timeline();  // diagnostics (TIMELINE, binding 15)
+    if (timeline.valid()) {
+        d.emplace_back("TIMELINE", "1");
+        if (cs.device().sm_builtins()) d.emplace_back("SMID", "1");
+    }
     const pipeline &p = dev.kernels().get("matvec_frag", d);
     const float eps = norm ? norm->eps : 0.f;
     struct {
@@ -435,6 +440,10 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (resid) b.push_back(resid->partials);
     if (resid && resid->gain.valid()) b.insert(b.end(), {resid->gain, resid->u_pairs});
     if (norm) b.push_back(norm->partials);
+    if (timeline.valid()) {
+        b.resize(15, timeline);  // unused bindings up to the timeline's
+        b.push_back(timeline);
+    }
     if (conv) {
         if (ystride != w.rows) fail(MLXMTP_ERR_INTERNAL, "matvec_frag CONV: the output must be [N][rows]");
         struct {

@@ -80,6 +80,30 @@ vk_device::vk_device(vk_instance &inst, uint32_t index) : inst_(inst) {
         }
     }
 
+    // Diagnostics: the device clock and SM ids (instance_options::shader_clock).
+    VkPhysicalDeviceShaderClockFeaturesKHR clk{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CLOCK_FEATURES_KHR};
+    VkPhysicalDeviceShaderSMBuiltinsFeaturesNV smb{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_FEATURES_NV};
+    if (inst.options().shader_clock && desc_.has_extension(VK_KHR_SHADER_CLOCK_EXTENSION_NAME)) {
+        VkPhysicalDeviceShaderClockFeaturesKHR have{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CLOCK_FEATURES_KHR};
+        VkPhysicalDeviceFeatures2 q2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+        q2.pNext = &have;
+        vkGetPhysicalDeviceFeatures2(desc_.handle, &q2);
+        if (have.shaderDeviceClock) {
+            exts.push_back(VK_KHR_SHADER_CLOCK_EXTENSION_NAME);
+            clk.shaderDeviceClock = VK_TRUE;
+            clk.pNext = e12.pNext;  // behind the 1.2 features (the fallback below edits the front)
+            e12.pNext = &clk;
+            shader_clock_ = true;
+            if (desc_.has_extension(VK_NV_SHADER_SM_BUILTINS_EXTENSION_NAME)) {
+                exts.push_back(VK_NV_SHADER_SM_BUILTINS_EXTENSION_NAME);
+                smb.shaderSMBuiltins = VK_TRUE;
+                smb.pNext = e12.pNext;
+                e12.pNext = &smb;
+                sm_builtins_ = true;
+            }
+        }
+    }
+
     float prio = 1.0f;
     VkDeviceQueueCreateInfo q{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
     q.queueFamilyIndex = desc_.compute_queue_family;

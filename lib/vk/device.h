@@ -4,6 +4,7 @@
 #pragma once
 #include "util/error.h"
 #include "vk/instance.h"
+#include "vk/buffer_span.h"
 
 #include <vulkan/vulkan.h>
 
@@ -45,6 +46,14 @@ public:
         VkScopeNV scope{};
     };
     const std::vector<coop_shape> &cooperative_matrix_shapes() const { return coop_shapes_; }
+    // Diagnostics (instance_options::shader_clock): the device clock and the
+    // SM id builtins are enabled; a valid timeline() makes the tensor-core
+    // matvec stamp every workgroup into it (ops::frag_dispatch, TIMELINE=1;
+    // the owner records and reads it; verify-bench --timeline).
+    bool shader_clock() const { return shader_clock_; }
+    bool sm_builtins() const { return sm_builtins_; }
+    const buffer_span &timeline() const { return timeline_; }
+    void set_timeline(const buffer_span &b) { timeline_ = b; }
     PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn() const { return push_descriptor_fn_; }
     kernel_registry &kernels() { return *kernels_; }
 
@@ -88,6 +97,8 @@ private:
     bool pipeline_statistics_ = false;
     bool cooperative_matrix_ = false;
     std::vector<coop_shape> coop_shapes_;
+    bool shader_clock_ = false, sm_builtins_ = false;
+    buffer_span timeline_;
     PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn_ = nullptr;
     uint64_t max_allocation_size_ = 0;
     uint64_t storage_alignment_ = 256;

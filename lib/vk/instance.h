@@ -30,6 +30,10 @@ struct instance_options {
     // HAS_COOPMAT_NV (the tensor-core matvec prototype, matvec_coop.comp).
     // Off by default: no library path uses it yet.
     bool cooperative_matrix = false;
+    // Diagnostics (verify-bench --timeline): enable VK_KHR_shader_clock's
+    // device clock (and VK_NV_shader_sm_builtins where the device has it) so
+    // that kernels built with TIMELINE=1 can stamp their workgroups.
+    bool shader_clock = false;
 };
 
 struct physical_device_desc {

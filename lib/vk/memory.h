@@ -1,6 +1,7 @@
 // Device memory arenas: blocks capped by maxMemoryAllocationSize, bump
 // sub-allocation, and the staging paths for uploads and downloads.
 #pragma once
+#include "vk/buffer_span.h"
 #include "vk/device.h"
 
 #include <string>
@@ -8,17 +9,6 @@
 
 namespace mlxmtp::detail {
 
-// A range of a VkBuffer that kernels bind.  `mapped` is non-null when the
-// memory is host visible (then the host may read / write it directly).
-struct buffer_span {
-    VkBuffer buffer = VK_NULL_HANDLE;
-    uint64_t offset = 0;
-    uint64_t size = 0;
-    uint8_t *mapped = nullptr;
-
-    bool valid() const { return buffer != VK_NULL_HANDLE; }
-    buffer_span sub(uint64_t off, uint64_t len) const;  // bounds-checked
-};
 
 class arena {
 public:

@@ -48,6 +48,11 @@
 //     (kernel_tuning::no_spread_norm; A/B against the spread norm, ops::frag_norm_in);
 //     --no-spread-gdn: GDN layers keep their input norm stage (kernel_tuning::no_spread_gdn).
 //   --norm-slices N (before CONFIG): RMSNorm workgroups per row (1: one, as before; A/B).
+//   --timeline FILE (before CONFIG; diagnostics): every tensor-core matvec workgroup of one
+//     decode (vanilla) and one verify of 8 and of 9 tokens (MTP session) stamps its start
+//     and end (device clock) and SM into FILE, then stop: a 16-byte header per run
+//     ("TLN1", run index, records, 0) and 8 uint32 per record (matvec_frag.comp TIMELINE;
+//     scripts/timeline_report.py reads it).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
 //     runs, the last two printed: the first compiles the pipelines) and stop.
 #include "model/model.h"
@@ -60,6 +65,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -85,6 +91,7 @@ static void print_profile(const char *what, const gpu_profile &p, int reps) {
 
 int main(int argc, char **argv) {
     bool profile = false;
+    std::string timeline;  // --timeline FILE
     uint32_t context = 128;  // prompt tokens before the timed evaluations
     uint32_t prefill_only = 0;  // time a prefill of this many tokens instead
     // Leading flags (the usage comment at the top lists them).  value(i):
@@ -101,6 +108,8 @@ int main(int argc, char **argv) {
         ops::kernel_tuning &tu = ops::tuning();
         if (f == "--profile") {
             profile = true;
+        } else if (f == "--timeline" && argc > 2) {
+            timeline = value(1);
         } else if (f == "--scale-clamp") {
             tu.matvec_scale_clamp = true;
         } else if (f == "--scale-words") {
@@ -175,6 +184,7 @@ int main(int argc, char **argv) {
         instance_options io;
         io.pipeline_statistics = profile;  // the profile ends with each pipeline's driver statistics
         io.cooperative_matrix = ops::tuning().frag_matvec;
+        io.shader_clock = !timeline.empty();
         vk_instance inst(io);
         auto dev = std::make_shared<vk_device>(inst, 0);
         synthetic_options so;
@@ -210,6 +220,37 @@ int main(int argc, char **argv) {
         van.eval(prompt.data(), context, logits_rows::argmax);
         mtp.eval(prompt.data(), context, logits_rows::argmax);
         const int reps = 20;
+        if (!timeline.empty()) {
+            if (!dev->shader_clock()) throw std::runtime_error("--timeline: the device has no shader device clock");
+            const uint32_t cap = 1u << 20;  // records per run
+            vk_device::allocation a = dev->allocate(16 + uint64_t(cap) * 32, true, "timeline");
+            buffer_span tl{a.buffer, 0, a.size, a.mapped};
+            FILE *fo = std::fopen(timeline.c_str(), "wb");
+            if (!fo) throw std::runtime_error("--timeline: cannot write " + timeline);
+            uint32_t run_index = 0;
+            auto record = [&](engine_session &s, uint32_t n, logits_rows rows) {
+                dev->set_timeline(tl);
+                for (int pass = 0; pass < 2; ++pass) {  // the first compiles the TIMELINE pipelines
+                    auto *w = reinterpret_cast<uint32_t *>(a.mapped);
+                    w[0] = 0, w[1] = cap;
+                    s.eval(extra.data(), n, rows);
+                    s.rollback(n);
+                }
+                dev->set_timeline({});
+                const auto *w = reinterpret_cast<const uint32_t *>(a.mapped);
+                const uint32_t nrec = std::min(w[0], cap);
+                const uint32_t head[4] = {0x314e4c54u, run_index++, nrec, 0};
+                std::fwrite(head, 4, 4, fo);
+                std::fwrite(w + 4, 32, nrec, fo);
+                std::printf("{\"what\":\"timeline\",\"tokens\":%u,\"records\":%u}\n", n, nrec);
+            };
+            record(van, 1, logits_rows::argmax);
+            record(mtp, 8, logits_rows::argmax_all);
+            record(mtp, 9, logits_rows::argmax_all);
+            std::fclose(fo);
+            dev->free(a);
+            return 0;
+        }
         if (profile) {
             gpu_profile p;
             auto run = [&](engine_session &s, uint32_t n, logits_rows rows, const char *what) {
