@@ -7,10 +7,7 @@
 # Usage (repo root on the GPU machine): scripts/gpu_arms.sh BIN_DIR OUT_DIR
 set -u
 bin=$1; out=$2
-cfg=tests/fixtures/configs/qwen3.5-27b.config.json
-log() { tee -a "$out/log.txt"; }
-source "$(dirname "$0")/gpu_e2e_summary.sh"
-"$bin/vk_ceiling" > "$out/ceiling.txt" 2>&1; tail -1 "$out/ceiling.txt" | log
+source "$(dirname "$0")/gpu_common.sh"
 for arm in ${ARMS:-base}; do
   name=${arm%%:*}; flags=()
   [ "$name" != "$arm" ] && IFS=' ' read -r -a flags <<< "${arm#*:}" && flags=(${flags[@]//,/ })

@@ -12,10 +12,7 @@
 # kernels), mxfp4tc (the default), mxfp4_std (no tensor cores).)
 set -u
 bin=$1; out=$2
-cfg=tests/fixtures/configs/qwen3.5-27b.config.json
-log() { tee -a "$out/log.txt"; }
-source "$(dirname "$0")/gpu_e2e_summary.sh"
-"$bin/vk_ceiling" > "$out/ceiling.txt" 2>&1; tail -1 "$out/ceiling.txt" | log
+source "$(dirname "$0")/gpu_common.sh"
 if [ "${SELFTEST:-1}" = 1 ]; then
   "$bin/mlxmtp" info --selftest > "$out/selftest.txt" 2>&1; grep -E "self-test|frag" "$out/selftest.txt" | log
 fi

@@ -12,10 +12,7 @@
 # docs/results/h100-2026-12-06stage ran a "waits" arm, --stage-waits, since removed.)
 set -u
 bin=$1; out=$2
-cfg=tests/fixtures/configs/qwen3.5-27b.config.json
-log() { tee -a "$out/log.txt"; }
-source "$(dirname "$0")/gpu_e2e_summary.sh"
-"$bin/vk_ceiling" > "$out/ceiling.txt" 2>&1; tail -1 "$out/ceiling.txt" | log
+source "$(dirname "$0")/gpu_common.sh"
 for arm in ${E2E_ARMS:-base skipnorm nobar}; do
   case $arm in
     base) flags=() ;;

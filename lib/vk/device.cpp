@@ -25,6 +25,14 @@ vk_device::vk_device(vk_instance &inst, uint32_t index) : inst_(inst) {
     f11.pNext = &f12;
     vkGetPhysicalDeviceFeatures2(desc_.handle, &avail);
 
+    // One extension's feature struct as the device reports it.
+    auto queried = [&](auto have) {
+        VkPhysicalDeviceFeatures2 q2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+        q2.pNext = &have;
+        vkGetPhysicalDeviceFeatures2(desc_.handle, &q2);
+        return have;
+    };
+
     // Enable only what the kernels may use.
     VkPhysicalDeviceVulkan11Features e11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
     VkPhysicalDeviceVulkan12Features e12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
@@ -56,11 +64,9 @@ vk_device::vk_device(vk_instance &inst, uint32_t index) : inst_(inst) {
     VkPhysicalDeviceCooperativeMatrixFeaturesNV cm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
     if (inst.options().cooperative_matrix && desc_.has_extension(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) &&
         f12.vulkanMemoryModel && f12.shaderFloat16 && f12.storageBuffer8BitAccess) {
-        VkPhysicalDeviceCooperativeMatrixFeaturesNV have{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
-        VkPhysicalDeviceFeatures2 q2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
-        q2.pNext = &have;
-        vkGetPhysicalDeviceFeatures2(desc_.handle, &q2);
-        if (have.cooperativeMatrix) {
+        if (queried(VkPhysicalDeviceCooperativeMatrixFeaturesNV{
+                        VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV})
+                .cooperativeMatrix) {
             exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
             cm.cooperativeMatrix = VK_TRUE;
             cm.pNext = en.pNext;  // chain in front of the 1.1 / 1.2 features
@@ -84,11 +90,8 @@ vk_device::vk_device(vk_instance &inst, uint32_t index) : inst_(inst) {
     VkPhysicalDeviceShaderClockFeaturesKHR clk{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CLOCK_FEATURES_KHR};
     VkPhysicalDeviceShaderSMBuiltinsFeaturesNV smb{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_SM_BUILTINS_FEATURES_NV};
     if (inst.options().shader_clock && desc_.has_extension(VK_KHR_SHADER_CLOCK_EXTENSION_NAME)) {
-        VkPhysicalDeviceShaderClockFeaturesKHR have{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CLOCK_FEATURES_KHR};
-        VkPhysicalDeviceFeatures2 q2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
-        q2.pNext = &have;
-        vkGetPhysicalDeviceFeatures2(desc_.handle, &q2);
-        if (have.shaderDeviceClock) {
+        if (queried(VkPhysicalDeviceShaderClockFeaturesKHR{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_CLOCK_FEATURES_KHR})
+                .shaderDeviceClock) {
             exts.push_back(VK_KHR_SHADER_CLOCK_EXTENSION_NAME);
             clk.shaderDeviceClock = VK_TRUE;
             clk.pNext = e12.pNext;  // behind the 1.2 features (the fallback below edits the front)
