@@ -117,10 +117,11 @@
 // values from 2^-6 normal), one rounding more on the output; the same
 // bits for every N.
 // TIMELINE=1 (diagnostics; vk_device::timeline, verify-bench --timeline):
-// thread 0 of every workgroup appends a record of 8 words to tl (binding
-// 15; tl[0] counts records, tl[1] caps them, records from word 4): the
-// device clock at its start and end (2 x 2 words), M, K | N << 24, the
-// workgroup (x | y << 20) and the SM it ran on (SMID=1; else ~0).
+// thread 0 of every workgroup writes a record of 8 words to tl (binding 15;
+// records from word 4, record pc.tl_base + the workgroup's index in the
+// grid: the host hands each dispatch its range, so no atomic): the device
+// clock at its start and end (2 x 2 words), M, K | N << 24, the workgroup
+// (x | y << 20) and the SM it ran on (SMID=1; else ~0).  tl[1] caps them.
 // DECODE_SHIFTS=1: decode_a's pairs 0 and 1 by two shifts (same bits; A/B).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
@@ -313,10 +314,15 @@ layout(push_constant) uniform P {
     uint M; uint K; uint N; uint ystride;
     uint ck; uint snap_from; uint slot0; uint ring;
     float eps;  // NORM_IN
+    uint tl_base;  // TIMELINE: this dispatch's first record
 } pc;
 #include "common/conv_epilogue.glsl"
 #else
-layout(push_constant) uniform P { uint M; uint K; uint N; uint ystride; float eps; } pc;
+layout(push_constant) uniform P {
+    uint M; uint K; uint N; uint ystride;
+    float eps;  // NORM_IN
+    uint tl_base;  // TIMELINE: this dispatch's first record
+} pc;
 #endif
 #if NORM_IN
 #if CONV || GLU
@@ -776,7 +782,7 @@ void main() {
     barrier();  // every warp's stores issued
     if (gl_LocalInvocationIndex == 0u) {
         const uvec2 tl_end = clockRealtime2x32EXT();
-        const uint slot = atomicAdd(tl[0], 1u);
+        const uint slot = pc.tl_base + gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
         if (slot < tl[1]) {
             const uint b = 4u + 8u * slot;
             tl[b] = tl_start.x;

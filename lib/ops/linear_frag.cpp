@@ -427,12 +427,14 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     }
     const pipeline &p = dev.kernels().get("matvec_frag", d);
     const float eps = norm ? norm->eps : 0.f;
+    const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
+    if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
+    const uint32_t tl_base = timeline.valid() ? cs.device().timeline_records(groups * (conv ? 1 : gy)) : 0;
     struct {
         uint32_t M, K, N, ystride;
         float eps;
-    } pc{w.rows, w.cols, N, ystride, eps};
-    const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
-    if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
+        uint32_t tl_base;
+    } pc{w.rows, w.cols, N, ystride, eps, tl_base};
     std::vector<buffer_span> b{w.data, w.scales, xs, y, w.table};
     if (conv) b.insert(b.end(), {conv->w, conv->state, conv->snapshots});
     if (up) b.insert(b.end(), {up->data, up->scales});
@@ -449,7 +451,8 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         struct {
             uint32_t M, K, N, ystride, ck, snap_from, slot0, ring;
             float eps;
-        } pcc{w.rows, w.cols, N, ystride, conv->K, conv->snap_from, conv->slot0, conv->ring, eps};
+            uint32_t tl_base;
+        } pcc{w.rows, w.cols, N, ystride, conv->K, conv->snap_from, conv->slot0, conv->ring, eps, tl_base};
         cs.dispatch(p, b, &pcc, sizeof(pcc), groups);
         return;
     }

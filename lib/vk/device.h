@@ -49,11 +49,16 @@ public:
     // Diagnostics (instance_options::shader_clock): the device clock and the
     // SM id builtins are enabled; a valid timeline() makes the tensor-core
     // matvec stamp every workgroup into it (ops::frag_dispatch, TIMELINE=1;
-    // the owner records and reads it; verify-bench --timeline).
+    // the owner records and reads it; verify-bench --timeline; one session
+    // recording at a time).  set_timeline also restarts the record count;
+    // timeline_records(n) hands a dispatch of n workgroups its first record,
+    // timeline_count() is how many were handed out.
     bool shader_clock() const { return shader_clock_; }
     bool sm_builtins() const { return sm_builtins_; }
     const buffer_span &timeline() const { return timeline_; }
-    void set_timeline(const buffer_span &b) { timeline_ = b; }
+    void set_timeline(const buffer_span &b) { timeline_ = b, timeline_count_ = 0; }
+    uint32_t timeline_records(uint32_t n) { return (timeline_count_ += n) - n; }
+    uint32_t timeline_count() const { return timeline_count_; }
     PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn() const { return push_descriptor_fn_; }
     kernel_registry &kernels() { return *kernels_; }
 
@@ -99,6 +104,7 @@ private:
     std::vector<coop_shape> coop_shapes_;
     bool shader_clock_ = false, sm_builtins_ = false;
     buffer_span timeline_;
+    uint32_t timeline_count_ = 0;
     PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn_ = nullptr;
     uint64_t max_allocation_size_ = 0;
     uint64_t storage_alignment_ = 256;

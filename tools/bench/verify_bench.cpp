@@ -233,19 +233,19 @@ int main(int argc, char **argv) {
             if (!fo) throw std::runtime_error("--timeline: cannot write " + timeline);
             uint32_t run_index = 0;
             auto record = [&](engine_session &s, uint32_t n, logits_rows rows) {
-                dev->set_timeline(tl);
                 // The first pass compiles the TIMELINE pipelines; back-to-back
                 // passes then bring the GPU to its clocks (a single eval after
                 // host work ran every product ~4x slower); the last is kept.
+                const uint32_t init[4] = {0, cap, 0, 0};  // tl[1]: the cap
+                upload(*dev, tl, init, sizeof(init));
+                uint32_t nrec = 0;
                 for (int pass = 0; pass < 30; ++pass) {
-                    const uint32_t head[4] = {0, cap, 0, 0};
-                    upload(*dev, tl, head, sizeof(head));
+                    dev->set_timeline(tl);  // each pass writes records from 0
                     s.eval(extra.data(), n, rows);
                     s.rollback(n);
+                    nrec = std::min(dev->timeline_count(), cap);
                 }
                 dev->set_timeline({});
-                download(*dev, tl, words.data(), 16);
-                const uint32_t nrec = std::min(words[0], cap);
                 download(*dev, tl, words.data(), 16 + uint64_t(nrec) * 32);
                 const uint32_t *w = words.data();
                 const uint32_t head[4] = {0x314e4c54u, run_index++, nrec, 0};
