@@ -429,7 +429,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     const float eps = norm ? norm->eps : 0.f;
     const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
     if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
-    const uint32_t tl_base = timeline.valid() ? cs.device().timeline_records(groups * (conv ? 1 : gy)) : 0;
+    const uint32_t tl_base = timeline.valid() ? cs.device().timeline_records(groups * gy) : 0;  // (CONV: gy is 1)
     struct {
         uint32_t M, K, N, ystride;
         float eps;

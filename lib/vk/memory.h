@@ -9,7 +9,6 @@
 
 namespace mlxmtp::detail {
 
-
 class arena {
 public:
     // block_size 0 = min(256 MiB, device max allocation).

@@ -224,8 +224,8 @@ int main(int argc, char **argv) {
         if (!timeline.empty()) {
             if (!dev->shader_clock()) throw std::runtime_error("--timeline: the device has no shader device clock");
             const uint32_t cap = 1u << 20;  // records per run
-            // Device-local: the stamps' atomics and stores in host-visible
-            // memory (over PCIe) made every product ~4x slower.
+            // Device-local, read back by download() (host-visible memory made
+            // no difference to the ~4x stretch of the first device runs).
             vk_device::allocation a = dev->allocate(16 + uint64_t(cap) * 32, false, "timeline");
             buffer_span tl{a.buffer, 0, a.size, nullptr};
             std::vector<uint32_t> words(4 + size_t(cap) * 8);
@@ -233,9 +233,10 @@ int main(int argc, char **argv) {
             if (!fo) throw std::runtime_error("--timeline: cannot write " + timeline);
             uint32_t run_index = 0;
             auto record = [&](engine_session &s, uint32_t n, logits_rows rows) {
-                // The first pass compiles the TIMELINE pipelines; back-to-back
-                // passes then bring the GPU to its clocks (a single eval after
-                // host work ran every product ~4x slower); the last is kept.
+                // The first pass compiles the TIMELINE pipelines; the others run
+                // back to back so that the kept last one finds the GPU at its
+                // clocks (one suspect for the ~4x stretch of the first device
+                // runs, which kept a single pass after host work).
                 const uint32_t init[4] = {0, cap, 0, 0};  // tl[1]: the cap
                 upload(*dev, tl, init, sizeof(init));
                 uint32_t nrec = 0;
@@ -247,10 +248,9 @@ int main(int argc, char **argv) {
                 }
                 dev->set_timeline({});
                 download(*dev, tl, words.data(), 16 + uint64_t(nrec) * 32);
-                const uint32_t *w = words.data();
                 const uint32_t head[4] = {0x314e4c54u, run_index++, nrec, 0};
                 std::fwrite(head, 4, 4, fo);
-                std::fwrite(w + 4, 32, nrec, fo);
+                std::fwrite(words.data() + 4, 32, nrec, fo);
                 std::printf("{\"what\":\"timeline\",\"tokens\":%u,\"records\":%u}\n", n, nrec);
             };
             record(van, 1, logits_rows::argmax);
