@@ -116,15 +116,6 @@
 // (the same relative precision: 2^-8 keeps |s (1 + g)| < 2^24 in range and
 // values from 2^-6 normal), one rounding more on the output; the same
 // bits for every N.
-// KS > 1: K split over KS workgroups (the grid's z; fixed per weight, as
-// NSG: it sets the sums' order).  Each takes a contiguous part of the K
-// groups (its warps split that part), writes its warp-ordered sums of every
-// output (before any epilogue) to its slot of kpart (binding 9) and counts
-// its arrival (binding 10, one counter per workgroup of x and y:
-// common/last_arrival.glsl); the last to arrive adds the KS parts in part
-// order and runs the epilogue.  More, shorter workgroups for weights of few
-// row tiles (a dispatch behind a barrier ends with its slowest SM); the
-// bits are the same for every N.
 // TIMELINE=1 (diagnostics; vk_device::timeline, verify-bench --timeline):
 // thread 0 of every workgroup writes a record of 8 words to tl (binding 15;
 // records from word 4, record pc.tl_base + the workgroup's index in the
@@ -341,14 +332,6 @@ layout(push_constant) uniform P {
 #endif
 layout(std430, binding = NORM_BINDING) readonly buffer Pn { vec4 part_in4[]; };  // [n][K / 64] vec4
 shared float rs_part[16 * 32];  // per column of the workgroup, the 32 lane sums
-#endif
-#ifndef KS
-#define KS 1  // K split over workgroups (grid z; see the header)
-#endif
-#if KS > 1
-layout(std430, binding = 9) coherent buffer Kp { float kpart[]; };  // [x, y][KS][R][NG][NW][16][CPG]
-layout(std430, binding = 10) coherent buffer Ka { uint arrivals[]; };  // [x, y]
-#include "common/last_arrival.glsl"
 #endif
 
 #if EMULATE
@@ -596,53 +579,9 @@ float out_sum(uint h, uint r, uint col) {
     return v;
 }
 
-#if KS > 1
-#define KPSZ (R * NG * NW * 16u * CPG)  // one workgroup's part: every output of its tiles and groups
-uint kbase;  // this workgroup's x, y slot: KS parts of KPSZ
-uint kslot(uint h, uint t, uint g, uint o) { return ((t * NG + g) * NW + h) * 16u * CPG + o; }
-// Output o (r CPG + column within the group) of row tile t, group g, weight
-// h: the parts in part order.
-float split_sum(uint h, uint t, uint g, uint o) {
-    float v = 0.0;
-    for (uint p = 0u; p < KS; ++p) v += kpart[kbase + p * KPSZ + kslot(h, t, g, o)];
-    return v;
-}
-#define TSUM(h, r, col) split_sum(h, t, g, (r) * CPG + (col) % CPG)
-#else
-#define TSUM(h, r, col) out_sum(h, r, col)
-#endif
-
-#if TIMELINE
-uvec2 tl_start;
-// Thread 0's record (see the header), after every warp's stores.
-void timeline_record() {
-    barrier();
-    if (gl_LocalInvocationIndex == 0u) {
-        const uvec2 tl_end = clockRealtime2x32EXT();
-        const uint slot = pc.tl_base + gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x +
-                          gl_WorkGroupID.z * gl_NumWorkGroups.x * gl_NumWorkGroups.y;
-        if (slot < tl[1]) {
-            const uint b = 4u + 8u * slot;
-            tl[b] = tl_start.x;
-            tl[b + 1u] = tl_start.y;
-            tl[b + 2u] = tl_end.x;
-            tl[b + 3u] = tl_end.y;
-            tl[b + 4u] = pc.M;
-            tl[b + 5u] = pc.K | (pc.N << 24);
-            tl[b + 6u] = gl_WorkGroupID.x | (gl_WorkGroupID.y << 20);
-#if defined(SMID) && SMID
-            tl[b + 7u] = gl_SMIDNV;
-#else
-            tl[b + 7u] = ~0u;
-#endif
-        }
-    }
-}
-#endif
-
 void main() {
 #if TIMELINE
-    tl_start = clockRealtime2x32EXT();
+    const uvec2 tl_start = clockRealtime2x32EXT();
 #endif
 #if EMULATE
     sg = gl_LocalInvocationID.x >> 5;
@@ -665,15 +604,9 @@ void main() {
     tiles = (pc.M + 15u) / 16u;
     wg_tile0 = gl_WorkGroupID.x * R;
     gbase = gl_WorkGroupID.y * NG;
-#if KS > 1  // this workgroup's part of the K groups
-    const uint pg0 = gl_WorkGroupID.z * kgroups / KS, pgn = (gl_WorkGroupID.z + 1u) * kgroups / KS - pg0;
-    kbase = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * KS * KPSZ;
-#else
-    const uint pg0 = 0u, pgn = kgroups;
-#endif
-    kg0 = pg0 + sg * pgn / NSG;
-    kg1 = pg0 + (sg + 1u) * pgn / NSG;
-    const uint iters = (pgn + NSG - 1u) / NSG;  // the same for every warp (emulation barriers)
+    kg0 = sg * kgroups / NSG;
+    kg1 = (sg + 1u) * kgroups / NSG;
+    const uint iters = (kgroups + NSG - 1u) / NSG;  // the same for every warp (emulation barriers)
 
     float acc[NT][NG][4];
     UNROLL for (uint t = 0u; t < NT; ++t)
@@ -777,30 +710,6 @@ void main() {
 
     // One row tile and column group at a time through shared memory (its
     // size then does not grow with R or NG).
-#if KS > 1  // every output's sum of this part to kpart; the last part's workgroup goes on
-    UNROLL for (uint t = 0u; t < R; ++t)
-        UNROLL for (uint g = 0u; g < NG; ++g) {
-            if (t > 0u || g > 0u) {
-                memoryBarrierShared();
-                barrier();
-            }
-            UNROLL for (uint h = 0u; h < NW; ++h)
-                UNROLL for (uint e = 0u; e < 4u; ++e)
-                    red[(sg * NW + h) * 128u + l * 4u + e] = acc[t + h * R][g][e];
-            memoryBarrierShared();
-            barrier();
-            for (uint o = gl_LocalInvocationID.x; o < 16u * CPG; o += NSG * 32u)
-                UNROLL for (uint h = 0u; h < NW; ++h)
-                    kpart[kbase + gl_WorkGroupID.z * KPSZ + kslot(h, t, g, o)] =
-                        out_sum(h, o / CPG, (gbase + g) * CPG + o % CPG);
-        }
-    if (!last_to_arrive(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x, KS)) {  // uniform
-#if TIMELINE
-        timeline_record();
-#endif
-        return;
-    }
-#endif
     UNROLL for (uint t = 0u; t < R; ++t) {
 #if CONV  // a row's tokens in one thread, in order, across the column groups
         const uint cr = gl_LocalInvocationID.x, c = (wg_tile0 + t) * 16u + cr, C = pc.ystride;
@@ -813,17 +722,15 @@ void main() {
                 memoryBarrierShared();
                 barrier();
             }
-#if KS == 1
             UNROLL for (uint h = 0u; h < NW; ++h)
                 UNROLL for (uint e = 0u; e < 4u; ++e)
                     red[(sg * NW + h) * 128u + l * 4u + e] = acc[t + h * R][g][e];
             memoryBarrierShared();
             barrier();
-#endif
 #if CONV
             if (conv_thread)
                 for (uint col = (gbase + g) * CPG; col < min(pc.N, (gbase + g + 1u) * CPG); ++col)
-                    y[col * C + c] = conv_channel_token(col, c, C, win, wc, NORM_OUT(TSUM(0u, cr, col), col));
+                    y[col * C + c] = conv_channel_token(col, c, C, win, wc, NORM_OUT(out_sum(0u, cr, col), col));
 #else
             for (uint o = gl_LocalInvocationID.x; o < 16u * CPG; o += NSG * 32u) {
                 const uint r = o / CPG, col = (gbase + g) * CPG + o % CPG;
@@ -834,14 +741,14 @@ void main() {
                 if (col >= pc.N || row >= pc.M) continue;
 #if NORM_IN  // one scale for both sums (GLU)
                 const float ns = norm_out_scale(col);
-                float v = TSUM(0u, r, col) * ns;
+                float v = out_sum(0u, r, col) * ns;
 #if GLU
-                v = swiglu(v, TSUM(1u, r, col) * ns);
+                v = swiglu(v, out_sum(1u, r, col) * ns);
 #endif
 #else
-                float v = TSUM(0u, r, col);
+                float v = out_sum(0u, r, col);
 #if GLU
-                v = swiglu(v, TSUM(1u, r, col));
+                v = swiglu(v, out_sum(1u, r, col));
 #endif
 #endif
 #if RESID_OUT  // the residual add (the norm kernel's a + b)
@@ -872,6 +779,25 @@ void main() {
         }
     }
 #if TIMELINE
-    timeline_record();
+    barrier();  // every warp's stores issued
+    if (gl_LocalInvocationIndex == 0u) {
+        const uvec2 tl_end = clockRealtime2x32EXT();
+        const uint slot = pc.tl_base + gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x;
+        if (slot < tl[1]) {
+            const uint b = 4u + 8u * slot;
+            tl[b] = tl_start.x;
+            tl[b + 1u] = tl_start.y;
+            tl[b + 2u] = tl_end.x;
+            tl[b + 3u] = tl_end.y;
+            tl[b + 4u] = pc.M;
+            tl[b + 5u] = pc.K | (pc.N << 24);
+            tl[b + 6u] = gl_WorkGroupID.x | (gl_WorkGroupID.y << 20);
+#if defined(SMID) && SMID
+            tl[b + 7u] = gl_SMIDNV;
+#else
+            tl[b + 7u] = ~0u;
+#endif
+        }
+    }
 #endif
 }

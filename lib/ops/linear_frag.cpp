@@ -384,7 +384,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
             if (scope != at && scope != at + "/" + std::to_string(N)) continue;
             e.first.resize(a);
         }
-        if (e.first == "XQ" || e.first == "GPW" || e.first == "KS") continue;  // the weight's column order; the grid; frag_k_split
+        if (e.first == "XQ" || e.first == "GPW") continue;  // the weight's column order; the grid (above)
         auto it = std::find_if(d.begin(), d.end(), [&](const auto &x) { return x.first == e.first; });
         if (it != d.end()) it->second = e.second;
         else d.push_back(e);
@@ -425,22 +425,11 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         d.emplace_back("TIMELINE", "1");
         if (cs.device().sm_builtins()) d.emplace_back("SMID", "1");
     }
-    const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
-    if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
-    // K split over workgroups: this dispatch's region of the stream's split
-    // scratch (partials of every workgroup's outputs, arrival counters).
-    const uint32_t ks = frag_k_split(w);
-    buffer_span kparts, karrivals;
-    if (ks > 1) {
-        d.emplace_back("KS", std::to_string(ks));
-        const uint64_t floats = uint64_t(groups) * gy * ks * rt * gpw * (up ? 2 : 1) * 16 * (hlc && !w.x16 ? 4 : 8);
-        if (!cs.take_split_region(4 * floats, groups * gy, &kparts, &karrivals))
-            fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a K split of %u needs %llu floats of the stream's split scratch",
-                 ks, static_cast<unsigned long long>(floats));
-    }
     const pipeline &p = dev.kernels().get("matvec_frag", d);
     const float eps = norm ? norm->eps : 0.f;
-    const uint32_t tl_base = timeline.valid() ? cs.device().timeline_records(groups * gy * ks) : 0;  // (CONV: gy is 1)
+    const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
+    if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
+    const uint32_t tl_base = timeline.valid() ? cs.device().timeline_records(groups * gy) : 0;  // (CONV: gy is 1)
     struct {
         uint32_t M, K, N, ystride;
         float eps;
@@ -453,10 +442,6 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (resid) b.push_back(resid->partials);
     if (resid && resid->gain.valid()) b.insert(b.end(), {resid->gain, resid->u_pairs});
     if (norm) b.push_back(norm->partials);
-    if (ks > 1) {
-        b.resize(9, y);  // unused bindings up to the split's
-        b.insert(b.end(), {kparts, karrivals});
-    }
     if (timeline.valid()) {
         b.resize(15, timeline);  // unused bindings up to the timeline's
         b.push_back(timeline);
@@ -468,10 +453,10 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
             float eps;
             uint32_t tl_base;
         } pcc{w.rows, w.cols, N, ystride, conv->K, conv->snap_from, conv->slot0, conv->ring, eps, tl_base};
-        cs.dispatch(p, b, &pcc, sizeof(pcc), groups, 1, ks);
+        cs.dispatch(p, b, &pcc, sizeof(pcc), groups);
         return;
     }
-    cs.dispatch(p, b, &pc, sizeof(pc), groups, gy, ks);
+    cs.dispatch(p, b, &pc, sizeof(pc), groups, gy);
 }
 }  // namespace
 
@@ -501,23 +486,6 @@ void linear_matvec_frag_resid(command_stream &cs, const frag_weight &w, const bu
 void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &u,
                              uint32_t N, const matvec_conv &conv, bool x_f32, const buffer_span &xpairs) {
     frag_dispatch(cs, w, nullptr, &conv, xs, u, N, w.rows, x_f32, xpairs);
-}
-
-uint32_t frag_k_split(const frag_weight &w) {
-    uint32_t ks = w.k_split ? w.k_split : 1;
-    const std::string at = "KS@" + std::to_string(w.rows);
-    for (const auto &e : tuning().frag_defines)  // (KS@ROWS/N is ignored: KS may not follow N)
-        if (!w.k_split && (e.first == "KS" || e.first == at))
-            ks = static_cast<uint32_t>(std::max(1ul, std::strtoul(e.second.c_str(), nullptr, 10)));
-    return std::min(ks, std::max(1u, w.cols / 64));
-}
-
-uint64_t frag_split_floats(const frag_weight &w) {
-    const uint32_t ks = frag_k_split(w);
-    // Row tiles rounded up to R = 2, up to 16 columns in up to 4 groups of
-    // 8 (or 4 with hi / lo columns: the grid's y may round them up to 8),
-    // two weights (GLU).
-    return ks > 1 ? uint64_t((w.rows + 31) / 32) * 2 * 16 * 32 * 2 * ks : 0;
 }
 
 uint32_t frag_tiles_per_warp(uint32_t rows) {

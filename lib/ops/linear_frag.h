@@ -125,7 +125,6 @@ struct frag_weight {
     // elements, scales the copy's block bytes.
     bool f16_weights = false;
     uint32_t tiles_per_warp = 0;  // the kernel's R (0: frag_tiles_per_warp; frag_defines override both)
-    uint32_t k_split = 0;  // workgroups splitting K (0: frag_k_split's choice; checks set it)
 };
 
 // The spread RMSNorm (matvec_frag.comp NORM_IN / RESID_OUT; the session's
@@ -150,18 +149,6 @@ struct frag_resid_out {
 // else 1).  Any R gives the same bits; it trades x work per word against
 // registers and workgroups.
 uint32_t frag_tiles_per_warp(uint32_t rows);
-
-// Workgroups that split a weight's K (matvec_frag.comp KS: each sums a
-// contiguous part, the last to arrive adds the parts in order and runs the
-// epilogue).  Fixed per weight, whatever N: it sets the order of the sums.
-// w.k_split where set, else 1 unless tuning().frag_defines has KS or
-// KS@ROWS (A/B runs).  A split
-// product takes a region of the command stream's split scratch
-// (command_stream::set_split_scratch; frag_split_floats sizes it).
-uint32_t frag_k_split(const frag_weight &w);
-// Floats of split scratch one product of w needs at up to 16 columns (0
-// when it does not split).
-uint64_t frag_split_floats(const frag_weight &w);
 
 // xs [N][K] words <- x [N][K] fp32 split into fp16 hi / lo (x_split_f16.comp).
 void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs, uint32_t N, uint32_t K);

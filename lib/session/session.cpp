@@ -68,30 +68,6 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
         attn_split_.partials = state_arena_->alloc(f4(rows * attn_split_.max_splits * (hd + 2)), "attention split partials");
         attn_split_.arrivals = state_arena_->alloc(4 * rows, "attention split arrival counters");
     }
-    // K-split fragment products (ops::frag_k_split): four regions, as many
-    // products as one stage runs side by side (the GDN's qkv, z, a, b).
-    uint64_t split_floats = 0, split_tiles = 0;
-    auto need_split = [&](const ops::device_weight &w) {
-        if (!w.frag.valid()) return;
-        const uint64_t f = ops::frag_split_floats(ops::frag_view(w));
-        if (f) split_floats = std::max(split_floats, f), split_tiles = std::max<uint64_t>(split_tiles, (w.rows + 15) / 16);
-    };
-    auto need_layer = [&](const layer_weights &L) {
-        for (const ops::device_weight *w : {&L.gate, &L.down, &L.gdn.qkv, &L.gdn.z, &L.gdn.a, &L.gdn.b, &L.gdn.out,
-                                            &L.attn.q, &L.attn.k, &L.attn.v, &L.attn.o})
-            need_split(*w);
-    };
-    for (const layer_weights &L : m.layers()) need_layer(L);
-    if (m.mtp().present) need_layer(m.mtp().layer), need_split(m.mtp().fc);
-    need_split(m.lm_head());
-    if (split_floats) {
-        constexpr uint32_t kRegions = 4;
-        const uint64_t align = dev.storage_alignment();
-        auto up = [&](uint64_t b) { return (b + align - 1) / align * align; };
-        ksplit_parts_ = state_arena_->alloc(kRegions * up(4 * split_floats), "K-split partials");
-        ksplit_arrivals_ = state_arena_->alloc(kRegions * up(4 * 4 * split_tiles), "K-split arrival counters");
-        cs_->set_split_scratch(ksplit_parts_, ksplit_arrivals_, kRegions);
-    }
     auto s = [&](uint64_t floats, const char *what) { return scratch_arena_->alloc(f4(std::max<uint64_t>(floats, 1)), what); };
     x_ = s(B * H, "x"), x2_ = s(B * H, "x2"), xn_ = s(B * H, "xn"), mix_ = s(B * H, "mix"), hn_ = s(B * H, "hn");
     qkv_ = s(B * C, "qkv"), u_ = s(B * C, "u"), z_ = s(B * Vd, "z"), o_ = s(B * Vd, "o"), y_ = s(B * Vd, "y");
@@ -153,7 +129,6 @@ void engine_session::reset() {
         }
     if (gdn_arrivals_.valid()) cs_->fill_zero(gdn_arrivals_);
     if (attn_split_.arrivals.valid()) cs_->fill_zero(attn_split_.arrivals);
-    if (ksplit_arrivals_.valid()) cs_->fill_zero(ksplit_arrivals_);
     cs_->barrier();
     cs_->submit();
     history_.clear();

@@ -147,7 +147,6 @@ private:
     std::vector<kv_state> kv_;
     buffer_span gdn_arrivals_;  // [Hv] uint32 zeros: the recurrence's norm epilogue counters (ops::gdn_norm_epilogue)
     ops::attn_split attn_split_;  // decode / verify attention split-K scratch (partials, arrival counters)
-    buffer_span ksplit_parts_, ksplit_arrivals_;  // the K-split products' scratch (cs_->set_split_scratch)
 
     // Scratch (sized for max_batch tokens).
     buffer_span x_, x2_, xn_, mix_, qkv_, z_, a_, b_, u_, o_, y_, qg_, k_, v_, q_, att_, gate_, up_, act_, hn_, logits_dev_;

@@ -175,30 +175,8 @@ void command_stream::dispatch_impl(const pipeline &p, const buffer_span *buffers
     if (profile_) mark(p.name.c_str());
 }
 
-void command_stream::set_split_scratch(const buffer_span &partials, const buffer_span &arrivals, uint32_t regions) {
-    split_partials_ = partials;
-    split_arrivals_ = arrivals;
-    split_regions_ = regions;
-    split_taken_ = 0;
-}
-
-bool command_stream::take_split_region(uint64_t bytes, uint32_t counters, buffer_span *partials,
-                                       buffer_span *arrivals) {
-    if (!split_regions_) return false;
-    const uint64_t align = dev_.storage_alignment();
-    const uint64_t pr = split_partials_.size / split_regions_ / align * align;
-    const uint64_t ar = split_arrivals_.size / split_regions_ / align * align;
-    if (bytes > pr || 4ull * counters > ar) return false;
-    if (split_taken_ == split_regions_) barrier();  // (frees them all)
-    const uint32_t r = split_taken_++;
-    *partials = split_partials_.sub(r * pr, pr);
-    *arrivals = split_arrivals_.sub(r * ar, ar);
-    return true;
-}
-
 void command_stream::barrier() {
     begin_if_needed();
-    split_taken_ = 0;  // every earlier dispatch is done before a later one starts
     if (diag_no_barriers) return;
     VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
@@ -239,7 +217,6 @@ void command_stream::flush() {
     }
     slots_[cur_].pending = true;
     after_flush_ = true;
-    split_taken_ = 0;  // (the next command buffer starts with a barrier)
     cur_ = (cur_ + 1) % kSlots;
     cb_ = slots_[cur_].cb;
     if (slots_[cur_].pending) {  // every slot in flight: reuse the oldest
@@ -280,7 +257,6 @@ void command_stream::submit() {
     vkCmdPipelineBarrier(cb_, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                          VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0, nullptr);
     recording_ = false;
-    split_taken_ = 0;
     MLXMTP_VK_CHECK(vkEndCommandBuffer(cb_));
     std::chrono::steady_clock::time_point t_submit = std::chrono::steady_clock::now();
     try {

@@ -44,18 +44,6 @@ public:
         dispatch(p, buffers, &push, sizeof(T), gx, gy, gz);
     }
 
-    // Scratch for dispatches whose workgroups combine their parts through
-    // memory (the K-split fragment products, ops::frag_k_split): `regions`
-    // equal parts of `partials` and of `arrivals` (counters: zeros, and left
-    // zero by every such dispatch).  Dispatches between two barriers take
-    // distinct regions; a barrier frees them all.  Owned by the caller (the
-    // session), alive while this stream records and runs.
-    void set_split_scratch(const buffer_span &partials, const buffer_span &arrivals, uint32_t regions);
-    // The next free region, cut to `bytes` of partials and `counters`
-    // counters (a barrier first when every region is taken); false without
-    // scratch or when a region is too small.
-    bool take_split_region(uint64_t bytes, uint32_t counters, buffer_span *partials, buffer_span *arrivals);
-
     // Makes all earlier shader / transfer writes visible to later commands.
     void barrier();
     // Timing only (wrong results): barrier() records nothing.
@@ -107,8 +95,6 @@ private:
     std::vector<std::string> query_labels_;
     const char *section_ = "";
     std::chrono::steady_clock::time_point record_start_;
-    buffer_span split_partials_, split_arrivals_;
-    uint32_t split_regions_ = 0, split_taken_ = 0;  // regions, and those taken since the last barrier
 };
 
 }  // namespace mlxmtp::detail

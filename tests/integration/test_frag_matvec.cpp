@@ -355,69 +355,6 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
     }
 }
 
-// K split over workgroups (matvec_frag.comp KS = 2 for every product, the
-// last part's workgroup adding the parts in order and running the
-// epilogue: the spread norm's, SwiGLU, the conv): logits close to the
-// unsplit products' and not the same bits (the split ran); a verify's rows
-// one at a time give its bits; MTP greedy (k = 3) equals plain greedy.
-TEST(FragMatvec, KSplitProductsAreBatchInvariantAndMtpEqualsPlainGreedy) {
-    test::validation_scope vs;
-    test::temp_dir tmp;
-    quantize_trained_mxfp4(tmp / "q");
-    struct frag_scope {
-        frag_scope() { ops::tuning().frag_matvec = true; }
-        ~frag_scope() { ops::tuning().frag_matvec = false; }
-    };
-    std::unique_ptr<engine_model> frag;
-    {
-        frag_scope fs;
-        frag = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
-    }
-    auto cases = test::load_trained_cases();
-    ASSERT_GE(cases.size(), 2u);
-    const uint32_t V = static_cast<uint32_t>(frag->text().vocab_size);
-    std::vector<int32_t> p;
-    for (size_t ci = 0; p.size() < 17 && ci < cases.size(); ++ci)
-        p.insert(p.end(), cases[ci].prompt.begin(), cases[ci].prompt.end());
-    ASSERT_GE(p.size(), 17u);
-    p.resize(17);
-    auto run = [&](engine_session &s) {
-        std::vector<float> all;
-        for (auto [t0, n] : {std::pair<uint32_t, uint32_t>{0, 1}, {1, 16}}) {
-            s.eval(&p[t0], n, logits_rows::all);
-            all.insert(all.end(), s.logits().begin(), s.logits().end());
-        }
-        return all;
-    };
-    engine_session plain(*frag, {});
-    const std::vector<float> lp = run(plain);
-    struct split_scope {
-        size_t n = ops::tuning().frag_defines.size();
-        split_scope() { ops::tuning().frag_defines.emplace_back("KS", "2"); }
-        ~split_scope() { ops::tuning().frag_defines.resize(n); }
-    } ss;
-    ASSERT_EQ(2u, ops::frag_k_split(ops::frag_view(frag->layers()[0].down)));
-    engine_session split(*frag, {});
-    ASSERT_TRUE(split.spread_norm());
-    const std::vector<float> ls = run(split);
-    ASSERT_EQ(ls.size(), size_t(17) * V);
-    const double rel = max_rel_diff(ls, lp);
-    std::printf("  K split in two: largest logit difference %.3g of max |logit|\n", rel);
-    EXPECT_LT(rel, 2e-3);
-    EXPECT_NE(0, std::memcmp(ls.data(), lp.data(), lp.size() * 4));
-    engine_session one(*frag, {});
-    for (uint32_t t = 0; t < 17; ++t) {
-        one.eval(&p[t], 1, logits_rows::last);
-        EXPECT_EQ(0, std::memcmp(one.logits().data(), ls.data() + size_t(t) * V, size_t(V) * 4)) << "row " << t;
-    }
-    generator spec(*frag, {}, decoder_kind::mtp, 3), van(*frag, {});
-    for (size_t ci = 0; ci < 2; ++ci) {
-        const uint32_t n = static_cast<uint32_t>(std::min<size_t>(cases[ci].greedy.size(), 16));
-        EXPECT_EQ(greedy(spec, cases[ci].prompt, n), greedy(van, cases[ci].prompt, n)) << "case " << ci;
-    }
-    EXPECT_GT(spec.stats().accepted, 0u);
-}
-
 // bf16 weights on tensor cores (matvec_frag.comp AF16, copies repacked on the device by frag_repack_bf16.comp with a power
 // of two per 32-column block, exact for the fixture's values) on the bf16
 // trained fixture, every product through the copies (frag_prefill: the
