@@ -167,6 +167,9 @@ layout(std430, binding = 15) buffer Tl { uint tl[]; };
 #ifndef PF
 #define PF 2  // 64-column groups of loads in flight per warp (the host passes its default: linear_matvec_frag)
 #endif
+#ifndef XNEAR
+#define XNEAR 0  // 1: x loaded one 64-column group ahead instead of PF (see load_x)
+#endif
 #ifndef XF32
 #define XF32 0  // 1: read fp32 x and split it here (no x_split_f16 pass; more work per step)
 #endif
@@ -438,10 +441,15 @@ uint bcol_token(uint j) {
 #endif
 }
 
-// One 64-column group's loads (zeros past the warp's part or the tiles).
-struct step_in {
+// One 64-column group's loads (zeros past the warp's part or the tiles):
+// the weights' (w_step) and x's (x_step), each loaded PF groups ahead, or
+// x only one group ahead with XNEAR=1 (x mostly comes from L1 / L2: its
+// registers then go to more weight loads in flight).
+struct w_step {
     uvec4 q[NT][QW];
     uint s[NT][NSR];  // the two block scales of each scale row, in the low 16 bits
+};
+struct x_step {
 #if XP
     uvec4 xq[2][NG];  // per 32-column block: tile 0's element pairs' (hi, lo) words (.xy), tile 1's (.zw)
                       // (X16: the lane's token pair's words)
@@ -459,8 +467,8 @@ uint wg_tile0, tiles, kg0, kg1, kgroups;
 uint xq0;  // XQ: this lane's x quad in a block (the position of tile 0's first element pair)
 uint gbase;  // this workgroup's first column group (workgroup y: NG groups each; see the header)
 
-step_in load_step(uint it) {
-    step_in d;
+w_step load_w(uint it) {
+    w_step d;
     const uint kg = kg0 + it;
     const bool ok = kg < kg1;  // uniform per warp
     UNROLL for (uint t = 0u; t < NT; ++t) {
@@ -474,6 +482,13 @@ step_in load_step(uint it) {
             d.s[t][j] = tok ? (SLOAD(t, byte >> 2) >> (8u * (byte & 3u))) & 0xffffu : 0u;
         }
     }
+    return d;
+}
+
+x_step load_x(uint it) {
+    x_step d;
+    const uint kg = kg0 + it;
+    const bool ok = kg < kg1;  // uniform per warp
 #if XQ
     UNROLL for (uint blk = 0u; blk < 2u; ++blk)
         UNROLL for (uint g = 0u; g < NG; ++g) {
@@ -613,47 +628,60 @@ void main() {
         UNROLL for (uint g = 0u; g < NG; ++g)
             UNROLL for (uint e = 0u; e < 4u; ++e) acc[t][g][e] = 0.0;
 
-    step_in buf[PF];
-    UNROLL for (uint p = 0u; p < PF; ++p) buf[p] = load_step(p);
+    w_step buf[PF];
+    UNROLL for (uint p = 0u; p < PF; ++p) buf[p] = load_w(p);
+#if XNEAR
+    x_step xnext = load_x(0u);
+#else
+    x_step xbuf[PF];
+    UNROLL for (uint p = 0u; p < PF; ++p) xbuf[p] = load_x(p);
+#endif
 #if NORM_IN  // while the first loads are in flight
     norm_partials();
 #endif
     for (uint it = 0u; it < iters; it += PF) {
         UNROLL for (uint p = 0u; p < PF; ++p) {
             if (it + p < iters) {  // uniform
-                const step_in d = buf[p];
-                buf[p] = load_step(it + p + PF);
+                const w_step d = buf[p];
+                buf[p] = load_w(it + p + PF);
+#if XNEAR
+                const x_step dx = xnext;
+                xnext = load_x(it + p + 1u);
+#else
+                const x_step dx = xbuf[p];
+                xbuf[p] = load_x(it + p + PF);
+#endif
 #if HLC
                 bfrag bx[4][NG];  // one B per 16-column tile: hi and lo side by side
                 UNROLL for (uint kt = 0u; kt < 4u; ++kt)
                     UNROLL for (uint g = 0u; g < NG; ++g) {
 #if XP  // the producer's (hi, lo) words (X16: token pairs) are the element pairs
-                        const uvec2 pw = (kt & 1u) == 0u ? d.xq[kt >> 1][g].xy : d.xq[kt >> 1][g].zw;
+                        const uvec2 pw = (kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw;
                         bx[kt][g] = make_b(unpackFloat2x16(pw.x), unpackFloat2x16(pw.y));
 #elif X16  // the two tokens' x at the element pairs' two k, rounded
-                        const f16vec2 a = x_round16((kt & 1u) == 0u ? d.xq[kt >> 1][g].xy : d.xq[kt >> 1][g].zw);
-                        const f16vec2 b = x_round16((kt & 1u) == 0u ? d.xq1[kt >> 1][g].xy : d.xq1[kt >> 1][g].zw);
+                        const f16vec2 a = x_round16((kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw);
+                        const f16vec2 b = x_round16((kt & 1u) == 0u ? dx.xq1[kt >> 1][g].xy : dx.xq1[kt >> 1][g].zw);
                         bx[kt][g] = make_b(f16vec2(a.x, b.x), f16vec2(a.y, b.y));
 #elif XQ && defined(DIAG_PRESPLIT)  // timing only: the vec4's words taken as (hi, lo) pairs, as x split by its producers would come
-                        const uvec2 pw = floatBitsToUint((kt & 1u) == 0u ? d.xq[kt >> 1][g].xy : d.xq[kt >> 1][g].zw);
+                        const uvec2 pw = floatBitsToUint((kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw);
                         bx[kt][g] = make_b(unpackFloat2x16(pw.x), unpackFloat2x16(pw.y));
 #elif XQ  // one vec4 per block: x of tile 2 blk's element pairs, then of tile 2 blk + 1's
                         f16vec2 h, lo;
-                        x_split((kt & 1u) == 0u ? d.xq[kt >> 1][g].xy : d.xq[kt >> 1][g].zw, h, lo);
+                        x_split((kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw, h, lo);
                         bx[kt][g] = make_b(f16vec2(h.x, lo.x), f16vec2(h.y, lo.y));
 #elif XF32 && B_PAIRS  // elements (0, 1) = (hi, lo) of one x, (2, 3) of another
                         f16vec2 h, lo;
-                        x_split(vec2(d.xv[kt][g][0], d.xv[kt][g][1]), h, lo);
+                        x_split(vec2(dx.xv[kt][g][0], dx.xv[kt][g][1]), h, lo);
                         bx[kt][g] = make_b(f16vec2(h.x, lo.x), f16vec2(h.y, lo.y));
 #elif XF32  // any layout: split every element's x, keep the half its column wants
                         f16vec2 h01, l01, h23, l23;
-                        x_split(vec2(d.xv[kt][g][0], d.xv[kt][g][1]), h01, l01);
-                        x_split(vec2(d.xv[kt][g][2], d.xv[kt][g][3]), h23, l23);
+                        x_split(vec2(dx.xv[kt][g][0], dx.xv[kt][g][1]), h01, l01);
+                        x_split(vec2(dx.xv[kt][g][2], dx.xv[kt][g][3]), h23, l23);
                         bx[kt][g] = make_b(f16vec2((bn[0] & 1u) != 0u ? l01.x : h01.x, (bn[1] & 1u) != 0u ? l01.y : h01.y),
                                            f16vec2((bn[2] & 1u) != 0u ? l23.x : h23.x, (bn[3] & 1u) != 0u ? l23.y : h23.y));
 #else
-                        bx[kt][g] = make_b(unpackFloat2x16(d.xh[kt][g][0] | (d.xh[kt][g][1] << 16)),
-                                           unpackFloat2x16(d.xh[kt][g][2] | (d.xh[kt][g][3] << 16)));
+                        bx[kt][g] = make_b(unpackFloat2x16(dx.xh[kt][g][0] | (dx.xh[kt][g][1] << 16)),
+                                           unpackFloat2x16(dx.xh[kt][g][2] | (dx.xh[kt][g][3] << 16)));
 #endif
                     }
 #else
@@ -662,15 +690,15 @@ void main() {
                     UNROLL for (uint g = 0u; g < NG; ++g) {
 #if XF32  // x_split_f16.comp's split, two B elements at a time
                         f16vec2 h01, l01, h23, l23;
-                        x_split(vec2(d.xv[kt][g][0], d.xv[kt][g][1]), h01, l01);
-                        x_split(vec2(d.xv[kt][g][2], d.xv[kt][g][3]), h23, l23);
+                        x_split(vec2(dx.xv[kt][g][0], dx.xv[kt][g][1]), h01, l01);
+                        x_split(vec2(dx.xv[kt][g][2], dx.xv[kt][g][3]), h23, l23);
                         bh[kt][g] = make_b(h01, h23);
                         bl[kt][g] = make_b(l01, l23);
 #else
-                        bh[kt][g] = make_b(unpackFloat2x16(d.xh[kt][g][0] | (d.xh[kt][g][1] << 16)),
-                                           unpackFloat2x16(d.xh[kt][g][2] | (d.xh[kt][g][3] << 16)));
-                        bl[kt][g] = make_b(unpackFloat2x16(d.xl[kt][g][0] | (d.xl[kt][g][1] << 16)),
-                                           unpackFloat2x16(d.xl[kt][g][2] | (d.xl[kt][g][3] << 16)));
+                        bh[kt][g] = make_b(unpackFloat2x16(dx.xh[kt][g][0] | (dx.xh[kt][g][1] << 16)),
+                                           unpackFloat2x16(dx.xh[kt][g][2] | (dx.xh[kt][g][3] << 16)));
+                        bl[kt][g] = make_b(unpackFloat2x16(dx.xl[kt][g][0] | (dx.xl[kt][g][1] << 16)),
+                                           unpackFloat2x16(dx.xl[kt][g][2] | (dx.xl[kt][g][3] << 16)));
 #endif
                     }
 #endif

@@ -374,8 +374,10 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (x_f32) d.emplace_back("XF32", "1");
     if (up) d.emplace_back("GLU", "1");
     if (conv) d.emplace_back("CONV", "1");
-    // Experiments (NSG, R, PF) override; NAME@ROWS only for weights of ROWS
-    // rows, NAME@ROWS/N only at N columns too (grids per weight and N, A/B).
+    // Experiments (NSG, R, PF; PFG1 / PFG2: PF at one / more column groups
+    // per workgroup; kernel defines such as XNEAR) override; NAME@ROWS only
+    // for weights of ROWS rows, NAME@ROWS/N only at N columns too (grids per
+    // weight and N, A/B).
     for (const auto &e0 : tuning().frag_defines) {
         auto e = e0;
         const size_t a = e.first.find('@');
@@ -385,6 +387,10 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
             e.first.resize(a);
         }
         if (e.first == "XQ" || e.first == "GPW") continue;  // the weight's column order; the grid (above)
+        if (e.first == "PFG1" || e.first == "PFG2") {  // PF at one / at two or more column groups per workgroup
+            if ((e.first == "PFG1") != (gpw == 1)) continue;
+            e.first = "PF";
+        }
         auto it = std::find_if(d.begin(), d.end(), [&](const auto &x) { return x.first == e.first; });
         if (it != d.end()) it->second = e.second;
         else d.push_back(e);
