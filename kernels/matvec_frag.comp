@@ -123,7 +123,7 @@
 // clock at its start and end (2 x 2 words), M, K | N << 24, the workgroup
 // (x | y << 20) and the SM it ran on (SMID=1; else ~0).  tl[1] caps them.
 // DECODE_SHIFTS=1: decode_a's pairs 0 and 1 by two shifts (same bits; A/B).
-// Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_LO,
+// Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_SCALES, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
 // used as (hi, lo) pairs, no split).
 //
@@ -479,7 +479,11 @@ w_step load_w(uint it) {
         UNROLL for (uint j = 0u; j < NSR; ++j) {
             const uint row = min(tile * 16u + crow[C_ROW_PAIRS != 0 ? 2u * j : j], pc.M - 1u);
             const uint byte = row * (pc.K / 32u) + 2u * kg;  // even: both blocks in one word
+#ifdef DIAG_NO_SCALES  // timing only (wrong results): no scale loads, a constant scale
+            d.s[t][j] = 0u;
+#else
             d.s[t][j] = tok ? (SLOAD(t, byte >> 2) >> (8u * (byte & 3u))) & 0xffffu : 0u;
+#endif
         }
     }
     return d;
