@@ -59,6 +59,13 @@
 // accumulators alternating crashed the H200 driver's pipeline creation in
 // matvec_coop.comp), and is added into the lane's fp32 sum times
 // 2^(s - 127 + 14), s the block's E8M0 byte (<= 240: ops::max_scale_byte).
+// FSC=1 (where the layout allows: ops::frag_scale_words): the scales come
+// fragment-ordered (frag_repack_scales.comp): per tile and 64-column group 8
+// words, word q the bytes plus 14 of two rows' two blocks, so a lane takes
+// its four scales as one word (the table's at 672) of one 32-byte warp load
+// and each scale is a shift and a mask (the standard layout: two loads
+// from rows K / 32 bytes apart, 8 rows a load, and the byte arithmetic).
+// The same values, so the same bits.
 // Warps split K into contiguous parts (NSG of them: a fixed number per
 // weight, as it sets the sums' order); their sums are added in warp order
 // through shared memory, one row tile and column group at a time.
@@ -261,9 +268,16 @@ layout(std430, binding = 15) buffer Tl { uint tl[]; };
 #define UNROLL [[unroll]]
 #endif
 #define NSR (C_ROW_PAIRS != 0 ? 2 : 4)  // scale rows per lane
+#ifndef FSC
+#define FSC 0  // 1: the scales binding holds the fragment-ordered words (see the header)
+#endif
+#if FSC && !C_ROW_PAIRS
+#error "FSC needs C_ROW_PAIRS"
+#endif
+#define NSW (FSC != 0 ? 1 : NSR)  // scale words per lane and row tile
 layout(local_size_x = NSG * 32) in;
 layout(std430, binding = 0) readonly buffer Wf { uvec4 wf[]; };  // [tile][group64][QW][lane]
-layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };    // E8M0 bytes [row][K / 32]
+layout(std430, binding = 1) readonly buffer Sc { uint sc[]; };    // E8M0 bytes [row][K / 32] (FSC: [tile][group64][8] words)
 #if XP  // X16: x [n / 2][K / 4], token-pair fp16 words, rounded by the producer
 layout(std430, binding = 2) readonly buffer Xs { uvec4 xp4[]; };  // x [n][K / 4]: (hi, lo) pair words, split by the producer
 #elif XQ
@@ -363,6 +377,7 @@ struct cfrag { float v[4]; };
 uint sg, l;         // warp, lane
 uint bk[4], bn[4];  // B element j: x[n][k] with k = bk[j], n = bn[j] (+ 8 per column group)
 uint crow[4];       // this lane's accumulator rows
+uint sq;            // FSC: which of a tile's 8 scale words this lane reads
 
 #if EMULATE
 uint aidx[8], bidx[4], cidx[4];
@@ -448,7 +463,7 @@ uint bcol_token(uint j) {
 // 2..6 decode was slower on the H100, docs/performance.md).
 struct w_step {
     uvec4 q[NT][QW];
-    uint s[NT][NSR];  // the two block scales of each scale row, in the low 16 bits
+    uint s[NT][NSW];  // the two block scales of each scale row, in the low 16 bits (FSC: both rows' in one word)
 };
 struct x_step {
 #if XP
@@ -477,15 +492,17 @@ w_step load_w(uint it) {
         const bool tok = ok && tile < tiles;
         UNROLL for (uint w = 0u; w < QW; ++w)
             d.q[t][w] = tok ? WLOAD(t, ((tile * kgroups + kg) * QW + w) * 32u + l) : uvec4(0u);
+#if defined(DIAG_NO_SCALES)  // timing only (wrong results): no scale loads, a constant scale
+        UNROLL for (uint j = 0u; j < NSW; ++j) d.s[t][j] = 0u;
+#elif FSC  // the lane's word of the tile's 8 (one 32-byte load per warp)
+        d.s[t][0] = tok ? SLOAD(t, (tile * kgroups + kg) * 8u + sq) : 0u;
+#else
         UNROLL for (uint j = 0u; j < NSR; ++j) {
             const uint row = min(tile * 16u + crow[C_ROW_PAIRS != 0 ? 2u * j : j], pc.M - 1u);
             const uint byte = row * (pc.K / 32u) + 2u * kg;  // even: both blocks in one word
-#ifdef DIAG_NO_SCALES  // timing only (wrong results): no scale loads, a constant scale
-            d.s[t][j] = 0u;
-#else
             d.s[t][j] = tok ? (SLOAD(t, byte >> 2) >> (8u * (byte & 3u))) & 0xffffu : 0u;
-#endif
         }
+#endif
     }
     return d;
 }
@@ -620,6 +637,7 @@ void main() {
     }
     UNROLL for (uint e = 0u; e < 4u; ++e) crow[e] = lay[l * 16u + 12u + e] >> 3;
     xq0 = lay[640u + bk[0]];
+    sq = lay[672u + l];
     kgroups = pc.K / 64u;
     tiles = (pc.M + 15u) / 16u;
     wg_tile0 = gl_WorkGroupID.x * R;
@@ -716,8 +734,14 @@ void main() {
                         const afrag a0 = decode_a(d.q[t][0][2u * blk]), a1 = decode_a(d.q[t][0][2u * blk + 1u]);
 #endif
                         float s[NSR];
-                        UNROLL for (uint j = 0u; j < NSR; ++j)
+                        UNROLL for (uint j = 0u; j < NSR; ++j) {
+#if FSC  // byte 2 j + blk, already biased by 14: moved into the exponent field
+                            const uint sh = 8u * (2u * j + blk);
+                            s[j] = uintBitsToFloat((sh <= 23u ? d.s[t][0] << (23u - sh) : d.s[t][0] >> (sh - 23u)) & 0x7f800000u);
+#else
                             s[j] = uintBitsToFloat((((d.s[t][j] >> (8u * blk)) & 0xffu) + 14u) << 23);
+#endif
+                        }
                         UNROLL for (uint g = 0u; g < NG; ++g) {
                             cfrag c = C_ZERO;
 #if HLC

@@ -113,10 +113,16 @@ private:
     // planned and every product of it reads the copy (natively; emulated
     // only with kernel_tuning::frag_prefill).  Its codes then go to frag_scratch.
     bool frag_drops_codes(ops::wformat f, uint32_t rows, uint32_t cols, uint32_t rows_per_chunk) const;
-    // Scratch for one such matrix's codes (the next matrix reuses it).
-    buffer_span frag_scratch(uint64_t bytes);
+    // Whether such a matrix's standard scales are dropped too (its copy
+    // reads fragment-ordered scale words instead: ops::frag_copy::scale_copy);
+    // they then go to frag_scratch as well.
+    bool frag_drops_scales() const { return frag_ && frag_->drop_codes && frag_->layout.scale_copy; }
+    // Scratch for one such matrix's codes (fresh: the next matrix reuses it)
+    // and, after them (fresh false), its scales.
+    buffer_span frag_scratch(uint64_t bytes, bool fresh = true);
     // Repacks `w` (its codes in frag_scratch, on the device) into its copy
-    // and drops the standard codes (chunks[0].data empty); waits for the device.
+    // and drops the standard codes (chunks[0].data empty) and, with
+    // frag_drops_scales, the scales (chunks[0].scales empty); waits for the device.
     void frag_repack_and_drop(ops::device_weight &w);
     // After the weights: copies of the eligible matrices without one (all
     // of them when codes are kept; a tied lm_head), then frees the scratch.

@@ -59,11 +59,11 @@ bool engine_model::frag_drops_codes(ops::wformat f, uint32_t rows, uint32_t cols
     return ops::frag_eligible(w);
 }
 
-buffer_span engine_model::frag_scratch(uint64_t bytes) {
+buffer_span engine_model::frag_scratch(uint64_t bytes, bool fresh) {
     if (!frag_) fail(MLXMTP_ERR_INTERNAL, "frag_scratch without a plan");
     if (!frag_->scratch) frag_->scratch = std::make_unique<arena>(*dev_, false, 0, "frag scratch");
-    frag_->scratch->reset();  // the previous matrix is repacked (frag_repack_and_drop waits)
-    return frag_->scratch->alloc(bytes, "staged codes");
+    if (fresh) frag_->scratch->reset();  // the previous matrix is repacked (frag_repack_and_drop waits)
+    return frag_->scratch->alloc(bytes, fresh ? "staged codes" : "staged scales");
 }
 
 void engine_model::frag_repack_and_drop(ops::device_weight &w) {
@@ -73,6 +73,7 @@ void engine_model::frag_repack_and_drop(ops::device_weight &w) {
     ops::make_frag_copy(cs, *arena_, w, frag_->layout);
     cs.submit();
     w.chunks[0].data = {};
+    if (frag_drops_scales() && w.frag.scale_words.valid()) w.chunks[0].scales = {};
     tensor_cores_ = !frag_->layout.emulate;
 }
 

@@ -131,7 +131,8 @@ ops::device_weight model_loader::matrix(const std::string &name, int64_t rows, i
         c.data = staged ? m_.frag_scratch(c.rows * rb) : m_.arena_->alloc(c.rows * rb, name.c_str());
         upload_bytes(c.data, src + r0 * rb, c.rows * rb);
         if (sb) {
-            c.scales = m_.arena_->alloc(c.rows * sb, name.c_str());
+            c.scales = staged && m_.frag_drops_scales() ? m_.frag_scratch(c.rows * sb, false)
+                                                        : m_.arena_->alloc(c.rows * sb, name.c_str());
             upload_bytes(c.scales, scales->data + r0 * sb, c.rows * sb);
         }
         w.chunks.push_back(c);

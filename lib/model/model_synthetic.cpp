@@ -66,7 +66,8 @@ ops::device_weight synthetic_builder::matrix(int64_t rows, int64_t cols, ops::wf
         if (sb) {
             // E2M1 elements reach 6 and E4M3 448: pick scales near 1/sqrt(cols) / max.
             int e = static_cast<int>(std::lround(std::log2(scale / (fmt == ops::wformat::mxfp4 ? 6.0 : 448.0))));
-            c.scales = m_.arena_->alloc(c.rows * sb, "synthetic scales");
+            c.scales = staged && m_.frag_drops_scales() ? m_.frag_scratch(c.rows * sb, false)
+                                                        : m_.arena_->alloc(c.rows * sb, "synthetic scales");
             fill(c.scales, 3, 0, 0, static_cast<uint32_t>(127 + e - 1), static_cast<uint32_t>(127 + e + 1));
         }
         w.chunks.push_back(c);

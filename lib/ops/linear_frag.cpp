@@ -68,6 +68,28 @@ bool frag_c_row_pairs(const frag_layout &f) {
     return true;
 }
 
+bool frag_scale_words(const frag_layout &f, std::array<uint8_t, 32> *lane_word,
+                      std::array<std::array<uint8_t, 2>, kFragScaleWords> *word_rows) {
+    if (!frag_c_row_pairs(f)) return false;
+    std::array<uint8_t, 32> lw{};
+    std::array<std::array<uint8_t, 2>, kFragScaleWords> wr{};
+    uint32_t words = 0;
+    for (uint32_t l = 0; l < 32; ++l) {
+        const uint8_t r0 = f.c[l][0] >> 3, r1 = f.c[l][2] >> 3;
+        uint32_t q = 0;
+        while (q < words && !(wr[q][0] == r0 && wr[q][1] == r1)) ++q;
+        if (q == words) {
+            if (words == kFragScaleWords) return false;
+            wr[words++] = {r0, r1};
+        }
+        lw[l] = static_cast<uint8_t>(q);
+    }
+    for (uint32_t q = words; q < kFragScaleWords; ++q) wr[q] = {16, 16};  // unused: zero bytes
+    if (lane_word) *lane_word = lw;
+    if (word_rows) *word_rows = wr;
+    return true;
+}
+
 std::string frag_layout_parse_probe(const std::vector<float> &out, frag_layout *f) {
     if (out.size() < kCoopProbeFloats) return "probe output too short";
     if (out[0] != 8 || out[1] != 4 || out[2] != 4 || out[3] != 4)
@@ -231,8 +253,15 @@ std::vector<uint32_t> frag_layout_table(const frag_layout &f, bool x_quads) {
     for (uint32_t s = 0; s < 32; ++s) perm[s] = static_cast<uint8_t>(s);
     if (x_quads && !frag_x_quads(f, &perm))
         fail(MLXMTP_ERR_INTERNAL, "frag_layout_table: the layout has no x quads");
-    std::vector<uint32_t> t(32 * 16 + 128 + 32);
+    std::vector<uint32_t> t(kFragTableWords);
     for (uint32_t s = 0; s < 32; ++s) t[640 + s] = perm[s];
+    std::array<uint8_t, 32> lane_word;
+    std::array<std::array<uint8_t, 2>, kFragScaleWords> word_rows;
+    if (frag_scale_words(f, &lane_word, &word_rows)) {  // else zeros (no copy is made: frag_copy_layout)
+        for (uint32_t l = 0; l < 32; ++l) t[672 + l] = lane_word[l];
+        for (uint32_t q = 0; q < kFragScaleWords; ++q)
+            for (uint32_t j = 0; j < 2; ++j) t[704 + 2 * q + j] = word_rows[q][j];
+    }
     for (uint32_t l = 0; l < 32; ++l) {
         for (uint32_t i = 0; i < 8; ++i) t[l * 16 + i] = f.a[l][i];
         for (uint32_t i = 0; i < 4; ++i) t[l * 16 + 8 + i] = f.b[l][i];
@@ -370,6 +399,14 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
                   {"PF", hlc && (gpw > 1 || w.f16_weights) ? "1" : "2"},
                   {"HLC", hlc ? "1" : "0"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
+    // Fragment-ordered scales where the copy has them (GLU: both), unless
+    // frag_defines' FSC=0 asks for the standard ones (A/B; the same bits).
+    bool fsc = w.scale_words.valid() && (!up || up->scale_words.valid());
+    for (const auto &e : tuning().frag_defines)
+        if (e.first == "FSC" && e.second == "0" && w.scales.valid() && (!up || up->scales.valid())) fsc = false;
+    if (!fsc && (!w.scales.valid() || (up && !up->scales.valid())))
+        fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a weight without its standard scales needs its scale words");
+    if (fsc) d.emplace_back("FSC", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
     if (x_f32) d.emplace_back("XF32", "1");
     if (up) d.emplace_back("GLU", "1");
@@ -386,7 +423,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
             if (scope != at && scope != at + "/" + std::to_string(N)) continue;
             e.first.resize(a);
         }
-        if (e.first == "XQ" || e.first == "GPW") continue;  // the weight's column order; the grid (above)
+        if (e.first == "XQ" || e.first == "GPW" || e.first == "FSC") continue;  // the weight's; the grid (above)
         if (e.first == "PFG1" || e.first == "PFG2") {  // PF at one / at two or more column groups per workgroup
             if ((e.first == "PFG1") != (gpw == 1)) continue;
             e.first = "PF";
@@ -441,9 +478,9 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         float eps;
         uint32_t tl_base;
     } pc{w.rows, w.cols, N, ystride, eps, tl_base};
-    std::vector<buffer_span> b{w.data, w.scales, xs, y, w.table};
+    std::vector<buffer_span> b{w.data, fsc ? w.scale_words : w.scales, xs, y, w.table};
     if (conv) b.insert(b.end(), {conv->w, conv->state, conv->snapshots});
-    if (up) b.insert(b.end(), {up->data, up->scales});
+    if (up) b.insert(b.end(), {up->data, fsc ? up->scale_words : up->scales});
     if (up && (ypairs.valid() || norm)) b.push_back(ypairs.valid() ? ypairs : y);  // binding 7 (unused without pairs)
     if (resid) b.push_back(resid->partials);
     if (resid && resid->gain.valid()) b.insert(b.end(), {resid->gain, resid->u_pairs});
@@ -520,6 +557,56 @@ uint8_t frag_bf16_scale_byte(uint16_t max_bits) {
 }
 
 
+uint64_t frag_scale_words_bytes(uint32_t rows, uint32_t cols) {
+    return uint64_t((rows + 15) / 16) * (cols / 64) * kFragScaleWords * 4;
+}
+
+std::vector<uint32_t> frag_repack_scales(const uint8_t *scales, uint32_t rows, uint32_t cols, const frag_layout &f) {
+    std::array<std::array<uint8_t, 2>, kFragScaleWords> word_rows;
+    if (!frag_scale_words(f, nullptr, &word_rows))
+        fail(MLXMTP_ERR_INTERNAL, "frag_repack_scales: the layout has no scale words");
+    if (cols % 64) fail(MLXMTP_ERR_UNSUPPORTED, "frag_repack_scales: cols %u is not a multiple of 64", cols);
+    const uint32_t tiles = (rows + 15) / 16, groups = cols / 64, bpr = cols / 32;
+    std::vector<uint32_t> out(size_t(tiles) * groups * kFragScaleWords);
+    for (uint32_t tile = 0; tile < tiles; ++tile)
+        for (uint32_t g = 0; g < groups; ++g)
+            for (uint32_t q = 0; q < kFragScaleWords; ++q) {
+                uint32_t v = 0;
+                for (uint32_t j = 0; j < 2; ++j)
+                    for (uint32_t b = 0; b < 2; ++b) {
+                        const uint32_t r = tile * 16 + word_rows[q][j];
+                        if (word_rows[q][j] < 16 && r < rows)
+                            v |= (uint32_t(scales[size_t(r) * bpr + 2 * g + b]) + 14u) << (8 * (2 * j + b));
+                    }
+                out[(size_t(tile) * groups + g) * kFragScaleWords + q] = v;
+            }
+    return out;
+}
+
+void frag_repack_scales(command_stream &cs, const buffer_span &scales, const buffer_span &table,
+                        const buffer_span &dst, uint32_t rows, uint32_t cols) {
+    if (cols % 64 || dst.size < frag_scale_words_bytes(rows, cols) || scales.size < uint64_t(rows) * (cols / 32))
+        fail(MLXMTP_ERR_INTERNAL, "frag_repack_scales: %u x %u with buffers too small", rows, cols);
+    vk_device &dev = cs.device();
+    uint32_t gx, gy;
+    grid_1d(dev, (frag_scale_words_bytes(rows, cols) / 4 + 255) / 256, &gx, &gy);
+    struct {
+        uint32_t M, K, gx;
+    } pc{rows, cols, gx};
+    cs.dispatch(dev.kernels().get("frag_repack_scales"), {scales, table, dst}, pc, gx, gy);
+}
+
+namespace {
+// The copy's fragment-ordered scales (where its layout has them), from the
+// weight's standard scales or (bf16) the copy's own block bytes.
+void make_scale_words(command_stream &cs, arena &a, device_weight &w) {
+    if (!w.frag.scale_copy) return;
+    w.frag.scale_words = a.alloc(frag_scale_words_bytes(w.rows, w.cols), "frag copy scale words");
+    frag_repack_scales(cs, w.frag.f16_weights ? w.frag.scales : w.chunks.at(0).scales, w.frag.table,
+                       w.frag.scale_words, w.rows, w.cols);
+}
+}  // namespace
+
 void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_copy &layout) {
     if (!frag_repackable(w)) fail(MLXMTP_ERR_INTERNAL, "make_frag_copy: weight not repackable");
     const bool bf16 = w.format == wformat::bf16;
@@ -544,6 +631,10 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_c
             cs.dispatch(p, {w.chunks[0].data, table, w.frag.scales, w.frag.data}, pc, gx, gy);
             if (pass == 0) cs.barrier();  // pass 1 reads the scales (after pass 1, as for MXFP4: the caller's)
         }
+        if (w.frag.scale_copy) {
+            cs.barrier();  // the scale words read them (pass 1's binding of them is not read-only)
+            make_scale_words(cs, a, w);
+        }
         return;
     }
     grid_1d(dev, (words + 255) / 256, &gx, &gy);
@@ -551,6 +642,7 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_c
         uint32_t M, K, gx;
     } pc{w.rows, w.cols, gx};
     cs.dispatch(dev.kernels().get("frag_repack_mxfp4"), {w.chunks[0].data, table, w.frag.data}, pc, gx, gy);
+    make_scale_words(cs, a, w);
 }
 
 frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool emulate, bool x_quads, bool x16) {
@@ -560,6 +652,7 @@ frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool 
     c.table = table;
     c.c_row_pairs = frag_c_row_pairs(f);
     c.b_pairs = frag_b_pairs(f);
+    c.scale_copy = frag_scale_words(f) && !tuning().frag_no_scale_copy;
     c.x_quads = x_quads;
     c.x16 = x16;
     c.emulate = emulate;
@@ -572,6 +665,7 @@ frag_weight frag_view(const device_weight &w) {
     fw.cols = w.cols;
     fw.data = w.frag.data;
     fw.scales = w.frag.f16_weights ? w.frag.scales : w.chunks.at(0).scales;
+    fw.scale_words = w.frag.scale_words;
     fw.table = w.frag.table;
     fw.c_row_pairs = w.frag.c_row_pairs;
     fw.b_pairs = w.frag.b_pairs;

@@ -45,6 +45,19 @@ bool frag_c_row_pairs(const frag_layout &f);
 // pair).
 bool frag_b_pairs(const frag_layout &f);
 
+// Fragment-ordered scales (matvec_frag.comp FSC): where accumulator
+// elements come in row pairs (frag_c_row_pairs) and the 32 lanes hold at
+// most kFragScaleWords distinct (row, row) pairs (NVIDIA's: rows l / 4 and
+// l / 4 + 8), each 16-row tile and 64-column group gets that many words,
+// word q holding the E8M0 bytes plus 14 of its rows' two 32-column blocks
+// (byte 2 j + b: row word_rows[q][j], block b), so a lane reads its four
+// scales as one word of one 32-byte load instead of two scattered ones.
+// lane_word / word_rows (optional) receive which word each lane reads and
+// each word's rows (16: unused, zero bytes).  False for other layouts.
+constexpr uint32_t kFragScaleWords = 8;
+bool frag_scale_words(const frag_layout &f, std::array<uint8_t, 32> *lane_word = nullptr,
+                      std::array<std::array<uint8_t, 2>, kFragScaleWords> *word_rows = nullptr);
+
 // Parses coop_layout_probe.comp's output into `f` and checks it (its header
 // 8, 4, 4, 4 and end marker, so that a shader that did not run or stopped
 // early is named; the layout from element reads equal to the one from
@@ -81,8 +94,11 @@ bool frag_x_quads(const frag_layout &f, std::array<uint8_t, 32> *perm = nullptr)
 
 // The kernel's table binding: per lane A, B, C element indices, then the
 // inverse of C (r * 8 + n -> lane * 4 + element), then the x position of
-// each block k (frag_x_quads' order with x_quads, else the identity).
+// each block k (frag_x_quads' order with x_quads, else the identity), then
+// (at 672) each lane's scale word and (at 704) each scale word's two rows
+// (frag_scale_words; zeros where the layout has none).
 // x_quads needs frag_x_quads(f).
+constexpr uint32_t kFragTableWords = 32 * 16 + 128 + 32 + 32 + 2 * kFragScaleWords;
 std::vector<uint32_t> frag_layout_table(const frag_layout &f, bool x_quads = false);
 
 // Repacks an MXFP4 weight's codes (rows x cols / 2 bytes, element i of a row
@@ -94,6 +110,17 @@ std::vector<uint32_t> frag_layout_table(const frag_layout &f, bool x_quads = fal
 // the order from the table).
 std::vector<uint32_t> frag_repack_mxfp4(const uint8_t *codes, uint32_t rows, uint32_t cols, const frag_layout &f,
                                        bool x_quads = false);
+// The fragment-ordered scales (frag_scale_words; the host reference of
+// frag_repack_scales.comp): per 16-row tile and 64-column group
+// kFragScaleWords words from the standard [rows][cols / 32] E8M0 bytes
+// (each at most ops::max_scale_byte, so that plus 14 stays a finite fp32
+// exponent); rows past `rows` give zero bytes.  The layout must have them.
+std::vector<uint32_t> frag_repack_scales(const uint8_t *scales, uint32_t rows, uint32_t cols, const frag_layout &f);
+// The same on the device, from `scales` into `dst` (frag_scale_words_bytes
+// of them), with the kernel's table.  Records into cs.
+void frag_repack_scales(command_stream &cs, const buffer_span &scales, const buffer_span &table,
+                        const buffer_span &dst, uint32_t rows, uint32_t cols);
+uint64_t frag_scale_words_bytes(uint32_t rows, uint32_t cols);
 // The inverse (tests): the standard codes of the rows < rows.
 std::vector<uint8_t> frag_unpack_mxfp4(const std::vector<uint32_t> &packed, uint32_t rows, uint32_t cols,
                                        const frag_layout &f, bool x_quads = false);
@@ -102,6 +129,9 @@ std::vector<uint8_t> frag_unpack_mxfp4(const std::vector<uint32_t> &packed, uint
 struct frag_weight {
     uint32_t rows = 0, cols = 0;
     buffer_span data, scales, table;
+    // The fragment-ordered scales (frag_repack_scales): when valid the kernel
+    // reads them (FSC=1; the same bits) and `scales` may be empty.
+    buffer_span scale_words;
     bool c_row_pairs = false;  // frag_c_row_pairs of the layout
     bool b_pairs = false;      // frag_b_pairs of the layout
     // x's hi / lo halves as adjacent B columns (HLC=1: 4 tokens per column

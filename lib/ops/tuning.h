@@ -60,6 +60,10 @@ struct kernel_tuning {
     // power of two per 32-column block: matvec_frag.comp AF16,
     // frag_repack_bf16.comp; A/B runs).
     bool frag_no_bf16 = false;
+    // Frag copies made while this is set keep reading their scales in the
+    // standard [rows][cols / 32] layout (no fragment-ordered scale words:
+    // matvec_frag.comp FSC=0, the same bits; A/B runs).
+    bool frag_no_scale_copy = false;
     // Timing only (wrong results; verify-bench): decode / verify layers
     // record no residual add + RMSNorm stages (what those stages cost), or
     // sessions record no barriers between their dispatches at all (what the

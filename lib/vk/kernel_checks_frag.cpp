@@ -322,6 +322,27 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         fq.data = bufs.upload(ops::frag_repack_mxfp4(codes.data(), M, K, f, true));
         fuq.data = bufs.upload(ops::frag_repack_mxfp4(ucodes.data(), M, K, f, true));
     }
+    // Fragment-ordered scales (FSC) where the layout has them, repacked on
+    // the device as models do: the words against the host form, and below
+    // the products' bits against the standard scales' (the same values).
+    const bool fsc = ops::frag_scale_words(f);
+    ops::frag_weight fws = fw, fus = fu, fqs = fq;
+    if (fsc) {
+        const uint64_t sb = ops::frag_scale_words_bytes(M, K);
+        fws.scale_words = fqs.scale_words = bufs.zeros(sb);
+        fus.scale_words = bufs.zeros(sb);
+        command_stream cs(dev);
+        ops::frag_repack_scales(cs, w.chunks[0].scales, fw.table, fws.scale_words, M, K);
+        ops::frag_repack_scales(cs, wu.chunks[0].scales, fw.table, fus.scale_words, M, K);
+        cs.submit();
+        const auto sc = bufs.read<uint8_t>(w.chunks[0].scales, size_t(M) * K / 32);
+        if (bufs.read<uint32_t>(fws.scale_words, sb / 4) != ops::frag_repack_scales(sc.data(), M, K, f)) {
+            res.name += " (scale words)";
+            res.error = 1;
+            return res;
+        }
+        fws.scales = fus.scales = fqs.scales = {};  // the words alone
+    }
     res.tolerance = 2e-5;
     res.passed = true;
     // Both x forms of the kernel: hi / lo as B columns (the default; 4
@@ -366,6 +387,14 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         ops::matvec_conv mc;
         mc.w = dcw, mc.state = dst, mc.snapshots = dsn, mc.K = cd.K, mc.snap_from = 0, mc.slot0 = 0, mc.ring = N;
         ops::linear_matvec_frag_conv(cs, fw, dx, du, N, mc, true);
+        buffer_span dys = bufs.zeros(size_t(N) * M * 4), dglus = bufs.zeros(size_t(N) * M * 4);
+        buffer_span dus = bufs.zeros(size_t(N) * M * 4);
+        if (fsc) {  // (the conv's snapshots again: the same values)
+            fws.hl_cols = fus.hl_cols = hl;
+            ops::linear_matvec_frag(cs, fws, xs, dys, N, M);
+            ops::linear_matvec_frag_glu(cs, fws, fus, dx, dglus, N, M, true);
+            ops::linear_matvec_frag_conv(cs, fws, dx, dus, N, mc, true);
+        }
         cs.barrier();
         ops::swiglu(cs, dy, dyu, dact, N * M);
         ops::gdn_conv(cs, cd, dy, dcw, dst, buffer_span{}, du_ref, dsn_ref);
@@ -396,6 +425,15 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
             !same_bits(bufs.read<float>(dsn, size_t(N) * 3 * M).data(),
                        bufs.read<float>(dsn_ref, size_t(N) * 3 * M).data(), size_t(N) * 3 * M, true)) {
             if (rg.passed) res.error = 1;
+            res.passed = false;
+            return res;
+        }
+        if (fsc && (!same_bits(got.data(), bufs.read<float>(dys, ref.size()).data(), ref.size(), true) ||
+                    !same_bits(glu.data(), bufs.read<float>(dglus, ref.size()).data(), ref.size(), true) ||
+                    !same_bits(bufs.read<float>(du, ref.size()).data(), bufs.read<float>(dus, ref.size()).data(),
+                               ref.size(), true))) {
+            res.name += " (scale words)";
+            res.error = std::max(res.error, 1.0);
             res.passed = false;
             return res;
         }
@@ -431,6 +469,8 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         ops::linear_matvec_frag(cq, fq3, dx, dq3, N, M, true);
         ops::linear_matvec_frag(cq, fuq, dx, dqu, N, M, true);
         ops::linear_matvec_frag_glu(cq, fq, fuq, dx, dqg, N, M, true);
+        buffer_span dqs = bufs.zeros(size_t(N) * M * 4);
+        if (fsc) ops::linear_matvec_frag(cq, fqs, dx, dqs, N, M, true);
         cq.barrier();
         ops::swiglu(cq, dq, dqu, dqa, N * M);
         cq.submit();
@@ -440,7 +480,8 @@ kernel_check_result check_matvec_frag(vk_device &dev, uint64_t seed) {
         if (!rq.passed || !same_bits(q.data() + size_t(j) * M, bufs.read<float>(dqj, M).data(), M, true) ||
             !same_bits(q.data(), bufs.read<float>(dq3, ref.size()).data(), q.size(), true) ||
             !same_bits(bufs.read<float>(dqg, ref.size()).data(), bufs.read<float>(dqa, ref.size()).data(),
-                       ref.size(), true)) {
+                       ref.size(), true) ||
+            (fsc && !same_bits(q.data(), bufs.read<float>(dqs, ref.size()).data(), q.size(), true))) {
             if (rq.passed) res.error = 1;
             res.passed = false;
             return res;

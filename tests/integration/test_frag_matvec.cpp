@@ -201,27 +201,39 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
 
 // Where every product of a matrix reads its repacked copy (natively; here the
 // emulation with kernel_tuning::frag_prefill), the loader repacks each MXFP4
-// matrix as it arrives and drops its standard codes: the model holds them
-// once.  Nothing may read them afterwards (an empty binding is an error),
-// and the logits equal, bit for bit, those of a model that kept them.
+// matrix as it arrives and drops its standard codes (and scales, read as
+// fragment-ordered scale words): the model holds them once.  Nothing may
+// read them afterwards (an empty binding is an error), and the logits equal,
+// bit for bit, those of a model that kept them and of one whose copies read
+// the standard scales (kernel_tuning::frag_no_scale_copy).
 TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
     test::validation_scope vs;
     test::temp_dir tmp;
     quantize_trained_mxfp4(tmp / "q");
     struct restore {
-        ~restore() { ops::tuning().frag_matvec = ops::tuning().frag_prefill = false; }
+        ~restore() {
+            ops::tuning().frag_matvec = ops::tuning().frag_prefill = ops::tuning().frag_no_scale_copy = false;
+        }
     } r;
     ops::tuning().frag_matvec = true;
+    ops::tuning().frag_no_scale_copy = true;  // the standard scales (FSC=0)
+    auto standard_scales = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
+    ops::tuning().frag_no_scale_copy = false;
     auto kept = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
     ops::tuning().frag_prefill = true;
     auto dropped = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
     ASSERT_TRUE(kept->layers()[0].down.chunks[0].data.valid());
+    ASSERT_TRUE(kept->layers()[0].down.chunks[0].scales.valid());
+    ASSERT_FALSE(standard_scales->layers()[0].down.frag.scale_words.valid());
     uint64_t codes = 0;
     auto check = [&](const ops::device_weight &w) {
         ASSERT_TRUE(w.frag.valid());
         EXPECT_FALSE(w.chunks[0].data.valid());
-        EXPECT_TRUE(w.chunks[0].scales.valid());  // the kernel reads the standard scales
-        codes += uint64_t(w.rows) * w.cols / 2;
+        // The kernel reads the fragment-ordered scale words (driver 580's
+        // layout has them), so the standard scales go too.
+        EXPECT_TRUE(w.frag.scale_words.valid());
+        EXPECT_FALSE(w.chunks[0].scales.valid());
+        codes += uint64_t(w.rows) * w.cols / 2 + uint64_t(w.rows) * w.cols / 32;
     };
     for (const layer_weights &L : dropped->layers()) {
         check(L.gate), check(L.up), check(L.down);
@@ -230,8 +242,8 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
     }
     check(dropped->lm_head());
     EXPECT_TRUE(dropped->embed().chunks[0].data.valid());  // the gather reads the embedding
-    std::printf("  model memory used: %llu bytes with the standard codes kept, %llu dropped (codes of the "
-                "checked matrices: %llu)\n",
+    std::printf("  model memory used: %llu bytes with the standard codes kept, %llu dropped (codes and scales "
+                "of the checked matrices: %llu)\n",
                 static_cast<unsigned long long>(kept->device_bytes_used()),
                 static_cast<unsigned long long>(dropped->device_bytes_used()),
                 static_cast<unsigned long long>(codes));
@@ -240,11 +252,15 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
     auto cases = test::load_trained_cases();
     const std::vector<int32_t> &p = cases[0].prompt;
     ASSERT_GT(p.size(), 16u);  // prefill through the copies
-    engine_session a(*kept, {}), b(*dropped, {});
+    engine_session a(*kept, {}), b(*dropped, {}), s(*standard_scales, {});
     a.eval(p.data(), static_cast<uint32_t>(p.size()), logits_rows::all);
     b.eval(p.data(), static_cast<uint32_t>(p.size()), logits_rows::all);
+    s.eval(p.data(), static_cast<uint32_t>(p.size()), logits_rows::all);
     ASSERT_EQ(a.logits().size(), b.logits().size());
     EXPECT_EQ(0, std::memcmp(a.logits().data(), b.logits().data(), a.logits().size() * 4));
+    // Scale words hold the same values: the same bits as the standard scales.
+    ASSERT_EQ(a.logits().size(), s.logits().size());
+    EXPECT_EQ(0, std::memcmp(a.logits().data(), s.logits().data(), a.logits().size() * 4));
     generator spec(*dropped, {}, decoder_kind::mtp, 3), van(*dropped, {});
     const uint32_t n = static_cast<uint32_t>(std::min<size_t>(cases[0].greedy.size(), 12));
     EXPECT_EQ(greedy(spec, p, n), greedy(van, p, n));

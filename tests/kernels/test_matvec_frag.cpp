@@ -211,7 +211,7 @@ TEST(MatvecFrag, XQuadsPutEachLanesBlockXTogether) {
             EXPECT_EQ(perm[16 + kb], q + 3);
         }
         const auto t = frag_layout_table(f, true);
-        ASSERT_EQ(t.size(), size_t(672));
+        ASSERT_EQ(t.size(), size_t(kFragTableWords));
         for (uint32_t s = 0; s < 32; ++s) EXPECT_EQ(t[640 + s], perm[s]);
     }
     EXPECT_FALSE(frag_x_quads(frag_layout_mma_m16n8k16()));
@@ -224,6 +224,46 @@ TEST(MatvecFrag, XQuadsPutEachLanesBlockXTogether) {
     EXPECT_FALSE(frag_x_quads(mixed));
     const auto t = frag_layout_table(nv);  // the identity without quads
     for (uint32_t s = 0; s < 32; ++s) EXPECT_EQ(t[640 + s], s);
+}
+
+// The fragment-ordered scales (FSC): every lane's word holds its own two
+// accumulator rows' scales (plus 14) of both blocks of each 64-column group,
+// with zeros past the last row; layouts without row pairs have none.
+TEST(MatvecFrag, ScaleWordsHoldEachLanesRowScales) {
+    std::mt19937_64 rng(5);
+    frag_layout scrambled = frag_layout_nv_driver_580();
+    std::shuffle(scrambled.c.begin(), scrambled.c.end(), rng);  // lanes hold other rows
+    for (const frag_layout &f : {frag_layout_mma_m16n8k16(), frag_layout_nv_driver_580(), scrambled}) {
+        std::array<uint8_t, 32> lane_word;
+        std::array<std::array<uint8_t, 2>, kFragScaleWords> word_rows;
+        ASSERT_TRUE(frag_scale_words(f, &lane_word, &word_rows));
+        const uint32_t rows = 37, cols = 192, bpr = cols / 32;
+        std::vector<uint8_t> sc(size_t(rows) * bpr);
+        for (auto &b : sc) b = static_cast<uint8_t>(rng() % 241);  // up to ops::max_scale_byte
+        const auto words = frag_repack_scales(sc.data(), rows, cols, f);
+        ASSERT_EQ(words.size(), size_t(3) * 3 * kFragScaleWords);  // 3 tiles, 3 groups
+        const auto t = frag_layout_table(f);
+        for (uint32_t l = 0; l < 32; ++l) {
+            ASSERT_LT(lane_word[l], kFragScaleWords);
+            EXPECT_EQ(t[672 + l], lane_word[l]);
+            for (uint32_t tile = 0; tile < 3; ++tile)
+                for (uint32_t g = 0; g < 3; ++g) {
+                    const uint32_t w = words[(tile * 3 + g) * kFragScaleWords + lane_word[l]];
+                    for (uint32_t j = 0; j < 2; ++j) {
+                        const uint32_t row = tile * 16 + (f.c[l][2 * j] >> 3);
+                        EXPECT_EQ(word_rows[lane_word[l]][j], f.c[l][2 * j] >> 3);
+                        EXPECT_EQ(t[704 + 2 * lane_word[l] + j], f.c[l][2 * j] >> 3);
+                        for (uint32_t b = 0; b < 2; ++b)
+                            EXPECT_EQ((w >> (8 * (2 * j + b))) & 0xffu,
+                                      row < rows ? sc[size_t(row) * bpr + 2 * g + b] + 14u : 0u);
+                    }
+                }
+        }
+    }
+    frag_layout rowless = frag_layout_nv_driver_580();  // accumulator elements 0 and 1 in different rows
+    std::swap(rowless.c[0][1], rowless.c[0][2]);
+    EXPECT_FALSE(frag_scale_words(rowless));
+    EXPECT_ANY_THROW(frag_repack_scales(nullptr, 16, 64, rowless));
 }
 
 TEST(MatvecFrag, RepackRoundTripsAndPadsWithZeros) {

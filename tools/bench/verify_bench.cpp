@@ -41,6 +41,8 @@
 //     the default since 2026-12-06, is accepted).  --frag-no-bf16: bf16 weights (a bf16
 //     model's, the MTP head's) keep the standard kernels (kernel_tuning::frag_no_bf16;
 //     --frag-bf16, AF16 copies, the default since 2026-12-06, is accepted).
+//     --frag-no-scale-copy: frag copies read the standard scales (no fragment-ordered
+//     scale words: matvec_frag.comp FSC=0, the same bits; kernel_tuning::frag_no_scale_copy).
 //   --diag-skip-norms / --diag-no-barriers (before CONFIG; timing only, wrong results):
 //     decode / verify without the residual add + RMSNorm stages, or without any barrier
 //     (what they cost; kernel_tuning::diag_skip_norms / diag_no_barriers).
@@ -128,6 +130,8 @@ int main(int argc, char **argv) {
         } else if (f == "--frag-bf16") {  // the default since 2026-12-06
         } else if (f == "--frag-no-bf16") {
             tu.frag_no_bf16 = true;
+        } else if (f == "--frag-no-scale-copy") {
+            tu.frag_no_scale_copy = true;
         } else if (f == "--diag-skip-norms") {
             tu.diag_skip_norms = true;
         } else if (f == "--no-spread-norm") {
