@@ -404,19 +404,21 @@ cfrag mma(afrag a, bfrag b, cfrag c) {
 #endif
 
 // The 8 codes of one A fragment -> fp16 elements times 2^-14.  Word layout
-// (ops::frag_repack_mxfp4): element 2p's magnitude bits at 3p..3p+2 and
-// sign at 12 + p, element 2p + 1's at 16 + 3p.. and 28 + p; pair 3 is
-// already in place.  Pairs 0 and 1: the pair's 8 bits t, then one multiply
-// t * (2^(9 - 3p) + 2^(3 - p)) moves magnitudes and signs at once (the two
-// shifted copies overlap only where carries stay out of the kept bits, so
-// this is (t << (9 - 3p)) | (t << (3 - p)) on them: checked for all 256 t
-// by the unit test MatvecFrag.DecodeGivesE2m1Values); pair 2's copies
-// would collide on kept bits, so it takes the two shifts.
+// (ops::frag_repack_mxfp4, ops::frag_sign_bit): element 2p's magnitude bits
+// at 3p..3p+2 and sign at 14 - p (pair 3: 15), element 2p + 1's 16 higher;
+// pair 3 is already in place, and pair 2 (magnitudes at 6..8, sign at 12)
+// one shift by 3 away.  Pairs 0 and 1: the pair's 8 bits t, then one
+// multiply t * (2^(9 - 3p) + 2^(1 + p)) moves magnitudes and signs at once
+// (the two shifted copies overlap only where carries stay out of the kept
+// bits, so this is (t << (9 - 3p)) | (t << (1 + p)) on them: checked for
+// all 256 t by the unit test MatvecFrag.DecodeGivesE2m1Values).  So 6
+// integer instructions and 3 multiplies per fragment (signs at 12 + p took
+// two shifts for pair 2: 9 or 10 and 2).
 #ifndef DECODE_SHIFTS
 #define DECODE_SHIFTS 0  // 1: every pair by two shifts (A/B timing of the multiply)
 #endif
 uint pair_by_shifts(uint q, uint p) {
-    return ((q << (9u - 3u * p)) & 0x0E000E00u) | ((q << (3u - p)) & 0x80008000u);
+    return ((q << (9u - 3u * p)) & 0x0E000E00u) | ((q << (1u + p)) & 0x80008000u);
 }
 afrag decode_a(uint q) {
     afrag a = A_INIT;
@@ -424,9 +426,10 @@ afrag decode_a(uint q) {
 #ifdef DIAG_NO_DECODE  // timing only (wrong results): the word's bits as the pair, no placement
         const uint h = q;
 #else
-        const uint h = p == 3u                          ? q & 0x8E008E00u
-                       : p == 2u || DECODE_SHIFTS != 0 ? pair_by_shifts(q, p)
-                               : ((q & (p == 0u ? 0x10071007u : 0x20382038u)) * (p == 0u ? 520u : 68u)) & 0x8E008E00u;
+        const uint h = p == 3u              ? q & 0x8E008E00u
+                       : DECODE_SHIFTS != 0 ? pair_by_shifts(q, p)
+                       : p == 2u            ? (q * 8u) & 0x8E008E00u
+                               : ((q & (p == 0u ? 0x40074007u : 0x20382038u)) * (p == 0u ? 514u : 68u)) & 0x8E008E00u;
 #endif
         const f16vec2 v = unpackFloat2x16(h);
         AE(a, 2u * p) = v.x;

@@ -277,7 +277,7 @@ namespace {
 // Where element i (< 8) of a fragment word keeps its magnitude and sign
 // bits (matvec_frag.comp's decode_a).
 inline uint32_t mag_shift(uint32_t i) { return 3 * (i >> 1) + 16 * (i & 1); }
-inline uint32_t sign_bit(uint32_t i) { return 12 + (i >> 1) + 16 * (i & 1); }
+inline uint32_t sign_bit(uint32_t i) { return frag_sign_bit(i >> 1) + 16 * (i & 1); }
 }  // namespace
 
 namespace {

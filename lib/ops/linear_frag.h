@@ -101,6 +101,11 @@ bool frag_x_quads(const frag_layout &f, std::array<uint8_t, 32> *perm = nullptr)
 constexpr uint32_t kFragTableWords = 32 * 16 + 128 + 32 + 32 + 2 * kFragScaleWords;
 std::vector<uint32_t> frag_layout_table(const frag_layout &f, bool x_quads = false);
 
+// Where a repacked fragment word keeps element 2p's sign (element 2p + 1's
+// is 16 higher; magnitudes at 3p .. 3p + 2 and 16 higher): 14 - p, and 15
+// for pair 3, so that matvec_frag.comp's decode_a places pairs 0 and 1 by a
+// multiply, pair 2 by one shift and pair 3 in place.
+constexpr uint32_t frag_sign_bit(uint32_t p) { return p == 3 ? 15 : 14 - p; }
 // Repacks an MXFP4 weight's codes (rows x cols / 2 bytes, element i of a row
 // in the nibble 4 * (i % 8) of little-endian word i / 8; cols % 64 == 0)
 // into matvec_frag.comp's order: per 16-row tile (the last padded with

@@ -61,21 +61,27 @@ std::vector<float> probe_output(const frag_layout &f) {
 // the shifted copies' carries stay out of the kept bits: this checks that.
 TEST(MatvecFrag, DecodeGivesE2m1Values) {
     static const float kE2m1[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};  // OCP MX spec, E2M1
-    auto decode_pair = [](uint32_t q, uint32_t p) -> uint32_t {
+    auto decode_pair = [](uint32_t q, uint32_t p) -> uint32_t {  // matvec_frag.comp's decode_a
         if (p == 3) return q & 0x8E008E00u;
-        if (p == 2) return ((q << 3u) & 0x0E000E00u) | ((q << 1u) & 0x80008000u);
-        return ((q & (p == 0 ? 0x10071007u : 0x20382038u)) * (p == 0 ? 520u : 68u)) & 0x8E008E00u;
+        if (p == 2) return (q * 8u) & 0x8E008E00u;
+        return ((q & (p == 0 ? 0x40074007u : 0x20382038u)) * (p == 0 ? 514u : 68u)) & 0x8E008E00u;
+    };
+    auto decode_by_shifts = [](uint32_t q, uint32_t p) -> uint32_t {  // DECODE_SHIFTS=1
+        return ((q << (9u - 3u * p)) & 0x0E000E00u) | ((q << (1u + p)) & 0x80008000u);
     };
     std::mt19937 rng(7);
     for (uint32_t p = 0; p < 4; ++p)
         for (uint32_t codes = 0; codes < 256; ++codes) {
             const uint32_t lo_code = codes & 15u, hi_code = codes >> 4;  // elements 2p, 2p + 1
-            uint32_t q = ((lo_code & 7u) << (3 * p)) | ((lo_code >> 3) << (12 + p)) | ((hi_code & 7u) << (16 + 3 * p)) |
-                         ((hi_code >> 3) << (28 + p));
+            const uint32_t s = frag_sign_bit(p);
+            ASSERT_TRUE(p < 3 || s == 15u);
+            uint32_t q = ((lo_code & 7u) << (3 * p)) | ((lo_code >> 3) << s) | ((hi_code & 7u) << (16 + 3 * p)) |
+                         ((hi_code >> 3) << (16 + s));
             // The other pairs' bits must not matter: fill them at random.
-            const uint32_t own = (7u << (3 * p)) | (1u << (12 + p)) | (7u << (16 + 3 * p)) | (1u << (28 + p));
+            const uint32_t own = (7u << (3 * p)) | (1u << s) | (7u << (16 + 3 * p)) | (1u << (16 + s));
             q |= static_cast<uint32_t>(rng()) & ~own;
             const uint32_t h = decode_pair(q, p);
+            if (p < 3) ASSERT_EQ(decode_by_shifts(q, p), h) << "pair " << p << " codes " << codes;
             const float lo = f16_to_f32(static_cast<uint16_t>(h & 0xffffu)), hi = f16_to_f32(static_cast<uint16_t>(h >> 16));
             const float want_lo = (lo_code & 8u ? -1.0f : 1.0f) * kE2m1[lo_code & 7u] * std::ldexp(1.0f, -14);
             const float want_hi = (hi_code & 8u ? -1.0f : 1.0f) * kE2m1[hi_code & 7u] * std::ldexp(1.0f, -14);
