@@ -29,6 +29,14 @@ void scale_add(command_stream &cs, const buffer_span &a, const buffer_span &b, c
     cs.dispatch(p, {a, b, y}, pc, gx, gy);
 }
 
+void l2_prefetch(command_stream &cs, const buffer_span &src, const buffer_span &sink, uint32_t groups) {
+    const uint64_t n = src.size / 16;
+    if (!n || !groups) return;
+    if (n > UINT32_MAX / 2) fail(MLXMTP_ERR_INTERNAL, "l2_prefetch: span too large");
+    const uint32_t pc = static_cast<uint32_t>(n);
+    cs.dispatch(cs.device().kernels().get("l2_prefetch"), {src, sink}, pc, std::min<uint32_t>(groups, 65535u));
+}
+
 namespace {
 struct norm_pc {
     uint32_t cols;

@@ -24,6 +24,13 @@ void add_rms_norm(command_stream &cs, const buffer_span &a, const buffer_span &b
                   const buffer_span &s, const buffer_span &y, uint32_t rows, uint32_t cols, float eps, bool one_plus,
                   const buffer_span &yp = {}, bool yp_f16 = false);
 
+// Reads src's whole 16-byte units into the L2 cache with `groups`
+// workgroups (l2_prefetch.comp; kernel_tuning::l2_prefetch): recorded
+// beside a stage that leaves memory idle, so that the next product finds
+// its weight there.  sink (4 bytes) takes a write that practically never
+// happens (it keeps the loads) and is never read.
+void l2_prefetch(command_stream &cs, const buffer_span &src, const buffer_span &sink, uint32_t groups);
+
 // Splits a 1-D grid over (x, y) so that x stays under the device's limit.
 void grid_1d(const vk_device &dev, uint64_t groups, uint32_t *gx, uint32_t *gy);
 

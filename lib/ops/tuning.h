@@ -68,6 +68,12 @@ struct kernel_tuning {
     // record no residual add + RMSNorm stages (what those stages cost), or
     // sessions record no barriers between their dispatches at all (what the
     // barriers cost: the floor a barrier-free schedule could reach).
+    // Sessions created while this is nonzero record, beside the stages that
+    // leave memory idle at decode / verify sizes (the GDN recurrence, the
+    // attention prepare + core), a read of the next output projection's
+    // weight into the L2 cache with this many workgroups (ops::l2_prefetch;
+    // the same results; A/B runs).
+    uint32_t l2_prefetch = 0;
     bool diag_skip_norms = false;
     bool diag_no_barriers = false;
     // Sessions created while this is set keep the residual add + RMSNorm

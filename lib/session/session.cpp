@@ -58,6 +58,9 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     }
     if (std::any_of(gdn_.begin(), gdn_.end(), [](const gdn_state &g) { return g.state.valid(); }))
         gdn_arrivals_ = state_arena_->alloc(4 * Hv, "GDN norm arrival counters");
+    l2_prefetch_groups_ = ops::tuning().l2_prefetch;
+    if (l2_prefetch_groups_)
+        for (buffer_span &s : prefetch_sinks_) s = state_arena_->alloc(16, "L2 prefetch sink");
     if (std::any_of(kv_.begin(), kv_.end(), [](const kv_state &k) { return k.k.valid(); }) ||
         (opt.mtp && m.mtp().present)) {
         // Split-K attention for decode / verify chunks (long contexts).
@@ -429,6 +432,7 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         }
     }
     cs.section("gdn.rec");
+    prefetch_weight(cs, w.out, T);  // (the recurrence leaves memory idle)
     // Decode and verify sizes: the gated norm runs in the recurrence's
     // epilogue (one stage fewer); prefill: its own kernel.
     const bool norm_in_rec = T <= ops::kMatvecMaxCols && !ops::tuning().unfused_gdn_norm;
@@ -457,6 +461,16 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         ops::linear_matvec_frag_resid(cs, w.out, y_, *out, x_, T, yp);
     else
         ops::linear(cs, w.out, y_, mix_, T, yp);
+}
+
+void engine_session::prefetch_weight(command_stream &cs, const ops::device_weight &w, uint32_t T) {
+    if (!l2_prefetch_groups_ || T > ops::kMatvecMaxCols || !w.valid()) return;
+    if (w.frag.valid()) {
+        ops::l2_prefetch(cs, w.frag.data, prefetch_sinks_[0], l2_prefetch_groups_);
+        if (w.frag.scale_words.valid()) ops::l2_prefetch(cs, w.frag.scale_words, prefetch_sinks_[1], 8);
+    } else if (w.chunks[0].data.valid()) {
+        ops::l2_prefetch(cs, w.chunks[0].data, prefetch_sinks_[0], l2_prefetch_groups_);
+    }
 }
 
 void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffer_span kc, buffer_span vc, uint32_t T,
@@ -492,6 +506,7 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
     ops::attn_prepare(cs, d, qg_, k_, v_, w.q_norm, w.k_norm, positions, q_, kc, vc);
     cs.barrier();
     cs.section("attn.core");
+    prefetch_weight(cs, w.o, T);  // (the attention core leaves memory mostly idle)
     // Decode and verify: split-K over workgroups for long contexts (a
     // prefill chunk has T x Hq workgroups already).
     const buffer_span ap = pairs_for(w.o, T, mixp_);

@@ -145,6 +145,13 @@ private:
     };
     std::vector<gdn_state> gdn_;
     std::vector<kv_state> kv_;
+    // kernel_tuning::l2_prefetch at creation (0: none) and its sinks (two:
+    // its dispatches run side by side); see prefetch_weight.
+    uint32_t l2_prefetch_groups_ = 0;
+    buffer_span prefetch_sinks_[2];
+    // Decode / verify sizes with l2_prefetch_groups_: records a read of w's
+    // bytes (its frag copy's, else its first chunk's) into the L2 cache.
+    void prefetch_weight(command_stream &cs, const ops::device_weight &w, uint32_t T);
     buffer_span gdn_arrivals_;  // [Hv] uint32 zeros: the recurrence's norm epilogue counters (ops::gdn_norm_epilogue)
     ops::attn_split attn_split_;  // decode / verify attention split-K scratch (partials, arrival counters)
 

@@ -288,8 +288,8 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
 // producers (token-pair halves) gives, bit for bit, the logits of products
 // rounding x themselves, also where a verify's GDN recurrence runs in two
 // segments (the snapshot ring wraps at an odd token); rows one at a time give
-// a batch's bits; MTP greedy (k = 3 and 7: verifies of up to 8 tokens, one
-// column group) equals plain greedy.
+// a batch's bits (also with kernel_tuning::l2_prefetch); MTP greedy (k = 3
+// and 7: verifies of up to 8 tokens, one column group) equals plain greedy.
 TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
     test::validation_scope vs;
     test::temp_dir tmp;
@@ -355,6 +355,14 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         std::printf("  spread norm against norm stages: largest logit difference %.3g of max |logit|\n", rel);
         EXPECT_LT(rel, 2e-3);  // measured 2.5e-4 on lavapipe (x16 against fp32 x above: 2.8e-4)
         EXPECT_NE(0, std::memcmp(ls.data(), lp.data(), lp.size() * 4));  // the spread path did run
+    }
+    {  // weights read into the L2 cache beside the recurrence / attention core: the same bits
+        struct prefetch_scope {
+            prefetch_scope() { ops::tuning().l2_prefetch = 4; }
+            ~prefetch_scope() { ops::tuning().l2_prefetch = 0; }
+        } ps;
+        engine_session pf(*frag, {});
+        EXPECT_EQ(0, std::memcmp(run(pf).data(), lp.data(), lp.size() * 4));
     }
     engine_session one(*frag, {});
     for (uint32_t t = 0; t < 33; ++t) {

@@ -43,6 +43,9 @@
 //     --frag-bf16, AF16 copies, the default since 2026-12-06, is accepted).
 //     --frag-no-scale-copy: frag copies read the standard scales (no fragment-ordered
 //     scale words: matvec_frag.comp FSC=0, the same bits; kernel_tuning::frag_no_scale_copy).
+//   --l2-prefetch G (before CONFIG): sessions read each output projection's weight into the
+//     L2 cache with G workgroups beside the GDN recurrence / attention core (A/B;
+//     kernel_tuning::l2_prefetch).
 //   --diag-skip-norms / --diag-no-barriers (before CONFIG; timing only, wrong results):
 //     decode / verify without the residual add + RMSNorm stages, or without any barrier
 //     (what they cost; kernel_tuning::diag_skip_norms / diag_no_barriers).
@@ -132,6 +135,8 @@ int main(int argc, char **argv) {
             tu.frag_no_bf16 = true;
         } else if (f == "--frag-no-scale-copy") {
             tu.frag_no_scale_copy = true;
+        } else if (f == "--l2-prefetch" && argc > 2) {
+            tu.l2_prefetch = static_cast<uint32_t>(count(1));
         } else if (f == "--diag-skip-norms") {
             tu.diag_skip_norms = true;
         } else if (f == "--no-spread-norm") {
