@@ -26,7 +26,11 @@ void main() {
         if (r >= pc.M) continue;
         const uint code = (src[r * (pc.K / 8u) + k / 8u] >> (4u * (k % 8u))) & 15u;
         w |= (code & 7u) << (3u * (i >> 1) + 16u * (i & 1u));   // magnitude
+#if defined(SIGNS12) && SIGNS12  // A/B (kernel_tuning::frag_signs12): the earlier sign positions 12 + p
+        w |= (code >> 3) << (12u + (i >> 1) + 16u * (i & 1u));
+#else
         w |= (code >> 3) << ((i >> 1) == 3u ? 15u : 14u - (i >> 1)) + 16u * (i & 1u);  // sign (ops::frag_sign_bit)
+#endif
     }
     dst[o] = w;
 }

@@ -426,10 +426,16 @@ afrag decode_a(uint q) {
 #ifdef DIAG_NO_DECODE  // timing only (wrong results): the word's bits as the pair, no placement
         const uint h = q;
 #else
+#if defined(SIGNS12) && SIGNS12  // A/B: signs at 12 + p (frag_repack_mxfp4.comp SIGNS12), pair 2 by two shifts
+        const uint h = p == 3u ? q & 0x8E008E00u
+                       : p == 2u ? ((q << 3u) & 0x0E000E00u) | ((q << 1u) & 0x80008000u)
+                                 : ((q & (p == 0u ? 0x10071007u : 0x20382038u)) * (p == 0u ? 520u : 68u)) & 0x8E008E00u;
+#else
         const uint h = p == 3u              ? q & 0x8E008E00u
                        : DECODE_SHIFTS != 0 ? pair_by_shifts(q, p)
                        : p == 2u            ? (q * 8u) & 0x8E008E00u
                                : ((q & (p == 0u ? 0x40074007u : 0x20382038u)) * (p == 0u ? 514u : 68u)) & 0x8E008E00u;
+#endif
 #endif
         const f16vec2 v = unpackFloat2x16(h);
         AE(a, 2u * p) = v.x;

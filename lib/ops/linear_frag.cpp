@@ -407,6 +407,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (!fsc && (!w.scales.valid() || (up && !up->scales.valid())))
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a weight without its standard scales needs its scale words");
     if (fsc) d.emplace_back("FSC", "1");
+    if (w.signs12 && !w.f16_weights) d.emplace_back("SIGNS12", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
     if (x_f32) d.emplace_back("XF32", "1");
     if (up) d.emplace_back("GLU", "1");
@@ -641,7 +642,8 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_c
     struct {
         uint32_t M, K, gx;
     } pc{w.rows, w.cols, gx};
-    cs.dispatch(dev.kernels().get("frag_repack_mxfp4"), {w.chunks[0].data, table, w.frag.data}, pc, gx, gy);
+    const define_list sd = layout.signs12 ? define_list{{"SIGNS12", "1"}} : define_list{};
+    cs.dispatch(dev.kernels().get("frag_repack_mxfp4", sd), {w.chunks[0].data, table, w.frag.data}, pc, gx, gy);
     make_scale_words(cs, a, w);
 }
 
@@ -653,6 +655,7 @@ frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool 
     c.c_row_pairs = frag_c_row_pairs(f);
     c.b_pairs = frag_b_pairs(f);
     c.scale_copy = frag_scale_words(f) && !tuning().frag_no_scale_copy;
+    c.signs12 = tuning().frag_signs12;
     c.x_quads = x_quads;
     c.x16 = x16;
     c.emulate = emulate;
@@ -666,6 +669,7 @@ frag_weight frag_view(const device_weight &w) {
     fw.data = w.frag.data;
     fw.scales = w.frag.f16_weights ? w.frag.scales : w.chunks.at(0).scales;
     fw.scale_words = w.frag.scale_words;
+    fw.signs12 = w.frag.signs12;
     fw.table = w.frag.table;
     fw.c_row_pairs = w.frag.c_row_pairs;
     fw.b_pairs = w.frag.b_pairs;

@@ -137,6 +137,7 @@ struct frag_weight {
     // The fragment-ordered scales (frag_repack_scales): when valid the kernel
     // reads them (FSC=1; the same bits) and `scales` may be empty.
     buffer_span scale_words;
+    bool signs12 = false;  // kernel_tuning::frag_signs12's sign positions (SIGNS12; A/B)
     bool c_row_pairs = false;  // frag_c_row_pairs of the layout
     bool b_pairs = false;      // frag_b_pairs of the layout
     // x's hi / lo halves as adjacent B columns (HLC=1: 4 tokens per column

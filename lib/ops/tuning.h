@@ -64,6 +64,10 @@ struct kernel_tuning {
     // standard [rows][cols / 32] layout (no fragment-ordered scale words:
     // matvec_frag.comp FSC=0, the same bits; A/B runs).
     bool frag_no_scale_copy = false;
+    // MXFP4 frag copies made while this is set keep the signs at 12 + p
+    // (before 2026-12-06's ops::frag_sign_bit; pair 2 then takes two shifts
+    // to decode: matvec_frag.comp / frag_repack_mxfp4.comp SIGNS12; A/B runs).
+    bool frag_signs12 = false;
     // Timing only (wrong results; verify-bench): decode / verify layers
     // record no residual add + RMSNorm stages (what those stages cost), or
     // sessions record no barriers between their dispatches at all (what the

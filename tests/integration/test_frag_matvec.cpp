@@ -364,6 +364,16 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         engine_session pf(*frag, {});
         EXPECT_EQ(0, std::memcmp(run(pf).data(), lp.data(), lp.size() * 4));
     }
+    {  // codes with the earlier sign positions (kernel_tuning::frag_signs12, A/B): the same bits
+        struct signs_scope {
+            signs_scope() { ops::tuning().frag_matvec = ops::tuning().frag_signs12 = true; }
+            ~signs_scope() { ops::tuning().frag_matvec = ops::tuning().frag_signs12 = false; }
+        } ss;
+        auto m12 = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
+        ASSERT_TRUE(m12->layers()[0].down.frag.signs12);
+        engine_session s12(*m12, {});
+        EXPECT_EQ(0, std::memcmp(run(s12).data(), lp.data(), lp.size() * 4));
+    }
     engine_session one(*frag, {});
     for (uint32_t t = 0; t < 33; ++t) {
         one.eval(&p[t], 1, logits_rows::last);

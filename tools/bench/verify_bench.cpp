@@ -43,6 +43,8 @@
 //     --frag-bf16, AF16 copies, the default since 2026-12-06, is accepted).
 //     --frag-no-scale-copy: frag copies read the standard scales (no fragment-ordered
 //     scale words: matvec_frag.comp FSC=0, the same bits; kernel_tuning::frag_no_scale_copy).
+//   --frag-signs12 (before CONFIG): MXFP4 frag copies keep the signs at 12 + p (the
+//     earlier decode; kernel_tuning::frag_signs12; A/B).
 //   --l2-prefetch G (before CONFIG): sessions read each output projection's weight into the
 //     L2 cache with G workgroups beside the GDN recurrence / attention core (A/B;
 //     kernel_tuning::l2_prefetch).
@@ -135,6 +137,8 @@ int main(int argc, char **argv) {
             tu.frag_no_bf16 = true;
         } else if (f == "--frag-no-scale-copy") {
             tu.frag_no_scale_copy = true;
+        } else if (f == "--frag-signs12") {
+            tu.frag_signs12 = true;
         } else if (f == "--l2-prefetch" && argc > 2) {
             tu.l2_prefetch = static_cast<uint32_t>(count(1));
         } else if (f == "--diag-skip-norms") {
