@@ -394,9 +394,12 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     }
     // bf16 copies (AF16: four times the A bytes per step) take PF = 1 at
     // one column group too (decode 20.77 against 21.12 ms, verify of 2..8
-    // 1-3% faster: docs/results/h100-2026-12-06bf16/call2).
+    // 1-3% faster: docs/results/h100-2026-12-06bf16/call2), and since the
+    // scale words and the 14 - p signs MXFP4's too: at PF = 2 driver 580
+    // spilled registers in the NORM_IN / CONV variants (decode 12.07 ms
+    // against 8.85 at PF = 1: docs/results/h100-2026-12-06fsc).
     define_list d{{"R", std::to_string(tpw)}, {"NSG", hlc ? "8" : "4"},
-                  {"PF", hlc && (gpw > 1 || w.f16_weights) ? "1" : "2"},
+                  {"PF", hlc ? "1" : "2"},
                   {"HLC", hlc ? "1" : "0"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     // Fragment-ordered scales where the copy has them (GLU: both), unless
