@@ -129,7 +129,9 @@
 // grid: the host hands each dispatch its range, so no atomic): the device
 // clock at its start and end (2 x 2 words), M, K | N << 24, the workgroup
 // (x | y << 20) and the SM it ran on (SMID=1; else ~0).  tl[1] caps them.
-// DECODE_SHIFTS=1: decode_a's pairs 0 and 1 by two shifts (same bits; A/B).
+// DECODE_SHIFTS=1: decode_a's pairs 0 to 2 by two shifts (same bits; A/B).
+// SIGNS12=1: codes with the signs at 12 + p (kernel_tuning::frag_signs12;
+// same bits; A/B).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_SCALES, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
 // used as (hi, lo) pairs, no split).
@@ -411,9 +413,9 @@ cfrag mma(afrag a, bfrag b, cfrag c) {
 // multiply t * (2^(9 - 3p) + 2^(1 + p)) moves magnitudes and signs at once
 // (the two shifted copies overlap only where carries stay out of the kept
 // bits, so this is (t << (9 - 3p)) | (t << (1 + p)) on them: checked for
-// all 256 t by the unit test MatvecFrag.DecodeGivesE2m1Values).  So 6
-// integer instructions and 3 multiplies per fragment (signs at 12 + p took
-// two shifts for pair 2: 9 or 10 and 2).
+// all 256 t by the unit test MatvecFrag.DecodeGivesE2m1Values).  Per pair
+// then at most a mask, a multiply and a mask (with the signs at 12 + p,
+// SIGNS12, pair 2 took two shifts, two masks and an or).
 #ifndef DECODE_SHIFTS
 #define DECODE_SHIFTS 0  // 1: every pair by two shifts (A/B timing of the multiply)
 #endif

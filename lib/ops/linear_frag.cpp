@@ -381,10 +381,10 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // (the model runs each product behind a barrier, and a warp's chain of
     // K groups bounds a dispatch: decode 11.03 ms against 11.84 with 4) and
     // one row tile per warp except at two column groups, where R by the
-    // weight's rows (frag_tiles_per_warp) was faster; 2 groups of loads
-    // ahead at one column group, 1 from two (decode 10.83 ms against 11.23
-    // with 1; verify of 5..9 tokens 15.6-20.6 ms against 15.9-23.1 with 2;
-    // 3 and 4 slower everywhere).  The other form keeps the eleventh
+    // weight's rows (frag_tiles_per_warp) was faster; 1 group of loads
+    // ahead from two column groups (verify of 5..9 tokens 15.6-20.6 ms
+    // against 15.9-23.1 with 2; 3 and 4 slower everywhere) and, below, at
+    // one too (2 was faster there until the driver spilled at it).  The other form keeps the eleventh
     // session's NSG = 4, R by rows, PF = 2.  GLU: half as many tiles of each
     // weight, so that a warp holds as many in all.
     uint32_t tpw = w.tiles_per_warp;
@@ -402,11 +402,9 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
                   {"PF", hlc ? "1" : "2"},
                   {"HLC", hlc ? "1" : "0"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
-    // Fragment-ordered scales where the copy has them (GLU: both), unless
-    // frag_defines' FSC=0 asks for the standard ones (A/B; the same bits).
-    bool fsc = w.scale_words.valid() && (!up || up->scale_words.valid());
-    for (const auto &e : tuning().frag_defines)
-        if (e.first == "FSC" && e.second == "0" && w.scales.valid() && (!up || up->scales.valid())) fsc = false;
+    // Fragment-ordered scales where the copy has them (GLU: both; A/B:
+    // kernel_tuning::frag_no_scale_copy makes copies without them).
+    const bool fsc = w.scale_words.valid() && (!up || up->scale_words.valid());
     if (!fsc && (!w.scales.valid() || (up && !up->scales.valid())))
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a weight without its standard scales needs its scale words");
     if (fsc) d.emplace_back("FSC", "1");
@@ -427,7 +425,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
             if (scope != at && scope != at + "/" + std::to_string(N)) continue;
             e.first.resize(a);
         }
-        if (e.first == "XQ" || e.first == "GPW" || e.first == "FSC") continue;  // the weight's; the grid (above)
+        if (e.first == "XQ" || e.first == "GPW" || e.first == "FSC") continue;  // the copy's; the grid (above)
         if (e.first == "PFG1" || e.first == "PFG2") {  // PF at one / at two or more column groups per workgroup
             if ((e.first == "PFG1") != (gpw == 1)) continue;
             e.first = "PF";

@@ -68,16 +68,16 @@ struct kernel_tuning {
     // (before 2026-12-06's ops::frag_sign_bit; pair 2 then takes two shifts
     // to decode: matvec_frag.comp / frag_repack_mxfp4.comp SIGNS12; A/B runs).
     bool frag_signs12 = false;
+    // Sessions created while this is nonzero record, beside the stages that
+    // leave memory idle at decode / verify sizes (the GDN recurrence, the
+    // attention core), a read of the next output projection's weight into
+    // the L2 cache with this many workgroups (ops::l2_prefetch; the same
+    // results; A/B runs).
+    uint32_t l2_prefetch = 0;
     // Timing only (wrong results; verify-bench): decode / verify layers
     // record no residual add + RMSNorm stages (what those stages cost), or
     // sessions record no barriers between their dispatches at all (what the
     // barriers cost: the floor a barrier-free schedule could reach).
-    // Sessions created while this is nonzero record, beside the stages that
-    // leave memory idle at decode / verify sizes (the GDN recurrence, the
-    // attention prepare + core), a read of the next output projection's
-    // weight into the L2 cache with this many workgroups (ops::l2_prefetch;
-    // the same results; A/B runs).
-    uint32_t l2_prefetch = 0;
     bool diag_skip_norms = false;
     bool diag_no_barriers = false;
     // Sessions created while this is set keep the residual add + RMSNorm
