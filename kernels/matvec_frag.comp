@@ -132,7 +132,7 @@
 // DECODE_SHIFTS=1: decode_a's pairs 0 to 2 by two shifts (same bits; A/B).
 // SIGNS12=1: codes with the signs at 12 + p (kernel_tuning::frag_signs12;
 // same bits; A/B).
-// Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_SCALES, DIAG_NO_LO,
+// Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_SCALES, DIAG_NO_MMA, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
 // used as (hi, lo) pairs, no split).
 //
@@ -383,19 +383,19 @@ uint sq;            // FSC: which of a tile's 8 scale words this lane reads
 
 #if EMULATE
 uint aidx[8], bidx[4], cidx[4];
-shared float emA[NSG * 256];
-shared float emB[NSG * 128];
+shared float16_t emA[NSG * 256];  // (fp16, exact: the fragments' own type; half the shared memory)
+shared float16_t emB[NSG * 128];
 cfrag mma(afrag a, bfrag b, cfrag c) {
     memoryBarrierShared();
     barrier();
-    UNROLL for (uint i = 0u; i < 8u; ++i) emA[sg * 256u + aidx[i]] = float(a.v[i]);
-    UNROLL for (uint i = 0u; i < 4u; ++i) emB[sg * 128u + bidx[i]] = float(b.v[i]);
+    UNROLL for (uint i = 0u; i < 8u; ++i) emA[sg * 256u + aidx[i]] = a.v[i];
+    UNROLL for (uint i = 0u; i < 4u; ++i) emB[sg * 128u + bidx[i]] = b.v[i];
     memoryBarrierShared();
     barrier();
     UNROLL for (uint e = 0u; e < 4u; ++e) {
         const uint r = cidx[e] >> 3, n = cidx[e] & 7u;
         float s = c.v[e];
-        for (uint k = 0u; k < 16u; ++k) s = fma(emA[sg * 256u + r * 16u + k], emB[sg * 128u + k * 8u + n], s);
+        for (uint k = 0u; k < 16u; ++k) s = fma(float(emA[sg * 256u + r * 16u + k]), float(emB[sg * 128u + k * 8u + n]), s);
         c.v[e] = s;
     }
     return c;
@@ -601,31 +601,97 @@ bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
     return b;
 }
 
+// EPI_ALL=1 (the default except CONV): the epilogue takes every row tile
+// and column group of the workgroup in one round through shared memory
+// (two barriers, every thread busy) instead of one round (two or three
+// barriers, half the threads idle) per tile and group: at two column groups
+// and R = 2 four rounds became one.  The same sums in the same order, so
+// the same bits; EPI_ALL=0 (--frag-define) is the A/B form.
+#ifndef EPI_ALL
+#if CONV
+#define EPI_ALL 0
+#else
+#define EPI_ALL 1
+#endif
+#endif
+#if EPI_ALL && CONV
+#error "CONV walks its tokens per tile: EPI_ALL=0"
+#endif
+#define EPI_TG (EPI_ALL != 0 ? R * NG : 1)  // row tile x column group slices of red at once
 // Per warp (and weight): 32 lanes x 4 accumulator elements of one row tile
-// and column group.
-shared float red[NSG * NW * 128];
+// and column group; EPI_ALL: of every one, slice t NG + g.
+shared float red[EPI_TG * NSG * NW * 128];
 #if RESID_OUT
-shared float rss[16 * CPG];  // the tile's s^2, [row][column]
+shared float rss[EPI_TG * 16 * CPG];  // each slice's s^2, [row][column]
 #endif
 
 // Output (row r of the tile, token col of the staged column group) of
-// weight h (GLU: 0 gate, 1 up): the warps' sums in warp order (HLC: each
-// warp's hi + lo first).
-float out_sum(uint h, uint r, uint col) {
+// weight h (GLU: 0 gate, 1 up) from slice tg of red: the warps' sums in
+// warp order (HLC: each warp's hi + lo first).
+float out_sum(uint tg, uint h, uint r, uint col) {
     float v = 0.0;
 #if HLC && !X16
     const uint c0 = 2u * (col % CPG);
     const uint li0 = lay[512u + r * 8u + c0], li1 = lay[512u + r * 8u + c0 + 1u];
     for (uint w = 0u; w < NSG; ++w) {
-        const uint base = (w * NW + h) * 128u;
+        const uint base = ((tg * NSG + w) * NW + h) * 128u;
         v += red[base + li0] + red[base + li1];
     }
 #else
     const uint li = lay[512u + r * 8u + (col % CPG)];
-    for (uint w = 0u; w < NSG; ++w) v += red[(w * NW + h) * 128u + li];
+    for (uint w = 0u; w < NSG; ++w) v += red[((tg * NSG + w) * NW + h) * 128u + li];
 #endif
     return v;
 }
+
+#if !CONV
+// Output o (row o / CPG of row tile t, token o % CPG of column group g) from
+// slice tg of red; RESID_OUT: its s^2 into slice tg of rss (0 past the edges).
+void write_out(uint t, uint g, uint tg, uint o) {
+    const uint r = o / CPG, col = (gbase + g) * CPG + o % CPG;
+    const uint row = (wg_tile0 + t) * 16u + r;
+#if RESID_OUT
+    rss[tg * 16u * CPG + o] = 0.0;
+#endif
+    if (col >= pc.N || row >= pc.M) return;
+#if NORM_IN  // one scale for both sums (GLU)
+    const float ns = norm_out_scale(col);
+    float v = out_sum(tg, 0u, r, col) * ns;
+#if GLU
+    v = swiglu(v, out_sum(tg, 1u, r, col) * ns);
+#endif
+#else
+    float v = out_sum(tg, 0u, r, col);
+#if GLU
+    v = swiglu(v, out_sum(tg, 1u, r, col));
+#endif
+#endif
+#if RESID_OUT  // the residual add (the norm kernel's a + b)
+    v = v + y[col * pc.ystride + row];
+    rss[tg * 16u * CPG + o] = v * v;
+#if U16_OUT
+    u16[x16_half(col, row, pc.ystride)] = x_round16(vec2(v * (1.0 + norm_g[row]) / NORM_U16_SCALE, 0.0)).x;
+#endif
+#endif
+    y[col * pc.ystride + row] = v;
+#if XP_OUT == 2
+    yp16[x16_half(col, row, pc.ystride)] = x_round16(vec2(v, 0.0)).x;
+#elif XP_OUT
+    yp[col * pc.ystride + row] = x_pair(v);
+#endif
+}
+
+#if RESID_OUT
+// Column c of row tile t and column group g: slice tg's 16 squares in row
+// order, the tile's partial.
+void write_partial(uint t, uint g, uint tg, uint c) {
+    const uint col = (gbase + g) * CPG + c;
+    float ss = 0.0;
+    for (uint r = 0u; r < 16u; ++r) ss += rss[tg * 16u * CPG + r * CPG + c];
+    if (col < pc.N && wg_tile0 + t < tiles) part_out[col * tiles + wg_tile0 + t] = ss;
+}
+#endif
+#endif
 
 void main() {
 #if TIMELINE
@@ -755,7 +821,10 @@ void main() {
                         }
                         UNROLL for (uint g = 0u; g < NG; ++g) {
                             cfrag c = C_ZERO;
-#if HLC
+#if defined(DIAG_NO_MMA)  // timing only (wrong results): no multiply-adds (so no x): the A elements as the tile's sums
+                            UNROLL for (uint e = 0u; e < 4u; ++e)
+                                CE(c, e) = float(AE(a0, 2u * e) + AE(a0, 2u * e + 1u)) + float(AE(a1, 2u * e) + AE(a1, 2u * e + 1u));
+#elif HLC
                             c = MMA(a0, bx[2u * blk][g], c);
                             c = MMA(a1, bx[2u * blk + 1u][g], c);
 #else
@@ -776,6 +845,27 @@ void main() {
         }
     }
 
+#if EPI_ALL  // every row tile and column group in one round
+    UNROLL for (uint t = 0u; t < R; ++t)
+        UNROLL for (uint g = 0u; g < NG; ++g)
+            UNROLL for (uint h = 0u; h < NW; ++h)
+                UNROLL for (uint e = 0u; e < 4u; ++e)
+                    red[(((t * NG + g) * NSG + sg) * NW + h) * 128u + l * 4u + e] = acc[t + h * R][g][e];
+    memoryBarrierShared();
+    barrier();
+    for (uint o = gl_LocalInvocationID.x; o < EPI_TG * 16u * CPG; o += NSG * 32u) {
+        const uint tg = o / (16u * CPG);
+        write_out(tg / NG, tg % NG, tg, o % (16u * CPG));
+    }
+#if RESID_OUT
+    memoryBarrierShared();
+    barrier();
+    if (gl_LocalInvocationID.x < EPI_TG * CPG) {
+        const uint tg = gl_LocalInvocationID.x / CPG;
+        write_partial(tg / NG, tg % NG, tg, gl_LocalInvocationID.x % CPG);
+    }
+#endif
+#else
     // One row tile and column group at a time through shared memory (its
     // size then does not grow with R or NG).
     UNROLL for (uint t = 0u; t < R; ++t) {
@@ -798,54 +888,18 @@ void main() {
 #if CONV
             if (conv_thread)
                 for (uint col = (gbase + g) * CPG; col < min(pc.N, (gbase + g + 1u) * CPG); ++col)
-                    y[col * C + c] = conv_channel_token(col, c, C, win, wc, NORM_OUT(out_sum(0u, cr, col), col));
+                    y[col * C + c] = conv_channel_token(col, c, C, win, wc, NORM_OUT(out_sum(0u, 0u, cr, col), col));
 #else
-            for (uint o = gl_LocalInvocationID.x; o < 16u * CPG; o += NSG * 32u) {
-                const uint r = o / CPG, col = (gbase + g) * CPG + o % CPG;
-                const uint row = (wg_tile0 + t) * 16u + r;
+            for (uint o = gl_LocalInvocationID.x; o < 16u * CPG; o += NSG * 32u) write_out(t, g, 0u, o);
 #if RESID_OUT
-                rss[o] = 0.0;
-#endif
-                if (col >= pc.N || row >= pc.M) continue;
-#if NORM_IN  // one scale for both sums (GLU)
-                const float ns = norm_out_scale(col);
-                float v = out_sum(0u, r, col) * ns;
-#if GLU
-                v = swiglu(v, out_sum(1u, r, col) * ns);
-#endif
-#else
-                float v = out_sum(0u, r, col);
-#if GLU
-                v = swiglu(v, out_sum(1u, r, col));
-#endif
-#endif
-#if RESID_OUT  // the residual add (the norm kernel's a + b)
-                v = v + y[col * pc.ystride + row];
-                rss[o] = v * v;
-#if U16_OUT
-                u16[x16_half(col, row, pc.ystride)] = x_round16(vec2(v * (1.0 + norm_g[row]) / NORM_U16_SCALE, 0.0)).x;
-#endif
-#endif
-                y[col * pc.ystride + row] = v;
-#if XP_OUT == 2
-                yp16[x16_half(col, row, pc.ystride)] = x_round16(vec2(v, 0.0)).x;
-#elif XP_OUT
-                yp[col * pc.ystride + row] = x_pair(v);
-#endif
-            }
-#if RESID_OUT  // per column, the tile's 16 squares in row order
             memoryBarrierShared();
             barrier();
-            if (gl_LocalInvocationID.x < CPG) {
-                const uint c = gl_LocalInvocationID.x, col = (gbase + g) * CPG + c;
-                float ss = 0.0;
-                for (uint r = 0u; r < 16u; ++r) ss += rss[r * CPG + c];
-                if (col < pc.N && wg_tile0 + t < tiles) part_out[col * tiles + wg_tile0 + t] = ss;
-            }
+            if (gl_LocalInvocationID.x < CPG) write_partial(t, g, 0u, gl_LocalInvocationID.x);
 #endif
 #endif
         }
     }
+#endif
 #if TIMELINE
     barrier();  // every warp's stores issued
     if (gl_LocalInvocationIndex == 0u) {
