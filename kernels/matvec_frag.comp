@@ -647,7 +647,9 @@ float out_sum(uint tg, uint h, uint r, uint col) {
 #if !CONV
 // Output o (row o / CPG of row tile t, token o % CPG of column group g) from
 // slice tg of red; RESID_OUT: its s^2 into slice tg of rss (0 past the edges).
-void write_out(uint t, uint g, uint tg, uint o) {
+// resid: RESID_OUT's y before the add (resid_of; EPI_ALL loads it before the
+// K loop, so the epilogue does not wait on it).
+void write_out(uint t, uint g, uint tg, uint o, float resid) {
     const uint r = o / CPG, col = (gbase + g) * CPG + o % CPG;
     const uint row = (wg_tile0 + t) * 16u + r;
 #if RESID_OUT
@@ -667,7 +669,7 @@ void write_out(uint t, uint g, uint tg, uint o) {
 #endif
 #endif
 #if RESID_OUT  // the residual add (the norm kernel's a + b)
-    v = v + y[col * pc.ystride + row];
+    v = v + resid;
     rss[tg * 16u * CPG + o] = v * v;
 #if U16_OUT
     u16[x16_half(col, row, pc.ystride)] = x_round16(vec2(v * (1.0 + norm_g[row]) / NORM_U16_SCALE, 0.0)).x;
@@ -678,6 +680,16 @@ void write_out(uint t, uint g, uint tg, uint o) {
     yp16[x16_half(col, row, pc.ystride)] = x_round16(vec2(v, 0.0)).x;
 #elif XP_OUT
     yp[col * pc.ystride + row] = x_pair(v);
+#endif
+}
+
+// RESID_OUT: output o's residual (0 past the edges).
+float resid_of(uint t, uint g, uint o) {
+#if RESID_OUT
+    const uint col = (gbase + g) * CPG + o % CPG, row = (wg_tile0 + t) * 16u + o / CPG;
+    return col < pc.N && row < pc.M ? y[col * pc.ystride + row] : 0.0;
+#else
+    return 0.0;
 #endif
 }
 
@@ -738,6 +750,14 @@ void main() {
 #endif
 #if NORM_IN  // while the first loads are in flight
     norm_partials();
+#endif
+#if EPI_ALL  // RESID_OUT: this thread's outputs' residuals, read now (the epilogue would wait on them)
+#define EPI_PER_THREAD ((EPI_TG * 16 * CPG + NSG * 32 - 1) / (NSG * 32))
+    float yres[EPI_PER_THREAD];
+    UNROLL for (uint i = 0u; i < EPI_PER_THREAD; ++i) {
+        const uint o = gl_LocalInvocationID.x + i * NSG * 32u, tg = o / (16u * CPG);
+        yres[i] = RESID_OUT != 0 && o < EPI_TG * 16u * CPG ? resid_of(tg / NG, tg % NG, o % (16u * CPG)) : 0.0;
+    }
 #endif
     for (uint it = 0u; it < iters; it += PF) {
         UNROLL for (uint p = 0u; p < PF; ++p) {
@@ -855,7 +875,7 @@ void main() {
     barrier();
     for (uint o = gl_LocalInvocationID.x; o < EPI_TG * 16u * CPG; o += NSG * 32u) {
         const uint tg = o / (16u * CPG);
-        write_out(tg / NG, tg % NG, tg, o % (16u * CPG));
+        write_out(tg / NG, tg % NG, tg, o % (16u * CPG), yres[(o - gl_LocalInvocationID.x) / (NSG * 32u)]);
     }
 #if RESID_OUT
     memoryBarrierShared();
@@ -890,7 +910,7 @@ void main() {
                 for (uint col = (gbase + g) * CPG; col < min(pc.N, (gbase + g + 1u) * CPG); ++col)
                     y[col * C + c] = conv_channel_token(col, c, C, win, wc, NORM_OUT(out_sum(0u, 0u, cr, col), col));
 #else
-            for (uint o = gl_LocalInvocationID.x; o < 16u * CPG; o += NSG * 32u) write_out(t, g, 0u, o);
+            for (uint o = gl_LocalInvocationID.x; o < 16u * CPG; o += NSG * 32u) write_out(t, g, 0u, o, resid_of(t, g, o));
 #if RESID_OUT
             memoryBarrierShared();
             barrier();
