@@ -601,21 +601,17 @@ bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
     return b;
 }
 
-// EPI_ALL=1 (the default except CONV): the epilogue takes every row tile
-// and column group of the workgroup in one round through shared memory
-// (two barriers, every thread busy) instead of one round (two or three
-// barriers, half the threads idle) per tile and group: at two column groups
-// and R = 2 four rounds became one.  The same sums in the same order, so
-// the same bits; EPI_ALL=0 (--frag-define) is the A/B form.
+// EPI_ALL=1 (the default): the epilogue takes every row tile and column
+// group of the workgroup in one round through shared memory (two barriers,
+// every thread busy) instead of one round (two or three barriers, half the
+// threads idle) per tile and group: at two column groups and R = 2 four
+// rounds became one.  CONV then stages every token's sum of a channel in
+// shared memory and runs the conv of each (channel, token) in its own
+// thread (the window from the staged sums and conv_state) instead of one
+// thread per channel walking its tokens.  The same operations in the same
+// order, so the same bits; EPI_ALL=0 (--frag-define) is the A/B form.
 #ifndef EPI_ALL
-#if CONV
-#define EPI_ALL 0
-#else
 #define EPI_ALL 1
-#endif
-#endif
-#if EPI_ALL && CONV
-#error "CONV walks its tokens per tile: EPI_ALL=0"
 #endif
 #define EPI_TG (EPI_ALL != 0 ? R * NG : 1)  // row tile x column group slices of red at once
 // Per warp (and weight): 32 lanes x 4 accumulator elements of one row tile
@@ -623,6 +619,9 @@ bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
 shared float red[EPI_TG * NSG * NW * 128];
 #if RESID_OUT
 shared float rss[EPI_TG * 16 * CPG];  // each slice's s^2, [row][column]
+#endif
+#if CONV && EPI_ALL
+shared float cin[R * 16 * NG * CPG];  // the conv's inputs: [row tile][row][token]
 #endif
 
 // Output (row r of the tile, token col of the staged column group) of
@@ -751,7 +750,7 @@ void main() {
 #if NORM_IN  // while the first loads are in flight
     norm_partials();
 #endif
-#if EPI_ALL  // RESID_OUT: this thread's outputs' residuals, read now (the epilogue would wait on them)
+#if EPI_ALL && !CONV  // RESID_OUT: this thread's outputs' residuals, read now (the epilogue would wait on them)
 #define EPI_PER_THREAD ((EPI_TG * 16 * CPG + NSG * 32 - 1) / (NSG * 32))
     float yres[EPI_PER_THREAD];
     UNROLL for (uint i = 0u; i < EPI_PER_THREAD; ++i) {
@@ -873,10 +872,33 @@ void main() {
                     red[(((t * NG + g) * NSG + sg) * NW + h) * 128u + l * 4u + e] = acc[t + h * R][g][e];
     memoryBarrierShared();
     barrier();
+#if CONV  // every (channel, token)'s sum, then each conv in its own thread
+    for (uint o = gl_LocalInvocationID.x; o < R * 16u * NG * CPG; o += NSG * 32u) {
+        const uint t = o / (16u * NG * CPG), r = (o / (NG * CPG)) % 16u, j = o % (NG * CPG);
+        const uint col = gbase * CPG + j;
+        cin[o] = col < pc.N ? NORM_OUT(out_sum(t * NG + j / CPG, 0u, r, col), col) : 0.0;
+    }
+    memoryBarrierShared();
+    barrier();
+    for (uint o = gl_LocalInvocationID.x; o < R * 16u * NG * CPG; o += NSG * 32u) {
+        const uint t = o / (16u * NG * CPG), r = (o / (NG * CPG)) % 16u, j = o % (NG * CPG);
+        const uint col = gbase * CPG + j, c = (wg_tile0 + t) * 16u + r, C = pc.ystride;
+        if (col < pc.N && c < pc.M) {
+            const uint K1 = pc.ck - 1u;
+            float win[MAX_CONV_K];  // the K1 rows before token col: staged sums, or conv_state's before token 0
+            UNROLL for (uint q = 0u; q < MAX_CONV_K; ++q) {
+                const int tau = int(col) - int(K1) + int(q);
+                win[q] = q >= K1 ? 0.0 : tau >= 0 ? cin[o - j + uint(tau)] : conv_state[(col + q) * C + c];
+            }
+            y[col * C + c] = conv_channel_token_alone(col, c, C, win, cin[o]);
+        }
+    }
+#else
     for (uint o = gl_LocalInvocationID.x; o < EPI_TG * 16u * CPG; o += NSG * 32u) {
         const uint tg = o / (16u * CPG);
         write_out(tg / NG, tg % NG, tg, o % (16u * CPG), yres[(o - gl_LocalInvocationID.x) / (NSG * 32u)]);
     }
+#endif
 #if RESID_OUT
     memoryBarrierShared();
     barrier();

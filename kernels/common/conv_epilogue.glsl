@@ -4,7 +4,8 @@
 // gdn_conv_f32) and the window after token t to snapshot slot
 // (slot0 + t) % ring for t >= snap_from.  The including shader declares
 // conv_w [C, ck], conv_state [ck-1, C], conv_snap [ring, ck-1, C] and the
-// push constants ck, snap_from, slot0, ring.
+// push constants ck, snap_from, slot0, ring.  (With the tokens in parallel,
+// conv_channel_token_alone, no snapshot written may be conv_state: T < ring.)
 #ifndef MLXMTP_CONV_EPILOGUE_GLSL
 #define MLXMTP_CONV_EPILOGUE_GLSL
 #include "common/conv_step.glsl"
@@ -22,6 +23,23 @@ void conv_channel_begin(uint c, uint C, out float win[MAX_CONV_K], out float wc[
 float conv_channel_token(uint t, uint c, uint C, inout float win[MAX_CONV_K], float wc[MAX_CONV_K], float v) {
     const uint K1 = pc.ck - 1u;
     const float u = conv_step(win, wc, K1, v);
+    if (t >= pc.snap_from) {
+        const uint slot = (pc.slot0 + t) % pc.ring;
+        for (uint j = 0u; j < MAX_CONV_K - 1u; ++j)
+            if (j < K1) conv_snap[(slot * K1 + j) * C + c] = win[j];
+    }
+    return u;
+}
+
+// matvec_frag.comp EPI_ALL: token t of channel c on its own, win the ck-1
+// rows before it (oldest first: earlier tokens' sums, or conv_state's rows
+// before the first token), x its own sum; the same conv_step as the walk
+// above, then the window after t to its snapshot slot.
+float conv_channel_token_alone(uint t, uint c, uint C, float win[MAX_CONV_K], float x) {
+    const uint K1 = pc.ck - 1u;
+    float wc[MAX_CONV_K];
+    for (uint j = 0u; j < MAX_CONV_K; ++j) wc[j] = j < pc.ck ? conv_w[c * pc.ck + j] : 0.0;
+    const float u = conv_step(win, wc, K1, x);
     if (t >= pc.snap_from) {
         const uint slot = (pc.slot0 + t) % pc.ring;
         for (uint j = 0u; j < MAX_CONV_K - 1u; ++j)

@@ -467,15 +467,18 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     }
     // The epilogue in one round for every row tile and column group (the
     // kernel's EPI_ALL, the same bits) where its shared memory fits: red,
-    // rss, rs_part and the emulation's tiles; an EPI_ALL frag_define wins.
+    // rss, the conv's staged sums, rs_part and the emulation's tiles; CONV
+    // also needs no snapshot slot written to be its input window (T < ring:
+    // its tokens then run in parallel).  An EPI_ALL frag_define wins.
     if (std::none_of(d.begin(), d.end(), [](const auto &x) { return x.first == "EPI_ALL"; })) {
         uint32_t nsg = 8;
         for (const auto &e : d)
             if (e.first == "NSG") nsg = static_cast<uint32_t>(std::strtoul(e.second.c_str(), nullptr, 10));
         const uint64_t slices = uint64_t(rt) * gpw, cpg = hlc && !w.x16 ? 4 : 8;
         const uint64_t bytes = 4 * slices * nsg * (up ? 2 : 1) * 128 + (resid ? 4 * slices * 16 * cpg : 0) +
-                               (norm ? 4 * 16 * 32 : 0) + (w.emulate ? 2 * nsg * 384 : 0);
-        if (conv || bytes > dev.info().max_shared_memory) d.emplace_back("EPI_ALL", "0");
+                               (conv ? 4 * slices * 16 * cpg : 0) + (norm ? 4 * 16 * 32 : 0) +
+                               (w.emulate ? 2 * nsg * 384 : 0);
+        if ((conv && N >= conv->ring) || bytes > dev.info().max_shared_memory) d.emplace_back("EPI_ALL", "0");
     }
     const buffer_span &timeline = cs.device().timeline();  // diagnostics (TIMELINE, binding 15)
     if (timeline.valid()) {
