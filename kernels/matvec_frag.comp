@@ -601,7 +601,9 @@ bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
     return b;
 }
 
-// EPI_ALL=1 (the default): the epilogue takes every row tile and column
+// EPI_ALL=1 (the shader's default; the host passes EPI_ALL=0 unless the
+// weight asks for it, frag_weight::epi_all / kernel_tuning::frag_epi_all,
+// until it is timed on a GPU): the epilogue takes every row tile and column
 // group of the workgroup in one round through shared memory (two barriers,
 // every thread busy) instead of one round (two or three barriers, half the
 // threads idle) per tile and group: at two column groups and R = 2 four
@@ -609,7 +611,7 @@ bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
 // shared memory and runs the conv of each (channel, token) in its own
 // thread (the window from the staged sums and conv_state) instead of one
 // thread per channel walking its tokens.  The same operations in the same
-// order, so the same bits; EPI_ALL=0 (--frag-define) is the A/B form.
+// order, so the same bits.
 #ifndef EPI_ALL
 #define EPI_ALL 1
 #endif

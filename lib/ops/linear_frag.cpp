@@ -466,10 +466,11 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         if (resid->gain.valid()) d.emplace_back("U16_OUT", "1");
     }
     // The epilogue in one round for every row tile and column group (the
-    // kernel's EPI_ALL, the same bits) where its shared memory fits: red,
-    // rss, the conv's staged sums, rs_part and the emulation's tiles; CONV
-    // also needs no snapshot slot written to be its input window (T < ring:
-    // its tokens then run in parallel).  An EPI_ALL frag_define wins.
+    // kernel's EPI_ALL, the same bits; opt-in: frag_weight::epi_all or
+    // kernel_tuning::frag_epi_all) where its shared memory fits: red, rss,
+    // the conv's staged sums, rs_part and the emulation's tiles; CONV also
+    // needs no snapshot slot written to be its input window (T < ring: its
+    // tokens then run in parallel).  An EPI_ALL frag_define wins.
     if (std::none_of(d.begin(), d.end(), [](const auto &x) { return x.first == "EPI_ALL"; })) {
         uint32_t nsg = 8;
         for (const auto &e : d)
@@ -478,7 +479,8 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         const uint64_t bytes = 4 * slices * nsg * (up ? 2 : 1) * 128 + (resid ? 4 * slices * 16 * cpg : 0) +
                                (conv ? 4 * slices * 16 * cpg : 0) + (norm ? 4 * 16 * 32 : 0) +
                                (w.emulate ? 2 * nsg * 384 : 0);
-        if ((conv && N >= conv->ring) || bytes > dev.info().max_shared_memory) d.emplace_back("EPI_ALL", "0");
+        const bool want = w.epi_all || tuning().frag_epi_all;
+        if (!want || (conv && N >= conv->ring) || bytes > dev.info().max_shared_memory) d.emplace_back("EPI_ALL", "0");
     }
     const buffer_span &timeline = cs.device().timeline();  // diagnostics (TIMELINE, binding 15)
     if (timeline.valid()) {

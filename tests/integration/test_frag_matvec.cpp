@@ -289,7 +289,7 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
 // rounding x themselves, also where a verify's GDN recurrence runs in two
 // segments (the snapshot ring wraps at an odd token); rows one at a time give
 // a batch's bits (also with kernel_tuning::l2_prefetch, and with the epilogue
-// one tile and column group at a time, EPI_ALL=0); MTP greedy (k = 3
+// in one round, kernel_tuning::frag_epi_all); MTP greedy (k = 3
 // and 7: verifies of up to 8 tokens, one column group) equals plain greedy.
 TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
     test::validation_scope vs;
@@ -375,13 +375,13 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         engine_session s12(*m12, {});
         EXPECT_EQ(0, std::memcmp(run(s12).data(), lp.data(), lp.size() * 4));
     }
-    {  // the epilogue one row tile and column group at a time (EPI_ALL=0, the earlier form): the same bits
+    {  // the one-round epilogue (EPI_ALL; kernel_tuning::frag_epi_all, opt-in): the same bits
         struct epi_scope {
-            epi_scope() { ops::tuning().frag_defines.emplace_back("EPI_ALL", "0"); }
-            ~epi_scope() { ops::tuning().frag_defines.pop_back(); }
+            epi_scope() { ops::tuning().frag_epi_all = true; }
+            ~epi_scope() { ops::tuning().frag_epi_all = false; }
         } es;
-        engine_session e0(*frag, {});
-        EXPECT_EQ(0, std::memcmp(run(e0).data(), lp.data(), lp.size() * 4));
+        engine_session e1(*frag, {});
+        EXPECT_EQ(0, std::memcmp(run(e1).data(), lp.data(), lp.size() * 4));
     }
     engine_session one(*frag, {});
     for (uint32_t t = 0; t < 33; ++t) {

@@ -45,6 +45,8 @@
 //     scale words: matvec_frag.comp FSC=0, the same bits; kernel_tuning::frag_no_scale_copy).
 //   --frag-signs12 (before CONFIG): MXFP4 frag copies keep the signs at 12 + p (the
 //     earlier decode; kernel_tuning::frag_signs12; A/B).
+//   --frag-epi-all (before CONFIG): every fragment product takes the one-round epilogue
+//     (matvec_frag.comp EPI_ALL; kernel_tuning::frag_epi_all; the same bits; A/B).
 //   --l2-prefetch G (before CONFIG): sessions read each output projection's weight into the
 //     L2 cache with G workgroups beside the GDN recurrence / attention core (A/B;
 //     kernel_tuning::l2_prefetch).
@@ -139,6 +141,8 @@ int main(int argc, char **argv) {
             tu.frag_no_scale_copy = true;
         } else if (f == "--frag-signs12") {
             tu.frag_signs12 = true;
+        } else if (f == "--frag-epi-all") {
+            tu.frag_epi_all = true;
         } else if (f == "--l2-prefetch" && argc > 2) {
             tu.l2_prefetch = static_cast<uint32_t>(count(1));
         } else if (f == "--diag-skip-norms") {
