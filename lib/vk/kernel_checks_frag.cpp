@@ -118,7 +118,8 @@ bool check_x16(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, ops::f
         buffer_span dcw = bufs.upload(cw), dst = bufs.upload(st);
         buffer_span dc = out(), dsn = bufs.zeros(size_t(N) * 3 * M * 4), dc_ref = out(),
                     dsn_ref = bufs.zeros(size_t(N) * 3 * M * 4);
-        // ring N + 1: the tokens' convs in parallel (EPI_ALL; below, ring N: one thread walks a channel's tokens).
+        // ring N + 1: the tokens' convs in parallel (EPI_ALL; check_matvec_frag's conv, ring N:
+        // one thread walks a channel's tokens).
         ops::matvec_conv mc;
         mc.w = dcw, mc.state = dst, mc.snapshots = dsn, mc.K = cd.K, mc.snap_from = 0, mc.slot0 = 0, mc.ring = N + 1;
         command_stream cc(dev);
