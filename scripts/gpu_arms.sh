@@ -23,3 +23,8 @@ if [ "${PROFILE:-0}" = 1 ]; then
   "$bin/mlxmtp-verify-bench" --frag-matvec --profile ${PROFILE_FLAGS:-} $cfg ${FORMAT:-mxfp4} > "$out/profile.jsonl" 2>&1
   grep '"what":"profile"' "$out/profile.jsonl" | log
 fi
+# A call returns at most 8 files: past 6, the arms' outputs go back as one
+# archive (log.txt and ceiling.txt stay beside it).
+if [ "$(ls "$out" | wc -l)" -gt 6 ]; then
+  (cd "$out" && tar -cJf arms.tar.xz e2e_*.jsonl $(ls profile.jsonl 2>/dev/null) && rm -f e2e_*.jsonl profile.jsonl)
+fi
