@@ -337,6 +337,14 @@ void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs
 }
 
 namespace {
+// The value of define `name` in `d` (the last one; at least 1), or `dflt`.
+uint32_t define_u32(const define_list &d, const char *name, uint32_t dflt) {
+    uint32_t v = dflt;
+    for (const auto &e : d)
+        if (e.first == name) v = static_cast<uint32_t>(std::max(1ul, std::strtoul(e.second.c_str(), nullptr, 10)));
+    return v;
+}
+
 // matvec_frag's dispatch; `up` (GLU) the MLP's up weight beside the gate
 // `w`, or `conv` (CONV) the qkv projection's conv epilogue.
 // `norm` (NORM_IN: xpairs are u's halves) and `resid` (RESID_OUT: y is the
@@ -371,9 +379,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // Column groups per workgroup (the kernel's NG; the grid's y covers the
     // rest; GPW in frag_defines overrides).  CONV walks every token in one
     // workgroup.
-    uint32_t gpw = ng;
-    for (const auto &e : tuning().frag_defines)
-        if (e.first == "GPW") gpw = static_cast<uint32_t>(std::max(1ul, std::strtoul(e.second.c_str(), nullptr, 10)));
+    uint32_t gpw = define_u32(tuning().frag_defines, "GPW", ng);
     if (conv || gpw > ng) gpw = ng;
     const uint32_t gy = (ng + gpw - 1) / gpw;
     // Defaults (H100, driver 580, 27B MXFP4 end to end: scripts/gpu_hlc*.sh,
@@ -434,9 +440,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         if (it != d.end()) it->second = e.second;
         else d.push_back(e);
     }
-    uint32_t rt = 1;  // 16-row tiles per workgroup (the kernel's R)
-    for (const auto &e : d)
-        if (e.first == "R") rt = static_cast<uint32_t>(std::max(1ul, std::strtoul(e.second.c_str(), nullptr, 10)));
+    const uint32_t rt = define_u32(d, "R", 1);  // 16-row tiles per workgroup (the kernel's R)
     d.emplace_back("NG", std::to_string(gpw));
     if (hlc && w.b_pairs) d.emplace_back("B_PAIRS", "1");
     if (w.x_quads) d.emplace_back("XQ", "1");
@@ -472,10 +476,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // needs no snapshot slot written to be its input window (T < ring: its
     // tokens then run in parallel).  An EPI_ALL frag_define wins.
     if (std::none_of(d.begin(), d.end(), [](const auto &x) { return x.first == "EPI_ALL"; })) {
-        uint32_t nsg = 8;
-        for (const auto &e : d)
-            if (e.first == "NSG") nsg = static_cast<uint32_t>(std::strtoul(e.second.c_str(), nullptr, 10));
-        const uint64_t slices = uint64_t(rt) * gpw, cpg = hlc && !w.x16 ? 4 : 8;
+        const uint64_t nsg = define_u32(d, "NSG", 8), slices = uint64_t(rt) * gpw, cpg = hlc && !w.x16 ? 4 : 8;
         const uint64_t bytes = 4 * slices * nsg * (up ? 2 : 1) * 128 + (resid ? 4 * slices * 16 * cpg : 0) +
                                (conv ? 4 * slices * 16 * cpg : 0) + (norm ? 4 * 16 * 32 : 0) +
                                (w.emulate ? 2 * nsg * 384 : 0);
