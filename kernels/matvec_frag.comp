@@ -133,6 +133,7 @@
 // SIGNS12=1: codes with the signs at 12 + p (kernel_tuning::frag_signs12;
 // same bits; A/B).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_SCALES, DIAG_NO_MMA, DIAG_NO_LO,
+// DIAG_ILV (the weight steps of a workgroup's warps read side by side),
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
 // used as (hi, lo) pairs, no split).
 //
@@ -498,15 +499,21 @@ w_step load_w(uint it) {
     w_step d;
     const uint kg = kg0 + it;
     const bool ok = kg < kg1;  // uniform per warp
+#if defined(DIAG_ILV)  // timing only (wrong results): step it of warp sg read at it NSG + sg, so the
+                       // workgroup's warps read adjacent 512-byte pieces at once (a layout to try)
+    const uint wkg = kgroups % NSG == 0u ? it * NSG + sg : kg;
+#else
+    const uint wkg = kg;
+#endif
     UNROLL for (uint t = 0u; t < NT; ++t) {
         const uint tile = wg_tile0 + t % R;
         const bool tok = ok && tile < tiles;
         UNROLL for (uint w = 0u; w < QW; ++w)
-            d.q[t][w] = tok ? WLOAD(t, ((tile * kgroups + kg) * QW + w) * 32u + l) : uvec4(0u);
+            d.q[t][w] = tok ? WLOAD(t, ((tile * kgroups + wkg) * QW + w) * 32u + l) : uvec4(0u);
 #if defined(DIAG_NO_SCALES)  // timing only (wrong results): no scale loads, a constant scale
         UNROLL for (uint j = 0u; j < NSW; ++j) d.s[t][j] = 0u;
 #elif FSC  // the lane's word of the tile's 8 (one 32-byte load per warp)
-        d.s[t][0] = tok ? SLOAD(t, (tile * kgroups + kg) * 8u + sq) : 0u;
+        d.s[t][0] = tok ? SLOAD(t, (tile * kgroups + wkg) * 8u + sq) : 0u;
 #else
         UNROLL for (uint j = 0u; j < NSR; ++j) {
             const uint row = min(tile * 16u + crow[C_ROW_PAIRS != 0 ? 2u * j : j], pc.M - 1u);
