@@ -67,8 +67,9 @@
 // from rows K / 32 bytes apart, 8 rows a load, and the byte arithmetic).
 // The same values, so the same bits.
 // Warps split K into contiguous parts (NSG of them: a fixed number per
-// weight, as it sets the sums' order); their sums are added in warp order
-// through shared memory, one row tile and column group at a time.
+// weight, as it sets the sums' order), or with KSTRIDE=1 take every NSG-th
+// 64-column group (the workgroup's warps then read adjacent pieces at each
+// step); their sums are added in warp order through shared memory.
 //
 // Column groups past NG: workgroup y takes groups y NG .. y NG + NG - 1
 // (the host splits N > CPG * NG over the grid's y; each workgroup reads the
@@ -133,7 +134,6 @@
 // SIGNS12=1: codes with the signs at 12 + p (kernel_tuning::frag_signs12;
 // same bits; A/B).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_SCALES, DIAG_NO_MMA, DIAG_NO_LO,
-// DIAG_ILV (the weight steps of a workgroup's warps read side by side),
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
 // used as (hi, lo) pairs, no split).
 //
@@ -176,6 +176,9 @@ layout(std430, binding = 15) buffer Tl { uint tl[]; };
 #endif
 #ifndef PF
 #define PF 2  // 64-column groups of loads in flight per warp (the host passes its default: linear_matvec_frag)
+#endif
+#ifndef KSTRIDE
+#define KSTRIDE 0  // 1: warp sg takes K's 64-column groups sg, sg + NSG, ... (see step_group; other bits)
 #endif
 #ifndef XNEAR
 #define XNEAR 0  // 1: x loaded one 64-column group ahead instead of PF (see load_x)
@@ -495,25 +498,32 @@ uint wg_tile0, tiles, kg0, kg1, kgroups;
 uint xq0;  // XQ: this lane's x quad in a block (the position of tile 0's first element pair)
 uint gbase;  // this workgroup's first column group (workgroup y: NG groups each; see the header)
 
+// The 64-column group of this warp's step it: KSTRIDE=0, the warp's
+// contiguous part of K (groups kg0 .. kg1 - 1); KSTRIDE=1, every NSG-th group
+// from sg (kg1 = kgroups), so that at each step the workgroup's warps read
+// adjacent pieces of the weight (and of x).  The partition sets the order of
+// the sums: fixed per weight, as NSG.
+uint step_group(uint it) {
+#if KSTRIDE
+    return sg + it * NSG;
+#else
+    return kg0 + it;
+#endif
+}
+
 w_step load_w(uint it) {
     w_step d;
-    const uint kg = kg0 + it;
+    const uint kg = step_group(it);
     const bool ok = kg < kg1;  // uniform per warp
-#if defined(DIAG_ILV)  // timing only (wrong results): step it of warp sg read at it NSG + sg, so the
-                       // workgroup's warps read adjacent 512-byte pieces at once (a layout to try)
-    const uint wkg = kgroups % NSG == 0u ? it * NSG + sg : kg;
-#else
-    const uint wkg = kg;
-#endif
     UNROLL for (uint t = 0u; t < NT; ++t) {
         const uint tile = wg_tile0 + t % R;
         const bool tok = ok && tile < tiles;
         UNROLL for (uint w = 0u; w < QW; ++w)
-            d.q[t][w] = tok ? WLOAD(t, ((tile * kgroups + wkg) * QW + w) * 32u + l) : uvec4(0u);
+            d.q[t][w] = tok ? WLOAD(t, ((tile * kgroups + kg) * QW + w) * 32u + l) : uvec4(0u);
 #if defined(DIAG_NO_SCALES)  // timing only (wrong results): no scale loads, a constant scale
         UNROLL for (uint j = 0u; j < NSW; ++j) d.s[t][j] = 0u;
 #elif FSC  // the lane's word of the tile's 8 (one 32-byte load per warp)
-        d.s[t][0] = tok ? SLOAD(t, (tile * kgroups + wkg) * 8u + sq) : 0u;
+        d.s[t][0] = tok ? SLOAD(t, (tile * kgroups + kg) * 8u + sq) : 0u;
 #else
         UNROLL for (uint j = 0u; j < NSR; ++j) {
             const uint row = min(tile * 16u + crow[C_ROW_PAIRS != 0 ? 2u * j : j], pc.M - 1u);
@@ -527,7 +537,7 @@ w_step load_w(uint it) {
 
 x_step load_x(uint it) {
     x_step d;
-    const uint kg = kg0 + it;
+    const uint kg = step_group(it);
     const bool ok = kg < kg1;  // uniform per warp
 #if XQ
     UNROLL for (uint blk = 0u; blk < 2u; ++blk)
@@ -739,8 +749,12 @@ void main() {
     tiles = (pc.M + 15u) / 16u;
     wg_tile0 = gl_WorkGroupID.x * R;
     gbase = gl_WorkGroupID.y * NG;
+#if KSTRIDE
+    kg1 = kgroups;
+#else
     kg0 = sg * kgroups / NSG;
     kg1 = (sg + 1u) * kgroups / NSG;
+#endif
     const uint iters = (kgroups + NSG - 1u) / NSG;  // the same for every warp (emulation barriers)
 
     float acc[NT][NG][4];
