@@ -178,7 +178,7 @@ layout(std430, binding = 15) buffer Tl { uint tl[]; };
 #define PF 2  // 64-column groups of loads in flight per warp (the host passes its default: linear_matvec_frag)
 #endif
 #ifndef KSTRIDE
-#define KSTRIDE 0  // 1: warp sg takes K's 64-column groups sg, sg + NSG, ... (see step_group; other bits)
+#define KSTRIDE 1  // 1 (the host's default): warp sg takes K's 64-column groups sg, sg + NSG, ... (see step_group; other bits)
 #endif
 #ifndef XNEAR
 #define XNEAR 0  // 1: x loaded one 64-column group ahead instead of PF (see load_x)
@@ -618,9 +618,9 @@ bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
     return b;
 }
 
-// EPI_ALL=1 (the shader's default; the host passes EPI_ALL=0 unless the
-// weight asks for it, frag_weight::epi_all / kernel_tuning::frag_epi_all,
-// until it is timed on a GPU): the epilogue takes every row tile and column
+// EPI_ALL=1 (the default; the host passes EPI_ALL=0 where the shared
+// memory is short, CONV's ring would be overwritten, or with
+// kernel_tuning::frag_no_epi_all): the epilogue takes every row tile and column
 // group of the workgroup in one round through shared memory (two barriers,
 // every thread busy) instead of one round (two or three barriers, half the
 // threads idle) per tile and group: at two column groups and R = 2 four

@@ -404,9 +404,14 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // scale words and the 14 - p signs MXFP4's too: at PF = 2 driver 580
     // spilled registers in the NORM_IN / CONV variants (decode 12.07 ms
     // against 8.85 at PF = 1: docs/results/h100-2026-12-06fsc).
+    // K in every NSG-th 64-column group per warp (KSTRIDE=1: a workgroup's
+    // warps read adjacent pieces at each step; H100 27B MXFP4 decode 8.59
+    // against 8.84 ms) unless kernel_tuning::frag_k_contiguous: like NSG it
+    // sets the sums' order, so it holds for every product of a run.
     define_list d{{"R", std::to_string(tpw)}, {"NSG", hlc ? "8" : "4"},
                   {"PF", hlc ? "1" : "2"},
-                  {"HLC", hlc ? "1" : "0"}};
+                  {"HLC", hlc ? "1" : "0"},
+                  {"KSTRIDE", tuning().frag_k_contiguous ? "0" : "1"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     // Fragment-ordered scales where the copy has them (GLU: both; A/B:
     // kernel_tuning::frag_no_scale_copy makes copies without them).
@@ -470,18 +475,18 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         if (resid->gain.valid()) d.emplace_back("U16_OUT", "1");
     }
     // The epilogue in one round for every row tile and column group (the
-    // kernel's EPI_ALL, the same bits; opt-in: frag_weight::epi_all or
-    // kernel_tuning::frag_epi_all) where its shared memory fits: red, rss,
-    // the conv's staged sums, rs_part and the emulation's tiles; CONV also
-    // needs no snapshot slot written to be its input window (T < ring: its
-    // tokens then run in parallel).  An EPI_ALL frag_define wins.
+    // kernel's EPI_ALL, the same bits; the default since 2026-12-07: H100
+    // 27B MXFP4 verify of 9 tokens 12.47 against 13.87 ms, decode the same;
+    // kernel_tuning::frag_no_epi_all opts out) where its shared memory fits:
+    // red, rss, the conv's staged sums, rs_part and the emulation's tiles;
+    // CONV also needs no snapshot slot written to be its input window (T <
+    // ring: its tokens then run in parallel).  An EPI_ALL frag_define wins.
     if (std::none_of(d.begin(), d.end(), [](const auto &x) { return x.first == "EPI_ALL"; })) {
         const uint64_t nsg = define_u32(d, "NSG", 8), slices = uint64_t(rt) * gpw, cpg = hlc && !w.x16 ? 4 : 8;
         const uint64_t bytes = 4 * slices * nsg * (up ? 2 : 1) * 128 + (resid ? 4 * slices * 16 * cpg : 0) +
                                (conv ? 4 * slices * 16 * cpg : 0) + (norm ? 4 * 16 * 32 : 0) +
                                (w.emulate ? 2 * nsg * 384 : 0);
-        const bool want = w.epi_all || tuning().frag_epi_all;
-        if (!want || (conv && N >= conv->ring) || bytes > dev.info().max_shared_memory) d.emplace_back("EPI_ALL", "0");
+        if (tuning().frag_no_epi_all || (conv && N >= conv->ring) || bytes > dev.info().max_shared_memory) d.emplace_back("EPI_ALL", "0");
     }
     const buffer_span &timeline = cs.device().timeline();  // diagnostics (TIMELINE, binding 15)
     if (timeline.valid()) {

@@ -161,10 +161,6 @@ struct frag_weight {
     // elements, scales the copy's block bytes.
     bool f16_weights = false;
     uint32_t tiles_per_warp = 0;  // the kernel's R (0: frag_tiles_per_warp; frag_defines override both)
-    // The one-round epilogue (matvec_frag.comp EPI_ALL; the same bits) for
-    // this weight's products, where it fits; kernel_tuning::frag_epi_all
-    // turns it on for every weight (opt-in until timed on a GPU).
-    bool epi_all = false;
 };
 
 // The spread RMSNorm (matvec_frag.comp NORM_IN / RESID_OUT; the session's
