@@ -620,7 +620,7 @@ bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
 
 // EPI_ALL=1 (the default; the host passes EPI_ALL=0 where the shared
 // memory is short, CONV's ring would be overwritten, or with
-// kernel_tuning::frag_no_epi_all): the epilogue takes every row tile and column
+// EPI_ALL=0 in kernel_tuning::frag_defines): the epilogue takes every row tile and column
 // group of the workgroup in one round through shared memory (two barriers,
 // every thread busy) instead of one round (two or three barriers, half the
 // threads idle) per tile and group: at two column groups and R = 2 four

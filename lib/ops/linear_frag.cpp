@@ -406,12 +406,12 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // against 8.85 at PF = 1: docs/results/h100-2026-12-06fsc).
     // K in every NSG-th 64-column group per warp (KSTRIDE=1: a workgroup's
     // warps read adjacent pieces at each step; H100 27B MXFP4 decode 8.59
-    // against 8.84 ms) unless kernel_tuning::frag_k_contiguous: like NSG it
-    // sets the sums' order, so it holds for every product of a run.
+    // against 8.84 ms; KSTRIDE=0 in frag_defines for A/B): like NSG it sets
+    // the sums' order, so it holds for every product of a run.
     define_list d{{"R", std::to_string(tpw)}, {"NSG", hlc ? "8" : "4"},
                   {"PF", hlc ? "1" : "2"},
                   {"HLC", hlc ? "1" : "0"},
-                  {"KSTRIDE", tuning().frag_k_contiguous ? "0" : "1"}};
+                  {"KSTRIDE", "1"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     // Fragment-ordered scales where the copy has them (GLU: both; A/B:
     // kernel_tuning::frag_no_scale_copy makes copies without them).
@@ -477,7 +477,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // The epilogue in one round for every row tile and column group (the
     // kernel's EPI_ALL, the same bits; the default since 2026-12-07: H100
     // 27B MXFP4 verify of 9 tokens 12.47 against 13.87 ms, decode the same;
-    // kernel_tuning::frag_no_epi_all opts out) where its shared memory fits:
+    // EPI_ALL=0 in frag_defines opts out) where its shared memory fits:
     // red, rss, the conv's staged sums, rs_part and the emulation's tiles;
     // CONV also needs no snapshot slot written to be its input window (T <
     // ring: its tokens then run in parallel).  An EPI_ALL frag_define wins.
@@ -486,7 +486,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         const uint64_t bytes = 4 * slices * nsg * (up ? 2 : 1) * 128 + (resid ? 4 * slices * 16 * cpg : 0) +
                                (conv ? 4 * slices * 16 * cpg : 0) + (norm ? 4 * 16 * 32 : 0) +
                                (w.emulate ? 2 * nsg * 384 : 0);
-        if (tuning().frag_no_epi_all || (conv && N >= conv->ring) || bytes > dev.info().max_shared_memory) d.emplace_back("EPI_ALL", "0");
+        if ((conv && N >= conv->ring) || bytes > dev.info().max_shared_memory) d.emplace_back("EPI_ALL", "0");
     }
     const buffer_span &timeline = cs.device().timeline();  // diagnostics (TIMELINE, binding 15)
     if (timeline.valid()) {

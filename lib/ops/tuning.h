@@ -68,14 +68,6 @@ struct kernel_tuning {
     // (before 2026-12-06's ops::frag_sign_bit; pair 2 then takes two shifts
     // to decode: matvec_frag.comp / frag_repack_mxfp4.comp SIGNS12; A/B runs).
     bool frag_signs12 = false;
-    // Fragment products take the epilogue a round per row tile and column
-    // group instead of one round for all (matvec_frag.comp EPI_ALL=0, the
-    // same bits; A/B: the one round is the default since 2026-12-07).
-    bool frag_no_epi_all = false;
-    // Fragment products split K into each warp's contiguous part instead of
-    // every NSG-th 64-column group (matvec_frag.comp KSTRIDE=0: other bits,
-    // the same for every N; A/B against the default since 2026-12-07).
-    bool frag_k_contiguous = false;
     // Sessions created while this is nonzero record, beside the stages that
     // leave memory idle at decode / verify sizes (the GDN recurrence, the
     // attention core), a read of the next output projection's weight into

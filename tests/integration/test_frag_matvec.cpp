@@ -289,9 +289,8 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
 // rounding x themselves, also where a verify's GDN recurrence runs in two
 // segments (the snapshot ring wraps at an odd token); rows one at a time give
 // a batch's bits (also with kernel_tuning::l2_prefetch, and with the epilogue
-// a round per row tile and column group, kernel_tuning::frag_no_epi_all);
-// each warp taking a contiguous part of K (kernel_tuning::frag_k_contiguous,
-// other bits) gives logits within 2e-3 of max |logit|; MTP greedy (k = 3
+// a round per row tile and column group, EPI_ALL=0); each warp taking a
+// contiguous part of K (KSTRIDE=0, other bits) gives logits within 2e-3 of max |logit|; MTP greedy (k = 3
 // and 7: verifies of up to 8 tokens, one column group) equals plain greedy.
 TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
     test::validation_scope vs;
@@ -377,19 +376,17 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         engine_session s12(*m12, {});
         EXPECT_EQ(0, std::memcmp(run(s12).data(), lp.data(), lp.size() * 4));
     }
-    {  // the epilogue a round per tile and group (EPI_ALL=0; kernel_tuning::frag_no_epi_all): the same bits
-        struct epi_scope {
-            epi_scope() { ops::tuning().frag_no_epi_all = true; }
-            ~epi_scope() { ops::tuning().frag_no_epi_all = false; }
-        } es;
-        engine_session e1(*frag, {});
-        EXPECT_EQ(0, std::memcmp(run(e1).data(), lp.data(), lp.size() * 4));
+    struct define_scope {  // one frag_define for the scope's sessions
+        define_scope(const char *name, const char *value) { ops::tuning().frag_defines.emplace_back(name, value); }
+        ~define_scope() { ops::tuning().frag_defines.pop_back(); }
+    };
+    {  // the epilogue a round per tile and group (EPI_ALL=0, the earlier form): the same bits
+        define_scope es("EPI_ALL", "0");
+        engine_session e0(*frag, {});
+        EXPECT_EQ(0, std::memcmp(run(e0).data(), lp.data(), lp.size() * 4));
     }
-    {  // contiguous K parts per warp (KSTRIDE=0; kernel_tuning::frag_k_contiguous): other sums, close logits
-        struct kc_scope {
-            kc_scope() { ops::tuning().frag_k_contiguous = true; }
-            ~kc_scope() { ops::tuning().frag_k_contiguous = false; }
-        } ks;
+    {  // contiguous K parts per warp (KSTRIDE=0): other sums, close logits
+        define_scope ks("KSTRIDE", "0");
         engine_session kc(*frag, {});
         const double rel = max_rel_diff(lp, run(kc));
         std::printf("  contiguous K parts: largest logit difference %.3g of max |logit|\n", rel);

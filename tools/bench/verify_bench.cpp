@@ -46,10 +46,10 @@
 //   --frag-signs12 (before CONFIG): MXFP4 frag copies keep the signs at 12 + p (the
 //     earlier decode; kernel_tuning::frag_signs12; A/B).
 //   --frag-no-epi-all (before CONFIG): fragment products take their epilogue a round per
-//     row tile and column group (matvec_frag.comp EPI_ALL=0; kernel_tuning::frag_no_epi_all;
-//     the same bits; A/B; --frag-epi-all, the default since 2026-12-07, is accepted).
+//     row tile and column group (--frag-define EPI_ALL=0; the same bits; A/B; --frag-epi-all,
+//     the default since 2026-12-07, is accepted).
 //   --frag-k-contiguous (before CONFIG): each warp of a fragment product takes a contiguous
-//     part of K (matvec_frag.comp KSTRIDE=0; kernel_tuning::frag_k_contiguous; other bits; A/B).
+//     part of K (--frag-define KSTRIDE=0; other bits; A/B).
 //   --l2-prefetch G (before CONFIG): sessions read each output projection's weight into the
 //     L2 cache with G workgroups beside the GDN recurrence / attention core (A/B;
 //     kernel_tuning::l2_prefetch).
@@ -146,9 +146,9 @@ int main(int argc, char **argv) {
             tu.frag_signs12 = true;
         } else if (f == "--frag-epi-all") {  // the default since 2026-12-07
         } else if (f == "--frag-no-epi-all") {
-            tu.frag_no_epi_all = true;
+            tu.add_frag_define("EPI_ALL=0");
         } else if (f == "--frag-k-contiguous") {
-            tu.frag_k_contiguous = true;
+            tu.add_frag_define("KSTRIDE=0");
         } else if (f == "--l2-prefetch" && argc > 2) {
             tu.l2_prefetch = static_cast<uint32_t>(count(1));
         } else if (f == "--diag-skip-norms") {
