@@ -180,6 +180,9 @@ layout(std430, binding = 15) buffer Tl { uint tl[]; };
 #ifndef KSTRIDE
 #define KSTRIDE 1  // 1 (the host's default): warp sg takes K's 64-column groups sg, sg + NSG, ... (see step_group; other bits)
 #endif
+#ifndef TLOOP
+#define TLOOP 0  // 1: workgroup x takes tile groups x, x + gridsize, ... (see main; an A/B knob)
+#endif
 #ifndef XNEAR
 #define XNEAR 0  // 1: x loaded one 64-column group ahead instead of PF (see load_x)
 #endif
@@ -511,12 +514,12 @@ uint step_group(uint it) {
 #endif
 }
 
-w_step load_w(uint it) {
+w_step load_w(uint it, uint tile0) {
     w_step d;
     const uint kg = step_group(it);
     const bool ok = kg < kg1;  // uniform per warp
     UNROLL for (uint t = 0u; t < NT; ++t) {
-        const uint tile = wg_tile0 + t % R;
+        const uint tile = tile0 + t % R;
         const bool tok = ok && tile < tiles;
         UNROLL for (uint w = 0u; w < QW; ++w)
             d.q[t][w] = tok ? WLOAD(t, ((tile * kgroups + kg) * QW + w) * 32u + l) : uvec4(0u);
@@ -577,6 +580,24 @@ x_step load_x(uint it) {
             }
 #endif
     return d;
+}
+
+// Step s of the workgroup's sequence: TLOOP, step s % iters of its tile
+// group s / iters (zeros past the last); else step s of its one group.
+uint iters_g, total_g, tl_stride;  // TLOOP: steps per tile group, in all; tile stride between groups
+w_step load_ws(uint s) {
+#if TLOOP
+    return s < total_g ? load_w(s % iters_g, gl_WorkGroupID.x * R + (s / iters_g) * tl_stride) : load_w(iters_g, 0u);
+#else
+    return load_w(s, wg_tile0);
+#endif
+}
+x_step load_xs(uint s) {
+#if TLOOP
+    return load_x(s < total_g ? s % iters_g : iters_g);
+#else
+    return load_x(s);
+#endif
 }
 
 #if NORM_IN
@@ -723,6 +744,110 @@ void write_partial(uint t, uint g, uint tg, uint c) {
 #endif
 #endif
 
+// EPI_ALL without CONV: each thread's outputs' residuals, read before the
+// K loop (the epilogue would wait on them); 0 elsewhere.
+#define EPI_PER_THREAD (EPI_ALL != 0 && CONV == 0 ? (EPI_TG * 16 * CPG + NSG * 32 - 1) / (NSG * 32) : 1)
+void load_resid(out float yres[EPI_PER_THREAD]) {
+    UNROLL for (uint i = 0u; i < EPI_PER_THREAD; ++i) {
+#if EPI_ALL && !CONV && RESID_OUT
+        const uint o = gl_LocalInvocationID.x + i * NSG * 32u, tg = o / (16u * CPG);
+        yres[i] = o < EPI_TG * 16u * CPG ? resid_of(tg / NG, tg % NG, o % (16u * CPG)) : 0.0;
+#else
+        yres[i] = 0.0;
+#endif
+    }
+}
+
+// The workgroup's tile group (wg_tile0) from the warps' sums: every row
+// tile and column group in one round (EPI_ALL) or one at a time.  yres:
+// RESID_OUT's residuals of this thread's outputs (load_resid).  TLOOP: a
+// barrier first, so that the previous tile group's reads of the shared
+// sums are done.
+void epilogue(float acc[NT][NG][4], float yres[EPI_PER_THREAD]) {
+#if TLOOP
+    memoryBarrierShared();
+    barrier();
+#endif
+#if EPI_ALL  // every row tile and column group in one round
+    UNROLL for (uint t = 0u; t < R; ++t)
+        UNROLL for (uint g = 0u; g < NG; ++g)
+            UNROLL for (uint h = 0u; h < NW; ++h)
+                UNROLL for (uint e = 0u; e < 4u; ++e)
+                    red[(((t * NG + g) * NSG + sg) * NW + h) * 128u + l * 4u + e] = acc[t + h * R][g][e];
+    memoryBarrierShared();
+    barrier();
+#if CONV  // every (channel, token)'s sum, then each conv in its own thread
+    for (uint o = gl_LocalInvocationID.x; o < R * 16u * NG * CPG; o += NSG * 32u) {
+        const uint t = o / (16u * NG * CPG), r = (o / (NG * CPG)) % 16u, j = o % (NG * CPG);
+        const uint col = gbase * CPG + j;
+        cin[o] = col < pc.N ? NORM_OUT(out_sum(t * NG + j / CPG, 0u, r, col), col) : 0.0;
+    }
+    memoryBarrierShared();
+    barrier();
+    for (uint o = gl_LocalInvocationID.x; o < R * 16u * NG * CPG; o += NSG * 32u) {
+        const uint t = o / (16u * NG * CPG), r = (o / (NG * CPG)) % 16u, j = o % (NG * CPG);
+        const uint col = gbase * CPG + j, c = (wg_tile0 + t) * 16u + r, C = pc.ystride;
+        if (col < pc.N && c < pc.M) {
+            const uint K1 = pc.ck - 1u;
+            float win[MAX_CONV_K];  // the K1 rows before token col: staged sums, or conv_state's before token 0
+            UNROLL for (uint q = 0u; q < MAX_CONV_K; ++q) {
+                const int tau = int(col) - int(K1) + int(q);
+                win[q] = q >= K1 ? 0.0 : tau >= 0 ? cin[o - j + uint(tau)] : conv_state[(col + q) * C + c];
+            }
+            y[col * C + c] = conv_channel_token_alone(col, c, C, win, cin[o]);
+        }
+    }
+#else
+    for (uint o = gl_LocalInvocationID.x; o < EPI_TG * 16u * CPG; o += NSG * 32u) {
+        const uint tg = o / (16u * CPG);
+        write_out(tg / NG, tg % NG, tg, o % (16u * CPG), yres[(o - gl_LocalInvocationID.x) / (NSG * 32u)]);
+    }
+#endif
+#if RESID_OUT
+    memoryBarrierShared();
+    barrier();
+    if (gl_LocalInvocationID.x < EPI_TG * CPG) {
+        const uint tg = gl_LocalInvocationID.x / CPG;
+        write_partial(tg / NG, tg % NG, tg, gl_LocalInvocationID.x % CPG);
+    }
+#endif
+#else
+    // One row tile and column group at a time through shared memory (its
+    // size then does not grow with R or NG).
+    UNROLL for (uint t = 0u; t < R; ++t) {
+#if CONV  // a row's tokens in one thread, in order, across the column groups
+        const uint cr = gl_LocalInvocationID.x, c = (wg_tile0 + t) * 16u + cr, C = pc.ystride;
+        const bool conv_thread = cr < 16u && c < pc.M;
+        float win[MAX_CONV_K], wc[MAX_CONV_K];
+        if (conv_thread) conv_channel_begin(c, C, win, wc);
+#endif
+        UNROLL for (uint g = 0u; g < NG; ++g) {
+            if (t > 0u || g > 0u) {  // the previous group's sums are read
+                memoryBarrierShared();
+                barrier();
+            }
+            UNROLL for (uint h = 0u; h < NW; ++h)
+                UNROLL for (uint e = 0u; e < 4u; ++e)
+                    red[(sg * NW + h) * 128u + l * 4u + e] = acc[t + h * R][g][e];
+            memoryBarrierShared();
+            barrier();
+#if CONV
+            if (conv_thread)
+                for (uint col = (gbase + g) * CPG; col < min(pc.N, (gbase + g + 1u) * CPG); ++col)
+                    y[col * C + c] = conv_channel_token(col, c, C, win, wc, NORM_OUT(out_sum(0u, 0u, cr, col), col));
+#else
+            for (uint o = gl_LocalInvocationID.x; o < 16u * CPG; o += NSG * 32u) write_out(t, g, 0u, o, resid_of(t, g, o));
+#if RESID_OUT
+            memoryBarrierShared();
+            barrier();
+            if (gl_LocalInvocationID.x < CPG) write_partial(t, g, 0u, gl_LocalInvocationID.x);
+#endif
+#endif
+        }
+    }
+#endif
+}
+
 void main() {
 #if TIMELINE
     const uvec2 tl_start = clockRealtime2x32EXT();
@@ -757,41 +882,45 @@ void main() {
 #endif
     const uint iters = (kgroups + NSG - 1u) / NSG;  // the same for every warp (emulation barriers)
 
+#if TLOOP  // tile groups x, x + gridsize, ...: one sequence of steps, the loads PF ahead across groups
+    const uint tgroups = (tiles + R - 1u) / R;
+    iters_g = iters;
+    tl_stride = gl_NumWorkGroups.x * R;
+    total_g = gl_WorkGroupID.x < tgroups ? (tgroups - gl_WorkGroupID.x + gl_NumWorkGroups.x - 1u) / gl_NumWorkGroups.x * iters : 0u;
+    const uint total = total_g;
+#else
+    const uint total = iters;
+#endif
+
     float acc[NT][NG][4];
     UNROLL for (uint t = 0u; t < NT; ++t)
         UNROLL for (uint g = 0u; g < NG; ++g)
             UNROLL for (uint e = 0u; e < 4u; ++e) acc[t][g][e] = 0.0;
 
     w_step buf[PF];
-    UNROLL for (uint p = 0u; p < PF; ++p) buf[p] = load_w(p);
+    UNROLL for (uint p = 0u; p < PF; ++p) buf[p] = load_ws(p);
 #if XNEAR
-    x_step xnext = load_x(0u);
+    x_step xnext = load_xs(0u);
 #else
     x_step xbuf[PF];
-    UNROLL for (uint p = 0u; p < PF; ++p) xbuf[p] = load_x(p);
+    UNROLL for (uint p = 0u; p < PF; ++p) xbuf[p] = load_xs(p);
 #endif
 #if NORM_IN  // while the first loads are in flight
     norm_partials();
 #endif
-#if EPI_ALL && !CONV  // RESID_OUT: this thread's outputs' residuals, read now (the epilogue would wait on them)
-#define EPI_PER_THREAD ((EPI_TG * 16 * CPG + NSG * 32 - 1) / (NSG * 32))
     float yres[EPI_PER_THREAD];
-    UNROLL for (uint i = 0u; i < EPI_PER_THREAD; ++i) {
-        const uint o = gl_LocalInvocationID.x + i * NSG * 32u, tg = o / (16u * CPG);
-        yres[i] = RESID_OUT != 0 && o < EPI_TG * 16u * CPG ? resid_of(tg / NG, tg % NG, o % (16u * CPG)) : 0.0;
-    }
-#endif
-    for (uint it = 0u; it < iters; it += PF) {
+    load_resid(yres);
+    for (uint st = 0u; st < total; st += PF) {
         UNROLL for (uint p = 0u; p < PF; ++p) {
-            if (it + p < iters) {  // uniform
+            if (st + p < total) {  // uniform
                 const w_step d = buf[p];
-                buf[p] = load_w(it + p + PF);
+                buf[p] = load_ws(st + p + PF);
 #if XNEAR
                 const x_step dx = xnext;
-                xnext = load_x(it + p + 1u);
+                xnext = load_xs(st + p + 1u);
 #else
                 const x_step dx = xbuf[p];
-                xbuf[p] = load_x(it + p + PF);
+                xbuf[p] = load_xs(st + p + PF);
 #endif
 #if HLC
                 bfrag bx[4][NG];  // one B per 16-column tile: hi and lo side by side
@@ -883,87 +1012,21 @@ void main() {
                                 acc[t][g][e] = fma(CE(c, e), s[C_ROW_PAIRS != 0 ? e >> 1 : e], acc[t][g][e]);
                         }
                     }
+#if TLOOP
+                if ((st + p + 1u) % iters == 0u) {  // a tile group done (uniform): its epilogue, then the next
+                    epilogue(acc, yres);
+                    UNROLL for (uint t = 0u; t < NT; ++t)
+                        UNROLL for (uint g = 0u; g < NG; ++g)
+                            UNROLL for (uint e = 0u; e < 4u; ++e) acc[t][g][e] = 0.0;
+                    wg_tile0 += tl_stride;
+                    if (st + p + 1u < total) load_resid(yres);
+                }
+#endif
             }
         }
     }
-
-#if EPI_ALL  // every row tile and column group in one round
-    UNROLL for (uint t = 0u; t < R; ++t)
-        UNROLL for (uint g = 0u; g < NG; ++g)
-            UNROLL for (uint h = 0u; h < NW; ++h)
-                UNROLL for (uint e = 0u; e < 4u; ++e)
-                    red[(((t * NG + g) * NSG + sg) * NW + h) * 128u + l * 4u + e] = acc[t + h * R][g][e];
-    memoryBarrierShared();
-    barrier();
-#if CONV  // every (channel, token)'s sum, then each conv in its own thread
-    for (uint o = gl_LocalInvocationID.x; o < R * 16u * NG * CPG; o += NSG * 32u) {
-        const uint t = o / (16u * NG * CPG), r = (o / (NG * CPG)) % 16u, j = o % (NG * CPG);
-        const uint col = gbase * CPG + j;
-        cin[o] = col < pc.N ? NORM_OUT(out_sum(t * NG + j / CPG, 0u, r, col), col) : 0.0;
-    }
-    memoryBarrierShared();
-    barrier();
-    for (uint o = gl_LocalInvocationID.x; o < R * 16u * NG * CPG; o += NSG * 32u) {
-        const uint t = o / (16u * NG * CPG), r = (o / (NG * CPG)) % 16u, j = o % (NG * CPG);
-        const uint col = gbase * CPG + j, c = (wg_tile0 + t) * 16u + r, C = pc.ystride;
-        if (col < pc.N && c < pc.M) {
-            const uint K1 = pc.ck - 1u;
-            float win[MAX_CONV_K];  // the K1 rows before token col: staged sums, or conv_state's before token 0
-            UNROLL for (uint q = 0u; q < MAX_CONV_K; ++q) {
-                const int tau = int(col) - int(K1) + int(q);
-                win[q] = q >= K1 ? 0.0 : tau >= 0 ? cin[o - j + uint(tau)] : conv_state[(col + q) * C + c];
-            }
-            y[col * C + c] = conv_channel_token_alone(col, c, C, win, cin[o]);
-        }
-    }
-#else
-    for (uint o = gl_LocalInvocationID.x; o < EPI_TG * 16u * CPG; o += NSG * 32u) {
-        const uint tg = o / (16u * CPG);
-        write_out(tg / NG, tg % NG, tg, o % (16u * CPG), yres[(o - gl_LocalInvocationID.x) / (NSG * 32u)]);
-    }
-#endif
-#if RESID_OUT
-    memoryBarrierShared();
-    barrier();
-    if (gl_LocalInvocationID.x < EPI_TG * CPG) {
-        const uint tg = gl_LocalInvocationID.x / CPG;
-        write_partial(tg / NG, tg % NG, tg, gl_LocalInvocationID.x % CPG);
-    }
-#endif
-#else
-    // One row tile and column group at a time through shared memory (its
-    // size then does not grow with R or NG).
-    UNROLL for (uint t = 0u; t < R; ++t) {
-#if CONV  // a row's tokens in one thread, in order, across the column groups
-        const uint cr = gl_LocalInvocationID.x, c = (wg_tile0 + t) * 16u + cr, C = pc.ystride;
-        const bool conv_thread = cr < 16u && c < pc.M;
-        float win[MAX_CONV_K], wc[MAX_CONV_K];
-        if (conv_thread) conv_channel_begin(c, C, win, wc);
-#endif
-        UNROLL for (uint g = 0u; g < NG; ++g) {
-            if (t > 0u || g > 0u) {  // the previous group's sums are read
-                memoryBarrierShared();
-                barrier();
-            }
-            UNROLL for (uint h = 0u; h < NW; ++h)
-                UNROLL for (uint e = 0u; e < 4u; ++e)
-                    red[(sg * NW + h) * 128u + l * 4u + e] = acc[t + h * R][g][e];
-            memoryBarrierShared();
-            barrier();
-#if CONV
-            if (conv_thread)
-                for (uint col = (gbase + g) * CPG; col < min(pc.N, (gbase + g + 1u) * CPG); ++col)
-                    y[col * C + c] = conv_channel_token(col, c, C, win, wc, NORM_OUT(out_sum(0u, 0u, cr, col), col));
-#else
-            for (uint o = gl_LocalInvocationID.x; o < 16u * CPG; o += NSG * 32u) write_out(t, g, 0u, o, resid_of(t, g, o));
-#if RESID_OUT
-            memoryBarrierShared();
-            barrier();
-            if (gl_LocalInvocationID.x < CPG) write_partial(t, g, 0u, gl_LocalInvocationID.x);
-#endif
-#endif
-        }
-    }
+#if !TLOOP
+    epilogue(acc, yres);
 #endif
 #if TIMELINE
     barrier();  // every warp's stores issued

@@ -495,7 +495,11 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     }
     const pipeline &p = dev.kernels().get("matvec_frag", d);
     const float eps = norm ? norm->eps : 0.f;
-    const uint32_t groups = ((w.rows + 15) / 16 + rt - 1) / rt;
+    // TLOOP=W (an A/B define, frag_defines): at most W workgroups, each
+    // taking every W-th tile group in one sequence of steps (the kernel's
+    // loads run ahead across its groups); the same bits.
+    const uint32_t tile_groups = ((w.rows + 15) / 16 + rt - 1) / rt, tloop = define_u32(d, "TLOOP", 0);
+    const uint32_t groups = tloop ? std::min(tile_groups, tloop) : tile_groups;
     if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
     const uint32_t tl_base = timeline.valid() ? cs.device().timeline_records(groups * gy) : 0;  // (CONV: gy is 1)
     struct {

@@ -289,7 +289,8 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
 // rounding x themselves, also where a verify's GDN recurrence runs in two
 // segments (the snapshot ring wraps at an odd token); rows one at a time give
 // a batch's bits (also with kernel_tuning::l2_prefetch, and with the epilogue
-// a round per row tile and column group, EPI_ALL=0); each warp taking a
+// a round per row tile and column group, EPI_ALL=0, and with each of 3
+// workgroups looping over every third tile group, TLOOP=3); each warp taking a
 // contiguous part of K (KSTRIDE=0, other bits) gives logits within 2e-3 of max |logit|; MTP greedy (k = 3
 // and 7: verifies of up to 8 tokens, one column group) equals plain greedy.
 TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
@@ -384,6 +385,15 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         define_scope es("EPI_ALL", "0");
         engine_session e0(*frag, {});
         EXPECT_EQ(0, std::memcmp(run(e0).data(), lp.data(), lp.size() * 4));
+    }
+    {  // at most 3 workgroups, each taking every third tile group in one
+       // sequence of steps (TLOOP, A/B): the same bits, also with EPI_ALL=0
+        define_scope tl("TLOOP", "3");
+        engine_session t3(*frag, {});
+        EXPECT_EQ(0, std::memcmp(run(t3).data(), lp.data(), lp.size() * 4));
+        define_scope es("EPI_ALL", "0");
+        engine_session t3e(*frag, {});
+        EXPECT_EQ(0, std::memcmp(run(t3e).data(), lp.data(), lp.size() * 4));
     }
     {  // contiguous K parts per warp (KSTRIDE=0): other sums, close logits
         define_scope ks("KSTRIDE", "0");
