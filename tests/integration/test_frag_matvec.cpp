@@ -403,6 +403,18 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         EXPECT_GT(rel, 0.0) << "KSTRIDE=0 should sum in another order";
         EXPECT_LT(rel, 2e-3);  // measured 4.0e-4 on lavapipe (x's fp16 roundings downstream move with any sum)
     }
+    {  // each tile group's steps rotated (KROT, A/B): other sums, close logits
+        define_scope kr("KROT", "1");
+        engine_session kc(*frag, {});
+        const std::vector<float> lk = run(kc);
+        const double rel = max_rel_diff(lp, lk);
+        std::printf("  rotated K steps: largest logit difference %.3g of max |logit|\n", rel);
+        EXPECT_GT(rel, 0.0) << "KROT=1 should sum in another order";
+        EXPECT_LT(rel, 2e-3);
+        define_scope tl("TLOOP", "3");  // with the tile loop: KROT's bits
+        engine_session kt(*frag, {});
+        EXPECT_EQ(0, std::memcmp(run(kt).data(), lk.data(), lk.size() * 4));
+    }
     engine_session one(*frag, {});
     for (uint32_t t = 0; t < 33; ++t) {
         one.eval(&p[t], 1, logits_rows::last);
