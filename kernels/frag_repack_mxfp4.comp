@@ -6,6 +6,9 @@
 // matvec_frag kernel check compares them).  One invocation per output word:
 // (16-row tile, 64-column group, lane, 16 x 16 A tile); rows past M give
 // zero codes.
+#ifndef KMAJOR
+#define KMAJOR 0  // 1: output ordered 64-column group first, [group][tile] (kernel_tuning::frag_kmajor; A/B)
+#endif
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) readonly buffer Src { uint src[]; };
 layout(std430, binding = 1) readonly buffer Lay { uint lay[]; };  // matvec_frag's table
@@ -16,7 +19,7 @@ void main() {
     const uint o = (gl_WorkGroupID.y * pc.gx + gl_WorkGroupID.x) * 256u + gl_LocalInvocationID.x;
     const uint groups = pc.K / 64u, tiles = (pc.M + 15u) / 16u;
     if (o >= tiles * groups * 128u) return;
-    const uint kt = o & 3u, l = (o >> 2) & 31u, g = (o >> 7) % groups, tile = (o >> 7) / groups;
+    const uint kt = o & 3u, l = (o >> 2) & 31u, g = KMAJOR != 0 ? (o >> 7) / tiles : (o >> 7) % groups, tile = KMAJOR != 0 ? (o >> 7) % tiles : (o >> 7) / groups;
     uint w = 0u;
     for (uint i = 0u; i < 8u; ++i) {
         const uint a = lay[l * 16u + i];

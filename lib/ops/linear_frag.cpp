@@ -420,6 +420,8 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a weight without its standard scales needs its scale words");
     if (fsc) d.emplace_back("FSC", "1");
     if (w.signs12 && !w.f16_weights) d.emplace_back("SIGNS12", "1");
+    if (w.kmajor != (up ? up->kmajor : w.kmajor)) fail(MLXMTP_ERR_INTERNAL, "matvec_frag: gate and up in two orders");
+    if (w.kmajor) d.emplace_back("KMAJOR", "1");
     if (w.emulate) d.emplace_back("EMULATE", "1");
     if (x_f32) d.emplace_back("XF32", "1");
     if (up) d.emplace_back("GLU", "1");
@@ -613,7 +615,7 @@ std::vector<uint32_t> frag_repack_scales(const uint8_t *scales, uint32_t rows, u
 }
 
 void frag_repack_scales(command_stream &cs, const buffer_span &scales, const buffer_span &table,
-                        const buffer_span &dst, uint32_t rows, uint32_t cols) {
+                        const buffer_span &dst, uint32_t rows, uint32_t cols, bool kmajor) {
     if (cols % 64 || dst.size < frag_scale_words_bytes(rows, cols) || scales.size < uint64_t(rows) * (cols / 32))
         fail(MLXMTP_ERR_INTERNAL, "frag_repack_scales: %u x %u with buffers too small", rows, cols);
     vk_device &dev = cs.device();
@@ -622,7 +624,8 @@ void frag_repack_scales(command_stream &cs, const buffer_span &scales, const buf
     struct {
         uint32_t M, K, gx;
     } pc{rows, cols, gx};
-    cs.dispatch(dev.kernels().get("frag_repack_scales"), {scales, table, dst}, pc, gx, gy);
+    const define_list kd = kmajor ? define_list{{"KMAJOR", "1"}} : define_list{};
+    cs.dispatch(dev.kernels().get("frag_repack_scales", kd), {scales, table, dst}, pc, gx, gy);
 }
 
 namespace {
@@ -632,7 +635,7 @@ void make_scale_words(command_stream &cs, arena &a, device_weight &w) {
     if (!w.frag.scale_copy) return;
     w.frag.scale_words = a.alloc(frag_scale_words_bytes(w.rows, w.cols), "frag copy scale words");
     frag_repack_scales(cs, w.frag.f16_weights ? w.frag.scales : w.chunks.at(0).scales, w.frag.table,
-                       w.frag.scale_words, w.rows, w.cols);
+                       w.frag.scale_words, w.rows, w.cols, w.frag.kmajor);
 }
 }  // namespace
 
@@ -651,7 +654,7 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_c
         const uint64_t scale_words = (uint64_t(w.rows) * (w.cols / 32) + 3) / 4;
         w.frag.scales = a.alloc(scale_words * 4, "frag copy scales");
         w.frag.f16_weights = true;
-        const pipeline &p = dev.kernels().get("frag_repack_bf16");
+        const pipeline &p = dev.kernels().get("frag_repack_bf16", layout.kmajor ? define_list{{"KMAJOR", "1"}} : define_list{});
         for (uint32_t pass = 0; pass < 2; ++pass) {
             grid_1d(dev, ((pass ? words : scale_words) + 255) / 256, &gx, &gy);
             struct {
@@ -670,7 +673,8 @@ void make_frag_copy(command_stream &cs, arena &a, device_weight &w, const frag_c
     struct {
         uint32_t M, K, gx;
     } pc{w.rows, w.cols, gx};
-    const define_list sd = layout.signs12 ? define_list{{"SIGNS12", "1"}} : define_list{};
+    define_list sd = layout.signs12 ? define_list{{"SIGNS12", "1"}} : define_list{};
+    if (layout.kmajor) sd.emplace_back("KMAJOR", "1");
     cs.dispatch(dev.kernels().get("frag_repack_mxfp4", sd), {w.chunks[0].data, table, w.frag.data}, pc, gx, gy);
     make_scale_words(cs, a, w);
 }
@@ -684,6 +688,7 @@ frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool 
     c.b_pairs = frag_b_pairs(f);
     c.scale_copy = frag_scale_words(f) && !tuning().frag_no_scale_copy;
     c.signs12 = tuning().frag_signs12;
+    c.kmajor = tuning().frag_kmajor;
     c.x_quads = x_quads;
     c.x16 = x16;
     c.emulate = emulate;
@@ -698,6 +703,7 @@ frag_weight frag_view(const device_weight &w) {
     fw.scales = w.frag.f16_weights ? w.frag.scales : w.chunks.at(0).scales;
     fw.scale_words = w.frag.scale_words;
     fw.signs12 = w.frag.signs12;
+    fw.kmajor = w.frag.kmajor;
     fw.table = w.frag.table;
     fw.c_row_pairs = w.frag.c_row_pairs;
     fw.b_pairs = w.frag.b_pairs;

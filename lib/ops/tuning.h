@@ -68,6 +68,11 @@ struct kernel_tuning {
     // (before 2026-12-06's ops::frag_sign_bit; pair 2 then takes two shifts
     // to decode: matvec_frag.comp / frag_repack_mxfp4.comp SIGNS12; A/B runs).
     bool frag_signs12 = false;
+    // Frag copies made while this is set are ordered 64-column group first
+    // ([group][tile] instead of [tile][group]: the workgroups reading the
+    // same step of their tiles then read adjacent pieces; matvec_frag.comp /
+    // frag_repack_*.comp KMAJOR; the same bits; A/B runs).
+    bool frag_kmajor = false;
     // Sessions created while this is nonzero record, beside the stages that
     // leave memory idle at decode / verify sizes (the GDN recurrence, the
     // attention core), a read of the next output projection's weight into

@@ -290,7 +290,8 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
 // segments (the snapshot ring wraps at an odd token); rows one at a time give
 // a batch's bits (also with kernel_tuning::l2_prefetch, and with the epilogue
 // a round per row tile and column group, EPI_ALL=0, and with each of 3
-// workgroups looping over every third tile group, TLOOP=3); each warp taking a
+// workgroups looping over every third tile group, TLOOP=3, and with the
+// copies ordered 64-column group first, frag_kmajor); each warp taking a
 // contiguous part of K (KSTRIDE=0, other bits) gives logits within 2e-3 of max |logit|; MTP greedy (k = 3
 // and 7: verifies of up to 8 tokens, one column group) equals plain greedy.
 TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
@@ -376,6 +377,16 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         ASSERT_TRUE(m12->layers()[0].down.frag.signs12);
         engine_session s12(*m12, {});
         EXPECT_EQ(0, std::memcmp(run(s12).data(), lp.data(), lp.size() * 4));
+    }
+    {  // copies ordered 64-column group first (kernel_tuning::frag_kmajor, A/B): the same bits
+        struct kmajor_scope {
+            kmajor_scope() { ops::tuning().frag_matvec = ops::tuning().frag_kmajor = true; }
+            ~kmajor_scope() { ops::tuning().frag_matvec = ops::tuning().frag_kmajor = false; }
+        } ks;
+        auto mk = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
+        ASSERT_TRUE(mk->layers()[0].down.frag.kmajor);
+        engine_session sk(*mk, {});
+        EXPECT_EQ(0, std::memcmp(run(sk).data(), lp.data(), lp.size() * 4));
     }
     struct define_scope {  // one frag_define for the scope's sessions
         define_scope(const char *name, const char *value) { ops::tuning().frag_defines.emplace_back(name, value); }

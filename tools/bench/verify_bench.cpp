@@ -45,6 +45,8 @@
 //     scale words: matvec_frag.comp FSC=0, the same bits; kernel_tuning::frag_no_scale_copy).
 //   --frag-signs12 (before CONFIG): MXFP4 frag copies keep the signs at 12 + p (the
 //     earlier decode; kernel_tuning::frag_signs12; A/B).
+//   --frag-kmajor (before CONFIG): frag copies ordered 64-column group first
+//     (kernel_tuning::frag_kmajor; the same results; A/B).
 //   --frag-no-epi-all (before CONFIG): fragment products take their epilogue a round per
 //     row tile and column group (--frag-define EPI_ALL=0; the same bits; A/B; --frag-epi-all,
 //     the default since 2026-12-07, is accepted).
@@ -144,6 +146,8 @@ int main(int argc, char **argv) {
             tu.frag_no_scale_copy = true;
         } else if (f == "--frag-signs12") {
             tu.frag_signs12 = true;
+        } else if (f == "--frag-kmajor") {
+            tu.frag_kmajor = true;
         } else if (f == "--frag-epi-all") {  // the default since 2026-12-07
         } else if (f == "--frag-no-epi-all") {
             tu.add_frag_define("EPI_ALL=0");
