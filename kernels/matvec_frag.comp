@@ -178,13 +178,10 @@ layout(std430, binding = 15) buffer Tl { uint tl[]; };
 #define PF 2  // 64-column groups of loads in flight per warp (the host passes its default: linear_matvec_frag)
 #endif
 #ifndef KSTRIDE
-#define KSTRIDE 1  // 1 (the host's default): warp sg takes K's 64-column groups sg, sg + NSG, ... (see step_group; other bits)
-#endif
-#ifndef KROT
-#define KROT 0  // > 0: a tile group's steps start at step (tile / 4) KROT mod iters (other bits; an A/B knob)
+#define KSTRIDE 0  // 1: warp sg takes K's 64-column groups sg, sg + NSG, ... (see step_group; other bits; the host's default is 0)
 #endif
 #ifndef KMAJOR
-#define KMAJOR 0  // 1: the copy ordered 64-column group first ([group][tile]; kernel_tuning::frag_kmajor; same bits)
+#define KMAJOR 0  // 1 (the host's copies by default): ordered 64-column group first ([group][tile]; same bits)
 #endif
 #ifndef TLOOP
 #define TLOOP 0  // 1: workgroup x takes tile groups x, x + gridsize, ... (see main; an A/B knob)
@@ -595,30 +592,19 @@ x_step load_x(uint it) {
 
 // Step s of the workgroup's sequence: TLOOP, step s % iters of its tile
 // group s / iters (zeros past the last); else step s of its one group.
-// KROT: the tile group's steps rotated by (tile / 4) KROT, so that the
-// workgroups running at once do not read the same offsets of their tiles
-// (tile / 4: the same for every R <= 4, so for every N).
-uint iters_g, total_g, tl_stride;  // steps per tile group; TLOOP: in all, tile stride between groups
-uint rot_step(uint it, uint tile0) {
-#if KROT
-    return it < iters_g ? (it + (tile0 >> 2) * KROT) % iters_g : it;
-#else
-    return it;
-#endif
-}
+uint iters_g, total_g, tl_stride;  // TLOOP: steps per tile group, in all; tile stride between groups
 w_step load_ws(uint s) {
 #if TLOOP
-    const uint tile0 = gl_WorkGroupID.x * R + (s / iters_g) * tl_stride;
-    return s < total_g ? load_w(rot_step(s % iters_g, tile0), tile0) : load_w(iters_g, 0u);
+    return s < total_g ? load_w(s % iters_g, gl_WorkGroupID.x * R + (s / iters_g) * tl_stride) : load_w(iters_g, 0u);
 #else
-    return load_w(rot_step(s, wg_tile0), wg_tile0);
+    return load_w(s, wg_tile0);
 #endif
 }
 x_step load_xs(uint s) {
 #if TLOOP
-    return load_x(s < total_g ? rot_step(s % iters_g, gl_WorkGroupID.x * R + (s / iters_g) * tl_stride) : iters_g);
+    return load_x(s < total_g ? s % iters_g : iters_g);
 #else
-    return load_x(rot_step(s, wg_tile0));
+    return load_x(s);
 #endif
 }
 
@@ -904,9 +890,9 @@ void main() {
 #endif
     const uint iters = (kgroups + NSG - 1u) / NSG;  // the same for every warp (emulation barriers)
 
-    iters_g = iters;
 #if TLOOP  // tile groups x, x + gridsize, ...: one sequence of steps, the loads PF ahead across groups
     const uint tgroups = (tiles + R - 1u) / R;
+    iters_g = iters;
     tl_stride = gl_NumWorkGroups.x * R;
     total_g = gl_WorkGroupID.x < tgroups ? (tgroups - gl_WorkGroupID.x + gl_NumWorkGroups.x - 1u) / gl_NumWorkGroups.x * iters : 0u;
     const uint total = total_g;

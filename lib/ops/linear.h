@@ -45,7 +45,7 @@ struct frag_copy {
     buffer_span scale_words;   // the fragment-ordered scales (ops::frag_repack_scales), when scale_copy
     bool scale_copy = false;   // make_frag_copy makes scale_words (the layout has them: ops::frag_scale_words)
     bool signs12 = false;      // codes with kernel_tuning::frag_signs12's sign positions (A/B)
-    bool kmajor = false;       // codes and scale words 64-column group first (kernel_tuning::frag_kmajor; A/B)
+    bool kmajor = false;       // codes and scale words 64-column group first (frag_copy_layout's default; not with kernel_tuning::frag_tile_major)
     bool f16_weights = false;  // a bf16 weight as fp16 elements times block scales (matvec_frag.comp AF16)
     bool c_row_pairs = false;  // frag_c_row_pairs of the layout
     bool b_pairs = false;      // frag_b_pairs of the layout

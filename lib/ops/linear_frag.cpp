@@ -404,14 +404,18 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // scale words and the 14 - p signs MXFP4's too: at PF = 2 driver 580
     // spilled registers in the NORM_IN / CONV variants (decode 12.07 ms
     // against 8.85 at PF = 1: docs/results/h100-2026-12-06fsc).
-    // K in every NSG-th 64-column group per warp (KSTRIDE=1: a workgroup's
-    // warps read adjacent pieces at each step; H100 27B MXFP4 decode 8.59
-    // against 8.84 ms; KSTRIDE=0 in frag_defines for A/B): like NSG it sets
-    // the sums' order, so it holds for every product of a run.
+    // K in contiguous parts per warp (KSTRIDE=0) with the copies ordered
+    // 64-column group first (frag_copy::kmajor): the workgroups' warps w
+    // then read adjacent pieces of their tiles at each step (H100 27B
+    // decode MXFP4 8.30-8.39 against 8.55-8.62 ms with KSTRIDE=1, where a
+    // workgroup's warps read adjacent pieces, and tile-first copies; bf16
+    // 19.37 against 19.75; docs/results/h100-2026-12-07c).  KSTRIDE=1 in
+    // frag_defines for A/B: like NSG it sets the sums' order, so it holds
+    // for every product of a run.
     define_list d{{"R", std::to_string(tpw)}, {"NSG", hlc ? "8" : "4"},
                   {"PF", hlc ? "1" : "2"},
                   {"HLC", hlc ? "1" : "0"},
-                  {"KSTRIDE", "1"}};
+                  {"KSTRIDE", "0"}};
     if (w.c_row_pairs) d.emplace_back("C_ROW_PAIRS", "1");
     // Fragment-ordered scales where the copy has them (GLU: both; A/B:
     // kernel_tuning::frag_no_scale_copy makes copies without them).
@@ -688,7 +692,7 @@ frag_copy frag_copy_layout(const frag_layout &f, const buffer_span &table, bool 
     c.b_pairs = frag_b_pairs(f);
     c.scale_copy = frag_scale_words(f) && !tuning().frag_no_scale_copy;
     c.signs12 = tuning().frag_signs12;
-    c.kmajor = tuning().frag_kmajor;
+    c.kmajor = !tuning().frag_tile_major;
     c.x_quads = x_quads;
     c.x16 = x16;
     c.emulate = emulate;

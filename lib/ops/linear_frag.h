@@ -123,7 +123,7 @@ std::vector<uint32_t> frag_repack_mxfp4(const uint8_t *codes, uint32_t rows, uin
 std::vector<uint32_t> frag_repack_scales(const uint8_t *scales, uint32_t rows, uint32_t cols, const frag_layout &f);
 // The same on the device, from `scales` into `dst` (frag_scale_words_bytes
 // of them), with the kernel's table (kmajor: 64-column group first, as
-// kernel_tuning::frag_kmajor's copies).  Records into cs.
+// frag_copy_layout's copies by default).  Records into cs.
 void frag_repack_scales(command_stream &cs, const buffer_span &scales, const buffer_span &table,
                         const buffer_span &dst, uint32_t rows, uint32_t cols, bool kmajor = false);
 uint64_t frag_scale_words_bytes(uint32_t rows, uint32_t cols);
@@ -139,7 +139,7 @@ struct frag_weight {
     // reads them (FSC=1; the same bits) and `scales` may be empty.
     buffer_span scale_words;
     bool signs12 = false;  // kernel_tuning::frag_signs12's sign positions (SIGNS12; A/B)
-    bool kmajor = false;   // kernel_tuning::frag_kmajor's order, group first (KMAJOR; A/B)
+    bool kmajor = false;   // ordered 64-column group first (KMAJOR; the copies' default: frag_copy::kmajor)
     bool c_row_pairs = false;  // frag_c_row_pairs of the layout
     bool b_pairs = false;      // frag_b_pairs of the layout
     // x's hi / lo halves as adjacent B columns (HLC=1: 4 tokens per column

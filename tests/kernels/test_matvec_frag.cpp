@@ -302,7 +302,8 @@ TEST(MatvecFrag, RepackRoundTripsAndPadsWithZeros) {
 }
 
 // The device repacking (frag_repack_mxfp4.comp, what models use) writes the
-// host form's words, under the PTX layout, the driver-580 layout and a scrambled one.
+// host form's words, under the PTX layout, the driver-580 layout and a
+// scrambled one, tile first or (the default) 64-column group first.
 TEST(MatvecFrag, DeviceRepackEqualsHostRepack) {
     mlxmtp::test::validation_scope vs;
     vk_device &dev = mlxmtp::test::validated_device();
@@ -330,16 +331,28 @@ TEST(MatvecFrag, DeviceRepackEqualsHostRepack) {
             const auto t = frag_layout_table(f, q);
             buffer_span table = a.alloc(t.size() * 4, "table");
             upload(dev, table, t.data(), t.size() * 4);
-            {
-                command_stream cs(dev);
-                make_frag_copy(cs, a, w, frag_copy_layout(f, table, true, q));
-                cs.submit();
+            const auto tile_first = frag_repack_mxfp4(codes.data(), rows, cols, f, q);
+            const uint32_t tiles = (rows + 15) / 16, groups = cols / 64;
+            for (bool km : {true, false}) {  // group first (the default), tile first (frag_tile_major)
+                frag_copy layout = frag_copy_layout(f, table, true, q);
+                EXPECT_TRUE(layout.kmajor);
+                layout.kmajor = km;
+                {
+                    command_stream cs(dev);
+                    make_frag_copy(cs, a, w, layout);
+                    cs.submit();
+                }
+                std::vector<uint32_t> want = tile_first;  // [tile][group][128 words], or [group][tile]
+                if (km)
+                    for (uint32_t tile = 0; tile < tiles; ++tile)
+                        for (uint32_t g = 0; g < groups; ++g)
+                            std::copy_n(&tile_first[(size_t(tile) * groups + g) * 128], 128,
+                                        &want[(size_t(g) * tiles + tile) * 128]);
+                std::vector<uint32_t> got(want.size());
+                ASSERT_EQ(w.frag.data.size, want.size() * 4);
+                download(dev, w.frag.data, got.data(), got.size() * 4);
+                EXPECT_EQ(got, want) << "group first " << km;
             }
-            const auto want = frag_repack_mxfp4(codes.data(), rows, cols, f, q);
-            std::vector<uint32_t> got(want.size());
-            ASSERT_EQ(w.frag.data.size, want.size() * 4);
-            download(dev, w.frag.data, got.data(), got.size() * 4);
-            EXPECT_EQ(got, want);
         }
     }
 }

@@ -45,13 +45,15 @@
 //     scale words: matvec_frag.comp FSC=0, the same bits; kernel_tuning::frag_no_scale_copy).
 //   --frag-signs12 (before CONFIG): MXFP4 frag copies keep the signs at 12 + p (the
 //     earlier decode; kernel_tuning::frag_signs12; A/B).
-//   --frag-kmajor (before CONFIG): frag copies ordered 64-column group first
-//     (kernel_tuning::frag_kmajor; the same results; A/B).
+//   --frag-tile-major (before CONFIG): frag copies in the earlier order, tile
+//     first (kernel_tuning::frag_tile_major; the same results; A/B).
+//     --frag-kmajor (group first, the default) is accepted.
 //   --frag-no-epi-all (before CONFIG): fragment products take their epilogue a round per
 //     row tile and column group (--frag-define EPI_ALL=0; the same bits; A/B; --frag-epi-all,
 //     the default since 2026-12-07, is accepted).
-//   --frag-k-contiguous (before CONFIG): each warp of a fragment product takes a contiguous
-//     part of K (--frag-define KSTRIDE=0; other bits; A/B).
+//   --frag-k-strided (before CONFIG): warp w of a fragment product takes K's 64-column
+//     groups w, w + NSG, ... (--frag-define KSTRIDE=1; other bits; A/B; --frag-k-contiguous,
+//     the default since the twenty-fourth session, is accepted).
 //   --l2-prefetch G (before CONFIG): sessions read each output projection's weight into the
 //     L2 cache with G workgroups beside the GDN recurrence / attention core (A/B;
 //     kernel_tuning::l2_prefetch).
@@ -146,13 +148,15 @@ int main(int argc, char **argv) {
             tu.frag_no_scale_copy = true;
         } else if (f == "--frag-signs12") {
             tu.frag_signs12 = true;
-        } else if (f == "--frag-kmajor") {
-            tu.frag_kmajor = true;
+        } else if (f == "--frag-kmajor") {  // the default since 2026-12-07 (twenty-fourth session)
+        } else if (f == "--frag-tile-major") {
+            tu.frag_tile_major = true;
         } else if (f == "--frag-epi-all") {  // the default since 2026-12-07
         } else if (f == "--frag-no-epi-all") {
             tu.add_frag_define("EPI_ALL=0");
-        } else if (f == "--frag-k-contiguous") {
-            tu.add_frag_define("KSTRIDE=0");
+        } else if (f == "--frag-k-contiguous") {  // the default since 2026-12-07 (twenty-fourth session)
+        } else if (f == "--frag-k-strided") {
+            tu.add_frag_define("KSTRIDE=1");
         } else if (f == "--l2-prefetch" && argc > 2) {
             tu.l2_prefetch = static_cast<uint32_t>(count(1));
         } else if (f == "--diag-skip-norms") {
