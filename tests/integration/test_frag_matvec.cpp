@@ -368,23 +368,24 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         engine_session pf(*frag, {});
         EXPECT_EQ(0, std::memcmp(run(pf).data(), lp.data(), lp.size() * 4));
     }
+    // A model whose frag copies are made with one more kernel_tuning flag set.
+    auto copies_with = [&](bool ops::kernel_tuning::*flag) {
+        struct flag_scope {
+            bool ops::kernel_tuning::*f;
+            explicit flag_scope(bool ops::kernel_tuning::*f_) : f(f_) { ops::tuning().frag_matvec = ops::tuning().*f = true; }
+            ~flag_scope() { ops::tuning().frag_matvec = ops::tuning().*f = false; }
+        } fs(flag);
+        return engine_model::open(tmp / "q", test::validated_device_ptr(), {});
+    };
     {  // codes with the earlier sign positions (kernel_tuning::frag_signs12, A/B): the same bits
-        struct signs_scope {
-            signs_scope() { ops::tuning().frag_matvec = ops::tuning().frag_signs12 = true; }
-            ~signs_scope() { ops::tuning().frag_matvec = ops::tuning().frag_signs12 = false; }
-        } ss;
-        auto m12 = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
+        auto m12 = copies_with(&ops::kernel_tuning::frag_signs12);
         ASSERT_TRUE(m12->layers()[0].down.frag.signs12);
         engine_session s12(*m12, {});
         EXPECT_EQ(0, std::memcmp(run(s12).data(), lp.data(), lp.size() * 4));
     }
     ASSERT_TRUE(frag->layers()[0].down.frag.kmajor);  // group first, the default
     {  // copies ordered tile first (kernel_tuning::frag_tile_major, A/B): the same bits
-        struct tile_major_scope {
-            tile_major_scope() { ops::tuning().frag_matvec = ops::tuning().frag_tile_major = true; }
-            ~tile_major_scope() { ops::tuning().frag_matvec = ops::tuning().frag_tile_major = false; }
-        } ts;
-        auto mk = engine_model::open(tmp / "q", test::validated_device_ptr(), {});
+        auto mk = copies_with(&ops::kernel_tuning::frag_tile_major);
         ASSERT_FALSE(mk->layers()[0].down.frag.kmajor);
         engine_session sk(*mk, {});
         EXPECT_EQ(0, std::memcmp(run(sk).data(), lp.data(), lp.size() * 4));
