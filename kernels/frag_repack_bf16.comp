@@ -16,9 +16,7 @@
 // The host reference for the bytes is ops::frag_bf16_scale_byte; the kernel
 // check (matvec_frag_bf16) compares them, and the product with the exact
 // bf16 weight.
-#ifndef KMAJOR
-#define KMAJOR 0  // 1: output ordered 64-column group first, [group][tile] (kernel_tuning::frag_kmajor; A/B)
-#endif
+#include "common/frag_order.glsl"  // KMAJOR: the pieces' order
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) readonly buffer Src { uint src[]; };  // bf16 [M][K]
 layout(std430, binding = 1) readonly buffer Lay { uint lay[]; };  // matvec_frag's table
@@ -51,7 +49,9 @@ void main() {
     }
     const uint groups = pc.K / 64u, tiles = (pc.M + 15u) / 16u;
     if (o >= tiles * groups * 512u) return;
-    const uint v = o >> 2, l = v & 31u, kt = (v >> 5) & 3u, g = KMAJOR != 0 ? (v >> 7) / tiles : (v >> 7) % groups, tile = KMAJOR != 0 ? (v >> 7) % tiles : (v >> 7) / groups;
+    const uint v = o >> 2, l = v & 31u, kt = (v >> 5) & 3u;
+    const uvec2 tg = frag_piece_at(v >> 7, tiles, groups);
+    const uint g = tg.y, tile = tg.x;
     vec2 e = vec2(0.0);
     for (uint h = 0u; h < 2u; ++h) {
         const uint a = lay[l * 16u + 2u * (o & 3u) + h];

@@ -6,9 +6,7 @@
 // matvec_frag kernel check compares them).  One invocation per output word:
 // (16-row tile, 64-column group, lane, 16 x 16 A tile); rows past M give
 // zero codes.
-#ifndef KMAJOR
-#define KMAJOR 0  // 1: output ordered 64-column group first, [group][tile] (kernel_tuning::frag_kmajor; A/B)
-#endif
+#include "common/frag_order.glsl"  // KMAJOR: the pieces' order
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) readonly buffer Src { uint src[]; };
 layout(std430, binding = 1) readonly buffer Lay { uint lay[]; };  // matvec_frag's table
@@ -19,7 +17,8 @@ void main() {
     const uint o = (gl_WorkGroupID.y * pc.gx + gl_WorkGroupID.x) * 256u + gl_LocalInvocationID.x;
     const uint groups = pc.K / 64u, tiles = (pc.M + 15u) / 16u;
     if (o >= tiles * groups * 128u) return;
-    const uint kt = o & 3u, l = (o >> 2) & 31u, g = KMAJOR != 0 ? (o >> 7) / tiles : (o >> 7) % groups, tile = KMAJOR != 0 ? (o >> 7) % tiles : (o >> 7) / groups;
+    const uvec2 tg = frag_piece_at(o >> 7, tiles, groups);
+    const uint kt = o & 3u, l = (o >> 2) & 31u, g = tg.y, tile = tg.x;
     uint w = 0u;
     for (uint i = 0u; i < 8u; ++i) {
         const uint a = lay[l * 16u + i];

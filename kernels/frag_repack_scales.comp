@@ -5,9 +5,7 @@
 // holding the E8M0 bytes plus 14 of its two rows' (the table's, at 704)
 // two 32-column blocks, byte 2 j + b for row j and block b.  One
 // invocation per word; rows past M (and unused words, row 16) give zeros.
-#ifndef KMAJOR
-#define KMAJOR 0  // 1: output ordered 64-column group first, [group][tile] (kernel_tuning::frag_kmajor; A/B)
-#endif
+#include "common/frag_order.glsl"  // KMAJOR: the pieces' order
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) readonly buffer Src { uint src[]; };  // E8M0 bytes [M][K / 32]
 layout(std430, binding = 1) readonly buffer Lay { uint lay[]; };  // matvec_frag's table
@@ -23,7 +21,8 @@ void main() {
     const uint o = (gl_WorkGroupID.y * pc.gx + gl_WorkGroupID.x) * 256u + gl_LocalInvocationID.x;
     const uint groups = pc.K / 64u, tiles = (pc.M + 15u) / 16u;
     if (o >= tiles * groups * 8u) return;
-    const uint q = o & 7u, g = KMAJOR != 0 ? (o >> 3) / tiles : (o >> 3) % groups, tile = KMAJOR != 0 ? (o >> 3) % tiles : (o >> 3) / groups;
+    const uvec2 tg = frag_piece_at(o >> 3, tiles, groups);
+    const uint q = o & 7u, g = tg.y, tile = tg.x;
     uint w = 0u;
     for (uint j = 0u; j < 2u; ++j) {
         const uint r = lay[704u + 2u * q + j], row = tile * 16u + r;

@@ -180,9 +180,7 @@ layout(std430, binding = 15) buffer Tl { uint tl[]; };
 #ifndef KSTRIDE
 #define KSTRIDE 0  // 1: warp sg takes K's 64-column groups sg, sg + NSG, ... (see step_group; other bits; the host's default is 0)
 #endif
-#ifndef KMAJOR
-#define KMAJOR 0  // 1 (the host's copies by default): ordered 64-column group first ([group][tile]; same bits)
-#endif
+#include "common/frag_order.glsl"  // KMAJOR (the host's copies by default): pieces group first
 #ifndef TLOOP
 #define TLOOP 0  // 1: workgroup x takes tile groups x, x + gridsize, ... (see main; an A/B knob)
 #endif
@@ -517,11 +515,6 @@ uint step_group(uint it) {
 #endif
 }
 
-// The copy's (tile, 64-column group) piece: [tile][group], or KMAJOR [group][tile].
-uint tile_group(uint tile, uint kg) {
-    return KMAJOR != 0 ? kg * tiles + tile : tile * kgroups + kg;
-}
-
 w_step load_w(uint it, uint tile0) {
     w_step d;
     const uint kg = step_group(it);
@@ -530,11 +523,11 @@ w_step load_w(uint it, uint tile0) {
         const uint tile = tile0 + t % R;
         const bool tok = ok && tile < tiles;
         UNROLL for (uint w = 0u; w < QW; ++w)
-            d.q[t][w] = tok ? WLOAD(t, (tile_group(tile, kg) * QW + w) * 32u + l) : uvec4(0u);
+            d.q[t][w] = tok ? WLOAD(t, (frag_piece(tile, kg, tiles, kgroups) * QW + w) * 32u + l) : uvec4(0u);
 #if defined(DIAG_NO_SCALES)  // timing only (wrong results): no scale loads, a constant scale
         UNROLL for (uint j = 0u; j < NSW; ++j) d.s[t][j] = 0u;
 #elif FSC  // the lane's word of the tile's 8 (one 32-byte load per warp)
-        d.s[t][0] = tok ? SLOAD(t, tile_group(tile, kg) * 8u + sq) : 0u;
+        d.s[t][0] = tok ? SLOAD(t, frag_piece(tile, kg, tiles, kgroups) * 8u + sq) : 0u;
 #else
         UNROLL for (uint j = 0u; j < NSR; ++j) {
             const uint row = min(tile * 16u + crow[C_ROW_PAIRS != 0 ? 2u * j : j], pc.M - 1u);
