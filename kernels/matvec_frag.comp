@@ -184,6 +184,28 @@ layout(std430, binding = 15) buffer Tl { uint tl[]; };
 #ifndef TLOOP
 #define TLOOP 0  // 1: workgroup x takes tile groups x, x + gridsize, ... (see main; an A/B knob)
 #endif
+#ifndef GINT
+#define GINT 0  // A/B: column-group workgroups interleaved along the grid's x (see WG_X)
+#endif
+#if GINT > 1 && TLOOP
+#error "GINT is for one tile group per workgroup"
+#endif
+// GINT=G (the host's grid y, G > 1): workgroup x = tile group * G + column-group
+// workgroup, so that a tile's G workgroups start together and all but the
+// first read its weight from L2; the same bits as the grid's y.
+#if GINT > 1
+#define WG_X (gl_WorkGroupID.x / GINT)
+#define WG_Y (gl_WorkGroupID.x % GINT)
+#else
+#define WG_X gl_WorkGroupID.x
+#define WG_Y gl_WorkGroupID.y
+#endif
+#ifndef TOUCH
+#define TOUCH 0  // A/B: touch loads (one word per sector) TOUCH steps past the weight loads (see touch_w)
+#endif
+#if TOUCH && TLOOP
+#error "TOUCH is for one tile group per workgroup"
+#endif
 #ifndef XNEAR
 #define XNEAR 0  // 1: x loaded one 64-column group ahead instead of PF (see load_x)
 #endif
@@ -583,6 +605,54 @@ x_step load_x(uint it) {
     return d;
 }
 
+#if TOUCH
+// TOUCH=D (A/B, timing; the same bits): D steps before a step's weight loads
+// are issued, each of its 32-byte sectors (and its tiles' scale words) is
+// touched by a one-word load whose value only feeds a sink, so that the
+// loads find the piece in L2: one register per 1 KB in flight (the weight
+// loads hold 4 per 512 B).  A ring of D slots, consumed when the weight
+// loads of its step are issued, so that the touches returned long before.
+#define TW ((QW * 16u + 31u) / 32u)  // touch loads per tile: weight sectors
+struct t_step {
+    uint w[NT][TW];
+    uint s[NT];
+};
+t_step touch_w(uint it) {
+    t_step d;
+    const uint kg = step_group(it);
+    const bool ok = kg < kg1;  // uniform per warp
+    UNROLL for (uint t = 0u; t < NT; ++t) {
+        const uint tile = wg_tile0 + t % R;
+        const bool tok = ok && tile < tiles;
+        const uint piece = frag_piece(tile, kg, tiles, kgroups);
+        UNROLL for (uint i = 0u; i < TW; ++i) {
+            const uint c = i * 32u + l;  // the lane's sector of the piece (2 uvec4 each)
+            d.w[t][i] = tok && c < QW * 16u ? WLOAD(t, piece * QW * 32u + 2u * c).x : 0u;
+        }
+#if FSC
+        d.s[t] = tok ? SLOAD(t, piece * 8u + (l & 7u)) : 0u;
+#else
+        d.s[t] = 0u;
+#endif
+    }
+    return d;
+}
+uint touch_sink(t_step d) {
+    uint v = 0u;
+    UNROLL for (uint t = 0u; t < NT; ++t) {
+        v ^= d.s[t];
+        UNROLL for (uint i = 0u; i < TW; ++i) v ^= d.w[t][i];
+    }
+    return v;
+}
+#define UNR TOUCH  // the step loop's unroll: the ring's slots
+#else
+#define UNR PF
+#endif
+#if UNR % PF != 0
+#error "TOUCH must be a multiple of PF"
+#endif
+
 // Step s of the workgroup's sequence: TLOOP, step s % iters of its tile
 // group s / iters (zeros past the last); else step s of its one group.
 uint iters_g, total_g, tl_stride;  // TLOOP: steps per tile group, in all; tile stride between groups
@@ -873,8 +943,8 @@ void main() {
     sq = lay[672u + l];
     kgroups = pc.K / 64u;
     tiles = (pc.M + 15u) / 16u;
-    wg_tile0 = gl_WorkGroupID.x * R;
-    gbase = gl_WorkGroupID.y * NG;
+    wg_tile0 = WG_X * R;
+    gbase = WG_Y * NG;
 #if KSTRIDE
     kg1 = kgroups;
 #else
@@ -909,19 +979,28 @@ void main() {
 #if NORM_IN  // while the first loads are in flight
     norm_partials();
 #endif
+#if TOUCH
+    t_step tring[TOUCH];
+    UNROLL for (uint p = 0u; p < TOUCH; ++p) tring[p] = touch_w(PF + p);
+    uint tsink = 0u;
+#endif
     float yres[EPI_PER_THREAD];
     load_resid(yres);
-    for (uint st = 0u; st < total; st += PF) {
-        UNROLL for (uint p = 0u; p < PF; ++p) {
+    for (uint st = 0u; st < total; st += UNR) {
+        UNROLL for (uint p = 0u; p < UNR; ++p) {
             if (st + p < total) {  // uniform
-                const w_step d = buf[p];
-                buf[p] = load_ws(st + p + PF);
+                const w_step d = buf[p % PF];
+#if TOUCH  // step st + p + PF's touches (issued TOUCH steps ago), then the step TOUCH further
+                tsink ^= touch_sink(tring[p]);
+                tring[p] = touch_w(st + p + PF + TOUCH);
+#endif
+                buf[p % PF] = load_ws(st + p + PF);
 #if XNEAR
                 const x_step dx = xnext;
                 xnext = load_xs(st + p + 1u);
 #else
-                const x_step dx = xbuf[p];
-                xbuf[p] = load_xs(st + p + PF);
+                const x_step dx = xbuf[p % PF];
+                xbuf[p % PF] = load_xs(st + p + PF);
 #endif
 #if HLC
                 bfrag bx[4][NG];  // one B per 16-column tile: hi and lo side by side
@@ -1028,6 +1107,9 @@ void main() {
     }
 #if !TLOOP
     epilogue(acc, yres);
+#endif
+#if TOUCH
+    if (pc.M == 0u) y[0] = uintBitsToFloat(tsink);  // never: keeps the touches
 #endif
 #if TIMELINE
     barrier();  // every warp's stores issued

@@ -442,7 +442,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
             if (scope != at && scope != at + "/" + std::to_string(N)) continue;
             e.first.resize(a);
         }
-        if (e.first == "XQ" || e.first == "GPW" || e.first == "FSC") continue;  // the copy's; the grid (above)
+        if (e.first == "XQ" || e.first == "GPW" || e.first == "FSC" || e.first == "GINT") continue;  // the copy's; the grid
         if (e.first == "PFG1" || e.first == "PFG2") {  // PF at one / at two or more column groups per workgroup
             if ((e.first == "PFG1") != (gpw == 1)) continue;
             e.first = "PF";
@@ -499,14 +499,18 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         d.emplace_back("TIMELINE", "1");
         if (cs.device().sm_builtins()) d.emplace_back("SMID", "1");
     }
-    const pipeline &p = dev.kernels().get("matvec_frag", d);
     const float eps = norm ? norm->eps : 0.f;
     // TLOOP=W (an A/B define, frag_defines): at most W workgroups, each
     // taking every W-th tile group in one sequence of steps (the kernel's
     // loads run ahead across its groups); the same bits.
     const uint32_t tile_groups = ((w.rows + 15) / 16 + rt - 1) / rt, tloop = define_u32(d, "TLOOP", 0);
     const uint32_t groups = tloop ? std::min(tile_groups, tloop) : tile_groups;
-    if (groups > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
+    // GINT (an A/B flag, frag_defines): the column-group workgroups along x,
+    // each tile group's side by side (the kernel's WG_X / WG_Y); the same bits.
+    const bool gint = gy > 1 && !tloop && define_u32(tuning().frag_defines, "GINT", 0) != 0;
+    if (gint) d.emplace_back("GINT", std::to_string(gy));
+    if (uint64_t(groups) * (gint ? gy : 1) > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
+    const pipeline &p = dev.kernels().get("matvec_frag", d);
     const uint32_t tl_base = timeline.valid() ? cs.device().timeline_records(groups * gy) : 0;  // (CONV: gy is 1)
     struct {
         uint32_t M, K, N, ystride;
@@ -534,7 +538,8 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         cs.dispatch(p, b, &pcc, sizeof(pcc), groups);
         return;
     }
-    cs.dispatch(p, b, &pc, sizeof(pc), groups, gy);
+    if (gint) cs.dispatch(p, b, &pc, sizeof(pc), groups * gy, 1);
+    else cs.dispatch(p, b, &pc, sizeof(pc), groups, gy);
 }
 }  // namespace
 

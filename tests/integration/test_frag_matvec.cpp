@@ -291,7 +291,9 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
 // a batch's bits (also with kernel_tuning::l2_prefetch, and with the epilogue
 // a round per row tile and column group, EPI_ALL=0, and with each of 3
 // workgroups looping over every third tile group, TLOOP=3, and with the
-// copies ordered tile first, frag_tile_major); each warp taking every
+// copies ordered tile first, frag_tile_major, and with touch loads ahead of
+// the weight loads, TOUCH=4, and with one column group per workgroup, GPW=1,
+// interleaved along the grid's x, GINT); each warp taking every
 // NSG-th 64-column group of K (KSTRIDE=1, other bits) gives logits within 2e-3 of max |logit|; MTP greedy (k = 3
 // and 7: verifies of up to 8 tokens, one column group) equals plain greedy.
 TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
@@ -407,6 +409,20 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         define_scope es("EPI_ALL", "0");
         engine_session t3e(*frag, {});
         EXPECT_EQ(0, std::memcmp(run(t3e).data(), lp.data(), lp.size() * 4));
+    }
+    {  // one column group per workgroup (GPW=1), then those workgroups side by
+       // side along the grid's x (GINT, A/B): the same bits
+        define_scope g1("GPW", "1");
+        engine_session s1(*frag, {});
+        EXPECT_EQ(0, std::memcmp(run(s1).data(), lp.data(), lp.size() * 4));
+        define_scope gi("GINT", "1");
+        engine_session si(*frag, {});
+        EXPECT_EQ(0, std::memcmp(run(si).data(), lp.data(), lp.size() * 4));
+    }
+    {  // touch loads 4 steps past the weight loads (TOUCH, A/B): the same bits
+        define_scope tc("TOUCH", "4");
+        engine_session t4(*frag, {});
+        EXPECT_EQ(0, std::memcmp(run(t4).data(), lp.data(), lp.size() * 4));
     }
     {  // every NSG-th 64-column group per warp (KSTRIDE=1): other sums, close logits
         define_scope ks("KSTRIDE", "1");
