@@ -395,7 +395,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // weight, so that a warp holds as many in all.
     uint32_t tpw = w.tiles_per_warp;
     if (!tpw) {
-        tpw = !hlc || gpw == 2 ? frag_tiles_per_warp(w.rows) : 1;
+        tpw = !hlc || gpw == 2 ? frag_tiles_per_warp(w.rows) : frag_tiles_per_warp_one_group(w.rows, w.f16_weights);
         if (up) tpw = std::max(1u, tpw / 2);
     }
     // bf16 copies (AF16: four times the A bytes per step) take PF = 1 at
@@ -577,6 +577,18 @@ uint32_t frag_tiles_per_warp(uint32_t rows) {
     // 255 at two: too few warps per SM).  Weights of fewer than 256 tiles
     // keep R = 1 for workgroups enough.
     return (rows + 15) / 16 >= 256 ? 2 : 1;
+}
+
+uint32_t frag_tiles_per_warp_one_group(uint32_t rows, bool f16_weights) {
+    // H100 (driver 580), 27B MXFP4 decode: two tiles per warp for the
+    // weights of 384..1024 tiles (GDN qkv and z, attention q: 10240, 6144
+    // and 12288 rows) take decode from 8.41-8.47 to 8.23-8.27 ms: half the
+    // workgroups, so the qkv + z stage fits the resident slots in one wave
+    // instead of z waiting for qkv's (docs/results/h100-2026-12-07d).  The
+    // 5120-row weights (320 tiles) keep one (160 workgroups would leave SMs
+    // idle), the lm_head too (no change measured); bf16 is untested there.
+    const uint32_t tiles = (rows + 15) / 16;
+    return !f16_weights && tiles >= 384 && tiles <= 1024 ? 2 : 1;
 }
 
 bool frag_repackable(const device_weight &w) {

@@ -187,6 +187,9 @@ struct frag_resid_out {
 // else 1).  Any R gives the same bits; it trades x work per word against
 // registers and workgroups.
 uint32_t frag_tiles_per_warp(uint32_t rows);
+// The kernel's R at one column group per workgroup (HLC; GLU halves it):
+// 2 for MXFP4 weights of 384..1024 row tiles, else 1.
+uint32_t frag_tiles_per_warp_one_group(uint32_t rows, bool f16_weights);
 
 // xs [N][K] words <- x [N][K] fp32 split into fp16 hi / lo (x_split_f16.comp).
 void x_split_f16(command_stream &cs, const buffer_span &x, const buffer_span &xs, uint32_t N, uint32_t K);

@@ -293,7 +293,8 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
 // workgroups looping over every third tile group, TLOOP=3, and with the
 // copies ordered tile first, frag_tile_major, and with touch loads ahead of
 // the weight loads, TOUCH=4, and with one column group per workgroup, GPW=1,
-// interleaved along the grid's x, GINT); each warp taking every
+// interleaved along the grid's x, GINT, and with two row tiles per warp,
+// R=2); each warp taking every
 // NSG-th 64-column group of K (KSTRIDE=1, other bits) gives logits within 2e-3 of max |logit|; MTP greedy (k = 3
 // and 7: verifies of up to 8 tokens, one column group) equals plain greedy.
 TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
@@ -418,6 +419,12 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         define_scope gi("GINT", "1");
         engine_session si(*frag, {});
         EXPECT_EQ(0, std::memcmp(run(si).data(), lp.data(), lp.size() * 4));
+    }
+    {  // two row tiles per warp everywhere (R=2; the default at one column
+       // group for 384..1024 tiles only, which the fixture has not): the same bits
+        define_scope r2("R", "2");
+        engine_session s2(*frag, {});
+        EXPECT_EQ(0, std::memcmp(run(s2).data(), lp.data(), lp.size() * 4));
     }
     {  // touch loads 4 steps past the weight loads (TOUCH, A/B): the same bits
         define_scope tc("TOUCH", "4");
