@@ -348,6 +348,11 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
     ASSERT_TRUE(pre.spread_norm_gdn());  // the GDN layers' a / b (8 rows) have copies too
     const std::vector<float> lp = run(pre);
     ASSERT_EQ(lp.size(), size_t(33) * V);
+    // A new session of m (under the kernel_tuning in scope) gives lp's bits.
+    auto expect_lp_bits = [&](const engine_model &m, const char *what) {
+        engine_session s(m, {});
+        EXPECT_EQ(0, std::memcmp(run(s).data(), lp.data(), lp.size() * 4)) << what;
+    };
     {
         const std::unique_ptr<engine_session> self = session_with(*frag, &ops::kernel_tuning::frag_no_presplit);
         ASSERT_FALSE(self->presplit());
@@ -368,8 +373,7 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
             prefetch_scope() { ops::tuning().l2_prefetch = 4; }
             ~prefetch_scope() { ops::tuning().l2_prefetch = 0; }
         } ps;
-        engine_session pf(*frag, {});
-        EXPECT_EQ(0, std::memcmp(run(pf).data(), lp.data(), lp.size() * 4));
+        expect_lp_bits(*frag, "l2_prefetch");
     }
     // A model whose frag copies are made with one more kernel_tuning flag set.
     auto copies_with = [&](bool ops::kernel_tuning::*flag) {
@@ -383,53 +387,44 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
     {  // codes with the earlier sign positions (kernel_tuning::frag_signs12, A/B): the same bits
         auto m12 = copies_with(&ops::kernel_tuning::frag_signs12);
         ASSERT_TRUE(m12->layers()[0].down.frag.signs12);
-        engine_session s12(*m12, {});
-        EXPECT_EQ(0, std::memcmp(run(s12).data(), lp.data(), lp.size() * 4));
+        expect_lp_bits(*m12, "frag_signs12");
     }
     ASSERT_TRUE(frag->layers()[0].down.frag.kmajor);  // group first, the default
     {  // copies ordered tile first (kernel_tuning::frag_tile_major, A/B): the same bits
         auto mk = copies_with(&ops::kernel_tuning::frag_tile_major);
         ASSERT_FALSE(mk->layers()[0].down.frag.kmajor);
-        engine_session sk(*mk, {});
-        EXPECT_EQ(0, std::memcmp(run(sk).data(), lp.data(), lp.size() * 4));
+        expect_lp_bits(*mk, "frag_tile_major");
     }
     struct define_scope {  // one frag_define for the scope's sessions
         define_scope(const char *name, const char *value) { ops::tuning().frag_defines.emplace_back(name, value); }
         ~define_scope() { ops::tuning().frag_defines.pop_back(); }
     };
-    {  // the epilogue a round per tile and group (EPI_ALL=0, the earlier form): the same bits
+    {  // the epilogue a round per tile and group (EPI_ALL=0, the earlier form)
         define_scope es("EPI_ALL", "0");
-        engine_session e0(*frag, {});
-        EXPECT_EQ(0, std::memcmp(run(e0).data(), lp.data(), lp.size() * 4));
+        expect_lp_bits(*frag, "EPI_ALL=0");
     }
     {  // at most 3 workgroups, each taking every third tile group in one
-       // sequence of steps (TLOOP, A/B): the same bits, also with EPI_ALL=0
+       // sequence of steps (TLOOP, A/B), also with EPI_ALL=0
         define_scope tl("TLOOP", "3");
-        engine_session t3(*frag, {});
-        EXPECT_EQ(0, std::memcmp(run(t3).data(), lp.data(), lp.size() * 4));
+        expect_lp_bits(*frag, "TLOOP=3");
         define_scope es("EPI_ALL", "0");
-        engine_session t3e(*frag, {});
-        EXPECT_EQ(0, std::memcmp(run(t3e).data(), lp.data(), lp.size() * 4));
+        expect_lp_bits(*frag, "TLOOP=3 EPI_ALL=0");
     }
     {  // one column group per workgroup (GPW=1), then those workgroups side by
-       // side along the grid's x (GINT, A/B): the same bits
+       // side along the grid's x (GINT, A/B)
         define_scope g1("GPW", "1");
-        engine_session s1(*frag, {});
-        EXPECT_EQ(0, std::memcmp(run(s1).data(), lp.data(), lp.size() * 4));
+        expect_lp_bits(*frag, "GPW=1");
         define_scope gi("GINT", "1");
-        engine_session si(*frag, {});
-        EXPECT_EQ(0, std::memcmp(run(si).data(), lp.data(), lp.size() * 4));
+        expect_lp_bits(*frag, "GPW=1 GINT");
     }
     {  // two row tiles per warp everywhere (R=2; the default at one column
-       // group for 384..1024 tiles only, which the fixture has not): the same bits
+       // group for 384..1024 tiles only, which the fixture has not)
         define_scope r2("R", "2");
-        engine_session s2(*frag, {});
-        EXPECT_EQ(0, std::memcmp(run(s2).data(), lp.data(), lp.size() * 4));
+        expect_lp_bits(*frag, "R=2");
     }
-    {  // touch loads 4 steps past the weight loads (TOUCH, A/B): the same bits
+    {  // touch loads 4 steps past the weight loads (TOUCH, A/B)
         define_scope tc("TOUCH", "4");
-        engine_session t4(*frag, {});
-        EXPECT_EQ(0, std::memcmp(run(t4).data(), lp.data(), lp.size() * 4));
+        expect_lp_bits(*frag, "TOUCH=4");
     }
     {  // every NSG-th 64-column group per warp (KSTRIDE=1): other sums, close logits
         define_scope ks("KSTRIDE", "1");
