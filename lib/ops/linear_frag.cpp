@@ -386,8 +386,9 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // docs/perf-matvec.md): with hi / lo columns, 8 warps per workgroup
     // (the model runs each product behind a barrier, and a warp's chain of
     // K groups bounds a dispatch: decode 11.03 ms against 11.84 with 4) and
-    // one row tile per warp except at two column groups, where R by the
-    // weight's rows (frag_tiles_per_warp) was faster; 1 group of loads
+    // R by the weight's rows: at two column groups frag_tiles_per_warp, at
+    // one frag_tiles_per_warp_one_group (one tile but for the mid-sized
+    // weights); 1 group of loads
     // ahead from two column groups (verify of 5..9 tokens 15.6-20.6 ms
     // against 15.9-23.1 with 2; 3 and 4 slower everywhere) and, below, at
     // one too (2 was faster there until the driver spilled at it).  The other form keeps the eleventh
