@@ -652,6 +652,17 @@ uint touch_sink(t_step d) {
 #if UNR % PF != 0
 #error "TOUCH must be a multiple of PF"
 #endif
+// PSTEP=1 (A/B; the same bits): the K loop's UNR steps as UNR calls with a
+// constant p instead of an [[unroll]] loop.  spirv-opt leaves that loop
+// rolled (p then indexes buf and xbuf at run time, which at PF >= 2 the
+// driver kept in local memory: the spills of PF = 2); constant indices let
+// spirv-opt keep them in registers whatever the driver unrolls.
+#ifndef PSTEP
+#define PSTEP 0
+#endif
+#if PSTEP && UNR > 8
+#error "PSTEP takes at most 8 steps per loop iteration"
+#endif
 
 // Step s of the workgroup's sequence: TLOOP, step s % iters of its tile
 // group s / iters (zeros past the last); else step s of its one group.
@@ -919,6 +930,142 @@ void epilogue(float acc[NT][NG][4], float yres[EPI_PER_THREAD]) {
 #endif
 }
 
+// The K loop's state (main and k_step).
+float acc[NT][NG][4];
+w_step buf[PF];
+#if XNEAR
+x_step xnext;
+#else
+x_step xbuf[PF];
+#endif
+#if TOUCH
+t_step tring[TOUCH];
+uint tsink;
+#endif
+float yres[EPI_PER_THREAD];
+uint total, iters;
+
+// Step s = st + p of the warp (p < UNR: the ring slots and the PF buffers
+// are indexed by p, so that where p is a constant, as with PSTEP=1, every
+// index is and the buffers stay in registers; see PSTEP).
+void k_step(const uint p, const uint st) {
+    if (st + p < total) {  // uniform
+        const w_step d = buf[p % PF];
+#if TOUCH  // step st + p + PF's touches (issued TOUCH steps ago), then the step TOUCH further
+        tsink ^= touch_sink(tring[p]);
+        tring[p] = touch_w(st + p + PF + TOUCH);
+#endif
+        buf[p % PF] = load_ws(st + p + PF);
+#if XNEAR
+        const x_step dx = xnext;
+        xnext = load_xs(st + p + 1u);
+#else
+        const x_step dx = xbuf[p % PF];
+        xbuf[p % PF] = load_xs(st + p + PF);
+#endif
+#if HLC
+        bfrag bx[4][NG];  // one B per 16-column tile: hi and lo side by side
+        UNROLL for (uint kt = 0u; kt < 4u; ++kt)
+            UNROLL for (uint g = 0u; g < NG; ++g) {
+#if XP  // the producer's (hi, lo) words (X16: token pairs) are the element pairs
+                const uvec2 pw = (kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw;
+                bx[kt][g] = make_b(unpackFloat2x16(pw.x), unpackFloat2x16(pw.y));
+#elif X16  // the two tokens' x at the element pairs' two k, rounded
+                const f16vec2 a = x_round16((kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw);
+                const f16vec2 b = x_round16((kt & 1u) == 0u ? dx.xq1[kt >> 1][g].xy : dx.xq1[kt >> 1][g].zw);
+                bx[kt][g] = make_b(f16vec2(a.x, b.x), f16vec2(a.y, b.y));
+#elif XQ && defined(DIAG_PRESPLIT)  // timing only: the vec4's words taken as (hi, lo) pairs, as x split by its producers would come
+                const uvec2 pw = floatBitsToUint((kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw);
+                bx[kt][g] = make_b(unpackFloat2x16(pw.x), unpackFloat2x16(pw.y));
+#elif XQ  // one vec4 per block: x of tile 2 blk's element pairs, then of tile 2 blk + 1's
+                f16vec2 h, lo;
+                x_split((kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw, h, lo);
+                bx[kt][g] = make_b(f16vec2(h.x, lo.x), f16vec2(h.y, lo.y));
+#elif XF32 && B_PAIRS  // elements (0, 1) = (hi, lo) of one x, (2, 3) of another
+                f16vec2 h, lo;
+                x_split(vec2(dx.xv[kt][g][0], dx.xv[kt][g][1]), h, lo);
+                bx[kt][g] = make_b(f16vec2(h.x, lo.x), f16vec2(h.y, lo.y));
+#elif XF32  // any layout: split every element's x, keep the half its column wants
+                f16vec2 h01, l01, h23, l23;
+                x_split(vec2(dx.xv[kt][g][0], dx.xv[kt][g][1]), h01, l01);
+                x_split(vec2(dx.xv[kt][g][2], dx.xv[kt][g][3]), h23, l23);
+                bx[kt][g] = make_b(f16vec2((bn[0] & 1u) != 0u ? l01.x : h01.x, (bn[1] & 1u) != 0u ? l01.y : h01.y),
+                                   f16vec2((bn[2] & 1u) != 0u ? l23.x : h23.x, (bn[3] & 1u) != 0u ? l23.y : h23.y));
+#else
+                bx[kt][g] = make_b(unpackFloat2x16(dx.xh[kt][g][0] | (dx.xh[kt][g][1] << 16)),
+                                   unpackFloat2x16(dx.xh[kt][g][2] | (dx.xh[kt][g][3] << 16)));
+#endif
+            }
+#else
+        bfrag bh[4][NG], bl[4][NG];
+        UNROLL for (uint kt = 0u; kt < 4u; ++kt)
+            UNROLL for (uint g = 0u; g < NG; ++g) {
+#if XF32  // x_split_f16.comp's split, two B elements at a time
+                f16vec2 h01, l01, h23, l23;
+                x_split(vec2(dx.xv[kt][g][0], dx.xv[kt][g][1]), h01, l01);
+                x_split(vec2(dx.xv[kt][g][2], dx.xv[kt][g][3]), h23, l23);
+                bh[kt][g] = make_b(h01, h23);
+                bl[kt][g] = make_b(l01, l23);
+#else
+                bh[kt][g] = make_b(unpackFloat2x16(dx.xh[kt][g][0] | (dx.xh[kt][g][1] << 16)),
+                                   unpackFloat2x16(dx.xh[kt][g][2] | (dx.xh[kt][g][3] << 16)));
+                bl[kt][g] = make_b(unpackFloat2x16(dx.xl[kt][g][0] | (dx.xl[kt][g][1] << 16)),
+                                   unpackFloat2x16(dx.xl[kt][g][2] | (dx.xl[kt][g][3] << 16)));
+#endif
+            }
+#endif
+        UNROLL for (uint blk = 0u; blk < 2u; ++blk)
+            UNROLL for (uint t = 0u; t < NT; ++t) {
+                // One accumulator chain at a time (see the header).
+#if AF16
+                const afrag a0 = load_a(d.q[t][2u * blk]), a1 = load_a(d.q[t][2u * blk + 1u]);
+#else
+                const afrag a0 = decode_a(d.q[t][0][2u * blk]), a1 = decode_a(d.q[t][0][2u * blk + 1u]);
+#endif
+                float s[NSR];
+                UNROLL for (uint j = 0u; j < NSR; ++j) {
+#if FSC  // byte 2 j + blk, already biased by 14: moved into the exponent field
+                    const uint sh = 8u * (2u * j + blk);
+                    s[j] = uintBitsToFloat((sh <= 23u ? d.s[t][0] << (23u - sh) : d.s[t][0] >> (sh - 23u)) & 0x7f800000u);
+#else
+                    s[j] = uintBitsToFloat((((d.s[t][j] >> (8u * blk)) & 0xffu) + 14u) << 23);
+#endif
+                }
+                UNROLL for (uint g = 0u; g < NG; ++g) {
+                    cfrag c = C_ZERO;
+#if defined(DIAG_NO_MMA)  // timing only (wrong results): no multiply-adds (so no x): the A elements as the tile's sums
+                    UNROLL for (uint e = 0u; e < 4u; ++e)
+                        CE(c, e) = float(AE(a0, 2u * e) + AE(a0, 2u * e + 1u)) + float(AE(a1, 2u * e) + AE(a1, 2u * e + 1u));
+#elif HLC
+                    c = MMA(a0, bx[2u * blk][g], c);
+                    c = MMA(a1, bx[2u * blk + 1u][g], c);
+#else
+                    c = MMA(a0, bh[2u * blk][g], c);
+#ifndef DIAG_NO_LO  // timing only (x rounded to fp16): what the lo half of x costs
+                    c = MMA(a0, bl[2u * blk][g], c);
+#endif
+                    c = MMA(a1, bh[2u * blk + 1u][g], c);
+#ifndef DIAG_NO_LO
+                    c = MMA(a1, bl[2u * blk + 1u][g], c);
+#endif
+#endif
+                    UNROLL for (uint e = 0u; e < 4u; ++e)
+                        acc[t][g][e] = fma(CE(c, e), s[C_ROW_PAIRS != 0 ? e >> 1 : e], acc[t][g][e]);
+                }
+            }
+#if TLOOP
+        if ((st + p + 1u) % iters == 0u) {  // a tile group done (uniform): its epilogue, then the next
+            epilogue(acc, yres);
+            UNROLL for (uint t = 0u; t < NT; ++t)
+                UNROLL for (uint g = 0u; g < NG; ++g)
+                    UNROLL for (uint e = 0u; e < 4u; ++e) acc[t][g][e] = 0.0;
+            wg_tile0 += tl_stride;
+            if (st + p + 1u < total) load_resid(yres);
+        }
+#endif
+    }
+}
+
 void main() {
 #if TIMELINE
     const uvec2 tl_start = clockRealtime2x32EXT();
@@ -951,159 +1098,63 @@ void main() {
     kg0 = sg * kgroups / NSG;
     kg1 = (sg + 1u) * kgroups / NSG;
 #endif
-    const uint iters = (kgroups + NSG - 1u) / NSG;  // the same for every warp (emulation barriers)
+    iters = (kgroups + NSG - 1u) / NSG;  // the same for every warp (emulation barriers)
 
 #if TLOOP  // tile groups x, x + gridsize, ...: one sequence of steps, the loads PF ahead across groups
     const uint tgroups = (tiles + R - 1u) / R;
     iters_g = iters;
     tl_stride = gl_NumWorkGroups.x * R;
     total_g = gl_WorkGroupID.x < tgroups ? (tgroups - gl_WorkGroupID.x + gl_NumWorkGroups.x - 1u) / gl_NumWorkGroups.x * iters : 0u;
-    const uint total = total_g;
+    total = total_g;
 #else
-    const uint total = iters;
+    total = iters;
 #endif
 
-    float acc[NT][NG][4];
     UNROLL for (uint t = 0u; t < NT; ++t)
         UNROLL for (uint g = 0u; g < NG; ++g)
             UNROLL for (uint e = 0u; e < 4u; ++e) acc[t][g][e] = 0.0;
 
-    w_step buf[PF];
     UNROLL for (uint p = 0u; p < PF; ++p) buf[p] = load_ws(p);
 #if XNEAR
-    x_step xnext = load_xs(0u);
+    xnext = load_xs(0u);
 #else
-    x_step xbuf[PF];
     UNROLL for (uint p = 0u; p < PF; ++p) xbuf[p] = load_xs(p);
 #endif
 #if NORM_IN  // while the first loads are in flight
     norm_partials();
 #endif
 #if TOUCH
-    t_step tring[TOUCH];
     UNROLL for (uint p = 0u; p < TOUCH; ++p) tring[p] = touch_w(PF + p);
-    uint tsink = 0u;
+    tsink = 0u;
 #endif
-    float yres[EPI_PER_THREAD];
     load_resid(yres);
     for (uint st = 0u; st < total; st += UNR) {
-        UNROLL for (uint p = 0u; p < UNR; ++p) {
-            if (st + p < total) {  // uniform
-                const w_step d = buf[p % PF];
-#if TOUCH  // step st + p + PF's touches (issued TOUCH steps ago), then the step TOUCH further
-                tsink ^= touch_sink(tring[p]);
-                tring[p] = touch_w(st + p + PF + TOUCH);
+#if PSTEP  // the steps by hand: p a constant at every call
+        k_step(0u, st);
+#if UNR > 1
+        k_step(1u, st);
 #endif
-                buf[p % PF] = load_ws(st + p + PF);
-#if XNEAR
-                const x_step dx = xnext;
-                xnext = load_xs(st + p + 1u);
+#if UNR > 2
+        k_step(2u, st);
+#endif
+#if UNR > 3
+        k_step(3u, st);
+#endif
+#if UNR > 4
+        k_step(4u, st);
+#endif
+#if UNR > 5
+        k_step(5u, st);
+#endif
+#if UNR > 6
+        k_step(6u, st);
+#endif
+#if UNR > 7
+        k_step(7u, st);
+#endif
 #else
-                const x_step dx = xbuf[p % PF];
-                xbuf[p % PF] = load_xs(st + p + PF);
+        UNROLL for (uint p = 0u; p < UNR; ++p) k_step(p, st);
 #endif
-#if HLC
-                bfrag bx[4][NG];  // one B per 16-column tile: hi and lo side by side
-                UNROLL for (uint kt = 0u; kt < 4u; ++kt)
-                    UNROLL for (uint g = 0u; g < NG; ++g) {
-#if XP  // the producer's (hi, lo) words (X16: token pairs) are the element pairs
-                        const uvec2 pw = (kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw;
-                        bx[kt][g] = make_b(unpackFloat2x16(pw.x), unpackFloat2x16(pw.y));
-#elif X16  // the two tokens' x at the element pairs' two k, rounded
-                        const f16vec2 a = x_round16((kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw);
-                        const f16vec2 b = x_round16((kt & 1u) == 0u ? dx.xq1[kt >> 1][g].xy : dx.xq1[kt >> 1][g].zw);
-                        bx[kt][g] = make_b(f16vec2(a.x, b.x), f16vec2(a.y, b.y));
-#elif XQ && defined(DIAG_PRESPLIT)  // timing only: the vec4's words taken as (hi, lo) pairs, as x split by its producers would come
-                        const uvec2 pw = floatBitsToUint((kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw);
-                        bx[kt][g] = make_b(unpackFloat2x16(pw.x), unpackFloat2x16(pw.y));
-#elif XQ  // one vec4 per block: x of tile 2 blk's element pairs, then of tile 2 blk + 1's
-                        f16vec2 h, lo;
-                        x_split((kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw, h, lo);
-                        bx[kt][g] = make_b(f16vec2(h.x, lo.x), f16vec2(h.y, lo.y));
-#elif XF32 && B_PAIRS  // elements (0, 1) = (hi, lo) of one x, (2, 3) of another
-                        f16vec2 h, lo;
-                        x_split(vec2(dx.xv[kt][g][0], dx.xv[kt][g][1]), h, lo);
-                        bx[kt][g] = make_b(f16vec2(h.x, lo.x), f16vec2(h.y, lo.y));
-#elif XF32  // any layout: split every element's x, keep the half its column wants
-                        f16vec2 h01, l01, h23, l23;
-                        x_split(vec2(dx.xv[kt][g][0], dx.xv[kt][g][1]), h01, l01);
-                        x_split(vec2(dx.xv[kt][g][2], dx.xv[kt][g][3]), h23, l23);
-                        bx[kt][g] = make_b(f16vec2((bn[0] & 1u) != 0u ? l01.x : h01.x, (bn[1] & 1u) != 0u ? l01.y : h01.y),
-                                           f16vec2((bn[2] & 1u) != 0u ? l23.x : h23.x, (bn[3] & 1u) != 0u ? l23.y : h23.y));
-#else
-                        bx[kt][g] = make_b(unpackFloat2x16(dx.xh[kt][g][0] | (dx.xh[kt][g][1] << 16)),
-                                           unpackFloat2x16(dx.xh[kt][g][2] | (dx.xh[kt][g][3] << 16)));
-#endif
-                    }
-#else
-                bfrag bh[4][NG], bl[4][NG];
-                UNROLL for (uint kt = 0u; kt < 4u; ++kt)
-                    UNROLL for (uint g = 0u; g < NG; ++g) {
-#if XF32  // x_split_f16.comp's split, two B elements at a time
-                        f16vec2 h01, l01, h23, l23;
-                        x_split(vec2(dx.xv[kt][g][0], dx.xv[kt][g][1]), h01, l01);
-                        x_split(vec2(dx.xv[kt][g][2], dx.xv[kt][g][3]), h23, l23);
-                        bh[kt][g] = make_b(h01, h23);
-                        bl[kt][g] = make_b(l01, l23);
-#else
-                        bh[kt][g] = make_b(unpackFloat2x16(dx.xh[kt][g][0] | (dx.xh[kt][g][1] << 16)),
-                                           unpackFloat2x16(dx.xh[kt][g][2] | (dx.xh[kt][g][3] << 16)));
-                        bl[kt][g] = make_b(unpackFloat2x16(dx.xl[kt][g][0] | (dx.xl[kt][g][1] << 16)),
-                                           unpackFloat2x16(dx.xl[kt][g][2] | (dx.xl[kt][g][3] << 16)));
-#endif
-                    }
-#endif
-                UNROLL for (uint blk = 0u; blk < 2u; ++blk)
-                    UNROLL for (uint t = 0u; t < NT; ++t) {
-                        // One accumulator chain at a time (see the header).
-#if AF16
-                        const afrag a0 = load_a(d.q[t][2u * blk]), a1 = load_a(d.q[t][2u * blk + 1u]);
-#else
-                        const afrag a0 = decode_a(d.q[t][0][2u * blk]), a1 = decode_a(d.q[t][0][2u * blk + 1u]);
-#endif
-                        float s[NSR];
-                        UNROLL for (uint j = 0u; j < NSR; ++j) {
-#if FSC  // byte 2 j + blk, already biased by 14: moved into the exponent field
-                            const uint sh = 8u * (2u * j + blk);
-                            s[j] = uintBitsToFloat((sh <= 23u ? d.s[t][0] << (23u - sh) : d.s[t][0] >> (sh - 23u)) & 0x7f800000u);
-#else
-                            s[j] = uintBitsToFloat((((d.s[t][j] >> (8u * blk)) & 0xffu) + 14u) << 23);
-#endif
-                        }
-                        UNROLL for (uint g = 0u; g < NG; ++g) {
-                            cfrag c = C_ZERO;
-#if defined(DIAG_NO_MMA)  // timing only (wrong results): no multiply-adds (so no x): the A elements as the tile's sums
-                            UNROLL for (uint e = 0u; e < 4u; ++e)
-                                CE(c, e) = float(AE(a0, 2u * e) + AE(a0, 2u * e + 1u)) + float(AE(a1, 2u * e) + AE(a1, 2u * e + 1u));
-#elif HLC
-                            c = MMA(a0, bx[2u * blk][g], c);
-                            c = MMA(a1, bx[2u * blk + 1u][g], c);
-#else
-                            c = MMA(a0, bh[2u * blk][g], c);
-#ifndef DIAG_NO_LO  // timing only (x rounded to fp16): what the lo half of x costs
-                            c = MMA(a0, bl[2u * blk][g], c);
-#endif
-                            c = MMA(a1, bh[2u * blk + 1u][g], c);
-#ifndef DIAG_NO_LO
-                            c = MMA(a1, bl[2u * blk + 1u][g], c);
-#endif
-#endif
-                            UNROLL for (uint e = 0u; e < 4u; ++e)
-                                acc[t][g][e] = fma(CE(c, e), s[C_ROW_PAIRS != 0 ? e >> 1 : e], acc[t][g][e]);
-                        }
-                    }
-#if TLOOP
-                if ((st + p + 1u) % iters == 0u) {  // a tile group done (uniform): its epilogue, then the next
-                    epilogue(acc, yres);
-                    UNROLL for (uint t = 0u; t < NT; ++t)
-                        UNROLL for (uint g = 0u; g < NG; ++g)
-                            UNROLL for (uint e = 0u; e < 4u; ++e) acc[t][g][e] = 0.0;
-                    wg_tile0 += tl_stride;
-                    if (st + p + 1u < total) load_resid(yres);
-                }
-#endif
-            }
-        }
     }
 #if !TLOOP
     epilogue(acc, yres);

@@ -293,8 +293,8 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
 // workgroups looping over every third tile group, TLOOP=3, and with the
 // copies ordered tile first, frag_tile_major, and with touch loads ahead of
 // the weight loads, TOUCH=4, and with one column group per workgroup, GPW=1,
-// interleaved along the grid's x, GINT, and with two row tiles per warp,
-// R=2); each warp taking every
+// interleaved along the grid's x, GINT, with two row tiles per warp, R=2,
+// and with the K loop's steps as calls, PSTEP, at PF = 2 too); each warp taking every
 // NSG-th 64-column group of K (KSTRIDE=1, other bits) gives logits within 2e-3 of max |logit|; MTP greedy (k = 3
 // and 7: verifies of up to 8 tokens, one column group) equals plain greedy.
 TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
@@ -421,6 +421,13 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
        // group for 384..1024 tiles only, which the fixture has not)
         define_scope r2("R", "2");
         expect_lp_bits(*frag, "R=2");
+    }
+    {  // the K loop's steps as calls with a constant p (PSTEP, A/B), also
+       // two steps of loads ahead (PF=2)
+        define_scope ps("PSTEP", "1");
+        expect_lp_bits(*frag, "PSTEP=1");
+        define_scope p2("PF", "2");
+        expect_lp_bits(*frag, "PSTEP=1 PF=2");
     }
     {  // touch loads 4 steps past the weight loads (TOUCH, A/B)
         define_scope tc("TOUCH", "4");
