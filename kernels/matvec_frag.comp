@@ -193,13 +193,32 @@ layout(std430, binding = 15) buffer Tl { uint tl[]; };
 // GINT=G (the host's grid y, G > 1): workgroup x = tile group * G + column-group
 // workgroup, so that a tile's G workgroups start together and all but the
 // first read its weight from L2; the same bits as the grid's y.
+// KSPLIT=S (A/B; other bits: it sets the sums' order, so the host keeps it
+// per weight for decode and verify alike): each tile group's K split over S
+// workgroups side by side along x (workgroup x = tile group * S + part), so
+// a warp's chain through K is S times shorter and the grid S times finer
+// (the 5120-row products' 320 workgroups left 2 or 3 per SM).  Each part
+// sums its warps' outputs in warp order and stores them (binding 9); the
+// last part to arrive (binding 10's counter of the tile group) adds the S
+// parts in part order and runs the epilogue.
+#ifndef KSPLIT
+#define KSPLIT 1
+#endif
+#if KSPLIT > 1 && (GINT > 1 || TLOOP || CONV)
+#error "KSPLIT takes one tile group per workgroup and no CONV"
+#endif
 #if GINT > 1
 #define WG_X (gl_WorkGroupID.x / GINT)
 #define WG_Y (gl_WorkGroupID.x % GINT)
+#elif KSPLIT > 1
+#define WG_X (gl_WorkGroupID.x / KSPLIT)
+#define WG_Y gl_WorkGroupID.y
 #else
 #define WG_X gl_WorkGroupID.x
 #define WG_Y gl_WorkGroupID.y
 #endif
+#define KPART (gl_WorkGroupID.x % KSPLIT)  // this workgroup's part of K
+#define NSGT (NSG * KSPLIT)                // warps over a tile group's K
 #ifndef TOUCH
 #define TOUCH 0  // A/B: touch loads (one word per sector) TOUCH steps past the weight loads (see touch_w)
 #endif
@@ -407,6 +426,7 @@ struct cfrag { float v[4]; };
 #endif
 
 uint sg, l;         // warp, lane
+uint gw;            // the warp among the tile group's NSGT (KSPLIT: part * NSG + sg)
 uint bk[4], bn[4];  // B element j: x[n][k] with k = bk[j], n = bn[j] (+ 8 per column group)
 uint crow[4];       // this lane's accumulator rows
 uint sq;            // FSC: which of a tile's 8 scale words this lane reads
@@ -531,7 +551,7 @@ uint gbase;  // this workgroup's first column group (workgroup y: NG groups each
 // the sums: fixed per weight, as NSG.
 uint step_group(uint it) {
 #if KSTRIDE
-    return sg + it * NSG;
+    return gw + it * NSGT;
 #else
     return kg0 + it;
 #endif
@@ -739,6 +759,15 @@ bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
 // Per warp (and weight): 32 lanes x 4 accumulator elements of one row tile
 // and column group; EPI_ALL: of every one, slice t NG + g.
 shared float red[EPI_TG * NSG * NW * 128];
+#if KSPLIT > 1
+#if !EPI_ALL
+#error "KSPLIT takes the one-round epilogue"
+#endif
+layout(std430, binding = 9) coherent buffer Kp { float kpart[]; };     // [tile group slot][part][NW][EPI_TG 16 CPG]
+layout(std430, binding = 10) coherent buffer Ar { uint arrivals[]; };  // [tile group slot]: zeros, left zero
+#include "common/last_arrival.glsl"
+shared float ksum[NW * EPI_TG * 16 * CPG];  // the last part's sums over every part
+#endif
 #if RESID_OUT
 shared float rss[EPI_TG * 16 * CPG];  // each slice's s^2, [row][column]
 #endif
@@ -765,6 +794,38 @@ float out_sum(uint tg, uint h, uint r, uint col) {
     return v;
 }
 
+#if KSPLIT > 1
+// This part's sums over its warps to kpart; true (uniform) in the last part
+// of its tile group to arrive, with each output's sum over the parts, in
+// part order whichever came last, in ksum.
+bool ksplit_gather() {
+    const uint no = EPI_TG * 16u * CPG, slot = WG_Y * (gl_NumWorkGroups.x / KSPLIT) + WG_X;
+    for (uint o = gl_LocalInvocationID.x; o < no; o += NSG * 32u) {
+        const uint tg = o / (16u * CPG), ot = o % (16u * CPG), col = (gbase + tg % NG) * CPG + ot % CPG;
+        UNROLL for (uint h = 0u; h < NW; ++h)
+            kpart[((slot * KSPLIT + KPART) * NW + h) * no + o] = out_sum(tg, h, ot / CPG, col);
+    }
+    if (!last_to_arrive(slot, KSPLIT)) return false;
+    for (uint o = gl_LocalInvocationID.x; o < no; o += NSG * 32u)
+        UNROLL for (uint h = 0u; h < NW; ++h) {
+            float v = kpart[(slot * KSPLIT * NW + h) * no + o];
+            for (uint k = 1u; k < KSPLIT; ++k) v += kpart[((slot * KSPLIT + k) * NW + h) * no + o];
+            ksum[h * no + o] = v;  // read back by this same invocation (write_out's o)
+        }
+    return true;
+}
+#endif
+
+// The sum of output o of slice tg (row r, token col) of weight h: over the
+// warps, or (KSPLIT) over the parts.
+float tile_sum(uint tg, uint h, uint r, uint col, uint o) {
+#if KSPLIT > 1
+    return ksum[(h * EPI_TG + tg) * 16u * CPG + o];
+#else
+    return out_sum(tg, h, r, col);
+#endif
+}
+
 #if !CONV
 // Output o (row o / CPG of row tile t, token o % CPG of column group g) from
 // slice tg of red; RESID_OUT: its s^2 into slice tg of rss (0 past the edges).
@@ -779,14 +840,14 @@ void write_out(uint t, uint g, uint tg, uint o, float resid) {
     if (col >= pc.N || row >= pc.M) return;
 #if NORM_IN  // one scale for both sums (GLU)
     const float ns = norm_out_scale(col);
-    float v = out_sum(tg, 0u, r, col) * ns;
+    float v = tile_sum(tg, 0u, r, col, o) * ns;
 #if GLU
-    v = swiglu(v, out_sum(tg, 1u, r, col) * ns);
+    v = swiglu(v, tile_sum(tg, 1u, r, col, o) * ns);
 #endif
 #else
-    float v = out_sum(tg, 0u, r, col);
+    float v = tile_sum(tg, 0u, r, col, o);
 #if GLU
-    v = swiglu(v, out_sum(tg, 1u, r, col));
+    v = swiglu(v, tile_sum(tg, 1u, r, col, o));
 #endif
 #endif
 #if RESID_OUT  // the residual add (the norm kernel's a + b)
@@ -858,6 +919,9 @@ void epilogue(float acc[NT][NG][4], float yres[EPI_PER_THREAD]) {
                     red[(((t * NG + g) * NSG + sg) * NW + h) * 128u + l * 4u + e] = acc[t + h * R][g][e];
     memoryBarrierShared();
     barrier();
+#if KSPLIT > 1
+    if (!ksplit_gather()) return;  // uniform: another part finishes the tile group
+#endif
 #if CONV  // every (channel, token)'s sum, then each conv in its own thread
     for (uint o = gl_LocalInvocationID.x; o < R * 16u * NG * CPG; o += NSG * 32u) {
         const uint t = o / (16u * NG * CPG), r = (o / (NG * CPG)) % 16u, j = o % (NG * CPG);
@@ -1092,13 +1156,14 @@ void main() {
     tiles = (pc.M + 15u) / 16u;
     wg_tile0 = WG_X * R;
     gbase = WG_Y * NG;
+    gw = KPART * NSG + sg;
 #if KSTRIDE
     kg1 = kgroups;
 #else
-    kg0 = sg * kgroups / NSG;
-    kg1 = (sg + 1u) * kgroups / NSG;
+    kg0 = gw * kgroups / NSGT;
+    kg1 = (gw + 1u) * kgroups / NSGT;
 #endif
-    iters = (kgroups + NSG - 1u) / NSG;  // the same for every warp (emulation barriers)
+    iters = (kgroups + NSGT - 1u) / NSGT;  // the same for every warp (emulation barriers)
 
 #if TLOOP  // tile groups x, x + gridsize, ...: one sequence of steps, the loads PF ahead across groups
     const uint tgroups = (tiles + R - 1u) / R;

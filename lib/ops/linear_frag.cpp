@@ -492,7 +492,8 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         const uint64_t nsg = define_u32(d, "NSG", 8), slices = uint64_t(rt) * gpw, cpg = hlc && !w.x16 ? 4 : 8;
         const uint64_t bytes = 4 * slices * nsg * (up ? 2 : 1) * 128 + (resid ? 4 * slices * 16 * cpg : 0) +
                                (conv ? 4 * slices * 16 * cpg : 0) + (norm ? 4 * 16 * 32 : 0) +
-                               (w.emulate ? 2 * nsg * 384 : 0);
+                               (w.emulate ? 2 * nsg * 384 : 0) +
+                               (define_u32(d, "KSPLIT", 1) > 1 ? 4 * slices * 16 * cpg * (up ? 2 : 1) + 4 : 0);
         if ((conv && N >= conv->ring) || bytes > dev.info().max_shared_memory) d.emplace_back("EPI_ALL", "0");
     }
     const buffer_span &timeline = cs.device().timeline();  // diagnostics (TIMELINE, binding 15)
@@ -510,9 +511,24 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // each tile group's side by side (the kernel's WG_X / WG_Y); the same bits.
     const bool gint = gy > 1 && !tloop && define_u32(tuning().frag_defines, "GINT", 0) != 0;
     if (gint) d.emplace_back("GINT", std::to_string(gy));
+    // KSPLIT=S (an A/B define, frag_defines; other bits, so per weight as
+    // NSG): a tile group's K over S workgroups, the last to finish adding
+    // the parts (matvec_frag.comp).  Residual products with their scratch only.
+    uint32_t ksplit = define_u32(d, "KSPLIT", 1);
+    if (ksplit > 1 && !(resid && resid->ksplit_partials.valid() && resid->ksplit_arrivals.valid())) ksplit = 1;
+    d.erase(std::remove_if(d.begin(), d.end(), [](const auto &x) { return x.first == "KSPLIT"; }), d.end());
+    if (ksplit > 1) {
+        const uint64_t slots = uint64_t(groups) * gy, cpg = hlc && !w.x16 ? 4 : 8;
+        if (ksplit > kFragMaxKsplit || tloop || gint || define_u32(d, "EPI_ALL", 1) == 0 ||
+            resid->ksplit_partials.size < 4 * slots * ksplit * rt * gpw * 16 * cpg ||
+            resid->ksplit_arrivals.size < 4 * slots)
+            fail(MLXMTP_ERR_INTERNAL, "matvec_frag: KSPLIT needs at most 4 parts, one tile group per workgroup, "
+                                      "the one-round epilogue and its scratch");
+        d.emplace_back("KSPLIT", std::to_string(ksplit));
+    }
     if (uint64_t(groups) * (gint ? gy : 1) > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");
     const pipeline &p = dev.kernels().get("matvec_frag", d);
-    const uint32_t tl_base = timeline.valid() ? cs.device().timeline_records(groups * gy) : 0;  // (CONV: gy is 1)
+    const uint32_t tl_base = timeline.valid() ? cs.device().timeline_records(groups * ksplit * gy) : 0;  // (CONV: gy is 1)
     struct {
         uint32_t M, K, N, ystride;
         float eps;
@@ -525,6 +541,10 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (resid) b.push_back(resid->partials);
     if (resid && resid->gain.valid()) b.insert(b.end(), {resid->gain, resid->u_pairs});
     if (norm) b.push_back(norm->partials);
+    if (ksplit > 1) {
+        b.resize(9, y);  // unused bindings up to KSPLIT's
+        b.insert(b.end(), {resid->ksplit_partials, resid->ksplit_arrivals});
+    }
     if (timeline.valid()) {
         b.resize(15, timeline);  // unused bindings up to the timeline's
         b.push_back(timeline);
@@ -540,7 +560,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         return;
     }
     if (gint) cs.dispatch(p, b, &pc, sizeof(pc), groups * gy, 1);
-    else cs.dispatch(p, b, &pc, sizeof(pc), groups, gy);
+    else cs.dispatch(p, b, &pc, sizeof(pc), groups * ksplit, gy);
 }
 }  // namespace
 
@@ -570,6 +590,16 @@ void linear_matvec_frag_resid(command_stream &cs, const frag_weight &w, const bu
 void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &u,
                              uint32_t N, const matvec_conv &conv, bool x_f32, const buffer_span &xpairs) {
     frag_dispatch(cs, w, nullptr, &conv, xs, u, N, w.rows, x_f32, xpairs);
+}
+
+uint64_t frag_ksplit_floats(uint32_t rows) {
+    // Per tile group and column-group workgroup, KSPLIT x R tiles x its
+    // groups' columns: KSPLIT x the rows rounded to tiles x 16 columns.
+    return uint64_t(kFragMaxKsplit) * ((rows + 15) / 16) * 16 * 16;
+}
+
+uint64_t frag_ksplit_counters(uint32_t rows) {
+    return uint64_t((rows + 15) / 16) * 4;  // tile groups x column-group workgroups (at most 4)
 }
 
 uint32_t frag_tiles_per_warp(uint32_t rows) {

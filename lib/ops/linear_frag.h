@@ -181,7 +181,18 @@ struct frag_resid_out {
     buffer_span partials;
     buffer_span gain;     // the next norm's weights, fp32 [rows] (u not written without it)
     buffer_span u_pairs;  // u's halves
+    // KSPLIT (matvec_frag.comp; an A/B define through frag_defines, e.g.
+    // KSPLIT@5120=2): each part's sums, at least frag_ksplit_floats, and
+    // one arrival counter per tile group and column-group workgroup
+    // (zeros before the first dispatch; each dispatch leaves them zero).
+    // Without them KSPLIT is not taken.
+    buffer_span ksplit_partials, ksplit_arrivals;
 };
+// The scratch a KSPLIT product of `rows` rows needs at up to 16 columns and
+// KSPLIT <= kFragMaxKsplit: floats of partials, and arrival counters.
+constexpr uint32_t kFragMaxKsplit = 4;
+uint64_t frag_ksplit_floats(uint32_t rows);
+uint64_t frag_ksplit_counters(uint32_t rows);
 
 // 16-row tiles per warp for a weight of `rows` rows (2 from 256 tiles on,
 // else 1).  Any R gives the same bits; it trades x work per word against

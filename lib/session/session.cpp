@@ -96,6 +96,12 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     }
     spread_gdn_ = spread_gdn_ && spread_;
     if (spread_) part_ = s(uint64_t(ops::kMatvecMaxCols) * H / 16, "norm partials");
+    if (spread_ && std::any_of(ops::tuning().frag_defines.begin(), ops::tuning().frag_defines.end(),
+                               [](const auto &e) { return e.first.rfind("KSPLIT", 0) == 0; })) {
+        // The output projections' K split over workgroups (an A/B define).
+        ksplit_part_ = s(ops::frag_ksplit_floats(static_cast<uint32_t>(H)), "K split partials");
+        ksplit_arrivals_ = state_arena_->alloc(4 * ops::frag_ksplit_counters(static_cast<uint32_t>(H)), "K split arrival counters");
+    }
     if (presplit_ || spread_) xnp_ = s(uint64_t(ops::kMatvecMaxCols) * H, "xn pairs");  // spread: u
     if (presplit_) {
         actp_ = s(uint64_t(ops::kMatvecMaxCols) * F, "act pairs");
@@ -132,6 +138,7 @@ void engine_session::reset() {
         }
     if (gdn_arrivals_.valid()) cs_->fill_zero(gdn_arrivals_);
     if (attn_split_.arrivals.valid()) cs_->fill_zero(attn_split_.arrivals);
+    if (ksplit_arrivals_.valid()) cs_->fill_zero(ksplit_arrivals_);
     cs_->barrier();
     cs_->submit();
     history_.clear();
@@ -299,7 +306,7 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
     // norm stage: layer 0, and GDN layers without spread_gdn_.
     const bool spread = !is_mtp && spread_norm(T);
     const ops::frag_norm_in in{part_, eps};
-    const ops::frag_resid_out to_post{part_, L.post_norm, xnp_};
+    const ops::frag_resid_out to_post{part_, L.post_norm, xnp_, ksplit_part_, ksplit_arrivals_};
     const bool gdn = L.kind == layer_kind::linear_attention;
     const bool spread_in = spread && li > 0 && (!gdn || spread_gdn_);
     if (is_mtp)
@@ -313,7 +320,8 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
     if (spread) {
         const size_t next = li + 1;
         const bool next_in = next_norm && (spread_gdn_ || m_.layers()[next].kind != layer_kind::linear_attention);
-        const ops::frag_resid_out to_next{part_, next_in ? *next_norm : buffer_span{}, xnp_};
+        const ops::frag_resid_out to_next{part_, next_in ? *next_norm : buffer_span{}, xnp_, ksplit_part_,
+                                          ksplit_arrivals_};
         mlp(cs, L, T, &in, &to_next);
         cs.barrier();
         if (next_norm && !next_in) {

@@ -294,7 +294,9 @@ TEST(FragMatvec, RepackedMatricesDropTheirStandardCodes) {
 // copies ordered tile first, frag_tile_major, and with touch loads ahead of
 // the weight loads, TOUCH=4, and with one column group per workgroup, GPW=1,
 // interleaved along the grid's x, GINT, with two row tiles per warp, R=2,
-// and with the K loop's steps as calls, PSTEP, at PF = 2 too); each warp taking every
+// and with the K loop's steps as calls, PSTEP, at PF = 2 too); the residual
+// products' K over two workgroups (KSPLIT=2) gives close logits and its own
+// batch invariance; each warp taking every
 // NSG-th 64-column group of K (KSTRIDE=1, other bits) gives logits within 2e-3 of max |logit|; MTP greedy (k = 3
 // and 7: verifies of up to 8 tokens, one column group) equals plain greedy.
 TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
@@ -440,6 +442,20 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         std::printf("  strided K parts: largest logit difference %.3g of max |logit|\n", rel);
         EXPECT_GT(rel, 0.0) << "KSTRIDE=1 should sum in another order";
         EXPECT_LT(rel, 2e-3);  // measured 4.0e-4 on lavapipe (x's fp16 roundings downstream move with any sum)
+    }
+    {  // the residual products' K over two workgroups each (KSPLIT=2, A/B): other
+       // sums, close logits, and rows one at a time still give the batch's bits
+        define_scope ks("KSPLIT", "2");
+        engine_session kc(*frag, {}), k1(*frag, {});
+        const std::vector<float> lk = run(kc);
+        const double rel = max_rel_diff(lp, lk);
+        std::printf("  K split over two workgroups: largest logit difference %.3g of max |logit|\n", rel);
+        EXPECT_GT(rel, 0.0) << "KSPLIT=2 should sum in another order";
+        EXPECT_LT(rel, 2e-3);
+        for (uint32_t t = 0; t < 33; ++t) {
+            k1.eval(&p[t], 1, logits_rows::last);
+            EXPECT_EQ(0, std::memcmp(k1.logits().data(), lk.data() + size_t(t) * V, size_t(V) * 4)) << "KSPLIT row " << t;
+        }
     }
     engine_session one(*frag, {});
     for (uint32_t t = 0; t < 33; ++t) {
