@@ -352,7 +352,7 @@ uint32_t define_u32(const define_list &d, const char *name, uint32_t dflt) {
 void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *up, const matvec_conv *conv,
                    const buffer_span &x_in, const buffer_span &y, uint32_t N, uint32_t ystride, bool x_f32,
                    const buffer_span &xpairs, const buffer_span &ypairs = {}, const frag_norm_in *norm = nullptr,
-                   const frag_resid_out *resid = nullptr) {
+                   const frag_resid_out *resid = nullptr, const frag_ksplit *ks = nullptr) {
     vk_device &dev = cs.device();
     if (!w.emulate && !frag_native(dev))
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
@@ -513,15 +513,15 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (gint) d.emplace_back("GINT", std::to_string(gy));
     // KSPLIT=S (an A/B define, frag_defines; other bits, so per weight as
     // NSG): a tile group's K over S workgroups, the last to finish adding
-    // the parts (matvec_frag.comp).  Residual products with their scratch only.
+    // the parts (matvec_frag.comp).  Products given its scratch only.
     uint32_t ksplit = define_u32(d, "KSPLIT", 1);
-    if (ksplit > 1 && !(resid && resid->ksplit_partials.valid() && resid->ksplit_arrivals.valid())) ksplit = 1;
+    if (ksplit > 1 && !(ks && ks->partials.valid() && ks->arrivals.valid())) ksplit = 1;
     d.erase(std::remove_if(d.begin(), d.end(), [](const auto &x) { return x.first == "KSPLIT"; }), d.end());
     if (ksplit > 1) {
         const uint64_t slots = uint64_t(groups) * gy, cpg = hlc && !w.x16 ? 4 : 8;
         if (ksplit > kFragMaxKsplit || tloop || gint || define_u32(d, "EPI_ALL", 1) == 0 ||
-            resid->ksplit_partials.size < 4 * slots * ksplit * rt * gpw * 16 * cpg ||
-            resid->ksplit_arrivals.size < 4 * slots)
+            conv || ks->partials.size < 4 * slots * ksplit * (up ? 2 : 1) * rt * gpw * 16 * cpg ||
+            ks->arrivals.size < 4 * slots)
             fail(MLXMTP_ERR_INTERNAL, "matvec_frag: KSPLIT needs at most 4 parts, one tile group per workgroup, "
                                       "the one-round epilogue and its scratch");
         d.emplace_back("KSPLIT", std::to_string(ksplit));
@@ -543,7 +543,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     if (norm) b.push_back(norm->partials);
     if (ksplit > 1) {
         b.resize(9, y);  // unused bindings up to KSPLIT's
-        b.insert(b.end(), {resid->ksplit_partials, resid->ksplit_arrivals});
+        b.insert(b.end(), {ks->partials, ks->arrivals});
     }
     if (timeline.valid()) {
         b.resize(15, timeline);  // unused bindings up to the timeline's
@@ -572,8 +572,8 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
 void linear_matvec_frag_glu(command_stream &cs, const frag_weight &gate, const frag_weight &up,
                             const buffer_span &xs, const buffer_span &act, uint32_t N, uint32_t ystride,
                             bool x_f32, const buffer_span &xpairs, const buffer_span &act_pairs,
-                            const frag_norm_in *norm) {
-    frag_dispatch(cs, gate, &up, nullptr, xs, act, N, ystride, x_f32, xpairs, act_pairs, norm);
+                            const frag_norm_in *norm, const frag_ksplit *ksplit) {
+    frag_dispatch(cs, gate, &up, nullptr, xs, act, N, ystride, x_f32, xpairs, act_pairs, norm, nullptr, ksplit);
 }
 
 void linear_matvec_frag_normed(command_stream &cs, const frag_weight &w, const buffer_span &u_pairs,
@@ -583,8 +583,8 @@ void linear_matvec_frag_normed(command_stream &cs, const frag_weight &w, const b
 
 void linear_matvec_frag_resid(command_stream &cs, const frag_weight &w, const buffer_span &x,
                               const frag_resid_out &out, const buffer_span &resid, uint32_t N, uint32_t ystride,
-                              const buffer_span &xpairs) {
-    frag_dispatch(cs, w, nullptr, nullptr, x, resid, N, ystride, true, xpairs, {}, nullptr, &out);
+                              const buffer_span &xpairs, const frag_ksplit *ksplit) {
+    frag_dispatch(cs, w, nullptr, nullptr, x, resid, N, ystride, true, xpairs, {}, nullptr, &out, ksplit);
 }
 
 void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buffer_span &xs, const buffer_span &u,
@@ -780,9 +780,9 @@ void linear_matvec_frag_normed(command_stream &cs, const device_weight &w, const
 
 void linear_matvec_frag_resid(command_stream &cs, const device_weight &w, const buffer_span &x,
                               const frag_resid_out &out, const buffer_span &resid, uint32_t T,
-                              const buffer_span &xpairs) {
+                              const buffer_span &xpairs, const frag_ksplit *ksplit) {
     if (!w.frag.valid()) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_frag_resid: no frag copy");
-    linear_matvec_frag_resid(cs, frag_view(w), x, out, resid, T, w.rows, xpairs);
+    linear_matvec_frag_resid(cs, frag_view(w), x, out, resid, T, w.rows, xpairs, ksplit);
 }
 
 void linear_matvec_frag_conv_normed(command_stream &cs, const device_weight &w, const buffer_span &u_pairs,
@@ -800,9 +800,10 @@ bool frag_glu_fusable(const device_weight &gate, const device_weight &up) {
 
 void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
                             const buffer_span &x, const buffer_span &act, uint32_t T, const buffer_span &xpairs,
-                            const buffer_span &act_pairs, const frag_norm_in *norm) {
+                            const buffer_span &act_pairs, const frag_norm_in *norm, const frag_ksplit *ksplit) {
     if (!frag_glu_fusable(gate, up)) fail(MLXMTP_ERR_INTERNAL, "linear_matvec_frag_glu: no matching frag copies");
-    linear_matvec_frag_glu(cs, frag_view(gate), frag_view(up), x, act, T, gate.rows, true, xpairs, act_pairs, norm);
+    linear_matvec_frag_glu(cs, frag_view(gate), frag_view(up), x, act, T, gate.rows, true, xpairs, act_pairs, norm,
+                           ksplit);
 }
 
 }  // namespace mlxmtp::detail::ops

@@ -181,12 +181,14 @@ struct frag_resid_out {
     buffer_span partials;
     buffer_span gain;     // the next norm's weights, fp32 [rows] (u not written without it)
     buffer_span u_pairs;  // u's halves
-    // KSPLIT (matvec_frag.comp; an A/B define through frag_defines, e.g.
-    // KSPLIT@5120=2): each part's sums, at least frag_ksplit_floats, and
-    // one arrival counter per tile group and column-group workgroup
-    // (zeros before the first dispatch; each dispatch leaves them zero).
-    // Without them KSPLIT is not taken.
-    buffer_span ksplit_partials, ksplit_arrivals;
+};
+// KSPLIT's scratch (matvec_frag.comp; an A/B define through frag_defines,
+// e.g. KSPLIT@5120=2): each part's sums, at least frag_ksplit_floats (GLU:
+// twice), and one arrival counter per tile group and column-group
+// workgroup (zeros before the first dispatch; each dispatch leaves them
+// zero).  Products dispatched without it do not take KSPLIT.
+struct frag_ksplit {
+    buffer_span partials, arrivals;
 };
 // The scratch a KSPLIT product of `rows` rows needs at up to 16 columns and
 // KSPLIT <= kFragMaxKsplit: floats of partials, and arrival counters.
@@ -220,7 +222,7 @@ void linear_matvec_frag(command_stream &cs, const frag_weight &w, const buffer_s
 void linear_matvec_frag_glu(command_stream &cs, const frag_weight &gate, const frag_weight &up,
                             const buffer_span &xs, const buffer_span &act, uint32_t N, uint32_t ystride,
                             bool x_f32 = false, const buffer_span &xpairs = {}, const buffer_span &act_pairs = {},
-                            const frag_norm_in *norm = nullptr);
+                            const frag_norm_in *norm = nullptr, const frag_ksplit *ksplit = nullptr);
 // The spread RMSNorm's two ends on a frag_weight (the device_weight forms
 // below are the session's): y [N][ystride] = W RMSNorm(s) from u (as the
 // x16 pairs) and the partials; resid [N][ystride] += W x in place with the
@@ -229,7 +231,7 @@ void linear_matvec_frag_normed(command_stream &cs, const frag_weight &w, const b
                                const frag_norm_in &norm, const buffer_span &y, uint32_t N, uint32_t ystride);
 void linear_matvec_frag_resid(command_stream &cs, const frag_weight &w, const buffer_span &x,
                               const frag_resid_out &out, const buffer_span &resid, uint32_t N, uint32_t ystride,
-                              const buffer_span &xpairs = {});
+                              const buffer_span &xpairs = {}, const frag_ksplit *ksplit = nullptr);
 // The Gated DeltaNet qkv projection with its conv + SiLU as the epilogue
 // (CONV=1; linear_matvec_conv's contract, u [N][rows]): bit for bit
 // linear_matvec_frag followed by gdn_conv.  The caller checks `conv`
@@ -279,7 +281,8 @@ bool frag_glu_fusable(const device_weight &gate, const device_weight &up);
 // norm (optional): x is RMSNorm(s) as for linear_matvec_frag_normed, xpairs u's halves.
 void linear_matvec_frag_glu(command_stream &cs, const device_weight &gate, const device_weight &up,
                             const buffer_span &x, const buffer_span &act, uint32_t T, const buffer_span &xpairs = {},
-                            const buffer_span &act_pairs = {}, const frag_norm_in *norm = nullptr);
+                            const buffer_span &act_pairs = {}, const frag_norm_in *norm = nullptr,
+                            const frag_ksplit *ksplit = nullptr);
 // y [T][rows] = W RMSNorm(s), from u (as xpairs) and the partials.
 void linear_matvec_frag_normed(command_stream &cs, const device_weight &w, const buffer_span &u_pairs,
                                const frag_norm_in &norm, const buffer_span &y, uint32_t T);
@@ -287,7 +290,7 @@ void linear_matvec_frag_normed(command_stream &cs, const device_weight &w, const
 // linear_matvec_frag's).
 void linear_matvec_frag_resid(command_stream &cs, const device_weight &w, const buffer_span &x,
                               const frag_resid_out &out, const buffer_span &resid, uint32_t T,
-                              const buffer_span &xpairs = {});
+                              const buffer_span &xpairs = {}, const frag_ksplit *ksplit = nullptr);
 // The qkv projection with its conv epilogue (linear_matvec_conv's) from u.
 void linear_matvec_frag_conv_normed(command_stream &cs, const device_weight &w, const buffer_span &u_pairs,
                                     const frag_norm_in &norm, const buffer_span &u, uint32_t T,

@@ -98,9 +98,10 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
     if (spread_) part_ = s(uint64_t(ops::kMatvecMaxCols) * H / 16, "norm partials");
     if (spread_ && std::any_of(ops::tuning().frag_defines.begin(), ops::tuning().frag_defines.end(),
                                [](const auto &e) { return e.first.rfind("KSPLIT", 0) == 0; })) {
-        // The output projections' K split over workgroups (an A/B define).
-        ksplit_part_ = s(ops::frag_ksplit_floats(static_cast<uint32_t>(H)), "K split partials");
-        ksplit_arrivals_ = state_arena_->alloc(4 * ops::frag_ksplit_counters(static_cast<uint32_t>(H)), "K split arrival counters");
+        // The residual and GLU products' K split over workgroups (an A/B define).
+        const uint32_t rows = static_cast<uint32_t>(std::max<uint64_t>(H, 2 * F));  // (GLU: two sums per output)
+        ksplit_.partials = s(ops::frag_ksplit_floats(rows), "K split partials");
+        ksplit_.arrivals = state_arena_->alloc(4 * ops::frag_ksplit_counters(rows), "K split arrival counters");
     }
     if (presplit_ || spread_) xnp_ = s(uint64_t(ops::kMatvecMaxCols) * H, "xn pairs");  // spread: u
     if (presplit_) {
@@ -138,7 +139,7 @@ void engine_session::reset() {
         }
     if (gdn_arrivals_.valid()) cs_->fill_zero(gdn_arrivals_);
     if (attn_split_.arrivals.valid()) cs_->fill_zero(attn_split_.arrivals);
-    if (ksplit_arrivals_.valid()) cs_->fill_zero(ksplit_arrivals_);
+    if (ksplit_.arrivals.valid()) cs_->fill_zero(ksplit_.arrivals);
     cs_->barrier();
     cs_->submit();
     history_.clear();
@@ -306,7 +307,7 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
     // norm stage: layer 0, and GDN layers without spread_gdn_.
     const bool spread = !is_mtp && spread_norm(T);
     const ops::frag_norm_in in{part_, eps};
-    const ops::frag_resid_out to_post{part_, L.post_norm, xnp_, ksplit_part_, ksplit_arrivals_};
+    const ops::frag_resid_out to_post{part_, L.post_norm, xnp_};
     const bool gdn = L.kind == layer_kind::linear_attention;
     const bool spread_in = spread && li > 0 && (!gdn || spread_gdn_);
     if (is_mtp)
@@ -320,8 +321,7 @@ void engine_session::block(command_stream &cs, const layer_weights &L, size_t li
     if (spread) {
         const size_t next = li + 1;
         const bool next_in = next_norm && (spread_gdn_ || m_.layers()[next].kind != layer_kind::linear_attention);
-        const ops::frag_resid_out to_next{part_, next_in ? *next_norm : buffer_span{}, xnp_, ksplit_part_,
-                                          ksplit_arrivals_};
+        const ops::frag_resid_out to_next{part_, next_in ? *next_norm : buffer_span{}, xnp_};
         mlp(cs, L, T, &in, &to_next);
         cs.barrier();
         if (next_norm && !next_in) {
@@ -466,7 +466,7 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
     }
     cs.section("gdn.out");
     if (out)  // x_ += out y (the residual add), x_'s partials and u
-        ops::linear_matvec_frag_resid(cs, w.out, y_, *out, x_, T, yp);
+        ops::linear_matvec_frag_resid(cs, w.out, y_, *out, x_, T, yp, ksplit());
     else
         ops::linear(cs, w.out, y_, mix_, T, yp);
 }
@@ -522,7 +522,7 @@ void engine_session::attn_layer(command_stream &cs, const attn_weights &w, buffe
     cs.barrier();
     cs.section("attn.out");
     if (out)  // x_ += o att (the residual add), x_'s partials and u
-        ops::linear_matvec_frag_resid(cs, w.o, att_, *out, x_, T, ap);
+        ops::linear_matvec_frag_resid(cs, w.o, att_, *out, x_, T, ap, ksplit());
     else
         ops::linear(cs, w.o, att_, mix_, T, ap);
 }
@@ -533,10 +533,10 @@ void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T,
     buffer_span act_pairs;  // act_ split by the epilogue (presplit_), for the down projection
     if (in) {  // the spread norm: x = the post norm of x_ (u, rs); down adds into x_
         act_pairs = pairs_for(L.down, T, actp_);
-        ops::linear_matvec_frag_glu(cs, L.gate, L.up, x_, act_, T, xnp_, act_pairs, in);
+        ops::linear_matvec_frag_glu(cs, L.gate, L.up, x_, act_, T, xnp_, act_pairs, in, ksplit());
         cs.barrier();
         cs.section("mlp.down");
-        ops::linear_matvec_frag_resid(cs, L.down, act_, *out, x_, T, act_pairs);
+        ops::linear_matvec_frag_resid(cs, L.down, act_, *out, x_, T, act_pairs, ksplit());
         return;
     }
     if (T <= ops::kMatvecMaxCols && ops::frag_glu_fusable(L.gate, L.up)) {

@@ -174,7 +174,8 @@ private:
     bool spread_ = false;
     bool spread_gdn_ = false;  // GDN layers' products too (all four with copies; else their norm stage stays)
     buffer_span part_;
-    buffer_span ksplit_part_, ksplit_arrivals_;  // KSPLIT's scratch (ops::frag_resid_out), where frag_defines ask for it
+    ops::frag_ksplit ksplit_;  // KSPLIT's scratch, where frag_defines ask for it
+    const ops::frag_ksplit *ksplit() const { return ksplit_.arrivals.valid() ? &ksplit_ : nullptr; }
     // `pairs` where its producer should write them at T tokens: for a
     // consumer weight with an x-quad frag copy, at decode / verify sizes.
     buffer_span pairs_for(const ops::device_weight &consumer, uint32_t T, const buffer_span &pairs) const {
