@@ -30,12 +30,18 @@ namespace mlxmtp::detail {
 
 namespace {
 
-// One column group per workgroup (GPW=1 in the process-wide frag defines)
-// while it lives, also on a throw.
-struct one_group_per_workgroup {
+// One frag define in the process-wide list while it lives, also on a throw
+// (none for an empty name).
+struct define_scope {
     size_t n = ops::tuning().frag_defines.size();
-    one_group_per_workgroup() { ops::tuning().frag_defines.emplace_back("GPW", "1"); }
-    ~one_group_per_workgroup() { ops::tuning().frag_defines.resize(n); }
+    define_scope(const char *name, const char *value) {
+        if (*name) ops::tuning().frag_defines.emplace_back(name, value);
+    }
+    ~define_scope() { ops::tuning().frag_defines.resize(n); }
+};
+// One column group per workgroup (GPW=1).
+struct one_group_per_workgroup : define_scope {
+    one_group_per_workgroup() : define_scope("GPW", "1") {}
 };
 
 // X16 (x rounded to fp16, 8 tokens per column group) on the x-quad copies
@@ -143,10 +149,12 @@ bool check_x16(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, ops::f
 // partials: against W f16(u) 256 / rms(s) (and swiglu of both), rms from
 // the device's s in fp64.  Column j alone (its own s0 column) gives the
 // batch's s, partials, u and products bit for bit.  N = 1, 5 (one column
-// group) and 11 (two).
-bool check_spread_norm(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, const ops::frag_layout &f,
-                       ops::frag_weight fq, ops::frag_weight fuq, const std::vector<float> &wf,
-                       const std::vector<float> &uf, uint32_t M, uint32_t K, double tolerance, double *error) {
+// group) and 11 (two); then again with R's and the GLU's K over three
+// workgroups each (KSPLIT=3, the parts added by the last to arrive).
+bool check_spread_norm_once(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, const ops::frag_layout &f,
+                            ops::frag_weight fq, ops::frag_weight fuq, const std::vector<float> &wf,
+                            const std::vector<float> &uf, uint32_t M, uint32_t K, double tolerance, double *error,
+                            const ops::frag_ksplit *ks) {
     fq.x16 = fuq.x16 = true;
     const uint32_t Kr = 64 * (1 + static_cast<uint32_t>(rng() % 3));  // R's columns
     std::vector<float> rf;
@@ -171,16 +179,16 @@ bool check_spread_norm(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs
         buffer_span dpart = bufs.zeros(size_t(N) * tiles * 4), du = bufs.zeros(halves_bytes(N, K));
         buffer_span dpartj = bufs.zeros(size_t(tiles) * 4), duj = bufs.zeros(halves_bytes(1, K));
         command_stream cs(dev);
-        ops::linear_matvec_frag_resid(cs, fr, dxr, {dpart, dg, du}, ds, N, K);
-        ops::linear_matvec_frag_resid(cs, fr, dxj, {dpartj, dg, duj}, dsj, 1, K);
+        ops::linear_matvec_frag_resid(cs, fr, dxr, {dpart, dg, du}, ds, N, K, {}, ks);
+        ops::linear_matvec_frag_resid(cs, fr, dxj, {dpartj, dg, duj}, dsj, 1, K, {}, ks);
         cs.barrier();
         buffer_span dy = bufs.zeros(size_t(N) * M * 4), dglu = bufs.zeros(size_t(N) * M * 4);
         buffer_span dyj = bufs.zeros(size_t(M) * 4), dgluj = bufs.zeros(size_t(M) * 4);
         const ops::frag_norm_in in{dpart, eps}, inj{dpartj, eps};
         ops::linear_matvec_frag_normed(cs, fq, du, in, dy, N, M);
-        ops::linear_matvec_frag_glu(cs, fq, fuq, du, dglu, N, M, true, du, {}, &in);
+        ops::linear_matvec_frag_glu(cs, fq, fuq, du, dglu, N, M, true, du, {}, &in, ks);
         ops::linear_matvec_frag_normed(cs, fq, duj, inj, dyj, 1, M);
-        ops::linear_matvec_frag_glu(cs, fq, fuq, duj, dgluj, 1, M, true, duj, {}, &inj);
+        ops::linear_matvec_frag_glu(cs, fq, fuq, duj, dgluj, 1, M, true, duj, {}, &inj, ks);
         cs.submit();
         // The residual add.
         const auto s = bufs.read<float>(ds, size_t(N) * K);
@@ -235,6 +243,16 @@ bool check_spread_norm(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs
             return false;
     }
     return true;
+}
+
+bool check_spread_norm(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, const ops::frag_layout &f,
+                       const ops::frag_weight &fq, const ops::frag_weight &fuq, const std::vector<float> &wf,
+                       const std::vector<float> &uf, uint32_t M, uint32_t K, double tolerance, double *error) {
+    if (!check_spread_norm_once(dev, rng, bufs, f, fq, fuq, wf, uf, M, K, tolerance, error, nullptr)) return false;
+    const uint32_t rows = std::max(K, 2 * M);  // (GLU: two sums per output)
+    const ops::frag_ksplit ks{bufs.zeros(ops::frag_ksplit_floats(rows) * 4), bufs.zeros(ops::frag_ksplit_counters(rows) * 4)};
+    define_scope three("KSPLIT", "3");
+    return check_spread_norm_once(dev, rng, bufs, f, fq, fuq, wf, uf, M, K, tolerance, error, &ks);
 }
 
 // The layout a check runs under: the device's where the kernel runs
