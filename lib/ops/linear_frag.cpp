@@ -594,8 +594,9 @@ void linear_matvec_frag_conv(command_stream &cs, const frag_weight &w, const buf
 
 uint64_t frag_ksplit_floats(uint32_t rows) {
     // Per tile group and column-group workgroup, KSPLIT x R tiles x its
-    // groups' columns: KSPLIT x the rows rounded to tiles x 16 columns.
-    return uint64_t(kFragMaxKsplit) * ((rows + 15) / 16) * 16 * 16;
+    // groups' columns: KSPLIT x the rows rounded to tile groups (R <= 4)
+    // x 16 columns.
+    return uint64_t(kFragMaxKsplit) * ((rows + 15) / 16 + 3) * 16 * 16;
 }
 
 uint64_t frag_ksplit_counters(uint32_t rows) {
