@@ -186,7 +186,9 @@ struct frag_resid_out {
 // e.g. KSPLIT@5120=2): each part's sums, at least frag_ksplit_floats (GLU:
 // twice), and one arrival counter per tile group and column-group
 // workgroup (zeros before the first dispatch; each dispatch leaves them
-// zero).  Products dispatched without it do not take KSPLIT.
+// zero).  Products dispatched without it do not take KSPLIT.  One scratch
+// serves one dispatch at a time: dispatches that share it must be ordered
+// by a barrier (the session's KSPLIT products each have a stage of their own).
 struct frag_ksplit {
     buffer_span partials, arrivals;
 };

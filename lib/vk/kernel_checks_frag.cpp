@@ -154,7 +154,7 @@ bool check_x16(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, ops::f
 bool check_spread_norm_once(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, const ops::frag_layout &f,
                             ops::frag_weight fq, ops::frag_weight fuq, const std::vector<float> &wf,
                             const std::vector<float> &uf, uint32_t M, uint32_t K, double tolerance, double *error,
-                            const ops::frag_ksplit *ks) {
+                            const ops::frag_ksplit *ks, const ops::frag_ksplit *ksj) {
     fq.x16 = fuq.x16 = true;
     const uint32_t Kr = 64 * (1 + static_cast<uint32_t>(rng() % 3));  // R's columns
     std::vector<float> rf;
@@ -180,7 +180,7 @@ bool check_spread_norm_once(vk_device &dev, std::mt19937_64 &rng, check_buffers 
         buffer_span dpartj = bufs.zeros(size_t(tiles) * 4), duj = bufs.zeros(halves_bytes(1, K));
         command_stream cs(dev);
         ops::linear_matvec_frag_resid(cs, fr, dxr, {dpart, dg, du}, ds, N, K, {}, ks);
-        ops::linear_matvec_frag_resid(cs, fr, dxj, {dpartj, dg, duj}, dsj, 1, K, {}, ks);
+        ops::linear_matvec_frag_resid(cs, fr, dxj, {dpartj, dg, duj}, dsj, 1, K, {}, ksj);
         cs.barrier();
         buffer_span dy = bufs.zeros(size_t(N) * M * 4), dglu = bufs.zeros(size_t(N) * M * 4);
         buffer_span dyj = bufs.zeros(size_t(M) * 4), dgluj = bufs.zeros(size_t(M) * 4);
@@ -188,7 +188,7 @@ bool check_spread_norm_once(vk_device &dev, std::mt19937_64 &rng, check_buffers 
         ops::linear_matvec_frag_normed(cs, fq, du, in, dy, N, M);
         ops::linear_matvec_frag_glu(cs, fq, fuq, du, dglu, N, M, true, du, {}, &in, ks);
         ops::linear_matvec_frag_normed(cs, fq, duj, inj, dyj, 1, M);
-        ops::linear_matvec_frag_glu(cs, fq, fuq, duj, dgluj, 1, M, true, duj, {}, &inj, ks);
+        ops::linear_matvec_frag_glu(cs, fq, fuq, duj, dgluj, 1, M, true, duj, {}, &inj, ksj);
         cs.submit();
         // The residual add.
         const auto s = bufs.read<float>(ds, size_t(N) * K);
@@ -248,11 +248,20 @@ bool check_spread_norm_once(vk_device &dev, std::mt19937_64 &rng, check_buffers 
 bool check_spread_norm(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs, const ops::frag_layout &f,
                        const ops::frag_weight &fq, const ops::frag_weight &fuq, const std::vector<float> &wf,
                        const std::vector<float> &uf, uint32_t M, uint32_t K, double tolerance, double *error) {
-    if (!check_spread_norm_once(dev, rng, bufs, f, fq, fuq, wf, uf, M, K, tolerance, error, nullptr)) return false;
+    if (!check_spread_norm_once(dev, rng, bufs, f, fq, fuq, wf, uf, M, K, tolerance, error, nullptr, nullptr))
+        return false;
+    // The batch's and column j's dispatches run with no barrier between
+    // them: each its own scratch (a KSPLIT scratch serves one dispatch at a
+    // time; on lavapipe, which runs dispatches one by one, sharing passed,
+    // and natively it failed).
     const uint32_t rows = std::max(K, 2 * M);  // (GLU: two sums per output)
-    const ops::frag_ksplit ks{bufs.zeros(ops::frag_ksplit_floats(rows) * 4), bufs.zeros(ops::frag_ksplit_counters(rows) * 4)};
+    auto scratch = [&] {
+        return ops::frag_ksplit{bufs.zeros(ops::frag_ksplit_floats(rows) * 4),
+                                bufs.zeros(ops::frag_ksplit_counters(rows) * 4)};
+    };
+    const ops::frag_ksplit ks = scratch(), ksj = scratch();
     define_scope three("KSPLIT", "3");
-    return check_spread_norm_once(dev, rng, bufs, f, fq, fuq, wf, uf, M, K, tolerance, error, &ks);
+    return check_spread_norm_once(dev, rng, bufs, f, fq, fuq, wf, uf, M, K, tolerance, error, &ks, &ksj);
 }
 
 // The layout a check runs under: the device's where the kernel runs
