@@ -524,6 +524,9 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
             ks->arrivals.size < 4 * slots)
             fail(MLXMTP_ERR_INTERNAL, "matvec_frag: KSPLIT needs at most 4 parts, one tile group per workgroup, "
                                       "the one-round epilogue and its scratch");
+        if (ks->last_stage == cs.stage())
+            fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a KSPLIT scratch used by two dispatches with no barrier between them");
+        ks->last_stage = cs.stage();
         d.emplace_back("KSPLIT", std::to_string(ksplit));
     }
     if (uint64_t(groups) * (gint ? gy : 1) > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");

@@ -11,7 +11,7 @@ constexpr uint32_t kSetsPerPool = 256;
 constexpr uint32_t kDescriptorsPerSet = 16;
 }  // namespace
 
-command_stream::command_stream(vk_device &dev) : dev_(dev) {
+command_stream::command_stream(vk_device &dev) : dev_(dev), stage_(dev.next_serial()) {
     VkDevice d = dev.handle();
     VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
     pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
@@ -177,6 +177,7 @@ void command_stream::dispatch_impl(const pipeline &p, const buffer_span *buffers
 
 void command_stream::barrier() {
     begin_if_needed();
+    stage_ = dev_.next_serial();
     if (diag_no_barriers) return;
     VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
     mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
@@ -205,6 +206,7 @@ void command_stream::fill_zero(const buffer_span &dst) {
 
 void command_stream::flush() {
     if (!recording_ || profile_) return;
+    stage_ = dev_.next_serial();  // the next command buffer starts with a barrier
     recording_ = false;
     MLXMTP_VK_CHECK(vkEndCommandBuffer(cb_));
     try {
@@ -246,6 +248,7 @@ void command_stream::wait_pending() {
 }
 
 void command_stream::submit() {
+    stage_ = dev_.next_serial();
     if (!recording_) {
         wait_pending();
         return;

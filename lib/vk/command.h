@@ -59,6 +59,10 @@ public:
     // stream is reusable afterwards.
     void submit();
     uint32_t recorded() const { return recorded_; }
+    // The current stage, a number unique on the device (vk_device::
+    // next_serial) that barrier(), flush() and submit() renew: commands
+    // recorded under one value may run at the same time.
+    uint64_t stage() const { return stage_; }
 
     // Profiling (development tools only; see vk/profile.h).  `section` names
     // the part of the model being recorded; it prefixes profile entries.
@@ -89,6 +93,7 @@ private:
     uint32_t desc_pool_used_ = 0;               // sets allocated from desc_pools_.back()
     bool recording_ = false;
     uint32_t recorded_ = 0;
+    uint64_t stage_ = 0;
     gpu_profile *profile_ = nullptr;
     VkQueryPool queries_ = VK_NULL_HANDLE;
     uint32_t query_cap_ = 0, query_used_ = 0;

@@ -55,6 +55,9 @@ public:
     // timeline_count() is how many were handed out.
     bool shader_clock() const { return shader_clock_; }
     bool sm_builtins() const { return sm_builtins_; }
+    // A number no earlier call on this device returned (command_stream's
+    // stages; any thread).
+    uint64_t next_serial() { return ++serial_; }
     const buffer_span &timeline() const { return timeline_; }
     void set_timeline(const buffer_span &b) { timeline_ = b, timeline_count_ = 0; }
     uint32_t timeline_records(uint32_t n) { return (timeline_count_ += n) - n; }
@@ -105,6 +108,7 @@ private:
     bool shader_clock_ = false, sm_builtins_ = false;
     buffer_span timeline_;
     uint32_t timeline_count_ = 0;
+    std::atomic<uint64_t> serial_{0};
     PFN_vkCmdPushDescriptorSetKHR push_descriptor_fn_ = nullptr;
     uint64_t max_allocation_size_ = 0;
     uint64_t storage_alignment_ = 256;

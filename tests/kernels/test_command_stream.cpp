@@ -1,11 +1,13 @@
 // Command streams: work split by flush() (submitted without waiting, more
 // parts than the stream has command buffers) is ordered like one submission,
-// and the development profiler accounts for every recorded command.
+// the development profiler accounts for every recorded command, and the
+// stage numbers change at every ordering point.
 #include "ops/basic_ops.h"
 #include "test_env.h"
 #include "vk/command.h"
 #include "vk/kernel_check.h"
 
+#include <algorithm>
 #include <random>
 
 using namespace mlxmtp;
@@ -58,4 +60,31 @@ TEST(CommandStream, ProfileCountsEveryCommand) {
     EXPECT_EQ(prof.entries.begin()->second.count, 9u);
     EXPECT_GE(prof.entries.begin()->second.gpu_us, 0.0);
     EXPECT_GE(prof.gpu_span_us, prof.entries.begin()->second.gpu_us * 0.999);
+}
+
+// stage(): commands recorded under one value may overlap on the device, so
+// it must change at every barrier, flush and submit and never repeat on a
+// device, across streams (KSPLIT's scratch guard relies on it).
+TEST(CommandStream, StagesChangeAtEveryOrderingPointAndNeverRepeat) {
+    detail::vk_device &dev = test::validated_device();
+    detail::command_stream a(dev), b(dev);
+    std::vector<uint64_t> seen{a.stage(), b.stage()};
+    const uint64_t s0 = a.stage();
+    detail::check_buffers bufs(dev);
+    detail::buffer_span y = bufs.zeros(64 * 4), db = bufs.zeros(64 * 4), y2 = bufs.zeros(64 * 4);
+    detail::ops::scale_add(a, y, db, y2, 64, 2.0f);
+    EXPECT_EQ(a.stage(), s0);  // a dispatch is no ordering point
+    a.barrier();
+    seen.push_back(a.stage());
+    b.barrier();
+    seen.push_back(b.stage());
+    detail::ops::scale_add(a, y2, db, y, 64, 2.0f);
+    a.flush();
+    seen.push_back(a.stage());
+    a.submit();
+    seen.push_back(a.stage());
+    b.submit();
+    seen.push_back(b.stage());
+    std::sort(seen.begin(), seen.end());
+    EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end()) << "a stage value repeated";
 }
