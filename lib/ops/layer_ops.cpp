@@ -125,9 +125,7 @@ void attn_core(command_stream &cs, const attn_dims &d, const buffer_span &q, con
     if (split->partials.size < 4ull * d.T * d.Hq * split->max_splits * (d.hd + 2) ||
         split->arrivals.size < 4ull * d.T * d.Hq)
         fail(MLXMTP_ERR_INTERNAL, "attn_core: split scratch too small for %u tokens", d.T);
-    if (split->last_stage == cs.stage())
-        fail(MLXMTP_ERR_INTERNAL, "attn_core: a split scratch used by two dispatches with no barrier between them");
-    split->last_stage = cs.stage();
+    cs.claim_stage(split->last_stage, "attn_core: a split scratch");
     pc.split_keys = split->split_keys, pc.max_splits = split->max_splits;
     // The grid's split dimension covers the query that sees the most keys.
     const uint64_t most = uint64_t(d.cache_pos) + d.T;

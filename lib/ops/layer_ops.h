@@ -111,9 +111,9 @@ struct attn_split {
     uint32_t split_keys = 512, max_splits = 32;
     buffer_span partials;  // [T, Hq, max_splits, hd + 2] f32 scratch
     buffer_span arrivals;  // [T, Hq] uint32, zeros before the first call and left zero by each
-    // The stage (command_stream::stage) of its last dispatch: one scratch
-    // serves one dispatch at a time, so a second in the same stage is an
-    // internal error.
+    // The stage of its last dispatch (command_stream::claim_stage): one
+    // scratch serves one dispatch at a time, so a second in the same stage
+    // is an internal error.
     mutable uint64_t last_stage = 0;
 };
 // out_pairs (optional): out also as (hi, lo) pair words (XP_OUT), the

@@ -453,6 +453,13 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         else d.push_back(e);
     }
     const uint32_t rt = define_u32(d, "R", 1);  // 16-row tiles per workgroup (the kernel's R)
+    // KSPLIT=S (an A/B define, frag_defines; other bits, so per weight as
+    // NSG): a tile group's K over S workgroups, the last to finish adding
+    // the parts (matvec_frag.comp).  Products given its scratch only; the
+    // define goes back below, after the checks.
+    uint32_t ksplit = define_u32(d, "KSPLIT", 1);
+    if (ksplit > 1 && !(ks && ks->partials.valid() && ks->arrivals.valid())) ksplit = 1;
+    d.erase(std::remove_if(d.begin(), d.end(), [](const auto &x) { return x.first == "KSPLIT"; }), d.end());
     d.emplace_back("NG", std::to_string(gpw));
     if (hlc && w.b_pairs) d.emplace_back("B_PAIRS", "1");
     if (w.x_quads) d.emplace_back("XQ", "1");
@@ -493,7 +500,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         const uint64_t bytes = 4 * slices * nsg * (up ? 2 : 1) * 128 + (resid ? 4 * slices * 16 * cpg : 0) +
                                (conv ? 4 * slices * 16 * cpg : 0) + (norm ? 4 * 16 * 32 : 0) +
                                (w.emulate ? 2 * nsg * 384 : 0) +
-                               (define_u32(d, "KSPLIT", 1) > 1 ? 4 * slices * 16 * cpg * (up ? 2 : 1) + 4 : 0);
+                               (ksplit > 1 ? 4 * slices * 16 * cpg * (up ? 2 : 1) + 4 : 0);
         if ((conv && N >= conv->ring) || bytes > dev.info().max_shared_memory) d.emplace_back("EPI_ALL", "0");
     }
     const buffer_span &timeline = cs.device().timeline();  // diagnostics (TIMELINE, binding 15)
@@ -511,12 +518,6 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // each tile group's side by side (the kernel's WG_X / WG_Y); the same bits.
     const bool gint = gy > 1 && !tloop && define_u32(tuning().frag_defines, "GINT", 0) != 0;
     if (gint) d.emplace_back("GINT", std::to_string(gy));
-    // KSPLIT=S (an A/B define, frag_defines; other bits, so per weight as
-    // NSG): a tile group's K over S workgroups, the last to finish adding
-    // the parts (matvec_frag.comp).  Products given its scratch only.
-    uint32_t ksplit = define_u32(d, "KSPLIT", 1);
-    if (ksplit > 1 && !(ks && ks->partials.valid() && ks->arrivals.valid())) ksplit = 1;
-    d.erase(std::remove_if(d.begin(), d.end(), [](const auto &x) { return x.first == "KSPLIT"; }), d.end());
     if (ksplit > 1) {
         const uint64_t slots = uint64_t(groups) * gy, cpg = hlc && !w.x16 ? 4 : 8;
         if (ksplit > kFragMaxKsplit || tloop || gint || define_u32(d, "EPI_ALL", 1) == 0 ||
@@ -524,9 +525,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
             ks->arrivals.size < 4 * slots)
             fail(MLXMTP_ERR_INTERNAL, "matvec_frag: KSPLIT needs at most 4 parts, one tile group per workgroup, "
                                       "the one-round epilogue and its scratch");
-        if (ks->last_stage == cs.stage())
-            fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a KSPLIT scratch used by two dispatches with no barrier between them");
-        ks->last_stage = cs.stage();
+        cs.claim_stage(ks->last_stage, "matvec_frag: a KSPLIT scratch");
         d.emplace_back("KSPLIT", std::to_string(ksplit));
     }
     if (uint64_t(groups) * (gint ? gy : 1) > 65535) fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: too many rows for a 1-D grid");

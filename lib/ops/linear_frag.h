@@ -191,8 +191,8 @@ struct frag_resid_out {
 // by a barrier (the session's KSPLIT products each have a stage of their own).
 struct frag_ksplit {
     buffer_span partials, arrivals;
-    // The stage (command_stream::stage) of its last dispatch: a second
-    // dispatch in the same stage is an internal error.
+    // The stage of its last dispatch (command_stream::claim_stage): a
+    // second dispatch in the same stage is an internal error.
     mutable uint64_t last_stage = 0;
 };
 // The scratch a KSPLIT product of `rows` rows needs at up to 16 columns and

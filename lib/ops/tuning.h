@@ -3,6 +3,7 @@
 // Read when work is recorded (the attention split sizes: when a session is
 // created); not meant to change while other threads record.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -104,5 +105,20 @@ struct kernel_tuning {
     void add_frag_define(const std::string &spec);
 };
 kernel_tuning &tuning();
+
+// One frag define (NAME, VALUE) in tuning().frag_defines while it lives,
+// also on a throw (tests, kernel checks; not thread-safe, as tuning()).
+class frag_define_scope {
+public:
+    frag_define_scope(const char *name, const char *value) : n_(tuning().frag_defines.size()) {
+        tuning().frag_defines.emplace_back(name, value);
+    }
+    ~frag_define_scope() { tuning().frag_defines.resize(n_); }
+    frag_define_scope(const frag_define_scope &) = delete;
+    frag_define_scope &operator=(const frag_define_scope &) = delete;
+
+private:
+    size_t n_;
+};
 
 }  // namespace mlxmtp::detail::ops

@@ -247,6 +247,11 @@ void command_stream::wait_pending() {
     if (first) std::rethrow_exception(first);
 }
 
+void command_stream::claim_stage(uint64_t &last_stage, const char *what) const {
+    if (last_stage == stage_) fail(MLXMTP_ERR_INTERNAL, "%s used by two dispatches with no barrier between them", what);
+    last_stage = stage_;
+}
+
 void command_stream::submit() {
     stage_ = dev_.next_serial();
     if (!recording_) {

@@ -63,6 +63,10 @@ public:
     // next_serial) that barrier(), flush() and submit() renew: commands
     // recorded under one value may run at the same time.
     uint64_t stage() const { return stage_; }
+    // Claims a resource that one dispatch at a time may use (cross-workgroup
+    // scratch): fails (MLXMTP_ERR_INTERNAL, naming `what`) if `last_stage`
+    // is already this stage, else sets it to this stage.
+    void claim_stage(uint64_t &last_stage, const char *what) const;
 
     // Profiling (development tools only; see vk/profile.h).  `section` names
     // the part of the model being recorded; it prefixes profile entries.

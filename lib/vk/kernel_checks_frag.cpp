@@ -30,18 +30,10 @@ namespace mlxmtp::detail {
 
 namespace {
 
-// One frag define in the process-wide list while it lives, also on a throw
-// (none for an empty name).
-struct define_scope {
-    size_t n = ops::tuning().frag_defines.size();
-    define_scope(const char *name, const char *value) {
-        if (*name) ops::tuning().frag_defines.emplace_back(name, value);
-    }
-    ~define_scope() { ops::tuning().frag_defines.resize(n); }
-};
-// One column group per workgroup (GPW=1).
-struct one_group_per_workgroup : define_scope {
-    one_group_per_workgroup() : define_scope("GPW", "1") {}
+// One column group per workgroup (GPW=1 in the process-wide frag defines)
+// while it lives, also on a throw.
+struct one_group_per_workgroup : ops::frag_define_scope {
+    one_group_per_workgroup() : frag_define_scope("GPW", "1") {}
 };
 
 // X16 (x rounded to fp16, 8 tokens per column group) on the x-quad copies
@@ -260,7 +252,7 @@ bool check_spread_norm(vk_device &dev, std::mt19937_64 &rng, check_buffers &bufs
                                 bufs.zeros(ops::frag_ksplit_counters(rows) * 4)};
     };
     const ops::frag_ksplit ks = scratch(), ksj = scratch();
-    define_scope three("KSPLIT", "3");
+    ops::frag_define_scope three("KSPLIT", "3");
     return check_spread_norm_once(dev, rng, bufs, f, fq, fuq, wf, uf, M, K, tolerance, error, &ks, &ksj);
 }
 

@@ -397,10 +397,7 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
         ASSERT_FALSE(mk->layers()[0].down.frag.kmajor);
         expect_lp_bits(*mk, "frag_tile_major");
     }
-    struct define_scope {  // one frag_define for the scope's sessions
-        define_scope(const char *name, const char *value) { ops::tuning().frag_defines.emplace_back(name, value); }
-        ~define_scope() { ops::tuning().frag_defines.pop_back(); }
-    };
+    using define_scope = ops::frag_define_scope;  // one frag_define for the scope's sessions
     {  // the epilogue a round per tile and group (EPI_ALL=0, the earlier form)
         define_scope es("EPI_ALL", "0");
         expect_lp_bits(*frag, "EPI_ALL=0");
