@@ -45,6 +45,7 @@ void gdn_recurrence(command_stream &cs, const gdn_dims &d, const buffer_span &u,
     const uint32_t nblk = (d.dv + bv - 1) / bv;
     if (norm && (!norm->z.valid() || !norm->w.valid() || !norm->y.valid() || norm->arrivals.size < 4ull * d.Hv))
         fail(MLXMTP_ERR_INTERNAL, "gdn_recurrence: the norm epilogue needs z, w, y and %u arrival counters", d.Hv);
+    if (norm && norm->last_stage) cs.claim_stage(*norm->last_stage, "gdn_recurrence: the norm arrival counters");
     struct {
         uint32_t T, Hk, Hv, dv, nblk, snap;
         float eps;

@@ -62,6 +62,9 @@ struct gdn_norm_epilogue {
     buffer_span y_pairs;    // optional: y also as (hi, lo) pair words, the output projection's x pairs (XP_OUT)
     bool y_pairs_f16 = false;  // y_pairs as fp16 token-pair halves instead (ops::rms_norm's yp_f16);
     uint32_t y_pairs_t0 = 0;   // then y_pairs holds every token, this dispatch's first at this index
+    // The stage of the counters' last dispatch (command_stream::claim_stage),
+    // kept by their owner: one set of counters serves one dispatch at a time.
+    uint64_t *last_stage = nullptr;
 };
 void gdn_recurrence(command_stream &cs, const gdn_dims &d, const buffer_span &u, const buffer_span &a,
                     const buffer_span &b, const buffer_span &A_log, const buffer_span &dt_bias,

@@ -453,6 +453,7 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         ops::gdn_norm_epilogue ne{z_.sub(v0, vn), w.norm, y_.sub(v0, vn), gdn_arrivals_,
                                   yp.valid() && !x16_ ? yp.sub(v0, vn) : yp};
         ne.y_pairs_f16 = x16_, ne.y_pairs_t0 = x16_ ? sg.t0 : 0;  // token pairs span segments: the whole buffer
+        ne.last_stage = &gdn_arrivals_stage_;
         ops::gdn_recurrence(cs, ds, u_.sub(f4(sg.t0 * C), f4(sg.n * C)), a_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)),
                             b_.sub(f4(sg.t0 * Hv), f4(sg.n * Hv)), w.A_log, w.dt_bias, state_before(sg.t0).first,
                             st.state, o_.sub(v0, vn), snap, norm_in_rec ? &ne : nullptr);

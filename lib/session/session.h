@@ -153,6 +153,7 @@ private:
     // bytes (its frag copy's, else its first chunk's) into the L2 cache.
     void prefetch_weight(command_stream &cs, const ops::device_weight &w, uint32_t T);
     buffer_span gdn_arrivals_;  // [Hv] uint32 zeros: the recurrence's norm epilogue counters (ops::gdn_norm_epilogue)
+    uint64_t gdn_arrivals_stage_ = 0;  // their last dispatch's stage (command_stream::claim_stage)
     ops::attn_split attn_split_;  // decode / verify attention split-K scratch (partials, arrival counters)
 
     // Scratch (sized for max_batch tokens).

@@ -365,6 +365,8 @@ kernel_check_result check_gdn_recurrence_norm(vk_device &dev, uint64_t seed) {
         buffer_span dy16 = bufs.zeros(halves_bytes(T, rows));  // the second's fp16 token-pair halves (XP_OUT=2)
         ops::gdn_norm_epilogue ne{dz, dnw, dy, darr, dyp}, ne2{dz, dnw, dy2, darr, dy16};
         ne2.y_pairs_f16 = true;
+        uint64_t arr_stage = 0;  // one set of counters: the guard the session uses
+        ne.last_stage = ne2.last_stage = &arr_stage;
         command_stream cs(dev);
         ops::gdn_recurrence(cs, d, du, da, db, dA, ddt, ds, buffer_span{}, dout, dsnap, &ne);
         cs.barrier();
@@ -400,7 +402,7 @@ kernel_check_result check_gdn_recurrence_norm(vk_device &dev, uint64_t seed) {
         // segment of a verify), the batch's bits.
         buffer_span sy16 = bufs.zeros(halves_bytes(T, rows));
         ops::gdn_norm_epilogue n1{sz, dnw, sy, darr, sy16};
-        n1.y_pairs_f16 = true, n1.y_pairs_t0 = j;
+        n1.y_pairs_f16 = true, n1.y_pairs_t0 = j, n1.last_stage = &arr_stage;
         command_stream cs2(dev);
         ops::gdn_recurrence(cs2, d1, su, sa, sb, dA, ddt, sst, sst, so, buffer_span{}, &n1);
         cs2.submit();
