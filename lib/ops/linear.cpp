@@ -301,7 +301,7 @@ void linear(command_stream &cs, const device_weight &w, const buffer_span &x, co
         // matmul), or the emulation when asked (tests) or when it is all there is.
         // Groups of columns side by side (no barrier: disjoint outputs): 8
         // with hi / lo columns (two column groups; four spill), else 16.
-        const uint32_t cols = tuning().frag_prefill_cols ? std::min(tuning().frag_prefill_cols, kMatvecMaxCols)
+        const uint32_t cols = tuning().frag_prefill_cols ? std::min(tuning().frag_prefill_cols, kFragPrefillMaxCols)
                                                          : (w.frag.hl_cols && !w.frag.x16 ? 8u : kMatvecMaxCols);
         const uint64_t xb = uint64_t(w.cols) * 4, yb = uint64_t(w.rows) * 4;
         for (uint32_t t0 = 0; t0 < T; t0 += cols) {

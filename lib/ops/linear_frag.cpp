@@ -356,8 +356,12 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     vk_device &dev = cs.device();
     if (!w.emulate && !frag_native(dev))
         fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: needs VK_NV_cooperative_matrix and subgroup size 32");
-    if (N < 1 || N > 16 || w.cols % 64 || w.rows == 0)
-        fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: 1..16 columns, K %% 64 == 0 only");
+    // Plain products (prefill) may take up to kFragPrefillMaxCols columns:
+    // the grid's y covers the column groups past a workgroup's.
+    const bool plain = !up && !conv && !norm && !resid && !ks && !ypairs.valid();
+    if (N < 1 || N > (plain ? kFragPrefillMaxCols : 16u) || w.cols % 64 || w.rows == 0)
+        fail(MLXMTP_ERR_UNSUPPORTED, "matvec_frag: 1..16 columns (plain products %u), K %% 64 == 0 only",
+             kFragPrefillMaxCols);
     if (up && (up->rows != w.rows || up->cols != w.cols || up->c_row_pairs != w.c_row_pairs ||
                up->b_pairs != w.b_pairs || up->hl_cols != w.hl_cols || up->x_quads != w.x_quads ||
                up->emulate != w.emulate || up->x16 != w.x16 || up->f16_weights != w.f16_weights))
@@ -379,7 +383,8 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // Column groups per workgroup (the kernel's NG; the grid's y covers the
     // rest; GPW in frag_defines overrides).  CONV walks every token in one
     // workgroup.
-    uint32_t gpw = define_u32(tuning().frag_defines, "GPW", ng);
+    // Past 16 columns (prefill), two groups per workgroup as at 16.
+    uint32_t gpw = define_u32(tuning().frag_defines, "GPW", std::min(ng, 2u));
     if (conv || gpw > ng) gpw = ng;
     const uint32_t gy = (ng + gpw - 1) / gpw;
     // Defaults (H100, driver 580, 27B MXFP4 end to end: scripts/gpu_hlc*.sh,
@@ -516,7 +521,13 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     const uint32_t groups = tloop ? std::min(tile_groups, tloop) : tile_groups;
     // GINT (an A/B flag, frag_defines): the column-group workgroups along x,
     // each tile group's side by side (the kernel's WG_X / WG_Y); the same bits.
-    const bool gint = gy > 1 && !tloop && define_u32(tuning().frag_defines, "GINT", 0) != 0;
+    // Past 16 columns (prefill) that is the default (GINT=0 opts out): the
+    // column-group workgroups of one tile group then read its weight pieces
+    // together, once from memory and the others from L2.
+    bool gint_asked = N > 16;
+    for (const auto &e : tuning().frag_defines)
+        if (e.first == "GINT") gint_asked = e.second != "0";
+    const bool gint = gy > 1 && !tloop && gint_asked && uint64_t(groups) * gy <= 65535;
     if (gint) d.emplace_back("GINT", std::to_string(gy));
     if (ksplit > 1) {
         const uint64_t slots = uint64_t(groups) * gy, cpg = hlc && !w.x16 ? 4 : 8;

@@ -198,6 +198,9 @@ struct frag_ksplit {
 // The scratch a KSPLIT product of `rows` rows needs at up to 16 columns and
 // KSPLIT <= kFragMaxKsplit: floats of partials, and arrival counters.
 constexpr uint32_t kFragMaxKsplit = 4;
+// Columns one plain fragment product (no epilogue: prefill) may take in one
+// dispatch; the others take at most 16 (kMatvecMaxCols).
+constexpr uint32_t kFragPrefillMaxCols = 256;
 uint64_t frag_ksplit_floats(uint32_t rows);
 uint64_t frag_ksplit_counters(uint32_t rows);
 

@@ -189,6 +189,27 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
         std::printf("  prefill of %zu tokens through the fragment kernel: largest logit difference %.3g of max |logit|\n",
                     p.size(), rel);
         EXPECT_LT(rel, 1e-4);
+        // Wider dispatches (kernel_tuning::frag_prefill_cols past 16: the
+        // grid's y takes the column groups, interleaved along x by default,
+        // or not with GINT=0) give each column the same sums: the same bits.
+        for (const char *gint : {"", "0"}) {
+            struct wide_scope {
+                explicit wide_scope(const char *gint) {
+                    ops::tuning().frag_prefill = true;
+                    ops::tuning().frag_prefill_cols = *gint ? 40 : 64;
+                    if (*gint) ops::tuning().frag_defines.push_back({"GINT", gint});
+                }
+                ~wide_scope() {
+                    ops::tuning().frag_prefill = false;
+                    ops::tuning().frag_prefill_cols = 0;
+                    ops::tuning().frag_defines.clear();
+                }
+            } ws(gint);
+            engine_session c(*frag, {});
+            c.eval(p.data(), static_cast<uint32_t>(p.size()), logits_rows::all);
+            ASSERT_EQ(c.logits().size(), lb.size());
+            EXPECT_EQ(0, std::memcmp(c.logits().data(), lb.data(), lb.size() * 4)) << "GINT=" << gint;
+        }
     }
     // MTP (k = 3) greedy under the fragment kernel equals plain greedy under it.
     generator spec(*frag, {}, decoder_kind::mtp, 3), van(*frag, {});

@@ -31,7 +31,8 @@
 //     (repeatable): an extra define for it (NSG, R, PF; NAME@ROWS=V only for weights of ROWS
 //     rows, NAME@ROWS/N=V only at N columns too).  Natively, prefill products take
 //     it too (8 columns per dispatch with hi / lo columns, else 16; --frag-prefill-cols N:
-//     N); --frag-prefill: also under the emulation.  --frag-no-x-quads: frag copies in
+//     N, at most 256: past 16 the grid's y takes the column groups, interleaved along x
+//     unless --frag-define GINT=0); --frag-prefill: also under the emulation.  --frag-no-x-quads: frag copies in
 //     the standard column order (no XQ: A/B); --frag-no-presplit: the products split x
 //     themselves instead of reading the pairs its producers write (no XP: A/B;
 //     --frag-presplit, the default, is accepted); --presplit-max-cols N: products of more
@@ -70,7 +71,8 @@
 //     ("TLN1", run index, records, 0) and 8 uint32 per record (matvec_frag.comp TIMELINE;
 //     scripts/timeline_report.py reads it).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
-//     runs, the last two printed: the first compiles the pipelines) and stop.
+//     runs, the last two printed: the first compiles the pipelines) and stop; with
+//     --profile, then one profiled prefill (GPU time per kernel).
 #include "model/model.h"
 #include "ops/linear.h"
 #include "session/session.h"
@@ -237,6 +239,14 @@ int main(int argc, char **argv) {
                 if (r > 0)
                     std::printf("{\"what\":\"prefill\",\"format\":\"%s\",\"tokens\":%u,\"ms\":%.1f,\"tok_s\":%.1f}\n",
                                 fmt.c_str(), prefill_only, t * 1e3, prefill_only / t);
+            }
+            if (profile) {  // then one profiled prefill (GPU time per kernel)
+                gpu_profile p;
+                s.reset();
+                s.set_profile(&p);
+                s.eval(ids.data(), prefill_only, logits_rows::argmax);
+                s.set_profile(nullptr);
+                print_profile("prefill", p, 1);
             }
             return 0;
         }
