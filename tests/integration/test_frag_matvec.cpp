@@ -191,24 +191,26 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
         EXPECT_LT(rel, 1e-4);
         // Wider dispatches (kernel_tuning::frag_prefill_cols past 16: the
         // grid's y takes the column groups, interleaved along x by default,
-        // or not with GINT=0) give each column the same sums: the same bits.
-        for (const char *gint : {"", "0"}) {
+        // or not with GINT=0; four groups per workgroup at one row tile per
+        // warp, GPW=4 R=1) give each column the same sums: the same bits.
+        for (const char *arm : {"", "0", "4"}) {
             struct wide_scope {
-                explicit wide_scope(const char *gint) {
+                explicit wide_scope(const char *arm) {
                     ops::tuning().frag_prefill = true;
-                    ops::tuning().frag_prefill_cols = *gint ? 40 : 64;
-                    if (*gint) ops::tuning().frag_defines.push_back({"GINT", gint});
+                    ops::tuning().frag_prefill_cols = *arm == '0' ? 40 : 64;
+                    if (*arm == '0') ops::tuning().frag_defines.push_back({"GINT", "0"});
+                    if (*arm == '4') ops::tuning().frag_defines = {{"GPW", "4"}, {"R", "1"}};
                 }
                 ~wide_scope() {
                     ops::tuning().frag_prefill = false;
                     ops::tuning().frag_prefill_cols = 0;
                     ops::tuning().frag_defines.clear();
                 }
-            } ws(gint);
+            } ws(arm);
             engine_session c(*frag, {});
             c.eval(p.data(), static_cast<uint32_t>(p.size()), logits_rows::all);
             ASSERT_EQ(c.logits().size(), lb.size());
-            EXPECT_EQ(0, std::memcmp(c.logits().data(), lb.data(), lb.size() * 4)) << "GINT=" << gint;
+            EXPECT_EQ(0, std::memcmp(c.logits().data(), lb.data(), lb.size() * 4)) << "arm '" << arm << "'";
         }
     }
     // MTP (k = 3) greedy under the fragment kernel equals plain greedy under it.
