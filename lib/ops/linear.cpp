@@ -301,12 +301,21 @@ void linear(command_stream &cs, const device_weight &w, const buffer_span &x, co
         // matmul), or the emulation when asked (tests) or when it is all there is.
         // Groups of columns side by side (no barrier: disjoint outputs): 8
         // with hi / lo columns (two column groups; four spill), else 16.
-        const uint32_t cols = tuning().frag_prefill_cols ? std::min(tuning().frag_prefill_cols, kFragPrefillMaxCols)
-                                                         : (w.frag.hl_cols && !w.frag.x16 ? 8u : kMatvecMaxCols);
+        // (Even, so that every slice starts on a token pair.)
+        const uint32_t cols = tuning().frag_prefill_cols
+                                  ? std::max(2u, std::min(tuning().frag_prefill_cols, kFragPrefillMaxCols) & ~1u)
+                                  : (w.frag.hl_cols && !w.frag.x16 ? 8u : kMatvecMaxCols);
+        // xpairs (x16 copies: token-pair halves, a word per pair of tokens
+        // and element; else a (hi, lo) word per token and element): each
+        // slice reads its own (cols is even).
         const uint64_t xb = uint64_t(w.cols) * 4, yb = uint64_t(w.rows) * 4;
+        const bool pairs = xpairs.valid() && w.frag.x_quads;
         for (uint32_t t0 = 0; t0 < T; t0 += cols) {
             const uint32_t n = std::min(cols, T - t0);
-            linear_matvec_frag(cs, w, x.sub(t0 * xb, n * xb), y.sub(t0 * yb, n * yb), n);
+            const buffer_span xp = !pairs         ? buffer_span{}
+                                   : w.frag.x16 ? xpairs.sub(uint64_t(t0 / 2) * xb, uint64_t((n + 1) / 2) * xb)
+                                                : xpairs.sub(uint64_t(t0) * xb, uint64_t(n) * xb);
+            linear_matvec_frag(cs, w, x.sub(t0 * xb, n * xb), y.sub(t0 * yb, n * yb), n, xp);
         }
     } else if (T > kMatvecMaxCols && !tuning().force_matvec)
         linear_matmul(cs, w, x, y, T);

@@ -50,6 +50,11 @@ struct kernel_tuning {
     // With pre-split x, products of more columns than this split x
     // themselves anyway (the same bits; 0: none do; A/B runs).
     uint32_t frag_presplit_max_cols = 0;
+    // Sessions created while this is set (with x16 frag copies) have the
+    // norms write xn's fp16 token-pair halves at prefill sizes too, and the
+    // prefill products of xn (qkv, z, a, b, q, k, v, gate, up) read them
+    // (matvec_frag.comp XP; the same bits; A/B).
+    bool frag_prefill_pairs = false;
     // Frag copies made while this is set split x into hi / lo fp16 halves (22
     // significant bits, 4 tokens per column group) instead of rounding it to
     // fp16 (11 bits, two tokens per B element pair: 8 per group; matvec_frag.comp

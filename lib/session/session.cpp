@@ -103,7 +103,10 @@ engine_session::engine_session(const engine_model &m, const session_options &opt
         ksplit_.partials = s(ops::frag_ksplit_floats(rows), "K split partials");
         ksplit_.arrivals = state_arena_->alloc(4 * ops::frag_ksplit_counters(rows), "K split arrival counters");
     }
-    if (presplit_ || spread_) xnp_ = s(uint64_t(ops::kMatvecMaxCols) * H, "xn pairs");  // spread: u
+    // (prefill_pairs_: a chunk's fp16 token-pair halves, (B + 1) / 2 x H words.)
+    prefill_pairs_ = x16_ && ops::tuning().frag_prefill_pairs;
+    const uint64_t xn_pair_rows = std::max<uint64_t>(ops::kMatvecMaxCols, prefill_pairs_ ? (B + 1) / 2 : 0);
+    if (presplit_ || spread_) xnp_ = s(xn_pair_rows * H, "xn pairs");  // spread: u
     if (presplit_) {
         actp_ = s(uint64_t(ops::kMatvecMaxCols) * F, "act pairs");
         mixp_ = s(uint64_t(ops::kMatvecMaxCols) * std::max(Vd, Hq * hd), "mixer output pairs");
@@ -404,8 +407,8 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         ops::linear_matvec_frag_normed(cs, w.a, xnp_, *in, a_, T);
         ops::linear_matvec_frag_normed(cs, w.b, xnp_, *in, b_, T);
     } else {
-        ops::linear(cs, w.a, xn_, a_, T);
-        ops::linear(cs, w.b, xn_, b_, T);
+        ops::linear(cs, w.a, xn_, a_, T, xnp(T));
+        ops::linear(cs, w.b, xn_, b_, T, xnp(T));
     }
     // Decode and verify sizes: the conv runs in the qkv product's epilogue
     // (one stage fewer; matvec.comp's, or the fragment kernel's for a weight
@@ -420,7 +423,7 @@ void engine_session::gdn_layer(command_stream &cs, size_t li, uint32_t T, uint32
         else
             ops::linear_matvec_conv(cs, w.qkv, xn_, u_, T, mc, xnp(T));
     } else {
-        ops::linear(cs, w.qkv, xn_, qkv_, T);
+        ops::linear(cs, w.qkv, xn_, qkv_, T, xnp(T));
     }
     if (in)
         ops::linear_matvec_frag_normed(cs, w.z, xnp_, *in, z_, T);
@@ -550,8 +553,8 @@ void engine_session::mlp(command_stream &cs, const layer_weights &L, uint32_t T,
         // stage fewer; bit-identical to the path below at these sizes).
         ops::linear_matvec_glu(cs, L.gate, L.up, xn_, act_, T);
     } else {
-        ops::linear(cs, L.gate, xn_, gate_, T);
-        ops::linear(cs, L.up, xn_, up_, T);
+        ops::linear(cs, L.gate, xn_, gate_, T, xnp(T));
+        ops::linear(cs, L.up, xn_, up_, T, xnp(T));
         cs.barrier();
         cs.section("mlp.act");
         ops::swiglu(cs, gate_, up_, act_, static_cast<uint32_t>(T * m_.text().intermediate_size));

@@ -164,7 +164,8 @@ private:
     // epilogue and the attention core also write their outputs' (hi, lo) pair
     // words for decode / verify chunks, and the fragment products read those.
     bool presplit_ = false;
-    bool x16_ = false;  // the pairs as fp16 token-pair halves (frag copies with x16: matvec_frag.comp X16)
+    bool x16_ = false;
+    bool prefill_pairs_ = false;  // xnp_ at prefill sizes too (kernel_tuning::frag_prefill_pairs; x16_ only)  // the pairs as fp16 token-pair halves (frag copies with x16: matvec_frag.comp X16)
     buffer_span xnp_, actp_;  // xn_'s pairs; act_'s (the frag GLU epilogue's, read by the down projection)
     buffer_span mixp_;        // the token mixer's output pairs: y_'s (GDN norm epilogue) or att_'s (attention core)
     // The spread RMSNorm (ops::frag_norm_in; every backbone product through
@@ -184,7 +185,10 @@ private:
     }
     // xn_'s pairs: every norm writing xn_ writes them, so any product
     // reading xn_ may take them (those without x-quad copies ignore them).
-    buffer_span xnp(uint32_t T) const { return presplit_ && T <= ops::kMatvecMaxCols ? xnp_ : buffer_span{}; }
+    // (prefill_pairs_: at every T, xnp_ then holding a whole chunk's halves.)
+    buffer_span xnp(uint32_t T) const {
+        return presplit_ && (T <= ops::kMatvecMaxCols || prefill_pairs_) ? xnp_ : buffer_span{};
+    }
     // Host-visible I/O.
     buffer_span ids_io_, pos_io_, argmax_io_, logits_io_;
 

@@ -51,6 +51,39 @@ const std::vector<int32_t> &longest_prompt(const std::vector<test::gen_case> &ca
     return cases[longest].prompt;
 }
 
+// Prefill through the fragment kernel (kernel_tuning::frag_prefill) in wider
+// dispatches than 16 columns gives `ref` (the logits of p prefilled at 16
+// columns per dispatch) bit for bit: each column keeps its sums.  Arms (one
+// character each): '1' 64 columns (the grid's y takes the column groups,
+// interleaved along x), '0' 40 columns with GINT=0 (not interleaved), '2'
+// 64 columns, four groups per workgroup at one row tile per warp (GPW=4
+// R=1), '4' the same at 128 columns, 'p' xn's fp16 halves written by the
+// norms at prefill sizes too (kernel_tuning::frag_prefill_pairs; x16 copies).
+void expect_wide_prefill_same_bits(const engine_model &m, const std::vector<int32_t> &p, const std::vector<float> &ref,
+                                   const char *arms) {
+    struct wide_scope {
+        explicit wide_scope(char arm) {
+            ops::tuning().frag_prefill = true;
+            ops::tuning().frag_prefill_cols = arm == '0' ? 40 : arm == 'p' ? 16 : arm == '4' ? 128 : 64;
+            if (arm == '0') ops::tuning().frag_defines = {{"GINT", "0"}};
+            if (arm == '2' || arm == '4') ops::tuning().frag_defines = {{"GPW", "4"}, {"R", "1"}};
+            ops::tuning().frag_prefill_pairs = arm == 'p';
+        }
+        ~wide_scope() {
+            ops::tuning().frag_prefill = ops::tuning().frag_prefill_pairs = false;
+            ops::tuning().frag_prefill_cols = 0;
+            ops::tuning().frag_defines.clear();
+        }
+    };
+    for (const char *a = arms; *a; ++a) {
+        wide_scope ws(*a);
+        engine_session c(m, {});
+        c.eval(p.data(), static_cast<uint32_t>(p.size()), logits_rows::all);
+        ASSERT_EQ(c.logits().size(), ref.size());
+        EXPECT_EQ(0, std::memcmp(c.logits().data(), ref.data(), ref.size() * 4)) << "arm " << *a;
+    }
+}
+
 // Batch invariance end to end: the 16 rows of p in one evaluation give, bit
 // for bit, the logits of evaluating them one at a time (what makes MTP
 // verify equal decode).
@@ -189,29 +222,7 @@ TEST(FragMatvec, TrainedMxfp4DecodeMatchesAndMtpEqualsPlainGreedy) {
         std::printf("  prefill of %zu tokens through the fragment kernel: largest logit difference %.3g of max |logit|\n",
                     p.size(), rel);
         EXPECT_LT(rel, 1e-4);
-        // Wider dispatches (kernel_tuning::frag_prefill_cols past 16: the
-        // grid's y takes the column groups, interleaved along x by default,
-        // or not with GINT=0; four groups per workgroup at one row tile per
-        // warp, GPW=4 R=1) give each column the same sums: the same bits.
-        for (const char *arm : {"", "0", "4"}) {
-            struct wide_scope {
-                explicit wide_scope(const char *arm) {
-                    ops::tuning().frag_prefill = true;
-                    ops::tuning().frag_prefill_cols = *arm == '0' ? 40 : 64;
-                    if (*arm == '0') ops::tuning().frag_defines.push_back({"GINT", "0"});
-                    if (*arm == '4') ops::tuning().frag_defines = {{"GPW", "4"}, {"R", "1"}};
-                }
-                ~wide_scope() {
-                    ops::tuning().frag_prefill = false;
-                    ops::tuning().frag_prefill_cols = 0;
-                    ops::tuning().frag_defines.clear();
-                }
-            } ws(arm);
-            engine_session c(*frag, {});
-            c.eval(p.data(), static_cast<uint32_t>(p.size()), logits_rows::all);
-            ASSERT_EQ(c.logits().size(), lb.size());
-            EXPECT_EQ(0, std::memcmp(c.logits().data(), lb.data(), lb.size() * 4)) << "arm '" << arm << "'";
-        }
+        expect_wide_prefill_same_bits(*frag, p, lb, "0124");
     }
     // MTP (k = 3) greedy under the fragment kernel equals plain greedy under it.
     generator spec(*frag, {}, decoder_kind::mtp, 3), van(*frag, {});
@@ -373,6 +384,19 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
     ASSERT_TRUE(pre.spread_norm_gdn());  // the GDN layers' a / b (8 rows) have copies too
     const std::vector<float> lp = run(pre);
     ASSERT_EQ(lp.size(), size_t(33) * V);
+    {  // prefill (33 tokens) in wider dispatches: the bits of 16 columns per dispatch
+        std::vector<float> ref;
+        {
+            struct prefill_scope {
+                prefill_scope() { ops::tuning().frag_prefill = true; }
+                ~prefill_scope() { ops::tuning().frag_prefill = false; }
+            } ps;
+            engine_session s(*frag, {});
+            s.eval(p.data(), 33, logits_rows::all);
+            ref = s.logits();
+        }
+        expect_wide_prefill_same_bits(*frag, p, ref, "0124p");
+    }
     // A new session of m (under the kernel_tuning in scope) gives lp's bits.
     auto expect_lp_bits = [&](const engine_model &m, const char *what) {
         engine_session s(m, {});
