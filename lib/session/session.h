@@ -164,8 +164,8 @@ private:
     // epilogue and the attention core also write their outputs' (hi, lo) pair
     // words for decode / verify chunks, and the fragment products read those.
     bool presplit_ = false;
-    bool x16_ = false;
-    bool prefill_pairs_ = false;  // xnp_ at prefill sizes too (kernel_tuning::frag_prefill_pairs; x16_ only)  // the pairs as fp16 token-pair halves (frag copies with x16: matvec_frag.comp X16)
+    bool x16_ = false;  // the pairs as fp16 token-pair halves (frag copies with x16: matvec_frag.comp X16)
+    bool prefill_pairs_ = false;  // xnp_ at prefill sizes too (kernel_tuning::frag_prefill_pairs; x16_ only)
     buffer_span xnp_, actp_;  // xn_'s pairs; act_'s (the frag GLU epilogue's, read by the down projection)
     buffer_span mixp_;        // the token mixer's output pairs: y_'s (GDN norm epilogue) or att_'s (attention core)
     // The spread RMSNorm (ops::frag_norm_in; every backbone product through

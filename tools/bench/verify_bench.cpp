@@ -33,7 +33,8 @@
 //     it too (8 columns per dispatch with hi / lo columns, else 16; --frag-prefill-cols N:
 //     N, at most 256: past 16 the grid's y takes the column groups, interleaved along x
 //     unless --frag-define GINT=0; --frag-prefill-pairs: the norms write xn's fp16 halves at
-//     prefill sizes too and its products read them, kernel_tuning::frag_prefill_pairs); --frag-prefill: also under the emulation.  --frag-no-x-quads: frag copies in
+//     prefill sizes too and its products read them, kernel_tuning::frag_prefill_pairs);
+//     --frag-prefill: also under the emulation.  --frag-no-x-quads: frag copies in
 //     the standard column order (no XQ: A/B); --frag-no-presplit: the products split x
 //     themselves instead of reading the pairs its producers write (no XP: A/B;
 //     --frag-presplit, the default, is accepted); --presplit-max-cols N: products of more
