@@ -57,16 +57,18 @@ const std::vector<int32_t> &longest_prompt(const std::vector<test::gen_case> &ca
 // character each): '1' 64 columns (the grid's y takes the column groups,
 // interleaved along x), '0' 40 columns with GINT=0 (not interleaved), '2'
 // 64 columns, four groups per workgroup at one row tile per warp (GPW=4
-// R=1), '4' the same at 128 columns, 'p' xn's fp16 halves written by the
-// norms at prefill sizes too (kernel_tuning::frag_prefill_pairs; x16 copies).
+// R=1), '4' the same at 128 columns, '8' 128 columns at GPW=8 R=1, 'p' xn's
+// fp16 halves written by the norms at prefill sizes too
+// (kernel_tuning::frag_prefill_pairs; x16 copies).
 void expect_wide_prefill_same_bits(const engine_model &m, const std::vector<int32_t> &p, const std::vector<float> &ref,
                                    const char *arms) {
     struct wide_scope {
         explicit wide_scope(char arm) {
             ops::tuning().frag_prefill = true;
-            ops::tuning().frag_prefill_cols = arm == '0' ? 40 : arm == 'p' ? 16 : arm == '4' ? 128 : 64;
+            ops::tuning().frag_prefill_cols = arm == '0' ? 40 : arm == 'p' ? 16 : arm == '4' || arm == '8' ? 128 : 64;
             if (arm == '0') ops::tuning().frag_defines = {{"GINT", "0"}};
             if (arm == '2' || arm == '4') ops::tuning().frag_defines = {{"GPW", "4"}, {"R", "1"}};
+            if (arm == '8') ops::tuning().frag_defines = {{"GPW", "8"}, {"R", "1"}};
             ops::tuning().frag_prefill_pairs = arm == 'p';
         }
         ~wide_scope() {
@@ -395,7 +397,7 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
             s.eval(p.data(), 33, logits_rows::all);
             ref = s.logits();
         }
-        expect_wide_prefill_same_bits(*frag, p, ref, "0124p");
+        expect_wide_prefill_same_bits(*frag, p, ref, "0124p8");
     }
     // A new session of m (under the kernel_tuning in scope) gives lp's bits.
     auto expect_lp_bits = [&](const engine_model &m, const char *what) {
