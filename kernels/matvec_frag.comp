@@ -218,6 +218,25 @@ layout(std430, binding = 15) buffer Tl { uint tl[]; };
 #define WG_Y gl_WorkGroupID.y
 #endif
 #define KPART (gl_WorkGroupID.x % KSPLIT)  // this workgroup's part of K
+// WROWS=1 (prefill's plain products, X16): the NSG warps of a workgroup take
+// NSG consecutive row tile groups (R tiles each) instead of NSG parts of K,
+// and each walks the whole K.  The sums keep the bits of the K split: the
+// weight's KP parts (its decode NSG) are summed one at a time from zero, in
+// block order, and added in part order into a running total from 0.0, as
+// out_sum adds the warps' sums; each output then is one accumulator element
+// of one lane, written from registers (no shared-memory epilogue).  What
+// changes is who reads x: the workgroup's warps read the same x at each step
+// (one L2 read for NSG R row tiles, the rest from L1) where the K split had
+// every warp of every tile group read its own part from L2.
+#ifndef WROWS
+#define WROWS 0
+#endif
+#ifndef KP
+#define KP NSG  // WROWS: the K parts whose sums are added in order (the weight's NSG)
+#endif
+#if WROWS && !(X16 && !GLU && !CONV && !RESID_OUT && !NORM_IN && KSPLIT == 1 && !TLOOP && !KSTRIDE && !TOUCH)
+#error "WROWS is for plain X16 products with contiguous K parts"
+#endif
 #define NSGT (NSG * KSPLIT)                // warps over a tile group's K
 #ifndef TOUCH
 #define TOUCH 0  // A/B: touch loads (one word per sector) TOUCH steps past the weight loads (see touch_w)
@@ -758,7 +777,7 @@ bfrag make_b(f16vec2 v0, f16vec2 v1) {  // elements (0, 1), (2, 3)
 #define EPI_TG (EPI_ALL != 0 ? R * NG : 1)  // row tile x column group slices of red at once
 // Per warp (and weight): 32 lanes x 4 accumulator elements of one row tile
 // and column group; EPI_ALL: of every one, slice t NG + g.
-shared float red[EPI_TG * NSG * NW * 128];
+shared float red[WROWS != 0 ? 1 : EPI_TG * NSG * NW * 128];  // (WROWS: no shared sums)
 #if KSPLIT > 1
 #if !EPI_ALL
 #error "KSPLIT takes the one-round epilogue"
@@ -996,6 +1015,9 @@ void epilogue(float acc[NT][NG][4], float yres[EPI_PER_THREAD]) {
 
 // The K loop's state (main and k_step).
 float acc[NT][NG][4];
+#if WROWS
+float tot[NT][NG][4];  // the parts done so far, added in part order
+#endif
 w_step buf[PF];
 #if XNEAR
 x_step xnext;
@@ -1117,6 +1139,20 @@ void k_step(const uint p, const uint st) {
                         acc[t][g][e] = fma(CE(c, e), s[C_ROW_PAIRS != 0 ? e >> 1 : e], acc[t][g][e]);
                 }
             }
+#if WROWS
+        // Step kg = st + p ends its part (part_of(kg) = ((kg + 1) KP - 1) / kgroups,
+        // the part whose warp took group kg under the K split; parts
+        // without groups add nothing): the part's sums into the total.
+        const uint kn = st + p + 1u;
+        if (kn == kgroups || (kn * KP - 1u) / kgroups != ((kn + 1u) * KP - 1u) / kgroups) {  // uniform
+            UNROLL for (uint t = 0u; t < NT; ++t)
+                UNROLL for (uint g = 0u; g < NG; ++g)
+                    UNROLL for (uint e = 0u; e < 4u; ++e) {
+                        tot[t][g][e] += acc[t][g][e];
+                        acc[t][g][e] = 0.0;
+                    }
+        }
+#endif
 #if TLOOP
         if ((st + p + 1u) % iters == 0u) {  // a tile group done (uniform): its epilogue, then the next
             epilogue(acc, yres);
@@ -1154,8 +1190,15 @@ void main() {
     sq = lay[672u + l];
     kgroups = pc.K / 64u;
     tiles = (pc.M + 15u) / 16u;
-    wg_tile0 = WG_X * R;
     gbase = WG_Y * NG;
+#if WROWS  // warp sg: tile group WG_X NSG + sg, the whole K
+    wg_tile0 = (WG_X * NSG + sg) * R;
+    gw = 0u;
+    kg0 = 0u;
+    kg1 = kgroups;
+    iters = kgroups;
+#else
+    wg_tile0 = WG_X * R;
     gw = KPART * NSG + sg;
 #if KSTRIDE
     kg1 = kgroups;
@@ -1164,6 +1207,7 @@ void main() {
     kg1 = (gw + 1u) * kgroups / NSGT;
 #endif
     iters = (kgroups + NSGT - 1u) / NSGT;  // the same for every warp (emulation barriers)
+#endif
 
 #if TLOOP  // tile groups x, x + gridsize, ...: one sequence of steps, the loads PF ahead across groups
     const uint tgroups = (tiles + R - 1u) / R;
@@ -1177,7 +1221,12 @@ void main() {
 
     UNROLL for (uint t = 0u; t < NT; ++t)
         UNROLL for (uint g = 0u; g < NG; ++g)
-            UNROLL for (uint e = 0u; e < 4u; ++e) acc[t][g][e] = 0.0;
+            UNROLL for (uint e = 0u; e < 4u; ++e) {
+                acc[t][g][e] = 0.0;
+#if WROWS
+                tot[t][g][e] = 0.0;
+#endif
+            }
 
     UNROLL for (uint p = 0u; p < PF; ++p) buf[p] = load_ws(p);
 #if XNEAR
@@ -1221,7 +1270,15 @@ void main() {
         UNROLL for (uint p = 0u; p < UNR; ++p) k_step(p, st);
 #endif
     }
-#if !TLOOP
+#if WROWS  // each output is one lane's accumulator element
+    UNROLL for (uint t = 0u; t < NT; ++t)
+        UNROLL for (uint g = 0u; g < NG; ++g)
+            UNROLL for (uint e = 0u; e < 4u; ++e) {
+                const uint ce = lay[l * 16u + 12u + e];  // r * 8 + n: row r of the tile, token n of the group
+                const uint row = (wg_tile0 + t) * 16u + (ce >> 3), col = (gbase + g) * CPG + (ce & 7u);
+                if (row < pc.M && col < pc.N) y[col * pc.ystride + row] = tot[t][g][e];
+            }
+#elif !TLOOP
     epilogue(acc, yres);
 #endif
 #if TOUCH

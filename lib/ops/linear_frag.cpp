@@ -448,7 +448,8 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
             if (scope != at && scope != at + "/" + std::to_string(N)) continue;
             e.first.resize(a);
         }
-        if (e.first == "XQ" || e.first == "GPW" || e.first == "FSC" || e.first == "GINT") continue;  // the copy's; the grid
+        if (e.first == "XQ" || e.first == "GPW" || e.first == "FSC" || e.first == "GINT" || e.first == "WNSG")
+            continue;  // the copy's; the grid
         if (e.first == "PFG1" || e.first == "PFG2") {  // PF at one / at two or more column groups per workgroup
             if ((e.first == "PFG1") != (gpw == 1)) continue;
             e.first = "PF";
@@ -457,7 +458,22 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
         if (it != d.end()) it->second = e.second;
         else d.push_back(e);
     }
-    const uint32_t rt = define_u32(d, "R", 1);  // 16-row tiles per workgroup (the kernel's R)
+    // WROWS (prefill's plain products of x16 copies, kernel_tuning::
+    // frag_prefill_rows): the workgroup's warps on row tiles, each over the
+    // whole K; KP keeps the K split's parts (the weight's NSG) for the sums,
+    // NSG becomes the warps per workgroup (WNSG, default 8).
+    const auto set = [&](const char *name) {  // a define of d other than 0 (define_u32 reads 0 as 1)
+        return std::any_of(d.begin(), d.end(), [&](const auto &x) { return x.first == name && x.second != "0"; });
+    };
+    const bool wrows = plain && N > 16 && w.x16 && tuning().frag_prefill_rows && !ks && !set("TLOOP") &&
+                       !set("KSTRIDE") && !set("TOUCH") && define_u32(d, "KSPLIT", 1) == 1;
+    if (wrows) {
+        const uint32_t kp = define_u32(d, "NSG", 8), wnsg = define_u32(tuning().frag_defines, "WNSG", 8);
+        d.erase(std::remove_if(d.begin(), d.end(), [](const auto &x) { return x.first == "NSG" || x.first == "WNSG"; }),
+                d.end());
+        d.insert(d.end(), {{"WROWS", "1"}, {"KP", std::to_string(kp)}, {"NSG", std::to_string(wnsg)}});
+    }
+    const uint32_t rt = define_u32(d, "R", 1);  // 16-row tiles per warp (the kernel's R)
     // KSPLIT=S (an A/B define, frag_defines; other bits, so per weight as
     // NSG): a tile group's K over S workgroups, the last to finish adding
     // the parts (matvec_frag.comp).  Products given its scratch only; the
@@ -517,7 +533,9 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // TLOOP=W (an A/B define, frag_defines): at most W workgroups, each
     // taking every W-th tile group in one sequence of steps (the kernel's
     // loads run ahead across its groups); the same bits.
-    const uint32_t tile_groups = ((w.rows + 15) / 16 + rt - 1) / rt, tloop = define_u32(d, "TLOOP", 0);
+    const uint32_t rows_per_group = rt * (wrows ? define_u32(d, "NSG", 8) : 1);  // row tiles per workgroup
+    const uint32_t tile_groups = ((w.rows + 15) / 16 + rows_per_group - 1) / rows_per_group,
+                   tloop = define_u32(d, "TLOOP", 0);
     const uint32_t groups = tloop ? std::min(tile_groups, tloop) : tile_groups;
     // GINT (an A/B flag, frag_defines): the column-group workgroups along x,
     // each tile group's side by side (the kernel's WG_X / WG_Y); the same bits.

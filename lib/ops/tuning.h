@@ -55,6 +55,12 @@ struct kernel_tuning {
     // prefill products of xn (qkv, z, a, b, q, k, v, gate, up) read them
     // (matvec_frag.comp XP; the same bits; A/B).
     bool frag_prefill_pairs = false;
+    // Prefill products (plain, past 16 columns, x16 copies) with the warps of
+    // a workgroup on consecutive row tiles, each over the whole K, instead of
+    // on parts of K (matvec_frag.comp WROWS: the same bits; the workgroup's
+    // warps then share x's reads; A/B).  WNSG in frag_defines: its warps per
+    // workgroup (default 8).
+    bool frag_prefill_rows = false;
     // Frag copies made while this is set split x into hi / lo fp16 halves (22
     // significant bits, 4 tokens per column group) instead of rounding it to
     // fp16 (11 bits, two tokens per B element pair: 8 per group; matvec_frag.comp

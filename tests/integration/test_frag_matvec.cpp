@@ -59,7 +59,9 @@ const std::vector<int32_t> &longest_prompt(const std::vector<test::gen_case> &ca
 // 64 columns, four groups per workgroup at one row tile per warp (GPW=4
 // R=1), '4' the same at 128 columns, '8' 128 columns at GPW=8 R=1, 'p' xn's
 // fp16 halves written by the norms at prefill sizes too
-// (kernel_tuning::frag_prefill_pairs; x16 copies).
+// (kernel_tuning::frag_prefill_pairs; x16 copies), 'r' 64 columns with the
+// warps on row tiles (kernel_tuning::frag_prefill_rows; x16 copies), 'w' the
+// same with pairs, four warps per workgroup, GPW=4 R=1.
 void expect_wide_prefill_same_bits(const engine_model &m, const std::vector<int32_t> &p, const std::vector<float> &ref,
                                    const char *arms) {
     struct wide_scope {
@@ -69,10 +71,12 @@ void expect_wide_prefill_same_bits(const engine_model &m, const std::vector<int3
             if (arm == '0') ops::tuning().frag_defines = {{"GINT", "0"}};
             if (arm == '2' || arm == '4') ops::tuning().frag_defines = {{"GPW", "4"}, {"R", "1"}};
             if (arm == '8') ops::tuning().frag_defines = {{"GPW", "8"}, {"R", "1"}};
-            ops::tuning().frag_prefill_pairs = arm == 'p';
+            if (arm == 'w') ops::tuning().frag_defines = {{"GPW", "4"}, {"R", "1"}, {"WNSG", "4"}};
+            ops::tuning().frag_prefill_pairs = arm == 'p' || arm == 'w';
+            ops::tuning().frag_prefill_rows = arm == 'r' || arm == 'w';
         }
         ~wide_scope() {
-            ops::tuning().frag_prefill = ops::tuning().frag_prefill_pairs = false;
+            ops::tuning().frag_prefill = ops::tuning().frag_prefill_pairs = ops::tuning().frag_prefill_rows = false;
             ops::tuning().frag_prefill_cols = 0;
             ops::tuning().frag_defines.clear();
         }
@@ -397,7 +401,7 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
             s.eval(p.data(), 33, logits_rows::all);
             ref = s.logits();
         }
-        expect_wide_prefill_same_bits(*frag, p, ref, "0124p8");
+        expect_wide_prefill_same_bits(*frag, p, ref, "0124p8rw");
     }
     // A new session of m (under the kernel_tuning in scope) gives lp's bits.
     auto expect_lp_bits = [&](const engine_model &m, const char *what) {

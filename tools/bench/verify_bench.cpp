@@ -33,7 +33,9 @@
 //     it too (8 columns per dispatch with hi / lo columns, else 16; --frag-prefill-cols N:
 //     N, at most 256: past 16 the grid's y takes the column groups, interleaved along x
 //     unless --frag-define GINT=0; --frag-prefill-pairs: the norms write xn's fp16 halves at
-//     prefill sizes too and its products read them, kernel_tuning::frag_prefill_pairs);
+//     prefill sizes too and its products read them, kernel_tuning::frag_prefill_pairs;
+//     --frag-prefill-rows: a workgroup's warps on row tiles over the whole K, sharing
+//     x's reads, kernel_tuning::frag_prefill_rows; --frag-define WNSG=W its warps);
 //     --frag-prefill: also under the emulation.  --frag-no-x-quads: frag copies in
 //     the standard column order (no XQ: A/B); --frag-no-presplit: the products split x
 //     themselves instead of reading the pairs its producers write (no XP: A/B;
@@ -141,6 +143,8 @@ int main(int argc, char **argv) {
             tu.frag_prefill = true;
         } else if (f == "--frag-prefill-pairs") {
             tu.frag_prefill_pairs = true;
+        } else if (f == "--frag-prefill-rows") {
+            tu.frag_prefill_rows = true;
         } else if (f == "--frag-no-x-quads") {
             tu.frag_no_x_quads = true;
         } else if (f == "--frag-presplit") {  // the default since 2026-12-06 (scripts still pass it)
