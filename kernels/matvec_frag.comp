@@ -247,6 +247,12 @@ layout(std430, binding = 15) buffer Tl { uint tl[]; };
 #ifndef XNEAR
 #define XNEAR 0  // 1: x loaded one 64-column group ahead instead of PF (see load_x)
 #endif
+#ifndef XLATE
+#define XLATE 0  // 1: x loaded at its step, not ahead (WROWS: x is an L1 hit; fewer registers; the same bits)
+#endif
+#if XLATE && XNEAR
+#error "XLATE and XNEAR are two ways to load x"
+#endif
 #ifndef XF32
 #define XF32 0  // 1: read fp32 x and split it here (no x_split_f16 pass; more work per step)
 #endif
@@ -1021,7 +1027,7 @@ float tot[NT][NG][4];  // the parts done so far, added in part order
 w_step buf[PF];
 #if XNEAR
 x_step xnext;
-#else
+#elif !XLATE
 x_step xbuf[PF];
 #endif
 #if TOUCH
@@ -1045,6 +1051,8 @@ void k_step(const uint p, const uint st) {
 #if XNEAR
         const x_step dx = xnext;
         xnext = load_xs(st + p + 1u);
+#elif XLATE
+        const x_step dx = load_xs(st + p);
 #else
         const x_step dx = xbuf[p % PF];
         xbuf[p % PF] = load_xs(st + p + PF);
@@ -1231,7 +1239,7 @@ void main() {
     UNROLL for (uint p = 0u; p < PF; ++p) buf[p] = load_ws(p);
 #if XNEAR
     xnext = load_xs(0u);
-#else
+#elif !XLATE
     UNROLL for (uint p = 0u; p < PF; ++p) xbuf[p] = load_xs(p);
 #endif
 #if NORM_IN  // while the first loads are in flight

@@ -61,7 +61,8 @@ const std::vector<int32_t> &longest_prompt(const std::vector<test::gen_case> &ca
 // fp16 halves written by the norms at prefill sizes too
 // (kernel_tuning::frag_prefill_pairs; x16 copies), 'r' 64 columns with the
 // warps on row tiles (kernel_tuning::frag_prefill_rows; x16 copies), 'w' the
-// same with pairs, four warps per workgroup, GPW=4 R=1.
+// same with pairs, four warps per workgroup, GPW=4 R=1, x loaded at its step
+// (XLATE).
 void expect_wide_prefill_same_bits(const engine_model &m, const std::vector<int32_t> &p, const std::vector<float> &ref,
                                    const char *arms) {
     struct wide_scope {
@@ -71,7 +72,7 @@ void expect_wide_prefill_same_bits(const engine_model &m, const std::vector<int3
             if (arm == '0') ops::tuning().frag_defines = {{"GINT", "0"}};
             if (arm == '2' || arm == '4') ops::tuning().frag_defines = {{"GPW", "4"}, {"R", "1"}};
             if (arm == '8') ops::tuning().frag_defines = {{"GPW", "8"}, {"R", "1"}};
-            if (arm == 'w') ops::tuning().frag_defines = {{"GPW", "4"}, {"R", "1"}, {"WNSG", "4"}};
+            if (arm == 'w') ops::tuning().frag_defines = {{"GPW", "4"}, {"R", "1"}, {"WNSG", "4"}, {"XLATE", "1"}};
             ops::tuning().frag_prefill_pairs = arm == 'p' || arm == 'w';
             ops::tuning().frag_prefill_rows = arm == 'r' || arm == 'w';
         }

@@ -35,7 +35,8 @@
 //     unless --frag-define GINT=0; --frag-prefill-pairs: the norms write xn's fp16 halves at
 //     prefill sizes too and its products read them, kernel_tuning::frag_prefill_pairs;
 //     --frag-prefill-rows: a workgroup's warps on row tiles over the whole K, sharing
-//     x's reads, kernel_tuning::frag_prefill_rows; --frag-define WNSG=W its warps);
+//     x's reads, kernel_tuning::frag_prefill_rows; --frag-define WNSG=W its warps, XLATE=1
+//     x loaded at its step);
 //     --frag-prefill: also under the emulation.  --frag-no-x-quads: frag copies in
 //     the standard column order (no XQ: A/B); --frag-no-presplit: the products split x
 //     themselves instead of reading the pairs its producers write (no XP: A/B;
