@@ -253,6 +253,12 @@ layout(std430, binding = 15) buffer Tl { uint tl[]; };
 #if XLATE && XNEAR
 #error "XLATE and XNEAR are two ways to load x"
 #endif
+#ifndef XSH
+#define XSH 0  // 1 (WROWS with XP): x staged in shared memory per step, one global read per workgroup (the same bits)
+#endif
+#if XSH && !(WROWS && XP && !XLATE && !XNEAR)
+#error "XSH stages XP words for WROWS"
+#endif
 #ifndef XF32
 #define XF32 0  // 1: read fp32 x and split it here (no x_split_f16 pass; more work per step)
 #endif
@@ -719,6 +725,38 @@ w_step load_ws(uint s) {
     return load_w(s, wg_tile0);
 #endif
 }
+#if XSH
+// A step's x for the workgroup's NG column groups: CPG NG / 2 token pairs x
+// the step's 64 pair words (16 uvec4 each), read from memory once (each
+// thread its share, one step ahead) and by the lanes from shared memory.
+#define XSH_Q (NG * CPG / 2u * 16u)
+#define XSH_PER ((XSH_Q + NSG * 32u - 1u) / (NSG * 32u))
+shared uvec4 xsh[XSH_Q];
+uvec4 xsh_r[XSH_PER];
+void xsh_fetch(uint kg) {  // this thread's share of step kg (zeros past N or K)
+    UNROLL for (uint i = 0u; i < XSH_PER; ++i) {
+        const uint q = gl_LocalInvocationID.x + i * NSG * 32u, pair = gbase * CPG / 2u + q / 16u;
+        xsh_r[i] = q < XSH_Q && kg < kgroups && 2u * pair < pc.N ? xp4[(pair * pc.K + kg * 64u) / 4u + q % 16u]
+                                                                  : uvec4(0u);
+    }
+}
+x_step xsh_step() {  // the fetched step into shared memory, then this lane's words (uniform: every warp's steps)
+    memoryBarrierShared();
+    barrier();  // the previous step's reads are done
+    UNROLL for (uint i = 0u; i < XSH_PER; ++i) {
+        const uint q = gl_LocalInvocationID.x + i * NSG * 32u;
+        if (q < XSH_Q) xsh[q] = xsh_r[i];
+    }
+    memoryBarrierShared();
+    barrier();
+    x_step d;
+    UNROLL for (uint blk = 0u; blk < 2u; ++blk)
+        UNROLL for (uint g = 0u; g < NG; ++g)
+            d.xq[blk][g] = xsh[((bcol_token(0u) + CPG * g) >> 1) * 16u + ((blk * 32u + xq0) >> 2)];
+    return d;
+}
+#endif
+
 x_step load_xs(uint s) {
 #if TLOOP
     return load_x(s < total_g ? s % iters_g : iters_g);
@@ -1027,7 +1065,7 @@ float tot[NT][NG][4];  // the parts done so far, added in part order
 w_step buf[PF];
 #if XNEAR
 x_step xnext;
-#elif !XLATE
+#elif !XLATE && !XSH
 x_step xbuf[PF];
 #endif
 #if TOUCH
@@ -1053,6 +1091,9 @@ void k_step(const uint p, const uint st) {
         xnext = load_xs(st + p + 1u);
 #elif XLATE
         const x_step dx = load_xs(st + p);
+#elif XSH
+        const x_step dx = xsh_step();
+        xsh_fetch(st + p + 1u);
 #else
         const x_step dx = xbuf[p % PF];
         xbuf[p % PF] = load_xs(st + p + PF);
@@ -1239,6 +1280,8 @@ void main() {
     UNROLL for (uint p = 0u; p < PF; ++p) buf[p] = load_ws(p);
 #if XNEAR
     xnext = load_xs(0u);
+#elif XSH
+    xsh_fetch(0u);
 #elif !XLATE
     UNROLL for (uint p = 0u; p < PF; ++p) xbuf[p] = load_xs(p);
 #endif

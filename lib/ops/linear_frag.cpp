@@ -448,8 +448,9 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
             if (scope != at && scope != at + "/" + std::to_string(N)) continue;
             e.first.resize(a);
         }
-        if (e.first == "XQ" || e.first == "GPW" || e.first == "FSC" || e.first == "GINT" || e.first == "WNSG")
-            continue;  // the copy's; the grid
+        if (e.first == "XQ" || e.first == "GPW" || e.first == "FSC" || e.first == "GINT" || e.first == "WNSG" ||
+            e.first == "XSH")
+            continue;  // the copy's; the grid; WROWS's (below)
         if (e.first == "PFG1" || e.first == "PFG2") {  // PF at one / at two or more column groups per workgroup
             if ((e.first == "PFG1") != (gpw == 1)) continue;
             e.first = "PF";
@@ -490,6 +491,11 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     const uint32_t xp_max = tuning().frag_presplit_max_cols;
     const bool xp = xpairs.valid() && w.x_quads && (norm || !xp_max || N <= xp_max);  // (normed x: u's halves)
     if (xp) d.emplace_back("XP", "1");
+    // XSH (an A/B define, frag_defines; WROWS with XP only): x staged in shared memory per step.
+    const bool xsh = std::any_of(tuning().frag_defines.begin(), tuning().frag_defines.end(),
+                                 [](const auto &x) { return x.first == "XSH" && x.second != "0"; });
+    if (wrows && xp && xsh && !set("XLATE") && !set("XNEAR"))
+        d.emplace_back("XSH", "1");
     if (norm) {
         if (!w.x16 || !xpairs.valid() || w.cols % 64)
             fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a normed x needs x16 copies and u's halves");

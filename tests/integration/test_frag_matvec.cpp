@@ -62,7 +62,7 @@ const std::vector<int32_t> &longest_prompt(const std::vector<test::gen_case> &ca
 // (kernel_tuning::frag_prefill_pairs; x16 copies), 'r' 64 columns with the
 // warps on row tiles (kernel_tuning::frag_prefill_rows; x16 copies), 'w' the
 // same with pairs, four warps per workgroup, GPW=4 R=1, x loaded at its step
-// (XLATE).
+// (XLATE), 'x' WROWS with pairs and x staged in shared memory (XSH), GPW=4.
 void expect_wide_prefill_same_bits(const engine_model &m, const std::vector<int32_t> &p, const std::vector<float> &ref,
                                    const char *arms) {
     struct wide_scope {
@@ -73,8 +73,9 @@ void expect_wide_prefill_same_bits(const engine_model &m, const std::vector<int3
             if (arm == '2' || arm == '4') ops::tuning().frag_defines = {{"GPW", "4"}, {"R", "1"}};
             if (arm == '8') ops::tuning().frag_defines = {{"GPW", "8"}, {"R", "1"}};
             if (arm == 'w') ops::tuning().frag_defines = {{"GPW", "4"}, {"R", "1"}, {"WNSG", "4"}, {"XLATE", "1"}};
-            ops::tuning().frag_prefill_pairs = arm == 'p' || arm == 'w';
-            ops::tuning().frag_prefill_rows = arm == 'r' || arm == 'w';
+            if (arm == 'x') ops::tuning().frag_defines = {{"GPW", "4"}, {"XSH", "1"}};
+            ops::tuning().frag_prefill_pairs = arm == 'p' || arm == 'w' || arm == 'x';
+            ops::tuning().frag_prefill_rows = arm == 'r' || arm == 'w' || arm == 'x';
         }
         ~wide_scope() {
             ops::tuning().frag_prefill = ops::tuning().frag_prefill_pairs = ops::tuning().frag_prefill_rows = false;
@@ -402,7 +403,7 @@ TEST(FragMatvec, X16RoundedXIsBatchInvariantAndMtpEqualsPlainGreedy) {
             s.eval(p.data(), 33, logits_rows::all);
             ref = s.logits();
         }
-        expect_wide_prefill_same_bits(*frag, p, ref, "0124p8rw");
+        expect_wide_prefill_same_bits(*frag, p, ref, "0124p8rwx");
     }
     // A new session of m (under the kernel_tuning in scope) gives lp's bits.
     auto expect_lp_bits = [&](const engine_model &m, const char *what) {

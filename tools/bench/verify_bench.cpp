@@ -36,7 +36,7 @@
 //     prefill sizes too and its products read them, kernel_tuning::frag_prefill_pairs;
 //     --frag-prefill-rows: a workgroup's warps on row tiles over the whole K, sharing
 //     x's reads, kernel_tuning::frag_prefill_rows; --frag-define WNSG=W its warps, XLATE=1
-//     x loaded at its step);
+//     x loaded at its step, XSH=1 x staged in shared memory);
 //     --frag-prefill: also under the emulation.  --frag-no-x-quads: frag copies in
 //     the standard column order (no XQ: A/B); --frag-no-presplit: the products split x
 //     themselves instead of reading the pairs its producers write (no XP: A/B;
