@@ -345,6 +345,16 @@ uint32_t define_u32(const define_list &d, const char *name, uint32_t dflt) {
     return v;
 }
 
+// Whether define `name` in `d` is on (the last one; a value other than "0"),
+// or `dflt` where it is absent: the switches, which define_u32 cannot tell
+// from 1 when they are 0.
+bool define_on(const define_list &d, const char *name, bool dflt) {
+    bool v = dflt;
+    for (const auto &e : d)
+        if (e.first == name) v = e.second != "0";
+    return v;
+}
+
 // matvec_frag's dispatch; `up` (GLU) the MLP's up weight beside the gate
 // `w`, or `conv` (CONV) the qkv projection's conv epilogue.
 // `norm` (NORM_IN: xpairs are u's halves) and `resid` (RESID_OUT: y is the
@@ -370,9 +380,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // so the order of the sums) are fixed per weight: they change the bits.
     // R (row tiles per warp) and PF (groups of loads in flight) do not, so
     // they may follow N.
-    bool hlc = w.hl_cols;
-    for (const auto &e : tuning().frag_defines)
-        if (e.first == "HLC") hlc = e.second != "0";
+    const bool hlc = define_on(tuning().frag_defines, "HLC", w.hl_cols);
     // The column order is the weight's (set when it was repacked).
     if (w.x_quads && !(hlc && w.b_pairs && x_f32))
         fail(MLXMTP_ERR_INTERNAL, "matvec_frag: a weight in x-quad order needs hi / lo columns and fp32 x");
@@ -463,16 +471,14 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // frag_prefill_rows): the workgroup's warps on row tiles, each over the
     // whole K; KP keeps the K split's parts (the weight's NSG) for the sums,
     // NSG becomes the warps per workgroup (WNSG, default 8).
-    const auto set = [&](const char *name) {  // a define of d other than 0 (define_u32 reads 0 as 1)
-        return std::any_of(d.begin(), d.end(), [&](const auto &x) { return x.first == name && x.second != "0"; });
-    };
-    const bool wrows = plain && N > 16 && w.x16 && tuning().frag_prefill_rows && !ks && !set("TLOOP") &&
-                       !set("KSTRIDE") && !set("TOUCH") && define_u32(d, "KSPLIT", 1) == 1;
+    const bool wrows = plain && N > 16 && w.x16 && tuning().frag_prefill_rows && !ks && !define_on(d, "TLOOP", false) &&
+                       !define_on(d, "KSTRIDE", false) && !define_on(d, "TOUCH", false) &&
+                       define_u32(d, "KSPLIT", 1) == 1;
+    const uint32_t row_warps = wrows ? define_u32(tuning().frag_defines, "WNSG", 8) : 1;  // warps per workgroup on rows
     if (wrows) {
-        const uint32_t kp = define_u32(d, "NSG", 8), wnsg = define_u32(tuning().frag_defines, "WNSG", 8);
-        d.erase(std::remove_if(d.begin(), d.end(), [](const auto &x) { return x.first == "NSG" || x.first == "WNSG"; }),
-                d.end());
-        d.insert(d.end(), {{"WROWS", "1"}, {"KP", std::to_string(kp)}, {"NSG", std::to_string(wnsg)}});
+        const uint32_t kp = define_u32(d, "NSG", 8);
+        d.erase(std::remove_if(d.begin(), d.end(), [](const auto &x) { return x.first == "NSG"; }), d.end());
+        d.insert(d.end(), {{"WROWS", "1"}, {"KP", std::to_string(kp)}, {"NSG", std::to_string(row_warps)}});
     }
     const uint32_t rt = define_u32(d, "R", 1);  // 16-row tiles per warp (the kernel's R)
     // KSPLIT=S (an A/B define, frag_defines; other bits, so per weight as
@@ -492,9 +498,8 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     const bool xp = xpairs.valid() && w.x_quads && (norm || !xp_max || N <= xp_max);  // (normed x: u's halves)
     if (xp) d.emplace_back("XP", "1");
     // XSH (an A/B define, frag_defines; WROWS with XP only): x staged in shared memory per step.
-    const bool xsh = std::any_of(tuning().frag_defines.begin(), tuning().frag_defines.end(),
-                                 [](const auto &x) { return x.first == "XSH" && x.second != "0"; });
-    if (wrows && xp && xsh && !set("XLATE") && !set("XNEAR"))
+    if (wrows && xp && define_on(tuning().frag_defines, "XSH", false) && !define_on(d, "XLATE", false) &&
+        !define_on(d, "XNEAR", false))
         d.emplace_back("XSH", "1");
     if (norm) {
         if (!w.x16 || !xpairs.valid() || w.cols % 64)
@@ -539,7 +544,7 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // TLOOP=W (an A/B define, frag_defines): at most W workgroups, each
     // taking every W-th tile group in one sequence of steps (the kernel's
     // loads run ahead across its groups); the same bits.
-    const uint32_t rows_per_group = rt * (wrows ? define_u32(d, "NSG", 8) : 1);  // row tiles per workgroup
+    const uint32_t rows_per_group = rt * row_warps;  // row tiles per workgroup
     const uint32_t tile_groups = ((w.rows + 15) / 16 + rows_per_group - 1) / rows_per_group,
                    tloop = define_u32(d, "TLOOP", 0);
     const uint32_t groups = tloop ? std::min(tile_groups, tloop) : tile_groups;
@@ -548,10 +553,8 @@ void frag_dispatch(command_stream &cs, const frag_weight &w, const frag_weight *
     // Past 16 columns (prefill) that is the default (GINT=0 opts out): the
     // column-group workgroups of one tile group then read its weight pieces
     // together, once from memory and the others from L2.
-    bool gint_asked = N > 16;
-    for (const auto &e : tuning().frag_defines)
-        if (e.first == "GINT") gint_asked = e.second != "0";
-    const bool gint = gy > 1 && !tloop && gint_asked && uint64_t(groups) * gy <= 65535;
+    const bool gint = gy > 1 && !tloop && define_on(tuning().frag_defines, "GINT", N > 16) &&
+                      uint64_t(groups) * gy <= 65535;
     if (gint) d.emplace_back("GINT", std::to_string(gy));
     if (ksplit > 1) {
         const uint64_t slots = uint64_t(groups) * gy, cpg = hlc && !w.x16 ? 4 : 8;
