@@ -20,7 +20,7 @@ for arm in ${ARMS:-base}; do
   [ "$SECONDS" -lt "${BUDGET_S:-420}" ] || { echo "$name: skipped (BUDGET_S)" | log; continue; }
   f="$out/prefill_$name.jsonl"
   "$bin/mlxmtp-verify-bench" --frag-matvec $(flags_of "$name") --prefill-only ${TOKENS:-2048} $cfg mxfp4 > "$f" 2>&1
-  echo "$name: $(grep -o '"tok_s":[0-9.]*' "$f" | tr '\n' ' ')$(grep -m1 -i error "$f")" | log
+  echo "$name: $(grep -o '"tok_s":[0-9.]*\|"logits_fnv":"[0-9a-f]*"' "$f" | tr '\n' ' ')$(grep -m1 -i error "$f")" | log
 done
 for name in ${PROFILE:-}; do
   [ "$SECONDS" -lt "${BUDGET_S:-420}" ] || { echo "profile $name: skipped (BUDGET_S)" | log; continue; }

@@ -76,8 +76,10 @@
 //     ("TLN1", run index, records, 0) and 8 uint32 per record (matvec_frag.comp TIMELINE;
 //     scripts/timeline_report.py reads it).
 //   --prefill-only N (before CONFIG): time an N-token prefill (vanilla session, three
-//     runs, the last two printed: the first compiles the pipelines) and stop; with
-//     --profile, then one profiled prefill (GPU time per kernel).
+//     runs, the last two printed: the first compiles the pipelines), then a
+//     "prefill_bits" line (an FNV-1a hash of the last row's logits: arms that
+//     keep the bits print the same one), and stop; with --profile, then one
+//     profiled prefill (GPU time per kernel).
 #include "model/model.h"
 #include "ops/linear.h"
 #include "session/session.h"
@@ -88,6 +90,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -248,6 +251,18 @@ int main(int argc, char **argv) {
                 if (r > 0)
                     std::printf("{\"what\":\"prefill\",\"format\":\"%s\",\"tokens\":%u,\"ms\":%.1f,\"tok_s\":%.1f}\n",
                                 fmt.c_str(), prefill_only, t * 1e3, prefill_only / t);
+            }
+            {  // the last row's logits as a hash: arms with the same bits print the same one
+                s.reset();
+                s.eval(ids.data(), prefill_only, logits_rows::last);
+                uint64_t h = 1469598103934665603ull;  // FNV-1a over the floats' bytes
+                for (float v : s.logits()) {
+                    uint32_t u;
+                    std::memcpy(&u, &v, 4);
+                    for (int b = 0; b < 4; ++b) h = (h ^ ((u >> (8 * b)) & 0xffu)) * 1099511628211ull;
+                }
+                std::printf("{\"what\":\"prefill_bits\",\"format\":\"%s\",\"tokens\":%u,\"logits_fnv\":\"%016llx\"}\n",
+                            fmt.c_str(), prefill_only, static_cast<unsigned long long>(h));
             }
             if (profile) {  // then one profiled prefill (GPU time per kernel)
                 gpu_profile p;
