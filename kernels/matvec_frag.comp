@@ -133,6 +133,11 @@
 // DECODE_SHIFTS=1: decode_a's pairs 0 to 2 by two shifts (same bits; A/B).
 // SIGNS12=1: codes with the signs at 12 + p (kernel_tuning::frag_signs12;
 // same bits; A/B).
+// DIAG_FOLD (timing only, wrong results): what folding the block scales into
+// A would give: each A pair times an fp16 factor made from the scale word
+// (one multiply per pair), the multiply-adds chained over the whole K into
+// one accumulator per tile and column group (no per-block accumulator, no
+// fp32 scale multiply-adds).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_SCALES, DIAG_NO_MMA, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
 // used as (hi, lo) pairs, no split).
@@ -1059,6 +1064,15 @@ void epilogue(float acc[NT][NG][4], float yres[EPI_PER_THREAD]) {
 
 // The K loop's state (main and k_step).
 float acc[NT][NG][4];
+#if defined(DIAG_FOLD) && AF16
+#undef DIAG_FOLD  // MXFP4 only (a bf16 MTP head keeps its form)
+#endif
+#ifdef DIAG_FOLD
+#if WROWS || TLOOP || !HLC
+#error "DIAG_FOLD: the plain K split with hi / lo columns only"
+#endif
+cfrag cacc[NT][NG];  // the chained accumulators (copied into acc after the K loop)
+#endif
 #if WROWS
 float tot[NT][NG][4];  // the parts done so far, added in part order
 #endif
@@ -1152,6 +1166,27 @@ void k_step(const uint p, const uint st) {
         UNROLL for (uint blk = 0u; blk < 2u; ++blk)
             UNROLL for (uint t = 0u; t < NT; ++t) {
                 // One accumulator chain at a time (see the header).
+#ifdef DIAG_FOLD
+                {
+                    // Two rows' factors from the lane's scale word (wrong values, the
+                    // instructions of the real form), then every A pair times them.
+                    const uint sb = d.s[t][0] >> (8u * blk);
+                    const f16vec2 m = unpackFloat2x16((((sb & 0x0fu) + 1u) << 10) | ((((sb >> 16) & 0x0fu) + 1u) << 26));
+                    afrag a0 = decode_a(d.q[t][0][2u * blk]), a1 = decode_a(d.q[t][0][2u * blk + 1u]);
+                    UNROLL for (uint i = 0u; i < 8u; i += 2u) {
+                        const f16vec2 v0 = f16vec2(AE(a0, i), AE(a0, i + 1u)) * m, v1 = f16vec2(AE(a1, i), AE(a1, i + 1u)) * m;
+                        AE(a0, i) = v0.x;
+                        AE(a0, i + 1u) = v0.y;
+                        AE(a1, i) = v1.x;
+                        AE(a1, i + 1u) = v1.y;
+                    }
+                    UNROLL for (uint g = 0u; g < NG; ++g) {
+                        cacc[t][g] = MMA(a0, bx[2u * blk][g], cacc[t][g]);
+                        cacc[t][g] = MMA(a1, bx[2u * blk + 1u][g], cacc[t][g]);
+                    }
+                    continue;
+                }
+#endif
 #if AF16
                 const afrag a0 = load_a(d.q[t][2u * blk]), a1 = load_a(d.q[t][2u * blk + 1u]);
 #else
@@ -1277,6 +1312,10 @@ void main() {
 #endif
             }
 
+#ifdef DIAG_FOLD
+    UNROLL for (uint t = 0u; t < NT; ++t)
+        UNROLL for (uint g = 0u; g < NG; ++g) cacc[t][g] = C_ZERO;
+#endif
     UNROLL for (uint p = 0u; p < PF; ++p) buf[p] = load_ws(p);
 #if XNEAR
     xnext = load_xs(0u);
@@ -1330,6 +1369,11 @@ void main() {
                 if (row < pc.M && col < pc.N) y[col * pc.ystride + row] = tot[t][g][e];
             }
 #elif !TLOOP
+#ifdef DIAG_FOLD
+    UNROLL for (uint t = 0u; t < NT; ++t)
+        UNROLL for (uint g = 0u; g < NG; ++g)
+            UNROLL for (uint e = 0u; e < 4u; ++e) acc[t][g][e] = CE(cacc[t][g], e);
+#endif
     epilogue(acc, yres);
 #endif
 #if TOUCH
