@@ -139,7 +139,8 @@
 // one accumulator per tile and column group (no per-block accumulator, no
 // fp32 scale multiply-adds).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_SCALES, DIAG_NO_MMA, DIAG_NO_LO,
-// DIAG_NO_X (no x loads: every B element 1), DIAG_PRESPLIT (XQ: x's words
+// DIAG_NO_X (no x loads: every B element 1; XF32 forms), DIAG_B_CONST (hi / lo
+// columns: every B fragment a constant, so no x loads and no B builds), DIAG_PRESPLIT (XQ: x's words
 // used as (hi, lo) pairs, no split).
 //
 // EMULATE=1 replaces the cooperative-matrix types by per-lane arrays and
@@ -449,6 +450,7 @@ struct cfrag { float v[4]; };
 #define A_INIT afrag(float16_t[8](float16_t(0.0), float16_t(0.0), float16_t(0.0), float16_t(0.0), \
                                   float16_t(0.0), float16_t(0.0), float16_t(0.0), float16_t(0.0)))
 #define B_INIT bfrag(float16_t[4](float16_t(0.0), float16_t(0.0), float16_t(0.0), float16_t(0.0)))
+#define B_ONE bfrag(float16_t[4](float16_t(1.0), float16_t(1.0), float16_t(1.0), float16_t(1.0)))
 #else
 #define afrag fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define bfrag fcoopmatNV<16, gl_ScopeSubgroup, 16, 8>
@@ -459,6 +461,7 @@ struct cfrag { float v[4]; };
 #define C_ZERO cfrag(0.0)
 #define A_INIT afrag(0.0)
 #define B_INIT bfrag(0.0)
+#define B_ONE bfrag(1.0)
 #endif
 
 uint sg, l;         // warp, lane
@@ -1116,7 +1119,9 @@ void k_step(const uint p, const uint st) {
         bfrag bx[4][NG];  // one B per 16-column tile: hi and lo side by side
         UNROLL for (uint kt = 0u; kt < 4u; ++kt)
             UNROLL for (uint g = 0u; g < NG; ++g) {
-#if XP  // the producer's (hi, lo) words (X16: token pairs) are the element pairs
+#if defined(DIAG_B_CONST)  // timing only (wrong results): every B a constant (no x loads, no B builds)
+                bx[kt][g] = B_ONE;
+#elif XP  // the producer's (hi, lo) words (X16: token pairs) are the element pairs
                 const uvec2 pw = (kt & 1u) == 0u ? dx.xq[kt >> 1][g].xy : dx.xq[kt >> 1][g].zw;
                 bx[kt][g] = make_b(unpackFloat2x16(pw.x), unpackFloat2x16(pw.y));
 #elif X16  // the two tokens' x at the element pairs' two k, rounded
