@@ -71,6 +71,13 @@ TEST(KernelVariants, EveryKernelCompiles) {
             } else if (name == "coop_layout_probe") {
                 if (dv[0].second != "32") continue;  // as matvec_coop
                 variants.push_back(dv);
+            } else if (name == "coop_mma_rate") {  // the bench's multiply-add rate: as matvec_coop
+                if (dv[0].second != "32") continue;
+                for (const char *form : {"0", "1", "2"}) {
+                    define_list d = dv;
+                    d.insert(d.end(), {{"FORM", form}, {"ACC", "4"}});
+                    variants.push_back(d);
+                }
             } else if (name == "matmul" || name == "embed") {
                 for (const char *f : formats)
                     for (const char *bm : {"64", "128"}) {

@@ -34,7 +34,10 @@
 // writes the pairs too, and matvec.comp's reference takes that x).  On the
 // H200 the one such run timed most variants up to 3x slower than runs
 // without (same binary sizes as uncaptured builds, cause unknown): take
-// timings from runs without STATS.
+// timings from runs without STATS.  COOP 4: only the multiply-add rate
+// (coop_mma_rate.comp): 16 x 8 x 16 fp16 multiply-adds per second with the
+// operands fixed in registers, B rebuilt element by element every step, or
+// both loaded from shared memory every step, at 1..8 accumulators per warp.
 #include "ops/basic_ops.h"
 #include "ops/linear.h"
 #include "ops/linear_frag.h"
@@ -141,6 +144,34 @@ static int coop_layout_probe(vk_device &dev) {
                 err.empty() ? "true" : "false", err.c_str(), same ? "true" : "false",
                 err.empty() && ops::frag_c_row_pairs(f) ? "true" : "false", ops::coop_shapes_text(dev).c_str());
     return err.empty() ? 0 : 1;
+}
+
+// COOP 4: the cooperative-matrix multiply-add rate, one JSON line per form
+// and accumulator count.
+static int coop_mma_rate(vk_device &dev) {
+    if (!dev.cooperative_matrix()) {
+        std::printf("{\"kernel\":\"coop_mma_rate\",\"error\":\"no VK_NV_cooperative_matrix\"}\n");
+        return 1;
+    }
+    arena a(dev, false, 0, "mma rate");
+    const uint32_t groups = 4096, warps = 8;  // enough workgroups to fill any GPU several times
+    const buffer_span y = a.alloc(uint64_t(groups) * warps * 32 * 4, "mma rate out");
+    struct {
+        uint32_t iters, seed;
+    } pc{2048, 1};
+    const char *forms[] = {"registers", "b_built", "shared_loads"};
+    for (int form = 0; form < 3; ++form)
+        for (const char *acc : {"1", "2", "4", "8"}) {
+            const pipeline &p = dev.kernels().get("coop_mma_rate", {{"FORM", std::to_string(form)}, {"ACC", acc}});
+            command_stream cs(dev);
+            const double s = seconds_per_call(cs, 2, 10, [&](int) { cs.dispatch(p, {y}, pc, groups); });
+            const double mmas = double(groups) * warps * pc.iters * std::atoi(acc);
+            std::printf("{\"kernel\":\"coop_mma_rate\",\"form\":\"%s\",\"acc\":%s,\"us\":%.1f,"
+                        "\"mma_per_s\":%.4g,\"tflop_s\":%.1f}\n",
+                        forms[form], acc, s * 1e6, mmas / s, mmas * 4096 / s / 1e12);
+            std::fflush(stdout);
+        }
+    return 0;
 }
 
 // COOP 3: the fragment-decoding tensor-core matvec (kernels/matvec_frag.comp)
@@ -323,6 +354,7 @@ int main(int argc, char **argv) {
         vk_instance inst(io);
         vk_device dev(inst, 0);
         if (coop && std::atoi(argv[13]) == 2) return coop_layout_probe(dev);
+        if (coop && std::atoi(argv[13]) == 4) return coop_mma_rate(dev);
         arena weights(dev, false, 0, "bench weights"), acts(dev, false, 0, "bench activations");
         filler f{dev};
         if (serial_mode >= 1) {
