@@ -85,12 +85,12 @@
 #include "session/session.h"
 #include "vk/instance.h"
 #include "vk/memory.h"
+#include "vk/pipeline.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -255,12 +255,7 @@ int main(int argc, char **argv) {
             {  // the last row's logits as a hash: arms with the same bits print the same one
                 s.reset();
                 s.eval(ids.data(), prefill_only, logits_rows::last);
-                uint64_t h = 1469598103934665603ull;  // FNV-1a over the floats' bytes
-                for (float v : s.logits()) {
-                    uint32_t u;
-                    std::memcpy(&u, &v, 4);
-                    for (int b = 0; b < 4; ++b) h = (h ^ ((u >> (8 * b)) & 0xffu)) * 1099511628211ull;
-                }
+                const uint64_t h = fnv1a64(s.logits().data(), s.logits().size() * sizeof(float));
                 std::printf("{\"what\":\"prefill_bits\",\"format\":\"%s\",\"tokens\":%u,\"logits_fnv\":\"%016llx\"}\n",
                             fmt.c_str(), prefill_only, static_cast<unsigned long long>(h));
             }
