@@ -140,7 +140,8 @@
 // fp32 scale multiply-adds).
 // Diagnostics (timing only, wrong results): DIAG_NO_DECODE, DIAG_NO_SCALES, DIAG_NO_MMA, DIAG_NO_LO,
 // DIAG_NO_X (no x loads: every B element 1; XF32 forms), DIAG_B_CONST (hi / lo
-// columns: every B fragment a constant, so no x loads and no B builds), DIAG_PRESPLIT (XQ: x's words
+// columns: every B fragment a constant, so no x loads and no B builds), DIAG_X_L1 (x of the warp's
+// first two steps only: L1 hits instead of L2 reads, B still built), DIAG_PRESPLIT (XQ: x's words
 // used as (hi, lo) pairs, no split).
 //
 // EMULATE=1 replaces the cooperative-matrix types by per-lane arrays and
@@ -622,7 +623,11 @@ w_step load_w(uint it, uint tile0) {
 
 x_step load_x(uint it) {
     x_step d;
+#ifdef DIAG_X_L1  // timing only (wrong results): x of the warp's first two steps only (L1 hits), B built as usual
+    const uint kg = step_group(it) < kg1 ? kg0 + (it & 1u) : kg1;
+#else
     const uint kg = step_group(it);
+#endif
     const bool ok = kg < kg1;  // uniform per warp
 #if XQ
     UNROLL for (uint blk = 0u; blk < 2u; ++blk)
